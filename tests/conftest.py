@@ -1,0 +1,43 @@
+"""Test setup: private app folders, and no network beyond loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _app_dirs(tmp_path_factory):
+    """One seeded tiktoken cache for the run; config and data folders empty and private."""
+    mp = pytest.MonkeyPatch()
+    root = tmp_path_factory.mktemp("flowertui")
+    mp.setenv("FLOWERTUI_CACHE_DIR", str(root / "cache"))
+    mp.setenv("FLOWERTUI_CONFIG_DIR", str(root / "config"))
+    mp.setenv("FLOWERTUI_DATA_DIR", str(root / "data"))
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DASHSCOPE_API_KEY", "DEEPSEEK_API_KEY", "FLOWERTUI_PROVIDER"):
+        mp.delenv(name, raising=False)
+    yield root
+    mp.undo()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_only():
+    """Any connection to a non-loopback address fails the test that made it."""
+    original = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None:
+            try:
+                loopback = ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                loopback = host == "localhost"
+            if not loopback:
+                raise AssertionError(f"test tried to reach the network: {address!r}")
+        return original(self, address)
+
+    socket.socket.connect = guarded
+    yield
+    socket.socket.connect = original

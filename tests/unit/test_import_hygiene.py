@@ -1,0 +1,35 @@
+"""The engine and session layers stay free of Textual, so they run and test without a screen."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import flowertui
+
+PACKAGE = Path(flowertui.__file__).parent
+HEADLESS = ["engine", "session"]
+
+
+def test_no_engine_or_session_module_imports_textual():
+    offenders = []
+    for folder in HEADLESS:
+        for path in (PACKAGE / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                if any(n == "textual" or n.startswith("textual.") for n in names):
+                    offenders.append(str(path.relative_to(PACKAGE)))
+    assert offenders == []
+
+
+def test_a_headless_run_never_loads_textual():
+    code = (
+        "import sys; from flowertui.cli import main; main(['run', '--script', 'lesson']);"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'textual'], 'textual imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

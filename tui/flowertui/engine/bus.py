@@ -1,0 +1,88 @@
+"""The event bus: numbers events, stamps times and hands them to sinks.
+
+Recorders (one per way a handler is attached) and the runner emit here; sinks
+(plain callables) consume. Emitting is thread-safe: LangChain calls handlers on
+worker threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from flowertui.engine.events import Event
+from flowertui.engine.sanitize import Redactor
+
+Sink = Callable[[Event], None]
+
+
+class EventBus:
+    """Shared state of one session's event stream: sequence, turn, active memory kind."""
+
+    def __init__(self, session_id: str | None = None, redactor: Redactor | None = None) -> None:
+        self.session_id = session_id or uuid.uuid4().hex[:12]
+        self.redact = redactor or Redactor()
+        self.turn = 0
+        self.memory_kind: str | None = None
+        self._sinks: list[Sink] = []
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._run_starts: dict[str, float] = {}
+
+    def subscribe(self, sink: Sink) -> None:
+        self._sinks.append(sink)
+
+    def unsubscribe(self, sink: Sink) -> None:
+        self._sinks.remove(sink)
+
+    def emit(
+        self,
+        kind: str,
+        *,
+        name: str,
+        scope: str,
+        payload: dict[str, Any] | None = None,
+        run_id: str | None = None,
+        parent_run_id: str | None = None,
+        memory_kind: str | None = None,
+        maintenance: bool = False,
+    ) -> Event:
+        """Build the next event and deliver it to every sink, in sequence order."""
+        with self._lock:
+            now = time.monotonic()
+            duration = since = None
+            if run_id is not None:
+                if kind.endswith("_start"):
+                    self._run_starts[run_id] = now
+                elif kind == "llm_new_token":
+                    since = _elapsed(self._run_starts.get(run_id), now)
+                elif kind.endswith(("_end", "_error")):
+                    duration = _elapsed(self._run_starts.pop(run_id, None), now)
+            self._seq += 1
+            event = Event(
+                seq=self._seq,
+                wall=time.time(),
+                mono=now,
+                session_id=self.session_id,
+                turn=self.turn,
+                kind=kind,
+                name=name,
+                scope=scope,
+                memory_kind=memory_kind or self.memory_kind,
+                maintenance=maintenance,
+                run_id=run_id,
+                parent_run_id=parent_run_id,
+                duration=duration,
+                since_run_start=since,
+                payload=payload or {},
+            )
+            for sink in self._sinks:
+                sink(event)
+        return event
+
+
+def _elapsed(start: float | None, now: float) -> float | None:
+    return None if start is None else round(now - start, 6)
