@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flowertui.engine.assembly import assemble
 from flowertui.engine.bus import EventBus
 from flowertui.engine.events import Event
+from flowertui.engine.kinds import MemorySettings
 from flowertui.engine.ledger import Ledger
-from flowertui.engine.memory import MemorySettings
-from flowertui.engine.prices import load_prices
-from flowertui.engine.providers import ProviderSettings, build_chat_model
+from flowertui.engine.providers import ProviderSettings
 from flowertui.engine.runner import Conversation
-from flowertui.engine.sanitize import Redactor
 
 LESSON = [
     "我姐姐明天要过生日，我需要一束生日花束。",
@@ -31,13 +30,9 @@ class Rig:
         return [e for e in self.events if e.kind in kinds]
 
 
-def offline_rig(memory: str = "buffer", *, compare: bool = False, secrets: tuple[str, ...] = (),
-                provider: ProviderSettings | None = None) -> Rig:
-    bus = EventBus(redactor=Redactor(secrets))
-    ledger = Ledger(load_prices())
-    rig = Rig(None, bus, ledger)  # type: ignore[arg-type]
-    bus.subscribe(rig.events.append)
-    bus.subscribe(ledger)
-    model = build_chat_model(provider or ProviderSettings(speed=0))
-    rig.conversation = Conversation(model, bus, memory_kind=memory, settings=MemorySettings(), compare=compare)
-    return rig
+def offline_rig(memory: str = "buffer", *, compare: bool = False, provider: ProviderSettings | None = None) -> Rig:
+    """A conversation (offline assistant, unpaced, unless another provider is given) and its events."""
+    events: list[Event] = []
+    live = assemble(provider or ProviderSettings(speed=0), MemorySettings(), memory_kind=memory, compare=compare,
+                    sinks=[events.append])
+    return Rig(live.conversation, live.bus, live.ledger, events)

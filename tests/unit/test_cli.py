@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from flowertui.engine.memory import KINDS
+from flowertui.engine.kinds import KINDS
 
 
 def flowertui(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

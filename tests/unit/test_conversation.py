@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flowertui.engine.memory import KINDS, summary_text
+from flowertui.engine.kinds import KINDS
+from flowertui.engine.memory import summary_text
 from flowertui.engine.scripts import load_script
 from tests.helpers import LESSON, offline_rig
 

@@ -10,7 +10,7 @@ KEY = "sk-compatible-test-key-abcdefghijkl"
 
 
 def _rig(server: OpenAIServer, memory: str = "buffer"):
-    return offline_rig(memory, secrets=(KEY,), provider=ProviderSettings(
+    return offline_rig(memory, provider=ProviderSettings(
         provider="compatible", model="qwen-turbo", base_url=server.base_url, api_key=KEY, max_retries=0, timeout=10))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flowertui.engine.events import Event
+from flowertui.engine.providers import ProviderSettings
 from tests.helpers import LESSON, offline_rig
 
 PLANTED = "sk-planted-test-key-0123456789abcdef"
@@ -61,7 +62,7 @@ def test_events_are_json_round_trippable():
 
 
 def test_a_planted_key_never_appears_in_any_event():
-    rig = offline_rig("summary", secrets=(PLANTED,))
+    rig = offline_rig("summary", provider=ProviderSettings(speed=0, api_key=PLANTED))
     rig.conversation.ask(f"我的钥匙是 {PLANTED}，帮我记住。")
     rig.conversation.ask(LESSON[0])
     dumped = json.dumps([e.to_dict() for e in rig.events], ensure_ascii=False)

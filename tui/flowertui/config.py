@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowertui.engine.memory import MemorySettings
+from flowertui.engine.kinds import MemorySettings
 from flowertui.engine.providers import OFFLINE_MODEL, PRESETS, PROVIDERS, ProviderSettings
 from flowertui.paths import config_dir
 

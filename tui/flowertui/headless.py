@@ -10,15 +10,13 @@ from typing import TextIO
 
 from flowertui import __version__
 from flowertui.config import Settings
+from flowertui.engine.assembly import assemble
 from flowertui.engine.bus import EventBus
 from flowertui.engine.events import Event
+from flowertui.engine.kinds import KINDS
 from flowertui.engine.ledger import Ledger
-from flowertui.engine.memory import KINDS
 from flowertui.engine.prices import format_cost
-from flowertui.engine.providers import build_chat_model
-from flowertui.engine.runner import Conversation, TurnFailed
-from flowertui.engine.sanitize import Redactor
-from flowertui.paths import config_dir
+from flowertui.engine.runner import TurnFailed
 from flowertui.session.export import atomic_write, jsonl_text
 
 EXIT_OK, EXIT_PROVIDER, EXIT_USAGE = 0, 1, 2
@@ -38,20 +36,11 @@ class _TokenEcho:
 
 def run_script(args: Namespace, settings: Settings, turns: list[str], out: TextIO = sys.stdout) -> int:
     """Run every turn; print the replies and a ledger table, or one JSON document."""
-    from flowertui.engine.prices import load_prices
-
-    bus = EventBus(redactor=Redactor([settings.provider.api_key or ""]))
     events: list[Event] = []
-    ledger = Ledger(load_prices(config_dir() / "prices.toml"))
-    bus.subscribe(events.append)
-    bus.subscribe(ledger)
-    if not args.json:
-        bus.subscribe(_TokenEcho(out))
     compare = args.memory == "all"
-    conversation = Conversation(
-        build_chat_model(settings.provider), bus,
-        memory_kind="buffer" if compare else args.memory, settings=settings.memory, compare=compare,
-    )
+    live = assemble(settings.provider, settings.memory, memory_kind="buffer" if compare else args.memory,
+                    compare=compare, sinks=[events.append] if args.json else [events.append, _TokenEcho(out)])
+    bus, ledger, conversation = live.bus, live.ledger, live.conversation
     results = []
     status = EXIT_OK
     error = None

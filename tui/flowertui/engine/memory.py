@@ -3,36 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
 
 from flowertui.engine import legacy
-
-KINDS = ("buffer", "window", "summary", "summary_buffer", "token_buffer")
-SUMMARISING = frozenset({"summary", "summary_buffer"})
-
-LABELS = {
-    "buffer": "ConversationBufferMemory",
-    "window": "ConversationBufferWindowMemory",
-    "summary": "ConversationSummaryMemory",
-    "summary_buffer": "ConversationSummaryBufferMemory",
-    "token_buffer": "ConversationTokenBufferMemory",
-}
-
-
-class UnknownMemoryKind(ValueError):
-    def __init__(self, kind: str) -> None:
-        super().__init__(f"unknown memory kind {kind!r}; choose one of: {', '.join(KINDS)}")
-
-
-@dataclass(frozen=True)
-class MemorySettings:
-    """The knobs the lesson sets: window size and the two token limits."""
-
-    window_k: int = 2
-    summary_buffer_limit: int = 300
-    token_buffer_limit: int = 300
+from flowertui.engine.kinds import MemorySettings, UnknownMemoryKind
 
 
 def build_memory(kind: str, llm: BaseChatModel, settings: MemorySettings):

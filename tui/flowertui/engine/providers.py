@@ -7,10 +7,12 @@ about 1.4 s, which the offline path never pays.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from flowertui.engine.tokens import SEEDED_ENCODINGS, ensure_offline_tiktoken
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 OFFLINE_MODEL = "flowershop-offline"
 

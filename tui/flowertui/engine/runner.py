@@ -15,7 +15,8 @@ from langchain_core.language_models import BaseChatModel
 
 from flowertui.engine import legacy
 from flowertui.engine.bus import EventBus
-from flowertui.engine.memory import KINDS, MemorySettings, UnknownMemoryKind, build_memory, carry_over, prompt_for
+from flowertui.engine.kinds import KINDS, MemorySettings, UnknownMemoryKind
+from flowertui.engine.memory import build_memory, carry_over, prompt_for
 from flowertui.engine.recorder import Recorder, describe_error
 from flowertui.engine.sanitize import clean
 from flowertui.engine.tokens import count_tokens

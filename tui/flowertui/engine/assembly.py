@@ -1,0 +1,46 @@
+"""Wiring one live session: bus, ledger and conversation for given settings.
+
+The headless runner and the TUI both start a session this way, so they record
+and count identically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flowertui.engine.bus import EventBus, Sink
+from flowertui.engine.ledger import Ledger
+from flowertui.engine.prices import load_prices
+from flowertui.engine.providers import ProviderSettings, build_chat_model
+from flowertui.engine.kinds import MemorySettings
+from flowertui.engine.runner import Conversation
+from flowertui.engine.sanitize import Redactor
+from flowertui.paths import config_dir
+
+
+@dataclass
+class Assembly:
+    bus: EventBus
+    ledger: Ledger
+    conversation: Conversation
+
+
+def assemble(
+    provider: ProviderSettings,
+    memory: MemorySettings,
+    *,
+    memory_kind: str = "buffer",
+    compare: bool = False,
+    sinks: Iterable[Sink] = (),
+    session_id: str | None = None,
+) -> Assembly:
+    """Build the model and conversation; sinks see every event, the ledger included."""
+    bus = EventBus(session_id, redactor=Redactor([provider.api_key or ""]))
+    ledger = Ledger(load_prices(config_dir() / "prices.toml"))
+    bus.subscribe(ledger)
+    for sink in sinks:
+        bus.subscribe(sink)
+    conversation = Conversation(build_chat_model(provider), bus, memory_kind=memory_kind, settings=memory,
+                                compare=compare)
+    return Assembly(bus, ledger, conversation)
