@@ -28,6 +28,10 @@ def _provider_flags(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="flowertui", description="Watch LangChain callbacks, streamed tokens and memory token spend.")
     parser.add_argument("--version", action="version", version=f"flowertui {__version__}")
+    parser.add_argument("--memory", default="buffer", choices=MEMORY_CHOICES[:-1], help="memory kind to start with")
+    parser.add_argument("--compare", action="store_true", help="start in compare mode (all five memory kinds)")
+    parser.add_argument("--theme", help="theme name (the last one chosen is remembered)")
+    _provider_flags(parser)
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     run = commands.add_parser("run", help="run a scripted conversation without a screen")
     run.add_argument("--script", required=True, help="file with one user turn per line, or a bundled script: lesson, week")
@@ -43,8 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return _run(args)
-    build_parser().print_help()
-    return 0
+    return _tui(args)
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -52,15 +55,36 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def _settings(args: argparse.Namespace, default_speed: float | None):
+    from flowertui.config import resolve
+
+    return resolve({"provider": args.provider, "model": args.model, "base_url": args.base_url,
+                    "speed": default_speed if args.speed is None else args.speed})
+
+
+def _tui(args: argparse.Namespace) -> int:
+    """The app; Textual is imported here, LangChain only once the first frame is up."""
+    from flowertui.config import ConfigError
+
+    try:
+        settings = _settings(args, None)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    from flowertui.app.app import FlowerApp
+
+    FlowerApp(settings, memory_kind=args.memory, compare=args.compare, theme=args.theme,
+              keymap=settings.keymap, config_theme=settings.theme).run()
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
-    from flowertui.config import ConfigError, resolve
+    from flowertui.config import ConfigError
     from flowertui.engine.scripts import ScriptError, load_script
     from flowertui.session.export import ExportError
 
     try:
         turns = load_script(args.script)
-        settings = resolve({"provider": args.provider, "model": args.model, "base_url": args.base_url,
-                            "speed": 0.0 if args.speed is None else args.speed})
+        settings = _settings(args, 0.0)
     except (ScriptError, ConfigError) as exc:
         return _fail(str(exc))
     from flowertui.headless import run_script

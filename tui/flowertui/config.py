@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ _FILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "window_k": int,
     "summary_buffer_limit": int,
     "token_buffer_limit": int,
+    "theme": str,
+    "keymap": dict,
 }
 
 
@@ -35,6 +37,8 @@ _FILE_KEYS: dict[str, type | tuple[type, ...]] = {
 class Settings:
     provider: ProviderSettings
     memory: MemorySettings
+    theme: str | None = None
+    keymap: dict[str, str] = field(default_factory=dict)
 
 
 def config_file() -> Path:
@@ -55,6 +59,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
             raise ConfigError(f"config file {path}: unknown setting {key!r}; known: {', '.join(_FILE_KEYS)}")
         if not isinstance(value, expected) or isinstance(value, bool):
             raise ConfigError(f"config file {path}: {key} has the wrong type ({type(value).__name__})")
+    bad_keys = [k for k, v in data.get("keymap", {}).items() if not isinstance(v, str)]
+    if bad_keys:
+        raise ConfigError(f"config file {path}: keymap.{bad_keys[0]} must be a string of keys like \"ctrl+k\"")
     return data
 
 
@@ -101,6 +108,8 @@ def resolve(flags: dict[str, Any], env: dict[str, str] | None = None, file: dict
         ProviderSettings(provider=provider, model=model, base_url=base_url, api_key=api_key, speed=speed,
                          timeout=float(pick("timeout") or 60.0)),
         memory,
+        theme=file.get("theme"),
+        keymap=dict(file.get("keymap", {})),
     )
 
 

@@ -7,8 +7,9 @@ and count identically.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
+from flowertui import __version__
 from flowertui.engine.bus import EventBus, Sink
 from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import load_prices
@@ -43,4 +44,13 @@ def assemble(
         bus.subscribe(sink)
     conversation = Conversation(build_chat_model(provider), bus, memory_kind=memory_kind, settings=memory,
                                 compare=compare)
+    bus.emit("session_start", name="session", scope="app", payload={
+        "flowertui": __version__,
+        "provider": provider.provider,
+        "model": conversation.model_name,
+        "base_url": bus.redact(provider.base_url) if provider.base_url else None,
+        "memory_kind": memory_kind,
+        "compare": compare,
+        "memory_settings": asdict(memory),
+    })
     return Assembly(bus, ledger, conversation)

@@ -17,7 +17,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "tool": ("tool_start", "tool_end", "agent_action", "agent_finish"),
     "retriever": ("retriever_start", "retriever_end"),
     "error": ("chain_error", "llm_error", "tool_error", "retriever_error", "turn_error"),
-    "app": ("turn_start", "turn_end", "memory_estimate", "memory_switch", "turn_cancelled"),
+    "app": ("session_start", "turn_start", "turn_end", "turn_cancelled", "memory_switch", "compare_mode",
+            "memory_estimate"),
 }
 _FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
 

@@ -98,12 +98,12 @@ class Ledger:
         else:
             spent_in = payload.get("prompt_tokens_estimate") or 0
             spent_out = payload.get("completion_tokens_estimate") or 0
+        row.model = row.model or payload.get("model")
         if event.maintenance:
             row.maintenance_input += spent_in
             row.maintenance_output += spent_out
             row.maintenance_usage_missing |= not usage
         else:
-            row.model = payload.get("model") or row.model
             row.prompt_tokens += spent_in
             row.completion_tokens += spent_out
             row.usage_missing |= not usage
@@ -119,17 +119,23 @@ class Ledger:
         with self._lock:
             return list(self.rows)
 
+    def cost(self, kind: str) -> tuple[float | None, str | None]:
+        """Cumulative cost and currency of a kind; None when any turn's model has no price."""
+        costs = [row.cost(self.prices) for row in self.turns(kind)]
+        if not costs or any(cost is None for cost, _ in costs):
+            return None, None
+        return sum(cost for cost, _ in costs), costs[0][1]
+
     def summary(self) -> dict[str, dict[str, Any]]:
         """Per kind: the turn rows as dicts and the totals (the shape `run --json` prints)."""
         result: dict[str, dict[str, Any]] = {}
         for kind in self.kinds():
             rows = self.turns(kind)
-            costs = [row.cost(self.prices) for row in rows]
-            known = all(cost is not None for cost, _ in costs)
+            cost, currency = self.cost(kind)
             result[kind] = {
                 "turns": [row.to_dict(self.prices) for row in rows],
                 "total_tokens": sum(row.total_tokens for row in rows),
-                "cost": sum(cost for cost, _ in costs) if known and costs else None,
-                "currency": costs[0][1] if known and costs else None,
+                "cost": cost,
+                "currency": currency,
             }
         return result

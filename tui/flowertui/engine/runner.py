@@ -76,7 +76,7 @@ class Conversation:
         self._cancelled = threading.Event()
         self.active = ""
         self.switch(memory_kind)
-        self.set_compare(compare)
+        self._keep_memories(compare)
 
     @property
     def model_name(self) -> str:
@@ -113,11 +113,16 @@ class Conversation:
 
     def set_compare(self, on: bool) -> None:
         """Compare mode keeps all five memories fed with the same transcript."""
-        self.compare = on
-        for kind in KINDS if on else ():
+        if on != self.compare:
+            self._keep_memories(on)
+            self.bus.emit("compare_mode", name="memory", scope="app", payload={"on": on})
+
+    def _keep_memories(self, compare: bool) -> None:
+        self.compare = compare
+        for kind in KINDS if compare else ():
             if kind not in self.memories:
                 self.memories[kind] = self._new_memory(kind)
-        if not on:
+        if not compare:
             self.memories = {self.active: self.memory}
 
     def cancel(self) -> None:

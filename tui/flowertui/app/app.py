@@ -1,0 +1,292 @@
+"""The flowertui App: layout, keys, themes, and the wiring from engine events to panes.
+
+LangChain is imported in a worker after the first frame. Every engine call runs
+in a thread worker under one lock (turns, memory switches and compare mode never
+overlap); the engine talks back only through events, which the inbox batches.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Tab, Tabs
+from textual.worker import Worker, WorkerState
+
+from flowertui.app import themes
+from flowertui.app.bridge import EventInbox
+from flowertui.app.messages import EngineProblem, EngineReady, EventsPending
+from flowertui.app.screens.event_detail import EventDetail
+from flowertui.app.screens.help import HelpScreen
+from flowertui.app.state import load_state, save_state
+from flowertui.app.widgets.conversation import ConversationView
+from flowertui.app.widgets.counter import TokenCounter
+from flowertui.app.widgets.events_pane import EventsPane
+from flowertui.app.widgets.history_input import HistoryInput
+from flowertui.app.widgets.status import StatusLine
+from flowertui.app.widgets.token_stream import TokenStream
+from flowertui.config import Settings
+from flowertui.engine.kinds import KINDS
+from flowertui.engine.prices import load_prices
+from flowertui.engine.sanitize import strip_escapes
+from flowertui.paths import config_dir
+
+SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
+
+
+class FlowerApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "flowertui"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    BINDINGS = [
+        *(Binding(str(n), f"memory('{kind}')", f"memory {kind}", show=n == 1, key_display="1-5" if n == 1 else None,
+                  id=f"memory.{kind}") for n, kind in enumerate(KINDS, start=1)),
+        Binding("m", "cycle_memory", "next memory", id="memory.cycle"),
+        Binding("c", "compare", "compare", id="compare"),
+        Binding("escape", "cancel", "cancel / leave input", id="cancel"),
+        Binding("e", "export", "export", id="export"),
+        Binding("t", "next_theme", "theme", id="theme.next"),
+        Binding("f", "cycle_filter", "filter", id="events.filter"),
+        Binding("k", "toggle_tokens", "tokens", id="events.tokens"),
+        Binding("i", "focus_input", "type", id="input.focus", show=False),
+        Binding("ctrl+l", "clear", "clear panes", id="clear"),
+        Binding("question_mark", "help", "help", id="help"),
+        Binding("ctrl+q", "quit", "quit", id="quit", priority=True),
+    ]
+
+    def __init__(self, settings: Settings, *, memory_kind: str = "buffer", compare: bool = False,
+                 theme: str | None = None, keymap: dict[str, str] | None = None, config_theme: str | None = None,
+                 session_id: str | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.start_kind = memory_kind
+        self.start_compare = compare
+        self.asked_theme = theme
+        self.config_theme = config_theme
+        self.start_keymap = keymap or {}
+        self.session_id = session_id
+        self.inbox = EventInbox(self)
+        self.live = None
+        self._engine_lock = threading.Lock()
+        self.compare = compare
+        self.active_kind = memory_kind
+        self.flower_themes: list[str] = []
+
+    # layout -----------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield ConversationView(id="conversation")
+                yield StatusLine(id="status")
+                yield HistoryInput(placeholder="Ask the flower shop…  (Enter to send, Esc for keys, ? for help)",
+                                   id="message")
+            with Vertical(id="side", classes="show-events"):
+                yield Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"),
+                           Tab("Counter", id="tab-counter"), id="side-tabs")
+                yield EventsPane(id="events-pane", classes="pane")
+                yield TokenStream(id="token-pane", classes="pane")
+                yield TokenCounter(load_prices(config_dir() / "prices.toml"), id="counter-pane", classes="pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        titles = {"conversation": "Conversation", "events-pane": "Callback events", "token-pane": "Token stream",
+                  "counter-pane": "Tokens per memory kind"}
+        for widget_id, title in titles.items():
+            self.query_one(f"#{widget_id}").border_title = title
+        self._load_themes()
+        if self.start_keymap:
+            self.set_keymap(self.start_keymap)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.query_one(HistoryInput).focus()
+        self.boot()
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """App variables for themes that do not set them (Textual's built-in ones)."""
+        return themes.default_variables(self.current_theme.dark)
+
+    def _load_themes(self) -> None:
+        loaded, problems = themes.load_themes(themes.shipped_themes_dir(), themes.user_themes_dir())
+        for theme in loaded:
+            self.register_theme(theme)
+        self.flower_themes = [theme.name for theme in loaded]
+        if problems:
+            self.notify(themes.problems_message(problems), title="Theme files skipped", severity="warning",
+                        timeout=12, markup=False)
+        wanted = [name for name in (self.asked_theme, load_state().get("theme"), self.config_theme) if name]
+        for name in wanted:
+            if name in self.available_themes:
+                self.theme = name
+                return
+        if self.asked_theme:
+            self.notify(f"Unknown theme {self.asked_theme!r}; using {themes.DEFAULT_THEME}. "
+                        f"Themes: {', '.join(sorted(self.available_themes))}", severity="warning", markup=False)
+        self.theme = themes.DEFAULT_THEME
+
+    def _theme_changed(self, theme) -> None:
+        save_state({"theme": theme.name})
+        self.query_one(TokenStream).reshade()
+        self.query_one(EventsPane).rebuild()
+        self.query_one(TokenCounter).redraw()
+
+    # engine -------------------------------------------------------------
+    @work(thread=True, group="engine", exit_on_error=False)
+    def boot(self) -> None:
+        """Import LangChain and build the conversation off the UI thread, after the first frame."""
+        from flowertui.engine.assembly import assemble
+
+        try:
+            live = assemble(self.settings.provider, self.settings.memory, memory_kind=self.start_kind,
+                            compare=self.start_compare, sinks=[self.inbox], session_id=self.session_id)
+        except Exception as exc:  # a provider that cannot even be built is reported, not raised
+            self.post_message(EngineProblem(f"could not start the engine: {exc}"))
+            return
+        self.post_message(EngineReady(live))
+
+    def on_engine_ready(self, message: EngineReady) -> None:
+        self.live = message.live
+
+    def on_engine_problem(self, message: EngineProblem) -> None:
+        self.query_one(StatusLine).set_state("error", message.text)
+        self.notify(message.text, title="Engine", severity="error", timeout=10, markup=False)
+
+    def _engine(self, job: Callable[[], Any], group: str = "engine") -> None:
+        """Run one engine call in a thread, after any call still in progress."""
+        def locked() -> None:
+            from flowertui.engine.runner import TurnFailed
+
+            with self._engine_lock:
+                try:
+                    job()
+                except TurnFailed:
+                    pass  # the turn_error event already told every pane
+                except Exception as exc:
+                    self.post_message(EngineProblem(f"{type(exc).__name__}: {exc}"))
+
+        self.run_worker(locked, thread=True, group=group, exit_on_error=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.on_engine_problem(EngineProblem(f"{type(event.worker.error).__name__}: {event.worker.error}"))
+
+    @property
+    def turn_running(self) -> bool:
+        return any(w.group == "turn" and not w.is_finished for w in self.workers)
+
+    async def on_events_pending(self, _: EventsPending) -> None:
+        batch = self.inbox.drain()
+        if not batch:
+            return
+        for event in batch:
+            if event.kind == "memory_switch":
+                self.active_kind = event.payload["to"]
+            elif event.kind == "compare_mode":
+                self.compare = event.payload["on"]
+        self.query_one(StatusLine).add(batch)
+        self.query_one(EventsPane).add(batch)
+        self.query_one(TokenStream).add(batch)
+        self.query_one(TokenCounter).add(batch)
+        await self.query_one(ConversationView).add(batch)
+
+    # input ----------------------------------------------------------------
+    def on_input_submitted(self, message: Input.Submitted) -> None:
+        box = self.query_one(HistoryInput)
+        text = strip_escapes(message.value).strip()
+        if not text:
+            box.value = ""
+            return
+        if self.live is None:
+            self.notify("LangChain is still loading; send again in a moment.", markup=False)
+            return
+        if self.turn_running:
+            self.notify("A reply is still streaming: wait for it, or press Esc to cancel it.", markup=False)
+            return
+        box.remember(text)
+        box.value = ""
+        conversation = self.live.conversation
+        self._engine(lambda: conversation.ask(text), group="turn")
+
+    def on_events_pane_selected(self, message: EventsPane.Selected) -> None:
+        self.push_screen(EventDetail(message.event))
+
+    def on_tabs_tab_activated(self, message: Tabs.TabActivated) -> None:
+        side = self.query_one("#side")
+        side.remove_class(*SIDE_TABS.values())
+        side.add_class(SIDE_TABS[message.tab.id])
+
+    # actions ----------------------------------------------------------------
+    def action_memory(self, kind: str) -> None:
+        if self.live is None or (kind == self.active_kind and not self.turn_running):
+            return
+        if self.turn_running:
+            self.notify(f"Memory switches to {kind} after this reply.", markup=False)
+        conversation = self.live.conversation
+        self._engine(lambda: conversation.switch(kind))
+
+    def action_cycle_memory(self) -> None:
+        self.action_memory(KINDS[(KINDS.index(self.active_kind) + 1) % len(KINDS)])
+
+    def action_compare(self) -> None:
+        if self.live is not None:
+            conversation, on = self.live.conversation, not self.compare
+            self._engine(lambda: conversation.set_compare(on))
+
+    def action_cancel(self) -> None:
+        if self.turn_running and self.live is not None:
+            self.live.conversation.cancel()
+        elif isinstance(self.focused, Input):
+            self.query_one("#events-table", DataTable).focus()
+
+    def action_focus_input(self) -> None:
+        self.query_one(HistoryInput).focus()
+
+    def action_export(self) -> None:
+        self.notify("Export from the TUI comes with the session store; for now use `flowertui run --export`.",
+                    markup=False)
+
+    def action_next_theme(self) -> None:
+        names = self.flower_themes
+        current = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(current + 1) % len(names)]
+        self.notify(f"Theme: {self.theme}", timeout=2, markup=False)
+
+    def action_cycle_filter(self) -> None:
+        self.notify(f"Events: {self.query_one(EventsPane).cycle_filter()}", timeout=2, markup=False)
+
+    def action_toggle_tokens(self) -> None:
+        every = self.query_one(EventsPane).toggle_tokens()
+        self.notify("Every token event shown" if every else "Token events folded per run", timeout=2, markup=False)
+
+    async def action_clear(self) -> None:
+        self.query_one(EventsPane).clear()
+        self.query_one(TokenStream).clear()
+        self.query_one(TokenCounter).clear()
+        await self.query_one(ConversationView).clear()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.key_table()))
+
+    def key_table(self) -> list[tuple[str, str]]:
+        """Each binding's current key (after the user's keymap) and what it does."""
+        rows = []
+        for binding in self.BINDINGS:
+            key = self.start_keymap.get(binding.id, binding.key) if binding.id else binding.key
+            rows.append((self.get_key_display(Binding(key, binding.action)), binding.description))
+        return rows
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for kind in KINDS:
+            yield SystemCommand(f"Memory: {kind}", f"Make {kind} the active memory kind",
+                                lambda kind=kind: self.action_memory(kind))
+        yield SystemCommand("Compare mode", "Feed all five memory kinds every turn", self.action_compare)
+        yield SystemCommand("Events filter", "all / no tokens / errors / maintenance", self.action_cycle_filter)
+        yield SystemCommand("Every token event", "Show or fold per-token events", self.action_toggle_tokens)
+        yield SystemCommand("Clear panes", "Clear what the panes show (the session keeps its data)",
+                            self.action_clear)
+        yield SystemCommand("Help", "What each pane shows and the keys", self.action_help)

@@ -1,0 +1,30 @@
+"""Messages from worker threads to the app (posting is thread-safe; widgets are never touched)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from flowertui.engine.assembly import Assembly
+
+
+class EventsPending(Message):
+    """Events wait in the inbox; one of these is in flight at a time, however many events arrive."""
+
+
+class EngineReady(Message):
+    """LangChain is imported and the conversation is built."""
+
+    def __init__(self, live: Assembly) -> None:
+        super().__init__()
+        self.live = live
+
+
+class EngineProblem(Message):
+    """An engine operation failed; the text is safe to show."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text

@@ -1,0 +1,49 @@
+"""What each pane shows and which key does what, for someone opening flowertui the first time."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+PANES = """\
+# flowertui
+
+A flower-shop conversation run through LangChain's `ConversationChain`, with its callbacks made visible.
+
+**Conversation** (left): your messages and the shop's replies, streamed as they arrive.
+The line under it names the provider, model, memory kind, session and what is happening now.
+
+**Callback events** (right, top): one line per callback, in order. Indentation follows the run tree
+(`parent_run_id`); colour gives the family (chain, chat model, llm, error, app). The badge says how the
+handler was attached: `req` passed with the request (inherited by every child run), `ctor` given to a
+constructor (sees only that object's runs — here the summariser of summary memories), `ctx` from a context
+manager. `⚙` marks memory maintenance (summariser calls). Token events fold into one line per run.
+Select a line and press Enter to see its whole payload.
+
+**Token stream** (right, middle): the raw pieces of the current reply, alternately shaded so each
+boundary shows, with time to first token, tokens per second and counts.
+
+**Token counter** (right, bottom): per memory kind, the last turn's prompt, completion and maintenance
+tokens, the cumulative total and cost, and a plot of cumulative tokens per turn. `~` marks estimates
+(compare mode counts the prompt a kind would have sent), `?` a turn whose provider reported no usage.
+
+# Keys
+
+Keys work when the message box is not focused: press **Esc** to leave it, **Enter** or **i** to return.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
+
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        table = "\n".join(f"| `{key}` | {does} |" for key, does in self.keys)
+        with VerticalScroll(id="help-box"):
+            yield Markdown(PANES + "\n| key | does |\n| --- | --- |\n" + table)

@@ -1,0 +1,120 @@
+"""The conversation: user turns shown literally, replies streamed in as Markdown.
+
+Replies are written to the Markdown stream once per batch of tokens, and the
+finished reply replaces the streamed text in one update, as oterm does.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Markdown, Static
+from textual.widgets.markdown import MarkdownStream
+
+from flowertui.engine.events import Event
+from flowertui.engine.sanitize import strip_escapes
+
+WELCOME = (
+    "Welcome to the flower shop. Ask for flowers (in Chinese or English) and watch LangChain work: "
+    "callback events on the right, the raw token stream under them, and what each memory kind costs "
+    "at the bottom. Press ? for help."
+)
+
+
+class AssistantTurn(Vertical):
+    """One reply: a Markdown body and a note line (waiting, cancelled, failed, usage)."""
+
+    def __init__(self, turn: int) -> None:
+        super().__init__(classes="assistant-turn")
+        self.turn = turn
+        self.text = ""
+        self._stream: MarkdownStream | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Markdown("", open_links=False)
+        yield Static(Text("waiting for the first token…", style="italic"), classes="turn-note")
+
+    async def write(self, fragment: str) -> None:
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self.query_one(Markdown))
+            self.note("")
+        self.text += fragment
+        await self._stream.write(fragment)
+
+    async def finish(self, reply: str, note: str = "") -> None:
+        """Stop streaming and show the whole reply in one update."""
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self.text = reply
+        await self.query_one(Markdown).update(reply)
+        self.note(note)
+
+    def note(self, text: str, style: str = "italic") -> None:
+        note = self.query_one(".turn-note", Static)
+        note.update(Text(text, style=style))
+        note.display = bool(text)
+
+
+class ConversationView(VerticalScroll):
+    """Builds itself from events, so a live session and a replay look the same."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.turns: dict[int, AssistantTurn] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(WELCOME, style="dim"), id="welcome")
+
+    def on_mount(self) -> None:
+        self.anchor()
+
+    async def add(self, events: list[Event]) -> None:
+        pending: dict[int, list[str]] = {}
+        for event in events:
+            if event.counted_token and not event.maintenance:
+                pending.setdefault(event.turn, []).append(event.payload["token"])
+                continue
+            await self._flush(pending)
+            await self._take(event)
+        await self._flush(pending)
+
+    async def _flush(self, pending: dict[int, list[str]]) -> None:
+        for turn, pieces in pending.items():
+            if turn in self.turns:
+                await self.turns[turn].write("".join(pieces))
+        pending.clear()
+
+    async def _take(self, event: Event) -> None:
+        turn = self.turns.get(event.turn)
+        if event.kind == "turn_start":
+            user = Static(Text(strip_escapes(event.payload.get("user", ""))), classes="user-turn")
+            reply = AssistantTurn(event.turn)
+            self.turns[event.turn] = reply
+            await self.mount_all([user, reply])
+        elif event.kind in ("memory_switch", "compare_mode"):
+            await self.mount(Static(Text(_mode_note(event), style="italic"), classes="mode-note"))
+        elif turn is None:
+            return
+        elif event.kind == "turn_end":
+            await turn.finish(event.payload.get("reply", ""))
+        elif event.kind == "turn_cancelled":
+            await turn.finish(event.payload.get("reply", ""), "cancelled: kept here, not stored in memory")
+            turn.add_class("cancelled")
+        elif event.kind == "turn_error":
+            await turn.finish(turn.text, "")
+            turn.note(f"⚠ {event.payload.get('error', 'the provider failed')} — not stored in memory; "
+                      "send it again when ready", "bold")
+            turn.add_class("failed")
+
+    async def clear(self) -> None:
+        self.turns.clear()
+        await self.remove_children()
+
+
+def _mode_note(event: Event) -> str:
+    p = event.payload
+    if event.kind == "memory_switch":
+        return f"memory: {p['from']} → {p['to']}, from turn {p['from_turn']}"
+    return "compare mode on: all five memory kinds get every turn" if p["on"] else "compare mode off"

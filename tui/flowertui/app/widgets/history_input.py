@@ -1,0 +1,31 @@
+"""The message box, with ↑/↓ through what was sent before."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+
+class HistoryInput(Input):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.history: list[str] = []
+        self._cursor = 0
+
+    def remember(self, text: str) -> None:
+        if not self.history or self.history[-1] != text:
+            self.history.append(text)
+        self._cursor = len(self.history)
+
+    def key_up(self) -> None:
+        if self._cursor > 0:
+            self._cursor -= 1
+            self._show()
+
+    def key_down(self) -> None:
+        if self._cursor < len(self.history):
+            self._cursor += 1
+            self._show()
+
+    def _show(self) -> None:
+        self.value = self.history[self._cursor] if self._cursor < len(self.history) else ""
+        self.cursor_position = len(self.value)

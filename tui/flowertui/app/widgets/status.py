@@ -1,0 +1,74 @@
+"""One line naming provider, model, memory kind, session and state, with a spinner while waiting."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from flowertui.engine.events import Event
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+BUSY = ("starting", "waiting for first token", "updating memory")
+
+
+class StatusLine(Static):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.provider = self.model = self.memory = self.session = "…"
+        self.compare = False
+        self.state = "starting"
+        self.detail = ""
+        self._frame = 0
+
+    def on_mount(self) -> None:
+        self.set_interval(0.1, self._spin)
+        self._draw()
+
+    def add(self, events: list[Event]) -> None:
+        for event in events:
+            self._take(event)
+        self._draw()
+
+    def _take(self, event: Event) -> None:
+        p = event.payload
+        if event.kind == "session_start":
+            self.provider, self.model = p["provider"], p["model"]
+            self.memory, self.session, self.compare = p["memory_kind"], event.session_id, p["compare"]
+            self.set_state("idle")
+        elif event.kind == "memory_switch":
+            self.memory = p["to"]
+        elif event.kind == "compare_mode":
+            self.compare = p["on"]
+        elif event.kind == "turn_start":
+            self.set_state("waiting for first token")
+        elif event.counted_token and not event.maintenance and self.state != "streaming":
+            self.set_state("streaming")
+        elif event.kind == "chat_model_start" and event.maintenance:
+            self.set_state("updating memory", event.memory_kind or "")
+        elif event.kind == "turn_end":
+            self.set_state("idle")
+        elif event.kind == "turn_cancelled":
+            self.set_state("cancelled")
+        elif event.kind == "turn_error":
+            self.set_state("error", p.get("error", ""))
+
+    def set_state(self, state: str, detail: str = "") -> None:
+        self.state, self.detail = state, detail
+        self._draw()
+
+    def _spin(self) -> None:
+        if self.state in BUSY:
+            self._frame = (self._frame + 1) % len(SPINNER)
+            self._draw()
+
+    def _draw(self) -> None:
+        colour = {"error": "bold red", "streaming": "bold green", "idle": "green"}.get(self.state, "bold yellow")
+        mark = SPINNER[self._frame] if self.state in BUSY else "●"
+        memory = f"{self.memory} (compare all)" if self.compare else self.memory
+        line = Text.assemble(
+            (f"{mark} {self.state}", colour), (f" {self.detail}" if self.detail else "", "dim"),
+            ("  │  ", "dim"), self.provider, (" · ", "dim"), self.model,
+            ("  │  memory ", "dim"), (memory, "bold"), ("  │  session ", "dim"), self.session,
+        )
+        line.truncate(max(self.size.width, 20), overflow="ellipsis")
+        self.update(line)

@@ -1,0 +1,103 @@
+"""The raw tokens of the current reply, boundaries shown by alternating shades, with live rates."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static
+
+from flowertui.engine.events import Event
+
+SHOWN_TOKENS = 4000  # older tokens of a huge reply are counted, not drawn
+
+
+class TokenStream(Vertical):
+    """Follows the active memory's main reply; memory upkeep streams are not mixed in."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._reset("no reply yet")
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="token-stats")
+        with VerticalScroll(id="token-scroll"):
+            yield Static(id="token-text")
+
+    def on_mount(self) -> None:
+        self.query_one("#token-scroll").anchor()
+        self._draw()
+
+    def add(self, events: list[Event]) -> None:
+        changed = False
+        for event in events:
+            changed |= self._take(event)
+        if changed:
+            self._draw()
+
+    def _take(self, event: Event) -> bool:
+        if event.maintenance:
+            return False
+        if event.kind == "turn_start":
+            self._reset("waiting for first token")
+        elif event.counted_token:
+            if self.first is None:
+                self.first, self.ttft = event.mono, event.since_run_start
+                self.state = "streaming"
+            self.last = event.mono
+            self.tokens.append(event.payload["token"])
+            self._shade(len(self.tokens) - 1)
+            if len(self.tokens) - self._hidden > 2 * SHOWN_TOKENS:
+                self.reshade()
+        elif event.kind == "llm_end":
+            usage = event.payload.get("usage")
+            self.reported = usage["output_tokens"] if usage else None
+            self.state = "done" if usage else "done · usage missing"
+        elif event.kind in ("turn_error", "turn_cancelled"):
+            self.state = "failed" if event.kind == "turn_error" else "cancelled"
+        else:
+            return False
+        return True
+
+    @property
+    def rate(self) -> float | None:
+        if self.first is None or self.last is None or self.last <= self.first or len(self.tokens) < 2:
+            return None
+        return (len(self.tokens) - 1) / (self.last - self.first)
+
+    def _draw(self) -> None:
+        stats = Text.assemble(
+            ("TTFT ", "dim"), f"{self.ttft * 1000:.0f} ms" if self.ttft is not None else "—",
+            (" · ", "dim"), f"{self.rate:.0f}" if self.rate else "—", (" tok/s · ", "dim"),
+            str(len(self.tokens)), (" pieces · ", "dim"),
+            str(self.reported) if self.reported is not None else "—", (" tokens · ", "dim"),
+            (self.state, "italic"),
+            no_wrap=True, overflow="ellipsis",
+        )
+        self.query_one("#token-stats", Static).update(stats)
+        self.query_one("#token-text", Static).update(self._text)
+
+    def _shade(self, index: int) -> None:
+        """Append one token on the shade its position gives it."""
+        name = ("ft-token-a", "ft-token-b")[index % 2]
+        self._text.append(self.tokens[index].replace("\n", "↵\n"), style=f"on {self.app.theme_variables.get(name, 'grey23')}")
+
+    def reshade(self) -> None:
+        """Rebuild the shaded text (theme change, or trimming a huge reply to its last tokens)."""
+        self._hidden = max(0, len(self.tokens) - SHOWN_TOKENS)
+        self._text = Text(f"… {self._hidden} earlier tokens\n" if self._hidden else "", style="dim")
+        for index in range(self._hidden, len(self.tokens)):
+            self._shade(index)
+        if self.is_mounted:
+            self._draw()
+
+    def _reset(self, state: str) -> None:
+        self.tokens: list[str] = []
+        self.first = self.last = self.ttft = None
+        self.reported: int | None = None
+        self._text, self._hidden = Text(), 0
+        self.state = state
+
+    def clear(self) -> None:
+        self._reset("cleared")
+        self._draw()
