@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -45,8 +45,8 @@ class FlowerApp(App[None]):
     TITLE = "flowertui"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
-        *(Binding(str(n), f"memory('{kind}')", f"memory {kind}", show=n == 1, key_display="1-5" if n == 1 else None,
-                  id=f"memory.{kind}") for n, kind in enumerate(KINDS, start=1)),
+        *(Binding(str(n), f"memory('{kind}')", "memory kind" if n == 1 else f"memory {kind}", show=n == 1,
+                  key_display="1-5" if n == 1 else None, id=f"memory.{kind}") for n, kind in enumerate(KINDS, start=1)),
         Binding("m", "cycle_memory", "next memory", id="memory.cycle"),
         Binding("c", "compare", "compare", id="compare"),
         Binding("escape", "cancel", "cancel / leave input", id="cancel"),
@@ -210,6 +210,15 @@ class FlowerApp(App[None]):
         box.value = ""
         conversation = self.live.conversation
         self._engine(lambda: conversation.ask(text), group="turn")
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing anywhere on the main screen goes to the message box (bound keys excepted)."""
+        if (event.is_printable and event.character and self.screen is self.screen_stack[0]
+                and not isinstance(self.focused, Input) and event.key not in self.active_bindings):
+            box = self.query_one(HistoryInput)
+            box.focus()
+            box.insert_text_at_cursor(event.character)
+            event.stop()
 
     def on_events_pane_selected(self, message: EventsPane.Selected) -> None:
         self.push_screen(EventDetail(message.event))

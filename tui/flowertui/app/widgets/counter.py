@@ -21,7 +21,7 @@ PLOT_COLOURS = {"buffer": "red", "window": "green", "summary": "blue", "summary_
 COLUMNS = (("memory kind", "kind", 16), ("from", "from", 5), ("prompt", "prompt", 7), ("compl", "completion", 7),
            ("maint", "maintenance", 7), ("turn", "turn", 7), ("Σ tok", "total", 8), ("Σ cost", "cost", 14))
 WIDTH = {key: width for _, key, width in COLUMNS}
-LEGEND = "~ estimate: the prompt this kind would send (compare mode)   ? provider sent no usage: tiktoken count"
+LEGEND = "~ estimate (compare mode)  ? usage not reported  … reply in progress"
 
 
 class TokenCounter(Vertical):
@@ -81,6 +81,12 @@ class TokenCounter(Vertical):
         if not rows:
             return [name, *(_pad("—", width, True, "dim") for _, _, width in COLUMNS[1:])]
         last = rows[-1]
+        if last.model is None and not last.estimated:  # the turn's first call has not ended yet
+            done = rows[:-1]
+            return [name, _pad(str(self.applies_from.get(kind, last.turn)), WIDTH["from"], True, "dim"),
+                    *(_pad("…", width, True, "dim") for _, _, width in COLUMNS[2:6]),
+                    _pad(str(sum(r.total_tokens for r in done)), WIDTH["total"], True, "bold"),
+                    _pad("", WIDTH["cost"], True)]
         cost, currency = self.ledger.cost(kind)
         missing = last.usage_missing or last.maintenance_usage_missing
         cells = [

@@ -63,6 +63,7 @@ def summary(event: Event) -> str:
 class _Row:
     event: Event
     count: int = 1  # token events folded into this row
+    last_text: str = ""  # the last token that carried text
 
 
 class EventsPane(Vertical):
@@ -121,15 +122,16 @@ class EventsPane(Vertical):
         if row is not None:
             row.count += 1
             row.event = event
+            row.last_text = event.payload.get("token") or row.last_text
             self.table.update_cell(key, "kind", self._kind_cell(event, row.count))
-            self.table.update_cell(key, "payload", self._payload_cell(event, row.count))
+            self.table.update_cell(key, "payload", self._payload_cell(row))
             return
-        self._rows[key] = _Row(event)
+        row = self._rows[key] = _Row(event, last_text=event.payload.get("token", ""))
         self.table.add_row(
             Text(self._since_turn(event), style="dim"),
             self._kind_cell(event, 1),
             self._scope_cell(event),
-            self._payload_cell(event, 1),
+            self._payload_cell(row),
             key=key,
         )
 
@@ -152,9 +154,10 @@ class EventsPane(Vertical):
         colour = self._colour(f"ft-scope-{event.scope}") or self._colour("ft-app")
         return Text(badge, style=f"bold {colour}" if colour else "bold")
 
-    def _payload_cell(self, event: Event, count: int) -> Text:
-        if event.kind == "llm_new_token" and not self.every_token and count > 1:
-            gist = f"{count} tokens · last {event.payload.get('token', '')!r}"
+    def _payload_cell(self, row: _Row) -> Text:
+        event = row.event
+        if event.kind == "llm_new_token" and not self.every_token and row.count > 1:
+            gist = f"{row.count} token events · last {row.last_text!r}"
         else:
             gist = summary(event)
         text = Text(f"{event.name} ", style="bold", no_wrap=True, overflow="ellipsis")

@@ -7,7 +7,7 @@ from textual.widgets import Input
 
 class HistoryInput(Input):
     def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
+        super().__init__(select_on_focus=False, **kwargs)  # a key typed elsewhere must not be selected away
         self.history: list[str] = []
         self._cursor = 0
 
