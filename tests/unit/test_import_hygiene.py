@@ -33,3 +33,14 @@ def test_a_headless_run_never_loads_textual():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_app_draws_without_importing_langchain():
+    """The first frame must not wait for LangChain: nothing on the app's import path loads it."""
+    code = (
+        "import sys; import flowertui.cli, flowertui.config, flowertui.app.app;"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('langchain_core', 'langchain_classic', 'langchain_openai')];"
+        "assert not loaded, loaded"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,182 @@
+"""Streaming benchmark: N tokens through the full app, beside a bare Textual Log fed the same tokens.
+
+    python bench/stream_bench.py [--tokens 2000] [--runs 5] [--startup-runs 7]
+
+The app runs for real: the offline assistant (its reply swapped for an N-token
+text, unpaced) streams through LangChain's callbacks, the recorder, the bus, the
+inbox and every pane. The baseline is a bare `Log` written once per token from
+a thread, the naive way. Both run headless in this process, one after the other,
+so CPU seconds (all threads) compare like with like. Time to first frame is
+measured in a pseudo-terminal against a bare Textual hello app. Medians print
+as a Markdown table for docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import pty
+import select
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.message import Message
+from textual.widgets import Log
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SENTENCES = [
+    "粉色玫瑰象征感恩与温柔，适合送给姐姐作为生日礼物。",
+    "Sunflowers last about a week in a vase if the water is changed daily.",
+    "康乃馨花期长，白色和粉色最受欢迎，十一枝约五十五元。",
+    "Hydrangeas drink a lot: keep the stems in deep, cool water.\n\n",
+]
+
+
+def long_reply(tokens: int) -> list[str]:
+    """Text pieces, exactly `tokens` of them, cut the way the offline assistant streams."""
+    from flowertui.engine.tokens import split_tokens
+
+    pieces: list[str] = []
+    index = 0
+    while len(pieces) < tokens:
+        pieces.extend(split_tokens(SENTENCES[index % len(SENTENCES)]))
+        index += 1
+    return pieces[:tokens]
+
+
+async def run_app(pieces: list[str]) -> dict[str, float]:
+    """The full app: one turn whose reply is the given pieces; returns wall, CPU and tokens lost."""
+    import flowertui.engine.shop_model as shop_model
+    from flowertui.app.widgets.conversation import AssistantTurn
+    from flowertui.app.widgets.token_stream import TokenStream
+    from tests.app.conftest import make_app, ready, settle
+
+    text = "".join(pieces)
+    shop_model.reply_for = lambda prompt: text  # the bench's only change: a long reply
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        box = app.query_one("#message")
+        box.value = "请介绍一下店里的花。"
+        wall, cpu = time.perf_counter(), time.process_time()
+        await pilot.press("enter")
+        await settle(pilot)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        shown_stream = app.query_one(TokenStream).tokens
+        shown_reply = app.query_one(AssistantTurn).text
+    lost = len(pieces) - len(shown_stream) + (0 if shown_reply == text and "".join(shown_stream) == text else 1)
+    return {"wall": wall, "cpu": cpu, "lost": lost}
+
+
+class Piece(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class LogApp(App[None]):
+    """The baseline: a bare Log, one write per token, tokens posted from a thread."""
+
+    def compose(self) -> ComposeResult:
+        yield Log()
+
+    def on_piece(self, message: Piece) -> None:
+        self.query_one(Log).write(message.text)
+        self.received += 1
+
+
+async def run_log(pieces: list[str]) -> dict[str, float]:
+    import threading
+
+    app = LogApp()
+    app.received = 0
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.2)
+        wall, cpu = time.perf_counter(), time.process_time()
+        threading.Thread(target=lambda: [app.post_message(Piece(p)) for p in pieces]).start()
+        while app.received < len(pieces):
+            await pilot.pause(0.005)
+        await pilot.pause(0.05)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"wall": wall, "cpu": cpu, "lost": len(pieces) - app.received}
+
+
+HELLO = "from textual.app import App\nfrom textual.widgets import Static\n" \
+        "class Hello(App):\n    def compose(self):\n        yield Static('Conversation')\nHello().run()\n"
+
+
+def first_frame(command: list[str], marker: bytes, env: dict[str, str]) -> float:
+    """Seconds from spawn until `marker` is drawn in a 160×48 pseudo-terminal."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.update(env)
+        os.execvp(command[0], command)
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 48, 160, 0, 0))
+    start, seen = time.perf_counter(), b""
+    try:
+        while marker not in seen:
+            ready_fds, _, _ = select.select([fd], [], [], 10)
+            if not ready_fds:
+                raise TimeoutError(command)
+            seen += os.read(fd, 65536)
+        return time.perf_counter() - start
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(fd)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--startup-runs", type=int, default=7)
+    args = parser.parse_args()
+
+    pieces = long_reply(args.tokens)
+    app_runs, log_runs = [], []
+    for _ in range(args.runs):
+        log_runs.append(asyncio.run(run_log(pieces)))
+        app_runs.append(asyncio.run(run_app(pieces)))
+
+    env = {"TERM": "xterm-256color", "COLUMNS": "160", "LINES": "48"}
+    flowertui = [sys.executable, "-m", "flowertui"]
+    hello = [sys.executable, "-c", HELLO]
+    startup_app = [first_frame(flowertui, b"Conversation", env) for _ in range(args.startup_runs)]
+    startup_hello = [first_frame(hello, b"Conversation", env) for _ in range(args.startup_runs)]
+
+    def median(runs: list[dict[str, float]], key: str) -> float:
+        return statistics.median(run[key] for run in runs)
+
+    app_rate = args.tokens / median(app_runs, "wall")
+    log_rate = args.tokens / median(log_runs, "wall")
+    app_cpu = median(app_runs, "cpu") / args.tokens * 1000
+    log_cpu = median(log_runs, "cpu") / args.tokens * 1000
+    frame_app, frame_hello = statistics.median(startup_app), statistics.median(startup_hello)
+    lost = max(run["lost"] for run in app_runs)
+
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+          f"{args.tokens} tokens × {args.runs} runs (medians), first frame × {args.startup_runs}")
+    print()
+    print("| measure | flowertui (all panes) | bare Textual baseline | ratio | target |")
+    print("| --- | --- | --- | --- | --- |")
+    print(f"| tokens/s sustained | {app_rate:,.0f} | {log_rate:,.0f} (Log) | {app_rate / log_rate:.2f}× | ≥ 2,000 |")
+    print(f"| CPU s per 1,000 tokens | {app_cpu:.3f} | {log_cpu:.3f} (Log) | {app_cpu / log_cpu:.2f}× | ≤ 2× Log |")
+    print(f"| tokens lost | {lost} | {max(run['lost'] for run in log_runs)} (Log) | | 0 |")
+    print(f"| time to first frame | {frame_app:.2f} s | {frame_hello:.2f} s (hello app) | "
+          f"{frame_app / frame_hello:.2f}× | ≤ 0.6 s |")
+
+
+if __name__ == "__main__":
+    main()
