@@ -36,3 +36,24 @@ def offline_rig(memory: str = "buffer", *, compare: bool = False, provider: Prov
     live = assemble(provider or ProviderSettings(speed=0), MemorySettings(), memory_kind=memory, compare=compare,
                     sinks=[events.append])
     return Rig(live.conversation, live.bus, live.ledger, events)
+
+
+def record_session(turns: list[str], memory: str = "buffer", *, compare: bool = False,
+                   provider: ProviderSettings | None = None):
+    """Run turns on the offline assistant with the session writer attached; returns (rig, writer path)."""
+    from flowertui.engine.prices import load_prices
+    from flowertui.paths import data_dir
+    from flowertui.session.store import DB_NAME, SessionWriter
+
+    path = data_dir() / DB_NAME
+    writer = SessionWriter(path, load_prices())
+    events: list[Event] = []
+    live = assemble(provider or ProviderSettings(speed=0), MemorySettings(), memory_kind=memory, compare=compare,
+                    sinks=[events.append, writer])
+    rig = Rig(live.conversation, live.bus, live.ledger, events)
+    try:
+        for user in turns:
+            rig.conversation.ask(user)
+    finally:
+        writer.close()
+    return rig, path

@@ -91,3 +91,27 @@ def test_a_provider_failure_exits_1_with_its_message_and_no_traceback():
     assert done.returncode == 1
     assert "Connection" in done.stderr and "Traceback" not in done.stderr
     assert "sk-never-shown" not in done.stdout + done.stderr
+
+
+def test_sessions_export_in_every_format_and_bad_paths(tmp_path):
+    data = tmp_path / "data"
+    env = {"FLOWERTUI_DATA_DIR": str(data)}
+    empty = flowertui("sessions", env=env)
+    assert empty.returncode == 0 and "no sessions yet" in empty.stdout
+    assert flowertui("run", "--script", "lesson", "--json", env=env).returncode == 0
+    listed = flowertui("sessions", env=env)
+    assert listed.returncode == 0
+    row = listed.stdout.splitlines()[1].split()
+    assert row[-2] == "3" and int(row[-1]) > 0 and "offline/flowershop-offline" in listed.stdout
+    for fmt in ("jsonl", "md", "html", "log"):
+        out = tmp_path / f"s.{fmt}"
+        done = flowertui("export", "latest", "--format", fmt, "-o", str(out), env=env)
+        assert done.returncode == 0, done.stderr
+        assert str(out) in done.stdout and out.stat().st_size > 100
+    again = flowertui("export", "--format", "md", "-o", str(tmp_path / "s.md"), env=env)
+    assert again.returncode == 2 and "--force" in again.stderr
+    (tmp_path / "blocker").write_text("x")
+    bad = flowertui("export", "--format", "md", "-o", str(tmp_path / "blocker" / "s.md"), env=env)
+    assert bad.returncode == 2 and "cannot write" in bad.stderr and "Traceback" not in bad.stderr
+    missing = flowertui("export", "nope", "--format", "md", "-o", str(tmp_path / "x.md"), env=env)
+    assert missing.returncode == 2 and "flowertui sessions" in missing.stderr

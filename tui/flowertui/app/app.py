@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from textual import events, work
@@ -23,6 +24,7 @@ from flowertui.app import themes
 from flowertui.app.bridge import EventInbox
 from flowertui.app.messages import EngineProblem, EngineReady, EventsPending
 from flowertui.app.screens.event_detail import EventDetail
+from flowertui.app.screens.export_dialog import ExportDialog
 from flowertui.app.screens.help import HelpScreen
 from flowertui.app.state import load_state, save_state
 from flowertui.app.widgets.conversation import ConversationView
@@ -32,10 +34,15 @@ from flowertui.app.widgets.history_input import HistoryInput
 from flowertui.app.widgets.status import StatusLine
 from flowertui.app.widgets.token_stream import TokenStream
 from flowertui.config import Settings
+from flowertui.engine.events import Event
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.prices import load_prices
+from flowertui.engine.resume import Resume
 from flowertui.engine.sanitize import strip_escapes
-from flowertui.paths import config_dir
+from flowertui.paths import config_dir, data_dir
+from flowertui.session.export import ExportError, SessionData, export
+from flowertui.session.replay import play, resume_point
+from flowertui.session.store import DB_NAME, SessionWriter, StoreError, session_header
 
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
 
@@ -62,8 +69,15 @@ class FlowerApp(App[None]):
 
     def __init__(self, settings: Settings, *, memory_kind: str = "buffer", compare: bool = False,
                  theme: str | None = None, keymap: dict[str, str] | None = None, config_theme: str | None = None,
-                 session_id: str | None = None) -> None:
+                 session_id: str | None = None, history: SessionData | None = None,
+                 replay_speed: float | None = None) -> None:
+        """`history` with `replay_speed` replays a recorded session; without it, resumes the session."""
         super().__init__()
+        self.history = history
+        self.replay_speed = replay_speed
+        self.recorded: list[Event] = []  # everything drawn this run: what `e` exports
+        self.writer: SessionWriter | None = None
+        self._stop_replay = threading.Event()
         self.settings = settings
         self.start_kind = memory_kind
         self.start_compare = compare
@@ -103,7 +117,14 @@ class FlowerApp(App[None]):
         if self.start_keymap:
             self.set_keymap(self.start_keymap)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        self.query_one(HistoryInput).focus()
+        box = self.query_one(HistoryInput)
+        if self.replaying:
+            box.disabled = True
+            box.placeholder = f"Replay of session {self.history.header.get('session_id')}: no model is called"
+            self.query_one(StatusLine).replay = True
+            self.query_one("#events-table").focus()
+        else:
+            box.focus()
         self.boot()
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -135,18 +156,41 @@ class FlowerApp(App[None]):
         self.query_one(TokenCounter).redraw()
 
     # engine -------------------------------------------------------------
+    @property
+    def replaying(self) -> bool:
+        return self.replay_speed is not None
+
     @work(thread=True, group="engine", exit_on_error=False)
     def boot(self) -> None:
-        """Import LangChain and build the conversation off the UI thread, after the first frame."""
+        """Replay a recording, or import LangChain and build the conversation, off the UI thread."""
+        if self.replaying:
+            play(self.history.events, self.inbox, self.replay_speed, self._stop_replay)
+            return
         from flowertui.engine.assembly import assemble
 
+        resume = Resume()
+        if self.history is not None:  # show the recorded session first, then carry on recording it
+            play(self.history.events, self.inbox, 0, self._stop_replay)
+            resume = resume_point(self.history)
+        try:
+            self.writer = SessionWriter(data_dir() / DB_NAME, load_prices(config_dir() / "prices.toml"),
+                                        on_error=lambda text: self.post_message(EngineProblem(text)))
+        except StoreError as exc:
+            self.post_message(EngineProblem(f"{exc}; this session will not be saved"))
+        sinks = [self.inbox] + ([self.writer] if self.writer else [])
+        session = self.history.header.get("session_id") if self.history else self.session_id
         try:
             live = assemble(self.settings.provider, self.settings.memory, memory_kind=self.start_kind,
-                            compare=self.start_compare, sinks=[self.inbox], session_id=self.session_id)
+                            compare=self.start_compare, sinks=sinks, session_id=session, resume=resume)
         except Exception as exc:  # a provider that cannot even be built is reported, not raised
             self.post_message(EngineProblem(f"could not start the engine: {exc}"))
             return
         self.post_message(EngineReady(live))
+
+    def on_unmount(self) -> None:
+        self._stop_replay.set()
+        if self.writer is not None:
+            self.writer.close()
 
     def on_engine_ready(self, message: EngineReady) -> None:
         self.live = message.live
@@ -182,6 +226,7 @@ class FlowerApp(App[None]):
         batch = self.inbox.drain()
         if not batch:
             return
+        self.recorded.extend(batch)
         for event in batch:
             if event.kind == "memory_switch":
                 self.active_kind = event.payload["to"]
@@ -255,8 +300,23 @@ class FlowerApp(App[None]):
         self.query_one(HistoryInput).focus()
 
     def action_export(self) -> None:
-        self.notify("Export from the TUI comes with the session store; for now use `flowertui run --export`.",
-                    markup=False)
+        if not self.recorded:
+            self.notify("Nothing to export yet.", markup=False)
+            return
+        self.push_screen(ExportDialog(self.recorded[0].session_id), self._exported)
+
+    def _exported(self, outcome: tuple[str, Path] | None) -> None:
+        if outcome is None:
+            return
+        data = SessionData(session_header(self.recorded), list(self.recorded))
+        fmt, path = outcome
+        try:
+            written = export(data, fmt, path, load_prices(config_dir() / "prices.toml"))
+        except ExportError as exc:
+            self.notify(str(exc), title="Export failed", severity="error", timeout=10, markup=False)
+            return
+        self.notify(f"{len(data.events)} events written to {written.resolve()}", title=f"Exported {fmt}",
+                    timeout=8, markup=False)
 
     def action_next_theme(self) -> None:
         names = self.flower_themes

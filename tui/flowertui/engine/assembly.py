@@ -14,6 +14,7 @@ from flowertui.engine.bus import EventBus, Sink
 from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import load_prices
 from flowertui.engine.providers import ProviderSettings, build_chat_model
+from flowertui.engine.resume import Resume
 from flowertui.engine.kinds import MemorySettings
 from flowertui.engine.runner import Conversation
 from flowertui.engine.sanitize import Redactor
@@ -35,15 +36,17 @@ def assemble(
     compare: bool = False,
     sinks: Iterable[Sink] = (),
     session_id: str | None = None,
+    resume: Resume | None = None,
 ) -> Assembly:
     """Build the model and conversation; sinks see every event, the ledger included."""
-    bus = EventBus(session_id, redactor=Redactor([provider.api_key or ""]))
+    resume = resume or Resume()
+    bus = EventBus(session_id, redactor=Redactor([provider.api_key or ""]), seq=resume.last_seq, turn=resume.last_turn)
     ledger = Ledger(load_prices(config_dir() / "prices.toml"))
     bus.subscribe(ledger)
     for sink in sinks:
         bus.subscribe(sink)
     conversation = Conversation(build_chat_model(provider), bus, memory_kind=memory_kind, settings=memory,
-                                compare=compare)
+                                compare=compare, transcript=resume.transcript)
     bus.emit("session_start", name="session", scope="app", payload={
         "flowertui": __version__,
         "provider": provider.provider,
@@ -52,5 +55,6 @@ def assemble(
         "memory_kind": memory_kind,
         "compare": compare,
         "memory_settings": asdict(memory),
+        "resumed": bool(resume.last_seq),
     })
     return Assembly(bus, ledger, conversation)

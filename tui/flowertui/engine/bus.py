@@ -22,13 +22,15 @@ Sink = Callable[[Event], None]
 class EventBus:
     """Shared state of one session's event stream: sequence, turn, active memory kind."""
 
-    def __init__(self, session_id: str | None = None, redactor: Redactor | None = None) -> None:
+    def __init__(self, session_id: str | None = None, redactor: Redactor | None = None, *, seq: int = 0,
+                 turn: int = 0) -> None:
+        """`seq` and `turn` continue a resumed session's numbering."""
         self.session_id = session_id or uuid.uuid4().hex[:12]
         self.redact = redactor or Redactor()
-        self.turn = 0
+        self.turn = turn
         self.memory_kind: str | None = None
         self._sinks: list[Sink] = []
-        self._seq = 0
+        self._seq = seq
         self._lock = threading.Lock()
         self._run_starts: dict[str, float] = {}
 

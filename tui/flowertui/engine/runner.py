@@ -7,6 +7,7 @@ no async save, so sync `invoke` is the path on which every memory kind works.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,11 +66,13 @@ class Conversation:
         memory_kind: str = "buffer",
         settings: MemorySettings | None = None,
         compare: bool = False,
+        transcript: Iterable[tuple[str, str]] = (),
     ) -> None:
+        """`transcript` holds earlier turns (a resumed session); the memories are given them."""
         self.model = model
         self.bus = bus
         self.settings = settings or MemorySettings()
-        self.transcript: list[tuple[str, str]] = []
+        self.transcript: list[tuple[str, str]] = list(transcript)
         self.memories: dict[str, Any] = {}
         self.compare = False
         self._request = Recorder(bus, "request")

@@ -1,15 +1,26 @@
-"""Writing a session's events to a file, atomically and never over an existing file by accident."""
+"""Exports: a registry of formats, one pure function each, over a session's header and events.
+
+Every format is computed from the same normalized events the panes drew, so an
+export says exactly what was seen. Files are written atomically and never over
+an existing file without `force`.
+"""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from flowertui.engine.events import Event
+from flowertui.engine.kinds import KINDS
+from flowertui.engine.ledger import Ledger, LedgerRow
+from flowertui.engine.prices import Price, format_cost
 
 JSONL_SCHEMA = 1
 
@@ -18,22 +29,258 @@ class ExportError(OSError):
     """The export could not be written; the message says where and why."""
 
 
+@dataclass
+class Turn:
+    number: int
+    user: str = ""
+    reply: str = ""
+    status: str = "running"
+    error: str | None = None
+    memory_kind: str | None = None
+    events: list[Event] = field(default_factory=list)
+
+
+@dataclass
+class SessionData:
+    """A session as exports see it: the header and the event stream, everything else derived."""
+
+    header: dict[str, Any]
+    events: list[Event]
+
+    def turns(self) -> list[Turn]:
+        turns: dict[int, Turn] = {}
+        for event in self.events:
+            if event.turn == 0:
+                continue
+            turn = turns.setdefault(event.turn, Turn(event.turn))
+            turn.events.append(event)
+            p = event.payload
+            if event.kind == "turn_start":
+                turn.user, turn.memory_kind = p.get("user", ""), event.memory_kind
+            elif event.kind == "turn_end":
+                turn.reply, turn.status = p.get("reply", ""), "done"
+            elif event.kind == "turn_cancelled":
+                turn.reply, turn.status = p.get("reply", ""), "cancelled"
+            elif event.kind == "turn_error":
+                turn.status, turn.error = "failed", p.get("error")
+        return [turns[n] for n in sorted(turns)]
+
+    def ledger(self, prices: dict[str, Price]) -> Ledger:
+        ledger = Ledger(prices)
+        for event in self.events:
+            ledger(event)
+        return ledger
+
+
 def atomic_write(path: Path, text: str, *, force: bool = False) -> Path:
     """Write to a temporary file beside `path`, then rename it into place."""
     if path.exists() and not force:
         raise ExportError(f"{path} exists; pass --force to overwrite it")
+    if path.is_dir():
+        raise ExportError(f"{path} is a folder; give a file name")
+    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
     except OSError as exc:
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path
 
 
-def jsonl_text(header: dict[str, Any], events: Iterable[Event]) -> str:
+# formats ------------------------------------------------------------------
+
+
+def to_jsonl(data: SessionData, prices: dict[str, Price]) -> str:
     """A header line, then exactly one normalized event per line."""
-    lines = [json.dumps({"schema": JSONL_SCHEMA, **header}, ensure_ascii=False)]
-    lines.extend(json.dumps(event.to_dict(), ensure_ascii=False) for event in events)
+    lines = [json.dumps({"schema": JSONL_SCHEMA, **data.header}, ensure_ascii=False)]
+    lines.extend(json.dumps(event.to_dict(), ensure_ascii=False) for event in data.events)
     return "\n".join(lines) + "\n"
+
+
+def to_markdown(data: SessionData, prices: dict[str, Price]) -> str:
+    """The transcript turn by turn, each with its ledger rows per memory kind, then the totals."""
+    ledger = data.ledger(prices)
+    h = data.header
+    out = [f"# flowertui session {h.get('session_id')}", "",
+           f"{h.get('provider')} · {h.get('model')} · started {_when(data.events)} · flowertui {h.get('flowertui')}",
+           f"memory settings: {_settings(h)}", ""]
+    for turn in data.turns():
+        out += [f"## Turn {turn.number} · {turn.memory_kind} · {turn.status}", "", "**You:**", "", _quote(turn.user), ""]
+        if turn.reply:
+            out += ["**Shop:**", "", _quote(turn.reply), ""]
+        if turn.error:
+            out += [f"**Error:** {_md_cell(turn.error)}", ""]
+        rows = [(kind, row) for kind in KINDS for row in ledger.turns(kind) if row.turn == turn.number]
+        if rows:
+            out += ["| memory kind | prompt | completion | maintenance | total | cost | notes |",
+                    "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+            out += [f"| {kind} | {row.prompt_tokens} | {row.completion_tokens} | {row.maintenance_tokens} | "
+                    f"{row.total_tokens} | {format_cost(*row.cost(prices))} | {_notes(row)} |" for kind, row in rows]
+            out.append("")
+    out += ["## Totals", "", "| memory kind | turns | prompt | completion | maintenance | total | cost |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for kind in [k for k in KINDS if ledger.turns(k)]:
+        rows = ledger.turns(kind)
+        out.append(f"| {kind} | {len(rows)} | {sum(r.prompt_tokens for r in rows)} | "
+                   f"{sum(r.completion_tokens for r in rows)} | {sum(r.maintenance_tokens for r in rows)} | "
+                   f"{ledger.total(kind)} | {format_cost(*ledger.cost(kind))} |")
+    out += ["", "`estimated`: counted with tiktoken for a kind that did not send its prompt (compare mode). "
+            "`usage missing`: the provider reported no usage; tiktoken's count is shown.", ""]
+    return "\n".join(out)
+
+
+def to_html(data: SessionData, prices: dict[str, Price]) -> str:
+    """One self-contained page: transcript, a collapsible event tree per turn with timings, the ledger."""
+    ledger = data.ledger(prices)
+    h = data.header
+    e = html.escape
+    body = [f"<h1>flowertui session {e(str(h.get('session_id')))}</h1>",
+            f"<p class=meta>{e(str(h.get('provider')))} · {e(str(h.get('model')))} · started {e(_when(data.events))}"
+            f" · memory settings {e(_settings(h))} · flowertui {e(str(h.get('flowertui')))}</p>"]
+    for turn in data.turns():
+        body.append(f"<section class='turn {e(turn.status)}'><h2>Turn {turn.number} "
+                    f"<small>{e(str(turn.memory_kind))} · {e(turn.status)}</small></h2>")
+        body.append(f"<div class=user><b>You</b><p>{e(turn.user)}</p></div>")
+        if turn.reply:
+            body.append(f"<div class=reply><b>Shop</b><p>{e(turn.reply)}</p></div>")
+        if turn.error:
+            body.append(f"<div class=error><b>Error</b><p>{e(turn.error)}</p></div>")
+        body.append(f"<details><summary>{len(turn.events)} callback events</summary><ul class=tree>")
+        body.extend(_html_event_lines(turn.events))
+        body.append("</ul></details></section>")
+    body.append("<h2>Tokens per memory kind</h2><table><tr><th>memory kind</th><th>turn</th><th>prompt</th>"
+                "<th>completion</th><th>maintenance</th><th>total</th><th>cost</th><th>notes</th></tr>")
+    for kind in KINDS:
+        for row in ledger.turns(kind):
+            body.append(f"<tr><td>{kind}</td><td>{row.turn}</td><td>{row.prompt_tokens}</td>"
+                        f"<td>{row.completion_tokens}</td><td>{row.maintenance_tokens}</td><td>{row.total_tokens}</td>"
+                        f"<td>{e(format_cost(*row.cost(prices)))}</td><td>{e(_notes(row))}</td></tr>")
+        if ledger.turns(kind):
+            body.append(f"<tr class=total><td>{kind}</td><td>all</td><td colspan=3></td><td>{ledger.total(kind)}</td>"
+                        f"<td>{e(format_cost(*ledger.cost(kind)))}</td><td></td></tr>")
+    body.append("</table>")
+    title = e(f"flowertui session {h.get('session_id')}")
+    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
+            f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
+
+
+def to_callback_log(data: SessionData, prices: dict[str, Price]) -> str:
+    """What LangChain's FileCallbackHandler writes when passed with each request (ANSI colours left out)."""
+    out: list[str] = []
+    for event in data.events:
+        if event.scope != "request":
+            continue
+        p = event.payload
+        if event.kind == "chain_start":
+            out.append(f"\n\n> Entering new {event.name} chain...\n")
+        elif event.kind == "chain_end":
+            out.append("\n> Finished chain.\n")
+        elif event.kind == "text":
+            out.append(p.get("text", "") + "\n")
+        elif event.kind == "agent_action":
+            out.append(p.get("log", ""))
+        elif event.kind == "tool_end":
+            out.append(p.get("output", ""))
+        elif event.kind == "agent_finish":
+            out.append(p.get("log", "") + "\n")
+    return "".join(out)
+
+
+FORMATS: dict[str, Callable[[SessionData, dict[str, Price]], str]] = {
+    "jsonl": to_jsonl,
+    "md": to_markdown,
+    "html": to_html,
+    "log": to_callback_log,
+}
+
+
+def export(data: SessionData, fmt: str, path: Path, prices: dict[str, Price], *, force: bool = False) -> Path:
+    return atomic_write(path, FORMATS[fmt](data, prices), force=force)
+
+
+def default_name(data: SessionData, fmt: str) -> str:
+    return f"flowertui-{data.header.get('session_id')}.{fmt}"
+
+
+def read_jsonl(path: Path) -> SessionData:
+    """A JSONL export read back: its header and its events, exactly."""
+    try:
+        lines = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+        if not lines or "schema" not in lines[0]:
+            raise ValueError("no flowertui header line")
+        header = {k: v for k, v in lines[0].items() if k != "schema"}
+        return SessionData(header, [Event.from_dict(line) for line in lines[1:]])
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise ExportError(f"cannot read {path} as a flowertui JSONL export: {exc}") from exc
+
+
+# helpers ----------------------------------------------------------------------
+
+
+def _when(events: Iterable[Event]) -> str:
+    first = next(iter(events), None)
+    return datetime.fromtimestamp(first.wall, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if first else "?"
+
+
+def _settings(header: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (header.get("memory_settings") or {}).items())
+
+
+def _notes(row: LedgerRow) -> str:
+    notes = ["estimated"] * row.estimated + ["usage missing"] * row.usage_missing
+    return ", ".join(notes + ["maintenance usage missing"] * row.maintenance_usage_missing)
+
+
+def _quote(text: str) -> str:
+    return "\n".join("> " + line.replace("<", "&lt;") for line in (text or "").splitlines()) or ">"
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
+
+
+def _html_event_lines(events: list[Event]) -> list[str]:
+    """One line per event (tokens folded per run), indented by run depth, with times since the turn began."""
+    depth: dict[str, int] = {}
+    start = events[0].mono if events else 0.0
+    tokens: dict[str, int] = {}
+    for event in events:
+        if event.kind == "llm_new_token":
+            tokens[event.run_id or ""] = tokens.get(event.run_id or "", 0) + event.counted_token
+    lines = []
+    for event in events:
+        if event.run_id and event.kind.endswith("_start"):
+            depth[event.run_id] = depth.get(event.parent_run_id or "", -1) + 1
+        if event.kind == "llm_new_token":
+            continue
+        level = depth.get(event.run_id or "", 0)
+        took = f" · {event.duration * 1000:.0f} ms" if event.duration is not None else ""
+        streamed = f" · {tokens[event.run_id]} tokens streamed" if event.kind == "llm_end" and event.run_id in tokens else ""
+        upkeep = " · memory maintenance" if event.maintenance else ""
+        gist = html.escape(_gist(event))
+        lines.append(f"<li style='margin-left:{level * 1.5}em' class={event.family}><code>+{event.mono - start:.3f}s"
+                     f"</code> <b>{event.kind}</b> {html.escape(event.name)} <i>{event.scope}</i>{took}{streamed}"
+                     f"{upkeep}<div class=payload>{gist}</div></li>")
+    return lines
+
+
+def _gist(event: Event) -> str:
+    text = json.dumps(event.payload, ensure_ascii=False)
+    return text if len(text) <= 600 else text[:600] + "…"
+
+
+_CSS = """
+body{font:15px/1.5 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222;background:#fffdf8}
+h1{color:#9b1b30}h2{border-bottom:1px solid #e7d7c9;margin-top:1.6em}small{color:#777;font-weight:normal}
+.meta{color:#666}.user{border-left:4px solid #2c6fb3;padding-left:.8em}.reply{border-left:4px solid #9b1b30;padding-left:.8em}
+.error{border-left:4px solid #c00;padding-left:.8em;color:#900}p{white-space:pre-wrap;margin:.2em 0}
+details{margin:.6em 0}summary{cursor:pointer;color:#555}.tree{list-style:none;padding-left:.5em;font-size:13px}
+.tree li{margin:.15em 0}.payload{color:#666;font-family:monospace;white-space:pre-wrap;word-break:break-all}
+.chain b{color:#b03a78}.chat_model b{color:#6a4bc4}.llm b{color:#2c6fb3}.error b{color:#c00}.app b{color:#555}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #e0d4c8;padding:.25em .6em;text-align:right}
+td:first-child,th:first-child{text-align:left}tr.total{font-weight:bold;background:#f6eee6}
+"""

@@ -30,14 +30,16 @@ class AssistantTurn(Vertical):
         self.turn = turn
         self.text = ""
         self._stream: MarkdownStream | None = None
+        self._body = Markdown("", open_links=False)
+        self._note = Static(Text("waiting for the first token…", style="italic"), classes="turn-note")
 
     def compose(self) -> ComposeResult:
-        yield Markdown("", open_links=False)
-        yield Static(Text("waiting for the first token…", style="italic"), classes="turn-note")
+        yield self._body
+        yield self._note
 
     async def write(self, fragment: str) -> None:
         if self._stream is None:
-            self._stream = Markdown.get_stream(self.query_one(Markdown))
+            self._stream = Markdown.get_stream(self._body)
             self.note("")
         self.text += fragment
         await self._stream.write(fragment)
@@ -48,13 +50,12 @@ class AssistantTurn(Vertical):
             await self._stream.stop()
             self._stream = None
         self.text = reply
-        await self.query_one(Markdown).update(reply)
+        await self._body.update(reply)
         self.note(note)
 
     def note(self, text: str, style: str = "italic") -> None:
-        note = self.query_one(".turn-note", Static)
-        note.update(Text(text, style=style))
-        note.display = bool(text)
+        self._note.update(Text(text, style=style))
+        self._note.display = bool(text)
 
 
 class ConversationView(VerticalScroll):

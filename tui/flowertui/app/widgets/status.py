@@ -18,6 +18,7 @@ class StatusLine(Static):
         self.compare = False
         self.state = "starting"
         self.detail = ""
+        self.replay = False
         self._frame = 0
 
     def on_mount(self) -> None:
@@ -66,6 +67,7 @@ class StatusLine(Static):
         mark = SPINNER[self._frame] if self.state in BUSY else "●"
         memory = f"{self.memory} (compare all)" if self.compare else self.memory
         line = Text.assemble(
+            ("▶ REPLAY  ", "bold reverse") if self.replay else "",
             (f"{mark} {self.state}", colour), (f" {self.detail}" if self.detail else "", "dim"),
             ("  │  ", "dim"), self.provider, (" · ", "dim"), self.model,
             ("  │  memory ", "dim"), (memory, "bold"), ("  │  session ", "dim"), self.session,

@@ -1,0 +1,101 @@
+"""Sessions in the app: replay through the panes, resume with memory rebuilt, the export dialog."""
+
+from __future__ import annotations
+
+import time
+
+from textual.widgets import DataTable
+
+from flowertui.app.screens.export_dialog import ExportDialog
+from flowertui.app.widgets.conversation import AssistantTurn
+from flowertui.app.widgets.counter import TokenCounter
+from flowertui.engine.prices import load_prices
+from flowertui.engine.providers import ProviderSettings
+from flowertui.session.export import SessionData, read_jsonl, to_jsonl
+from flowertui.session.replay import load_session
+from flowertui.session.store import SessionStore, session_header
+from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
+from tests.helpers import LESSON, record_session
+
+
+async def _export_from_the_dialog(pilot, path) -> None:
+    app = pilot.app
+    await pilot.press("escape", "e")
+    await wait_until(pilot, lambda: isinstance(app.screen, ExportDialog))
+    box = app.screen.query_one("#export-path")
+    box.value = str(path)
+    box.focus()
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: path.exists())
+
+
+async def test_replaying_a_jsonl_export_and_exporting_again_gives_the_same_file(tmp_path):
+    rig, _ = record_session(LESSON, compare=True)
+    original = tmp_path / "original.jsonl"
+    original.write_text(to_jsonl(SessionData(session_header(rig.events), rig.events), load_prices()), "utf-8")
+    data = read_jsonl(original)
+    app = make_app(history=data, replay_speed=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: len(app.recorded) == len(data.events))
+        await settle(pilot)
+        assert app.live is None  # no model, no engine
+        assert [t.text for t in app.query(AssistantTurn)] == [reply for _, reply in rig.conversation.transcript]
+        counter = app.query_one(TokenCounter)
+        assert counter.ledger.total("summary") == rig.ledger.total("summary")
+        assert app.query_one("#message").disabled
+        again = tmp_path / "again.jsonl"
+        await _export_from_the_dialog(pilot, again)
+    assert again.read_bytes() == original.read_bytes()
+
+
+async def test_replay_keeps_the_original_timing_at_speed_one(tmp_path):
+    rig, _ = record_session(LESSON[:1], provider=ProviderSettings(speed=100))
+    events = rig.events
+    data = SessionData(session_header(events), events)
+    app = make_app(history=data, replay_speed=1)
+    async with app.run_test(size=SIZE) as pilot:
+        start = time.monotonic()
+        await wait_until(pilot, lambda: len(app.recorded) == len(events))
+        took = time.monotonic() - start
+        await settle(pilot)
+    recorded = events[-1].mono - events[0].mono
+    assert recorded > 0.5 and recorded * 0.9 <= took <= recorded * 2 + 1
+
+
+async def test_resume_shows_the_transcript_rebuilds_memory_and_continues_the_session():
+    rig, path = record_session(LESSON[:2])
+    history = load_session("latest", path)
+    app = make_app(history=history)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert len(app.query(AssistantTurn)) == 2
+        await say(pilot, LESSON[2])
+        reply = list(app.query(AssistantTurn))[-1].text
+        assert "姐姐" in reply and "粉色玫瑰" in reply
+        counter = app.query_one(TokenCounter).query_one(DataTable)
+        cumulative = int(counter.get_cell("buffer", "total").plain)
+        assert cumulative == rig.ledger.total("buffer") + app.live.ledger.total("buffer")
+    store = SessionStore(path)
+    sid = rig.bus.session_id
+    assert [t[3] for t in store.turns(sid)] == ["done"] * 3
+    seqs = [e.seq for e in store.events(sid)]
+    assert seqs == list(range(1, len(seqs) + 1))
+    store.close()
+
+
+async def test_e_exports_the_session_and_says_where(tmp_path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await say(pilot, LESSON[0])
+        target = tmp_path / "out.md"
+        await pilot.press("escape", "e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportDialog))
+        app.screen.query_one("#export-format").value = "md"
+        await pilot.pause(0.1)
+        assert app.screen.query_one("#export-path").value.endswith(".md")
+        app.screen.query_one("#export-path").value = str(target)
+        await pilot.click("#export-go")
+        await wait_until(pilot, lambda: target.exists())
+        assert LESSON[0] in target.read_text("utf-8")
+        assert any(str(target) in n.message for n in app._notifications)

@@ -1,0 +1,84 @@
+"""The SQLite session store: what it records, migrations, and what it refuses."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from flowertui.engine.kinds import KINDS
+from flowertui.engine.providers import ProviderSettings
+from flowertui.session.store import MIGRATIONS, SCHEMA_VERSION, SessionStore, StoreError, connect
+from tests.helpers import LESSON, record_session
+
+PLANTED = "sk-planted-store-key-0123456789abcdef"
+
+
+def test_a_recorded_session_holds_its_turns_events_and_ledger():
+    rig, path = record_session(LESSON, compare=True)
+    store = SessionStore(path)
+    sid = rig.bus.session_id
+    assert store.resolve(sid[:6]) == sid
+    assert [(t, u, s) for t, u, _, s in store.turns(sid)] == [(i + 1, line, "done") for i, line in enumerate(LESSON)]
+    assert store.turns(sid)[2][2] == rig.conversation.transcript[2][1]
+    assert store.events(sid) == rig.events
+    summary = next(s for s in store.sessions() if s.id == sid)
+    assert summary.turns == 3 and summary.ended is not None
+    assert summary.total_tokens == sum(rig.ledger.total(kind) for kind in KINDS)
+    assert summary.provider == "offline" and summary.model == "flowershop-offline"
+    store.close()
+
+
+def test_sessions_are_listed_newest_first_and_latest_resolves():
+    first, path = record_session(LESSON[:1])
+    second, _ = record_session(LESSON[:1])
+    store = SessionStore(path)
+    ids = [s.id for s in store.sessions()]
+    assert ids.index(second.bus.session_id) < ids.index(first.bus.session_id)
+    assert store.resolve("latest") == second.bus.session_id
+    with pytest.raises(StoreError, match="flowertui sessions"):
+        store.resolve("no-such-session")
+    store.close()
+
+
+def test_a_first_version_database_is_migrated_and_keeps_its_data(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(MIGRATIONS[0])
+    old.execute("PRAGMA user_version = 1")
+    old.execute("INSERT INTO sessions (id, started, provider, model, memory_settings) VALUES ('old1', 1.0, 'offline', "
+                "'flowershop-offline', '{}')")
+    old.execute("INSERT INTO turns (session_id, turn, user, reply, status) VALUES ('old1', 1, 'hi', 'hello', 'done')")
+    old.commit()
+    old.close()
+    store = SessionStore(path)
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION > 1
+    assert store.turns("old1") == [(1, "hi", "hello", "done")]
+    assert [s.id for s in store.sessions()] == ["old1"]
+    store.close()
+
+
+def test_a_database_from_a_newer_flowertui_is_refused(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(StoreError, match="newer"):
+        connect(path)
+
+
+def test_a_corrupt_database_gives_a_clear_error(tmp_path):
+    path = tmp_path / "corrupt.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="corrupt.sqlite3"):
+        connect(path)
+
+
+def test_a_planted_key_never_reaches_the_database():
+    rig, path = record_session([f"记住这个 {PLANTED}", LESSON[0]], "summary",
+                               provider=ProviderSettings(speed=0, api_key=PLANTED))
+    for file in path.parent.glob(path.name + "*"):
+        assert PLANTED.encode() not in file.read_bytes()
+    store = SessionStore(path)
+    assert "[redacted]" in store.turns(rig.bus.session_id)[0][1]
+    store.close()

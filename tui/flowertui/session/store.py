@@ -1,0 +1,254 @@
+"""SQLite session store: every event written as it arrives, committed in small batches.
+
+A writer thread owns its own connection and commits at most BATCH_SECONDS after
+an event arrives, so `kill -9` mid-reply loses at most that fraction of a second
+and never a completed turn. Turns and ledger rows are derived from the same
+events, so the database, the panes and the exports agree.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flowertui.engine.events import Event
+from flowertui.engine.ledger import Ledger
+from flowertui.engine.prices import Price
+
+BATCH_SECONDS = 0.2
+DB_NAME = "sessions.sqlite3"
+
+# Each entry upgrades the schema by one version; a database is brought forward step by step.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        started REAL NOT NULL,
+        ended REAL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        memory_settings TEXT NOT NULL
+    );
+    CREATE TABLE turns (
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        turn INTEGER NOT NULL,
+        user TEXT NOT NULL,
+        reply TEXT NOT NULL DEFAULT '',
+        memory_kind TEXT,
+        status TEXT NOT NULL,
+        PRIMARY KEY (session_id, turn)
+    );
+    CREATE TABLE events (
+        session_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        turn INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (session_id, seq)
+    );
+    """,
+    """
+    ALTER TABLE sessions ADD COLUMN app_version TEXT;
+    ALTER TABLE turns ADD COLUMN error TEXT;
+    CREATE TABLE ledger (
+        session_id TEXT NOT NULL,
+        turn INTEGER NOT NULL,
+        memory_kind TEXT NOT NULL,
+        row TEXT NOT NULL,
+        PRIMARY KEY (session_id, turn, memory_kind)
+    );
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(RuntimeError):
+    """The session database cannot be opened, read or written; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    id: str
+    started: float
+    ended: float | None
+    provider: str
+    model: str
+    turns: int
+    total_tokens: int
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) and migrate the database; WAL so readers never block the writer."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, timeout=5, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        migrate(db)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"cannot open the session database {path}: {exc}") from exc
+    return db
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Apply the migrations this database has not seen yet; returns the version it is now at."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"the session database has schema {version}, newer than this flowertui ({SCHEMA_VERSION})")
+    for number in range(version, SCHEMA_VERSION):
+        with db:
+            db.executescript(MIGRATIONS[number])
+            db.execute(f"PRAGMA user_version = {number + 1}")
+    return SCHEMA_VERSION
+
+
+class SessionStore:
+    """Reading side: list, find and load sessions."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = connect(path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        try:
+            return self.db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the session database {self.path}: {exc}") from exc
+
+    def sessions(self) -> list[SessionSummary]:
+        """Newest first, with the number of turns and the total tokens of every memory kind."""
+        rows = self._query(
+            """
+            SELECT s.id, s.started, s.ended, s.provider, s.model,
+                   (SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id),
+                   (SELECT COALESCE(SUM(json_extract(l.row, '$.total_tokens')), 0) FROM ledger l
+                     WHERE l.session_id = s.id)
+            FROM sessions s ORDER BY s.started DESC, s.rowid DESC
+            """
+        )
+        return [SessionSummary(*row) for row in rows]
+
+    def resolve(self, ref: str) -> str:
+        """A session id from `latest`, a full id or a unique prefix."""
+        if ref == "latest":
+            rows = self._query("SELECT id FROM sessions ORDER BY started DESC, rowid DESC LIMIT 1")
+        else:
+            rows = self._query("SELECT id FROM sessions WHERE id LIKE ? || '%'", (ref,))
+        if len(rows) != 1:
+            reason = "no sessions yet" if ref == "latest" else ("no session" if not rows else "several sessions")
+            raise StoreError(f"{reason} matching {ref!r} in {self.path}; `flowertui sessions` lists them")
+        return rows[0][0]
+
+    def events(self, session_id: str) -> list[Event]:
+        rows = self._query("SELECT body FROM events WHERE session_id = ? ORDER BY seq", (session_id,))
+        return [Event.from_dict(json.loads(body)) for (body,) in rows]
+
+    def turns(self, session_id: str) -> list[tuple[int, str, str, str]]:
+        """(turn, user, reply, status) in order."""
+        return self._query("SELECT turn, user, reply, status FROM turns WHERE session_id = ? ORDER BY turn",
+                           (session_id,))
+
+
+class SessionWriter:
+    """A sink: queues events (never blocking the caller) for a thread that writes them in batches."""
+
+    def __init__(self, path: Path, prices: dict[str, Price], on_error: Callable[[str], None] = lambda _: None) -> None:
+        self.path = path
+        self.on_error = on_error
+        self.ledger = Ledger(prices)
+        self._queue: queue.Queue[Event | None] = queue.Queue()
+        self._db = connect(path)
+        self._failed = False
+        self._last: Event | None = None
+        self._thread = threading.Thread(target=self._run, name="flowertui-store", daemon=True)
+        self._thread.start()
+
+    def __call__(self, event: Event) -> None:
+        self._queue.put(event)
+
+    def close(self) -> None:
+        """Write what is queued, mark the session ended, and stop the thread."""
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            batch: list[Event] = []
+            first = self._queue.get()
+            deadline = time.monotonic() + BATCH_SECONDS
+            while first is not None:
+                batch.append(first)
+                try:
+                    first = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+            stop = first is None
+            self._write(batch, ended=stop)
+        self._db.close()
+
+    def _write(self, batch: list[Event], *, ended: bool) -> None:
+        if self._failed:
+            return
+        try:
+            with self._db:
+                for event in batch:
+                    self._record(event)
+                    self._last = event
+                if ended and self._last is not None:
+                    self._db.execute("UPDATE sessions SET ended = ? WHERE id = ?", (self._last.wall, self._last.session_id))
+        except sqlite3.Error as exc:  # a full disk or a read-only file: say so once, keep the app running
+            self._failed = True
+            self.on_error(f"session not saved any more ({self.path}): {exc}")
+
+    def _record(self, event: Event) -> None:
+        db, sid, p = self._db, event.session_id, event.payload
+        self.ledger(event)
+        db.execute("INSERT OR REPLACE INTO events (session_id, seq, turn, kind, body) VALUES (?, ?, ?, ?, ?)",
+                   (sid, event.seq, event.turn, event.kind, json.dumps(event.to_dict(), ensure_ascii=False)))
+        if event.kind == "session_start":
+            db.execute(
+                "INSERT OR IGNORE INTO sessions (id, started, provider, model, memory_settings, app_version) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (sid, event.wall, p["provider"], p["model"], json.dumps(p.get("memory_settings", {})),
+                 p.get("flowertui")),
+            )
+        elif event.kind == "turn_start":
+            db.execute("INSERT OR REPLACE INTO turns (session_id, turn, user, memory_kind, status) "
+                       "VALUES (?, ?, ?, ?, 'running')", (sid, event.turn, p.get("user", ""), event.memory_kind))
+        elif event.kind in TURN_ENDINGS:
+            status = TURN_ENDINGS[event.kind]
+            db.execute("UPDATE turns SET reply = ?, status = ?, error = ? WHERE session_id = ? AND turn = ?",
+                       (p.get("reply", ""), status, p.get("error"), sid, event.turn))
+            for kind in self.ledger.kinds():
+                for row in self.ledger.turns(kind):
+                    if row.turn == event.turn:
+                        db.execute("INSERT OR REPLACE INTO ledger (session_id, turn, memory_kind, row) VALUES (?, ?, ?, ?)",
+                                   (sid, row.turn, kind, json.dumps(row.to_dict(self.ledger.prices))))
+
+
+TURN_ENDINGS = {"turn_end": "done", "turn_cancelled": "cancelled", "turn_error": "failed"}
+
+
+def session_header(events: list[Event]) -> dict[str, Any]:
+    """What an export's header says about a session, read from its first session_start event."""
+    start = next((e for e in events if e.kind == "session_start"), None)
+    payload = start.payload if start else {}
+    return {
+        "flowertui": payload.get("flowertui"),
+        "provider": payload.get("provider"),
+        "model": payload.get("model"),
+        "memory_kind": payload.get("memory_kind"),
+        "memory_settings": payload.get("memory_settings", {}),
+        "session_id": events[0].session_id if events else None,
+    }
