@@ -99,3 +99,12 @@ async def test_e_exports_the_session_and_says_where(tmp_path):
         await wait_until(pilot, lambda: target.exists())
         assert LESSON[0] in target.read_text("utf-8")
         assert any(str(target) in n.message for n in app._notifications)
+
+
+async def test_resume_picks_up_the_memory_kind_and_compare_mode_the_session_last_used():
+    rig, path = record_session(LESSON[:1], "window", compare=True)
+    app = make_app(history=load_session("latest", path))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.live.conversation.active == "window" and app.live.conversation.compare
+        assert app.active_kind == "window" and app.compare

@@ -29,7 +29,7 @@ def _provider_flags(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="flowertui", description="Watch LangChain callbacks, streamed tokens and memory token spend.")
     parser.add_argument("--version", action="version", version=f"flowertui {__version__}")
-    parser.add_argument("--memory", default="buffer", choices=MEMORY_CHOICES[:-1], help="memory kind to start with")
+    parser.add_argument("--memory", choices=MEMORY_CHOICES[:-1], help="memory kind to start with (default buffer)")
     parser.add_argument("--compare", action="store_true", help="start in compare mode (all five memory kinds)")
     parser.add_argument("--theme", help="theme name (the last one chosen is remembered)")
     parser.add_argument("--resume", metavar="SESSION", help="reopen a recorded session (an id, or latest)")

@@ -7,6 +7,7 @@ overlap); the engine talks back only through events, which the inbox batches.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -67,7 +68,7 @@ class FlowerApp(App[None]):
         Binding("ctrl+q", "quit", "quit", id="quit", priority=True),
     ]
 
-    def __init__(self, settings: Settings, *, memory_kind: str = "buffer", compare: bool = False,
+    def __init__(self, settings: Settings, *, memory_kind: str | None = None, compare: bool = False,
                  theme: str | None = None, keymap: dict[str, str] | None = None, config_theme: str | None = None,
                  session_id: str | None = None, history: SessionData | None = None,
                  replay_speed: float | None = None) -> None:
@@ -89,7 +90,7 @@ class FlowerApp(App[None]):
         self.live = None
         self._engine_lock = threading.Lock()
         self.compare = compare
-        self.active_kind = memory_kind
+        self.active_kind = memory_kind or "buffer"
         self.flower_themes: list[str] = []
 
     # layout -----------------------------------------------------------
@@ -168,10 +169,12 @@ class FlowerApp(App[None]):
             return
         from flowertui.engine.assembly import assemble
 
-        resume = Resume()
+        resume = Resume(memory_kind=self.start_kind or "buffer", compare=self.start_compare)
         if self.history is not None:  # show the recorded session first, then carry on recording it
             play(self.history.events, self.inbox, 0, self._stop_replay)
-            resume = resume_point(self.history)
+            resume = resume_point(self.history)  # flags given now win over what the session last used
+            resume = dataclasses.replace(resume, memory_kind=self.start_kind or resume.memory_kind,
+                                         compare=resume.compare or self.start_compare)
         try:
             self.writer = SessionWriter(data_dir() / DB_NAME, load_prices(config_dir() / "prices.toml"),
                                         on_error=lambda text: self.post_message(EngineProblem(text)))
@@ -180,8 +183,8 @@ class FlowerApp(App[None]):
         sinks = [self.inbox] + ([self.writer] if self.writer else [])
         session = self.history.header.get("session_id") if self.history else self.session_id
         try:
-            live = assemble(self.settings.provider, self.settings.memory, memory_kind=self.start_kind,
-                            compare=self.start_compare, sinks=sinks, session_id=session, resume=resume)
+            live = assemble(self.settings.provider, self.settings.memory, sinks=sinks, session_id=session,
+                            resume=resume)
         except Exception as exc:  # a provider that cannot even be built is reported, not raised
             self.post_message(EngineProblem(f"could not start the engine: {exc}"))
             return
@@ -228,7 +231,9 @@ class FlowerApp(App[None]):
             return
         self.recorded.extend(batch)
         for event in batch:
-            if event.kind == "memory_switch":
+            if event.kind == "session_start":
+                self.active_kind, self.compare = event.payload["memory_kind"], event.payload["compare"]
+            elif event.kind == "memory_switch":
                 self.active_kind = event.payload["to"]
             elif event.kind == "compare_mode":
                 self.compare = event.payload["on"]

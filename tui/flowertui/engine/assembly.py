@@ -32,14 +32,16 @@ def assemble(
     provider: ProviderSettings,
     memory: MemorySettings,
     *,
-    memory_kind: str = "buffer",
-    compare: bool = False,
     sinks: Iterable[Sink] = (),
     session_id: str | None = None,
     resume: Resume | None = None,
+    memory_kind: str | None = None,
+    compare: bool | None = None,
 ) -> Assembly:
     """Build the model and conversation; sinks see every event, the ledger included."""
     resume = resume or Resume()
+    memory_kind = memory_kind or resume.memory_kind
+    compare = resume.compare if compare is None else compare
     bus = EventBus(session_id, redactor=Redactor([provider.api_key or ""]), seq=resume.last_seq, turn=resume.last_turn)
     ledger = Ledger(load_prices(config_dir() / "prices.toml"))
     bus.subscribe(ledger)

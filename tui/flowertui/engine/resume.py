@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Resume:
-    """The session's completed turns, and its last event and turn numbers to continue from."""
+    """The session's completed turns, its last event and turn numbers, and the memory it last used."""
 
     transcript: tuple[tuple[str, str], ...] = ()
     last_seq: int = 0
     last_turn: int = 0
+    memory_kind: str = "buffer"
+    compare: bool = False

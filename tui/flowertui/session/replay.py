@@ -29,7 +29,15 @@ def resume_point(data: SessionData) -> Resume:
     """Completed turns become the transcript; numbering continues after the last event."""
     done = tuple((t.user, t.reply) for t in data.turns() if t.status == "done")
     last = data.events[-1] if data.events else None
-    return Resume(done, last.seq if last else 0, max((e.turn for e in data.events), default=0))
+    kind, compare = "buffer", False
+    for event in data.events:
+        if event.kind == "session_start":
+            kind, compare = event.payload.get("memory_kind") or kind, bool(event.payload.get("compare"))
+        elif event.kind == "memory_switch":
+            kind = event.payload["to"]
+        elif event.kind == "compare_mode":
+            compare = event.payload["on"]
+    return Resume(done, last.seq if last else 0, max((e.turn for e in data.events), default=0), kind, compare)
 
 
 def play(events: list[Event], sink: Callable[[Event], None], speed: float, stop: threading.Event) -> None:

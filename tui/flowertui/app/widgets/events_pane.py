@@ -137,7 +137,7 @@ class EventsPane(Vertical):
 
     def _since_turn(self, event: Event) -> str:
         start = self._turn_start.get(event.turn)
-        return "" if start is None else f"{event.mono - start:6.2f}"
+        return "" if start is None or event.kind == "session_start" else f"{event.mono - start:6.2f}"
 
     def _colour(self, name: str) -> str:
         return self.app.theme_variables.get(name, "")
