@@ -108,3 +108,15 @@ async def test_resume_picks_up_the_memory_kind_and_compare_mode_the_session_last
         await ready(pilot)
         assert app.live.conversation.active == "window" and app.live.conversation.compare
         assert app.active_kind == "window" and app.compare
+
+
+async def test_a_replay_hides_the_keys_that_would_drive_a_model():
+    rig, _ = record_session(LESSON[:1])
+    app = make_app(history=SessionData(session_header(rig.events), rig.events), replay_speed=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: len(app.recorded) == len(rig.events))
+        shown = {binding.action for _, binding, enabled, _ in app.active_bindings.values() if enabled}
+        assert "compare" not in shown and "cycle_memory" not in shown and "export" in shown
+        await pilot.press("c", "2")
+        await settle(pilot)
+        assert not app.compare and app.live is None

@@ -279,6 +279,10 @@ class FlowerApp(App[None]):
         side.add_class(SIDE_TABS[message.tab.id])
 
     # actions ----------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A replay calls no model, so the keys that drive one are hidden."""
+        return not (self.replaying and action in ("memory", "cycle_memory", "compare"))
+
     def action_memory(self, kind: str) -> None:
         if self.live is None or (kind == self.active_kind and not self.turn_running):
             return
