@@ -48,7 +48,8 @@ def assemble(
     for sink in sinks:
         bus.subscribe(sink)
     conversation = Conversation(build_chat_model(provider), bus, memory_kind=memory_kind, settings=memory,
-                                compare=compare, transcript=resume.transcript)
+                                compare=compare, transcript=resume.transcript,
+                                retries=0 if provider.provider == "offline" else provider.max_retries)
     bus.emit("session_start", name="session", scope="app", payload={
         "flowertui": __version__,
         "provider": provider.provider,

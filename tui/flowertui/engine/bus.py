@@ -33,6 +33,7 @@ class EventBus:
         self._seq = seq
         self._lock = threading.Lock()
         self._run_starts: dict[str, float] = {}
+        self._run_turns: dict[str, int] = {}
 
     def subscribe(self, sink: Sink) -> None:
         self._sinks.append(sink)
@@ -56,20 +57,25 @@ class EventBus:
         with self._lock:
             now = time.monotonic()
             duration = since = None
+            turn = self.turn
             if run_id is not None:
                 if kind.endswith("_start"):
                     self._run_starts[run_id] = now
-                elif kind == "llm_new_token":
+                    self._run_turns[run_id] = turn
+                else:  # a run abandoned by a cancel may end after the next turn began
+                    turn = self._run_turns.get(run_id, turn)
+                if kind == "llm_new_token":
                     since = _elapsed(self._run_starts.get(run_id), now)
                 elif kind.endswith(("_end", "_error")):
                     duration = _elapsed(self._run_starts.pop(run_id, None), now)
+                    self._run_turns.pop(run_id, None)
             self._seq += 1
             event = Event(
                 seq=self._seq,
                 wall=time.time(),
                 mono=now,
                 session_id=self.session_id,
-                turn=self.turn,
+                turn=turn,
                 kind=kind,
                 name=name,
                 scope=scope,

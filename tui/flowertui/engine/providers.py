@@ -45,7 +45,7 @@ class ProviderSettings:
     api_key: str | None = field(default=None, repr=False)
     speed: float = 40.0
     timeout: float = 60.0
-    max_retries: int = 2
+    max_retries: int = 2  # retries after a 429 or 5xx answer; offline never needs one
 
 
 def build_chat_model(settings: ProviderSettings) -> BaseChatModel:
@@ -65,7 +65,7 @@ def build_chat_model(settings: ProviderSettings) -> BaseChatModel:
         stream_usage=True,  # without it a custom base URL reports no usage at all
         tiktoken_model_name=_tiktoken_model(settings.model),
         timeout=settings.timeout,
-        max_retries=settings.max_retries,
+        max_retries=0,  # retries are flowertui's, so they show as retry events (engine/retry.py)
     )
 
 

@@ -19,8 +19,12 @@ from flowertui.engine.bus import EventBus
 from flowertui.engine.kinds import KINDS, MemorySettings, UnknownMemoryKind
 from flowertui.engine.memory import build_memory, carry_over, prompt_for
 from flowertui.engine.recorder import Recorder, describe_error
+from flowertui.engine.retry import with_provider_retry
 from flowertui.engine.sanitize import clean
 from flowertui.engine.tokens import count_tokens
+
+
+CANCEL_POLL = 0.05  # seconds between looks at the cancel flag while the provider works
 
 
 class TurnFailed(RuntimeError):
@@ -40,7 +44,11 @@ class TurnResult:
 
 
 class _Guard(BaseCallbackHandler):
-    """Collects the reply as it streams and stops it when the user cancels."""
+    """Collects the reply as it streams; once its turn is cancelled, stops the call at its next step.
+
+    Raising before the chain returns is what keeps a cancelled reply out of memory:
+    ConversationChain saves the turn only after the model call succeeds.
+    """
 
     raise_error = True
     run_inline = True
@@ -53,6 +61,10 @@ class _Guard(BaseCallbackHandler):
         if self.cancelled.is_set():
             raise TurnCancelled()
         self.partial.append(token)
+
+    def on_llm_end(self, response: Any, **kwargs: Any) -> None:
+        if self.cancelled.is_set():
+            raise TurnCancelled()
 
 
 class Conversation:
@@ -67,9 +79,11 @@ class Conversation:
         settings: MemorySettings | None = None,
         compare: bool = False,
         transcript: Iterable[tuple[str, str]] = (),
+        retries: int = 0,
     ) -> None:
-        """`transcript` holds earlier turns (a resumed session); the memories are given them."""
+        """`transcript` holds earlier turns (a resumed session); `retries` after a 429 or 5xx answer."""
         self.model = model
+        self._chain_llm = with_provider_retry(model, retries + 1) if retries else model
         self.bus = bus
         self.settings = settings or MemorySettings()
         self.transcript: list[tuple[str, str]] = list(transcript)
@@ -109,7 +123,7 @@ class Conversation:
             self.memories[kind] = self._new_memory(kind)
         if not self.compare:
             self.memories = {kind: self.memories[kind]}
-        self.chain = legacy.ConversationChain(llm=self.model, memory=self.memories[kind])
+        self.chain = legacy.ConversationChain(llm=self._chain_llm, memory=self.memories[kind])
         if previous:
             self.bus.emit("memory_switch", name="memory", scope="app", memory_kind=kind,
                           payload={"from": previous, "to": kind, "from_turn": len(self.transcript) + 1})
@@ -129,30 +143,48 @@ class Conversation:
             self.memories = {self.active: self.memory}
 
     def cancel(self) -> None:
-        """Stop the reply in flight at its next token; it is not stored in memory."""
+        """Stop the reply in flight now; a provider still working is left to fail, out of memory."""
         self._cancelled.set()
 
     def ask(self, user: str) -> TurnResult:
-        """Run one turn; raises TurnFailed with the provider's message when the model fails."""
-        self._cancelled.clear()
+        """Run one turn; raises TurnFailed with the provider's message when the model fails.
+
+        The chain runs in its own thread so that a cancel returns at once, even while
+        a provider has not sent its first token; the abandoned call is stopped by its
+        guard at its next callback and never reaches memory.
+        """
+        self._cancelled = cancelled = threading.Event()
         self.bus.turn += 1
         turn = self.bus.turn
         kinds = list(self.memories) if self.compare else [self.active]
         self.bus.emit("turn_start", name="turn", scope="app",
                       payload={"user": clean(user, self.bus.redact), "kinds": kinds, "model": self.model_name,
                                "compare": self.compare})
-        guard = _Guard(self._cancelled)
-        try:
-            result = self.chain.invoke({"input": user}, config={"callbacks": [self._request, guard]})
-        except TurnCancelled:
+        guard = _Guard(cancelled)
+        outcome: dict[str, Any] = {}
+        finished = threading.Event()
+
+        def call() -> None:
+            try:
+                outcome["result"] = self.chain.invoke({"input": user}, config={"callbacks": [self._request, guard]})
+            except BaseException as exc:  # handed to the waiting thread below
+                outcome["error"] = exc
+            finally:
+                finished.set()
+
+        threading.Thread(target=call, name=f"flowertui-turn-{turn}", daemon=True).start()
+        while not finished.wait(CANCEL_POLL):
+            if cancelled.is_set():
+                break
+        if cancelled.is_set():
             reply = "".join(guard.partial)
             self.bus.emit("turn_cancelled", name="turn", scope="app", payload={"reply": clean(reply, self.bus.redact)})
             return TurnResult(turn, user, reply, "cancelled")
-        except Exception as exc:  # any provider failure ends the turn, never the app
-            message = describe_error(exc)
-            self.bus.emit("turn_error", name="turn", scope="app", payload={"error": clean(message, self.bus.redact)})
-            raise TurnFailed(clean(message, self.bus.redact)) from exc
-        reply = result["response"]
+        if "error" in outcome:
+            message = clean(describe_error(outcome["error"]), self.bus.redact)
+            self.bus.emit("turn_error", name="turn", scope="app", payload={"error": message})
+            raise TurnFailed(message) from outcome["error"]
+        reply = outcome["result"]["response"]
         if self.compare:
             self._feed_others(user, reply)
         self.transcript.append((user, reply))
