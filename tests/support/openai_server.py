@@ -1,13 +1,17 @@
-"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests: streams chat.completion.chunk SSE.
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests, able to misbehave on request.
 
-It records every request (path, headers, JSON body) so tests can check what the
-client sent, and answers with the reply and usage it was given.
+Streams chat.completion.chunk SSE like the real services do. Each request takes
+the next planned `Reply` (the last one repeats), so a test can script "429, then
+success" or "disconnect in the middle of the stream". Every request is recorded
+(path, lower-cased headers, JSON body) so tests can check what the client sent.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -15,12 +19,19 @@ from typing import Any
 
 @dataclass
 class Reply:
-    """What the server streams back: the text in pieces, then a usage chunk when asked for one."""
+    """One answer: an error status, or a stream of pieces with optional faults."""
 
     pieces: list[str] = field(default_factory=lambda: ["Pink ", "roses ", "suit ", "a ", "birthday."])
     prompt_tokens: int = 42
     completion_tokens: int = 5
     model: str = "qwen-turbo"
+    status: int = 200
+    error: str = ""  # the error message of a non-200 answer
+    headers: dict[str, str] = field(default_factory=dict)
+    first_delay: float = 0.0  # seconds before the first chunk
+    cut_after: int | None = None  # drop the connection after this many pieces
+    malformed_after: int | None = None  # send a broken SSE line after this many pieces
+    usage: bool = True  # send the usage chunk when the client asks for one
 
 
 @dataclass
@@ -31,13 +42,18 @@ class Recorded:
 
 
 class OpenAIServer:
-    """Start with `with OpenAIServer() as server:`; `server.base_url` is the client's base_url."""
+    """Start with `with OpenAIServer(reply, ...) as server:`; `server.base_url` is the client's base_url."""
 
-    def __init__(self, reply: Reply | None = None) -> None:
-        self.reply = reply or Reply()
+    def __init__(self, *replies: Reply) -> None:
+        self.replies = list(replies) or [Reply()]
         self.requests: list[Recorded] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def reply(self) -> Reply:
+        return self.replies[0]
 
     @property
     def base_url(self) -> str:
@@ -53,6 +69,9 @@ class OpenAIServer:
         self._httpd.server_close()
         self._thread.join(timeout=5)
 
+    def _next(self) -> Reply:
+        return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -66,50 +85,76 @@ class OpenAIServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 server.requests.append(Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                reply = server._next()
                 if not self.path.endswith("/chat/completions"):
-                    self.send_error(404)
-                    return
+                    self._error(404, "not found", {})
+                elif reply.status != 200:
+                    self._error(reply.status, reply.error or "error", reply.headers)
+                else:
+                    self._stream(reply, bool((body.get("stream_options") or {}).get("include_usage")))
+
+            def _error(self, status: int, message: str, headers: dict[str, str]) -> None:
+                payload = json.dumps({"error": {"message": message, "type": "error", "code": status}}).encode()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _stream(self, reply: Reply, include_usage: bool) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
-                self.send_header("Connection", "close")
+                self.send_header("Transfer-Encoding", "chunked")  # as real services stream
                 self.end_headers()
-                include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-                for chunk in server._chunks(include_usage):
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.flush()
-                self.wfile.write(b"data: [DONE]\n\n")
-                self.wfile.flush()
                 self.close_connection = True
+                time.sleep(reply.first_delay)
+                for index, chunk in enumerate(_chunks(reply, include_usage)):
+                    if reply.cut_after is not None and index > reply.cut_after:
+                        self.connection.shutdown(socket.SHUT_RDWR)  # no closing chunk: a broken stream
+                        return
+                    if reply.malformed_after is not None and index > reply.malformed_after:
+                        self._send(b'data: {"choices": [{"delta": {"content": "oops"\n\n')
+                        break
+                    self._send(f"data: {json.dumps(chunk)}\n\n".encode())
+                else:
+                    self._send(b"data: [DONE]\n\n")
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+
+            def _send(self, data: bytes) -> None:
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
 
         return Handler
 
-    def _chunks(self, include_usage: bool) -> list[dict[str, Any]]:
-        reply = self.reply
 
-        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            return {
-                "id": "chatcmpl-test",
-                "object": "chat.completion.chunk",
-                "created": 1_700_000_000,
-                "model": reply.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-            }
+def _chunks(reply: Reply, include_usage: bool) -> list[dict[str, Any]]:
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {
+            "id": "chatcmpl-test",
+            "object": "chat.completion.chunk",
+            "created": 1_700_000_000,
+            "model": reply.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
 
-        chunks = [chunk({"role": "assistant", "content": ""})]
-        chunks += [chunk({"content": piece}) for piece in reply.pieces]
-        chunks.append(chunk({}, "stop"))
-        if include_usage:
-            chunks.append({
-                "id": "chatcmpl-test",
-                "object": "chat.completion.chunk",
-                "created": 1_700_000_000,
-                "model": reply.model,
-                "choices": [],
-                "usage": {
-                    "prompt_tokens": reply.prompt_tokens,
-                    "completion_tokens": reply.completion_tokens,
-                    "total_tokens": reply.prompt_tokens + reply.completion_tokens,
-                },
-            })
-        return chunks
+    chunks = [chunk({"role": "assistant", "content": ""})]
+    chunks += [chunk({"content": piece}) for piece in reply.pieces]
+    chunks.append(chunk({}, "stop"))
+    if include_usage and reply.usage:
+        chunks.append({
+            "id": "chatcmpl-test",
+            "object": "chat.completion.chunk",
+            "created": 1_700_000_000,
+            "model": reply.model,
+            "choices": [],
+            "usage": {
+                "prompt_tokens": reply.prompt_tokens,
+                "completion_tokens": reply.completion_tokens,
+                "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+            },
+        })
+    return chunks

@@ -157,8 +157,15 @@ class Recorder(BaseCallbackHandler):
 
 
 def describe_error(error: BaseException) -> str:
-    """The provider's own message, without a traceback."""
+    """The provider's own message, without a traceback; a vague one gets its cause added."""
     message = getattr(error, "message", None) or str(error) or type(error).__name__
+    cause, depth = error.__cause__ or error.__context__, 0
+    while cause is not None and depth < 5 and getattr(error, "status_code", None) is None:
+        # a dropped connection's wrapper says only "Connection error."; the socket's own words say why
+        said = str(cause).splitlines()[0] if str(cause) else ""
+        if said and said not in message:
+            return f"{type(error).__name__}: {message} ({type(cause).__name__}: {said})"
+        cause, depth = cause.__cause__ or cause.__context__, depth + 1
     return f"{type(error).__name__}: {message}"
 
 

@@ -7,6 +7,7 @@ for, and reports each retry through `on_retry`, so it shows as a retry event.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from langchain_core.runnables.retry import RunnableRetry
@@ -26,21 +27,41 @@ def wait_for_provider(state: RetryCallState) -> float:
 
 
 class ProviderRetry(RunnableRetry):
-    """RunnableRetry that honours Retry-After and fires on_retry before each wait."""
+    """RunnableRetry that honours Retry-After and fires on_retry before each wait.
+
+    RunnableRetry runs its attempts from `_invoke` or `_batch` (LLMChain batches);
+    both take their run managers, which the before-sleep hook needs, so they are
+    handed over in a context variable.
+    """
 
     @property
     def _kwargs_retrying(self) -> dict[str, Any]:
         return {**super()._kwargs_retrying, "wait": wait_for_provider}
 
+    def _sync_retrying(self, **kwargs: Any):
+        return super()._sync_retrying(before_sleep=_report_retry, **kwargs)
+
     def _invoke(self, input_, run_manager, config, **kwargs: Any):
-        result = None
-        for attempt in self._sync_retrying(reraise=True, before_sleep=run_manager.on_retry):
-            with attempt:
-                result = super(RunnableRetry, self).invoke(
-                    input_, self._patch_config(config, run_manager, attempt.retry_state), **kwargs)
-            if attempt.retry_state.outcome and not attempt.retry_state.outcome.failed:
-                attempt.retry_state.set_result(result)
-        return result
+        token = _run_managers.set([run_manager])
+        try:
+            return super()._invoke(input_, run_manager, config, **kwargs)
+        finally:
+            _run_managers.reset(token)
+
+    def _batch(self, inputs, run_manager, config, **kwargs: Any):
+        token = _run_managers.set(list(run_manager))
+        try:
+            return super()._batch(inputs, run_manager, config, **kwargs)
+        finally:
+            _run_managers.reset(token)
+
+
+_run_managers: ContextVar[list] = ContextVar("flowertui_retry_run_managers", default=[])
+
+
+def _report_retry(state: RetryCallState) -> None:
+    for manager in _run_managers.get():
+        manager.on_retry(state)
 
 
 def with_provider_retry(model, attempts: int) -> ProviderRetry:
