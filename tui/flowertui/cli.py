@@ -162,6 +162,7 @@ def _run(args: argparse.Namespace) -> int:
     from flowertui.config import ConfigError
     from flowertui.engine.scripts import ScriptError, load_script
     from flowertui.session.export import ExportError
+    from flowertui.engine.tokens import TokenizerDataError
     from flowertui.session.store import StoreError
 
     try:
@@ -173,5 +174,5 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         return run_script(args, settings, turns)
-    except (ExportError, StoreError) as exc:
+    except (ExportError, StoreError, TokenizerDataError) as exc:
         return _fail(str(exc))

@@ -65,7 +65,7 @@ def run_script(args: Namespace, settings: Settings, turns: list[str], out: TextI
     if error:
         print(f"flowertui: provider error: {error}", file=sys.stderr)
         return EXIT_PROVIDER
-    return EXIT_OK
+    return EXIT_USAGE if writer.error else EXIT_OK  # the run worked but its record is incomplete
 
 
 def _play(conversation, turns: list[str], out: TextIO, *, echo: bool) -> tuple[list[TurnResult], str | None]:

@@ -99,7 +99,10 @@ def ensure_offline_tiktoken() -> Path:
         if _seeded is None:
             folder = tiktoken_cache_dir()
             for name in SEEDED_ENCODINGS:
-                seed_file(name, bundled_bpe(name), folder)
+                try:
+                    seed_file(name, bundled_bpe(name), folder)
+                except OSError as exc:
+                    raise TokenizerDataError(f"cannot write tiktoken's data to {folder}: {exc.strerror or exc}") from exc
             os.environ["TIKTOKEN_CACHE_DIR"] = str(folder)
             _seeded = folder
         return _seeded

@@ -168,7 +168,7 @@ class SessionWriter:
         self.ledger = Ledger(prices)
         self._queue: queue.Queue[Event | None] = queue.Queue()
         self._db = connect(path)
-        self._failed = False
+        self.error: str | None = None  # set once writing failed; nothing more is written after that
         self._last: Event | None = None
         self._thread = threading.Thread(target=self._run, name="flowertui-store", daemon=True)
         self._thread.start()
@@ -198,7 +198,7 @@ class SessionWriter:
         self._db.close()
 
     def _write(self, batch: list[Event], *, ended: bool) -> None:
-        if self._failed:
+        if self.error:
             return
         try:
             with self._db:
@@ -208,8 +208,8 @@ class SessionWriter:
                 if ended and self._last is not None:
                     self._db.execute("UPDATE sessions SET ended = ? WHERE id = ?", (self._last.wall, self._last.session_id))
         except sqlite3.Error as exc:  # a full disk or a read-only file: say so once, keep the app running
-            self._failed = True
-            self.on_error(f"session not saved any more ({self.path}): {exc}")
+            self.error = f"session not saved any more ({self.path}): {exc}"
+            self.on_error(self.error)
 
     def _record(self, event: Event) -> None:
         db, sid, p = self._db, event.session_id, event.payload
