@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from flowertui.app.state import state_file
+from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.session.store import DB_NAME, SessionStore
 from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
 from tests.faults.conftest import provider, serving
@@ -113,11 +114,12 @@ async def test_empty_messages_are_ignored_and_a_100_kb_paste_goes_through():
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await say(pilot, "   \t ")
-        assert not [e for e in app.recorded if e.kind == "turn_start"]
+        events = app.query_one(EventsPane).events
+        assert not [e for e in events if e.kind == "turn_start"]
         paste = ("我想要粉色玫瑰。" + "pink roses please " * 5) * 1000
         assert len(paste.encode()) > 100_000
         await say(pilot, paste)
-        turn_start = [e for e in app.recorded if e.kind == "turn_start"][0]
+        turn_start = [e for e in events if e.kind == "turn_start"][0]
         assert turn_start.payload["user"] == paste.strip()
         assert app.live.conversation.transcript[0][0] == paste.strip()
         assert "粉色" in app.live.conversation.transcript[0][1]
@@ -158,7 +160,7 @@ async def test_escape_stops_a_reply_waiting_for_its_first_token_within_half_a_se
             assert app.live.conversation.transcript == [] and app.live.conversation.memory.buffer == ""
             await say(pilot, LESSON[1])  # and the next turn works
             assert app.live.conversation.transcript[0][1] == "Pink roses suit a birthday."
-            late = [e for e in app.recorded if e.kind == "llm_error"]
+            late = [e for e in app.query_one(EventsPane).events if e.kind == "llm_error"]
             assert late and all(e.turn == 1 for e in late)
 
 

@@ -49,6 +49,7 @@ class OpenAIServer:
         self.requests: list[Recorded] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
+        self._httpd.handle_error = _quiet_when_the_client_left
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
@@ -158,3 +159,12 @@ def _chunks(reply: Reply, include_usage: bool) -> list[dict[str, Any]]:
             },
         })
     return chunks
+
+
+def _quiet_when_the_client_left(request: Any, address: Any) -> None:
+    """A client that gave up (a timeout, a cancel) is expected here; anything else is still reported."""
+    import sys
+    import traceback
+
+    if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+        traceback.print_exc()

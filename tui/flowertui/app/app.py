@@ -43,7 +43,7 @@ from flowertui.engine.sanitize import strip_escapes
 from flowertui.paths import config_dir, data_dir
 from flowertui.session.export import ExportError, SessionData, export
 from flowertui.session.replay import play, resume_point
-from flowertui.session.store import DB_NAME, SessionWriter, StoreError, session_header
+from flowertui.session.store import DB_NAME, SessionStore, SessionWriter, StoreError, session_header
 
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
 
@@ -76,7 +76,8 @@ class FlowerApp(App[None]):
         super().__init__()
         self.history = history
         self.replay_speed = replay_speed
-        self.recorded: list[Event] = []  # everything drawn this run: what `e` exports
+        self.recorded: list[Event] = []  # what `e` exports when there is no database to read it from
+        self.drawn = 0  # events handed to the panes
         self.writer: SessionWriter | None = None
         self._stop_replay = threading.Event()
         self.settings = settings
@@ -229,7 +230,9 @@ class FlowerApp(App[None]):
         batch = self.inbox.drain()
         if not batch:
             return
-        self.recorded.extend(batch)
+        self.drawn += len(batch)
+        if self.writer is None:  # a replay, or a session the database refused: export from memory
+            self.recorded.extend(batch)
         for event in batch:
             if event.kind == "session_start":
                 self.active_kind, self.compare = event.payload["memory_kind"], event.payload["compare"]
@@ -308,20 +311,33 @@ class FlowerApp(App[None]):
     def action_focus_input(self) -> None:
         self.query_one(HistoryInput).focus()
 
+    def session_data(self) -> SessionData:
+        """Everything recorded this session: from the database when it is kept there, else from memory."""
+        if self.writer is None or self.writer.error:
+            return SessionData(session_header(self.recorded), list(self.recorded))
+        self.writer.flush()
+        store = SessionStore(self.writer.path)
+        try:
+            events = store.events(self.live.bus.session_id)
+        finally:
+            store.close()
+        return SessionData(session_header(events), events)
+
     def action_export(self) -> None:
-        if not self.recorded:
+        session = self.live.bus.session_id if self.live else (self.recorded[0].session_id if self.recorded else None)
+        if session is None:
             self.notify("Nothing to export yet.", markup=False)
             return
-        self.push_screen(ExportDialog(self.recorded[0].session_id), self._exported)
+        self.push_screen(ExportDialog(session), self._exported)
 
     def _exported(self, outcome: tuple[str, Path] | None) -> None:
         if outcome is None:
             return
-        data = SessionData(session_header(self.recorded), list(self.recorded))
         fmt, path = outcome
         try:
+            data = self.session_data()
             written = export(data, fmt, path, load_prices(config_dir() / "prices.toml"))
-        except ExportError as exc:
+        except (ExportError, StoreError) as exc:
             self.notify(str(exc), title="Export failed", severity="error", timeout=10, markup=False)
             return
         self.notify(f"{len(data.events)} events written to {written.resolve()}", title=f"Exported {fmt}",

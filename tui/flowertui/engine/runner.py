@@ -6,6 +6,7 @@ no async save, so sync `invoke` is the path on which every memory kind works.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ from flowertui.engine.tokens import count_tokens
 
 
 CANCEL_POLL = 0.05  # seconds between looks at the cancel flag while the provider works
+
+# LangChain logs every exception a handler raises; the guard's TurnCancelled is how a cancel works, not a fault.
+logging.getLogger("langchain_core.callbacks.manager").addFilter(lambda record: "TurnCancelled" not in record.getMessage())
 
 
 class TurnFailed(RuntimeError):

@@ -166,7 +166,7 @@ class SessionWriter:
         self.path = path
         self.on_error = on_error
         self.ledger = Ledger(prices)
-        self._queue: queue.Queue[Event | None] = queue.Queue()
+        self._queue: queue.Queue[Event | threading.Event | None] = queue.Queue()
         self._db = connect(path)
         self.error: str | None = None  # set once writing failed; nothing more is written after that
         self._last: Event | None = None
@@ -175,6 +175,12 @@ class SessionWriter:
 
     def __call__(self, event: Event) -> None:
         self._queue.put(event)
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every event queued so far is committed (before reading the session back)."""
+        written = threading.Event()
+        self._queue.put(written)
+        written.wait(timeout)
 
     def close(self) -> None:
         """Write what is queued, mark the session ended, and stop the thread."""
@@ -185,16 +191,21 @@ class SessionWriter:
         stop = False
         while not stop:
             batch: list[Event] = []
-            first = self._queue.get()
+            waiting: list[threading.Event] = []  # flush() callers, told once this batch is committed
+            item = self._queue.get()
             deadline = time.monotonic() + BATCH_SECONDS
-            while first is not None:
-                batch.append(first)
+            while item is not None:
+                (waiting if isinstance(item, threading.Event) else batch).append(item)
+                if waiting:
+                    break
                 try:
-                    first = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
-            stop = first is None
+            stop = item is None
             self._write(batch, ended=stop)
+            for flushed in waiting:
+                flushed.set()
         self._db.close()
 
     def _write(self, batch: list[Event], *, ended: bool) -> None:

@@ -6,8 +6,11 @@ finished reply replaces the streamed text in one update, as oterm does.
 
 from __future__ import annotations
 
+from collections import deque
+
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.widget import Widget
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
@@ -15,6 +18,7 @@ from textual.widgets.markdown import MarkdownStream
 from flowertui.engine.events import Event
 from flowertui.engine.sanitize import strip_escapes
 
+SHOWN_TURNS = 30
 WELCOME = (
     "Welcome to the flower shop. Ask for flowers (in Chinese or English) and watch LangChain work: "
     "callback events on the right, the raw token stream under them, and what each memory kind costs "
@@ -29,6 +33,7 @@ class AssistantTurn(Vertical):
         super().__init__(classes="assistant-turn")
         self.turn = turn
         self.text = ""
+        self.finished = False
         self._stream: MarkdownStream | None = None
         self._body = Markdown("", open_links=False)
         self._note = Static(Text("waiting for the first token…", style="italic"), classes="turn-note")
@@ -38,6 +43,8 @@ class AssistantTurn(Vertical):
         yield self._note
 
     async def write(self, fragment: str) -> None:
+        if self.finished:  # a token that was in flight when the turn was cancelled
+            return
         if self._stream is None:
             self._stream = Markdown.get_stream(self._body)
             self.note("")
@@ -50,6 +57,7 @@ class AssistantTurn(Vertical):
             await self._stream.stop()
             self._stream = None
         self.text = reply
+        self.finished = True
         await self._body.update(reply)
         self.note(note)
 
@@ -64,9 +72,12 @@ class ConversationView(VerticalScroll):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.turns: dict[int, AssistantTurn] = {}
+        self._groups: deque[list[Widget]] = deque()  # the widgets of each shown turn, oldest first
+        self.hidden = 0
+        self._welcome = Static(Text(WELCOME, style="dim"), id="welcome")
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(WELCOME, style="dim"), id="welcome")
+        yield self._welcome
 
     def on_mount(self) -> None:
         self.anchor()
@@ -93,9 +104,13 @@ class ConversationView(VerticalScroll):
             user = Static(Text(strip_escapes(event.payload.get("user", ""))), classes="user-turn")
             reply = AssistantTurn(event.turn)
             self.turns[event.turn] = reply
+            self._groups.append([user, reply])
             await self.mount_all([user, reply])
+            await self._trim()
         elif event.kind in ("memory_switch", "compare_mode"):
-            await self.mount(Static(Text(_mode_note(event), style="italic"), classes="mode-note"))
+            note = Static(Text(_mode_note(event), style="italic"), classes="mode-note")
+            self._groups.append([note])
+            await self.mount(note)
         elif turn is None:
             return
         elif event.kind == "turn_end":
@@ -109,8 +124,22 @@ class ConversationView(VerticalScroll):
                       "send it again when ready", "bold")
             turn.add_class("failed")
 
+    async def _trim(self) -> None:
+        """Keep the last SHOWN_TURNS turns as widgets, so a long session does not grow without end."""
+        while sum(isinstance(group[-1], AssistantTurn) for group in self._groups) > SHOWN_TURNS:
+            group = self._groups.popleft()
+            if isinstance(group[-1], AssistantTurn):
+                self.turns.pop(group[-1].turn, None)
+                self.hidden += 1
+            await self.remove_children(group)
+        if self.hidden:
+            self._welcome.update(Text(f"… {self.hidden} earlier turns are kept in the session: e exports them, "
+                                      "`flowertui replay` plays them back.", style="dim"))
+
     async def clear(self) -> None:
         self.turns.clear()
+        self._groups.clear()
+        self.hidden = 0
         await self.remove_children()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -24,6 +25,8 @@ FAMILY_VARIABLE = {
 }
 SCOPE_BADGE = {"constructor": "ctor", "request": "req", "context": "ctx", "app": "app"}
 PAYLOAD_WIDTH = 120
+KEPT_EVENTS = 20_000  # events the pane can redraw under another filter; the session keeps them all
+SHOWN_ROWS = 4_000  # rows in the table; the oldest go first
 
 
 def passes(event: Event, mode: str) -> bool:
@@ -76,7 +79,7 @@ class EventsPane(Vertical):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.events: list[Event] = []
+        self.events: deque[Event] = deque(maxlen=KEPT_EVENTS)
         self.mode = FILTERS[0]
         self.every_token = False
         self._rows: dict[str, _Row] = {}
@@ -106,6 +109,7 @@ class EventsPane(Vertical):
         for event in events:
             self.events.append(event)
             self._place(event)
+        self._trim()
         if follow and table.row_count:
             table.move_cursor(row=table.row_count - 1, animate=False)
 
@@ -134,6 +138,13 @@ class EventsPane(Vertical):
             self._payload_cell(row),
             key=key,
         )
+
+    def _trim(self) -> None:
+        """Drop the oldest rows past SHOWN_ROWS, so a long session does not grow without end."""
+        excess = self.table.row_count - SHOWN_ROWS
+        for key in list(self._rows)[: max(0, excess)]:
+            del self._rows[key]
+            self.table.remove_row(key)
 
     def _since_turn(self, event: Event) -> str:
         start = self._turn_start.get(event.turn)
@@ -170,6 +181,7 @@ class EventsPane(Vertical):
         self._rows.clear()
         for event in self.events:
             self._place(event)
+        self._trim()
         if self.table.row_count:
             self.table.move_cursor(row=self.table.row_count - 1, animate=False)
         self._update_header()

@@ -42,7 +42,7 @@ class StatusLine(Static):
             self.compare = p["on"]
         elif event.kind == "turn_start":
             self.set_state("waiting for first token")
-        elif event.counted_token and not event.maintenance and self.state != "streaming":
+        elif event.counted_token and not event.maintenance and self.state == "waiting for first token":
             self.set_state("streaming")
         elif event.kind == "chat_model_start" and event.maintenance:
             self.set_state("updating memory", event.memory_kind or "")

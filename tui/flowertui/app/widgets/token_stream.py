@@ -40,7 +40,7 @@ class TokenStream(Vertical):
             return False
         if event.kind == "turn_start":
             self._reset("waiting for first token")
-        elif event.counted_token:
+        elif event.counted_token and self.state in ("waiting for first token", "streaming"):
             if self.first is None:
                 self.first, self.ttft = event.mono, event.since_run_start
                 self.state = "streaming"
