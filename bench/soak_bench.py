@@ -78,8 +78,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--memory", default="window")
-    parser.add_argument("--warmup", type=int, default=40,
-                        help="turns before memory should stop growing (the conversation pane keeps 30 turns)")
+    parser.add_argument("--warmup", type=int, default=130,
+                        help="turns until the app's bounded buffers are full: 30 shown turns, 1,000 event rows "
+                             "(about 8 a turn), 3,000 events, Textual's render caches")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         os.environ.setdefault("FLOWERTUI_CACHE_DIR", str(Path(folder) / "cache"))

@@ -25,8 +25,8 @@ FAMILY_VARIABLE = {
 }
 SCOPE_BADGE = {"constructor": "ctor", "request": "req", "context": "ctx", "app": "app"}
 PAYLOAD_WIDTH = 120
-KEPT_EVENTS = 20_000  # events the pane can redraw under another filter; the session keeps them all
-SHOWN_ROWS = 4_000  # rows in the table; the oldest go first
+KEPT_EVENTS = 3_000  # events the pane can redraw under another filter; the session keeps them all
+SHOWN_ROWS = 1_000  # rows in the table; the oldest go first
 
 
 def passes(event: Event, mode: str) -> bool:
