@@ -19,7 +19,6 @@ import os
 import pty
 import select
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path

@@ -22,8 +22,6 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 }
 _FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
 
-SCOPES = ("constructor", "request", "context", "app")
-
 
 @dataclass(frozen=True, slots=True)
 class Event:

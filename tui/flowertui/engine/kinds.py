@@ -6,14 +6,6 @@ from dataclasses import dataclass
 
 KINDS = ("buffer", "window", "summary", "summary_buffer", "token_buffer")
 
-LABELS = {
-    "buffer": "ConversationBufferMemory",
-    "window": "ConversationBufferWindowMemory",
-    "summary": "ConversationSummaryMemory",
-    "summary_buffer": "ConversationSummaryBufferMemory",
-    "token_buffer": "ConversationTokenBufferMemory",
-}
-
 
 class UnknownMemoryKind(ValueError):
     def __init__(self, kind: str) -> None:

@@ -202,10 +202,6 @@ def export(data: SessionData, fmt: str, path: Path, prices: dict[str, Price], *,
     return atomic_write(path, FORMATS[fmt](data, prices), force=force)
 
 
-def default_name(data: SessionData, fmt: str) -> str:
-    return f"flowertui-{data.header.get('session_id')}.{fmt}"
-
-
 def read_jsonl(path: Path) -> SessionData:
     """A JSONL export read back: its header and its events, exactly."""
     try:
