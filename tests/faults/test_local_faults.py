@@ -178,3 +178,20 @@ def test_the_state_file_is_private_and_settings_never_print_the_key(monkeypatch,
 def test_the_state_file_path_is_in_the_data_folder(monkeypatch, tmp_path):
     monkeypatch.setenv("FLOWERTUI_DATA_DIR", str(tmp_path))
     assert state_file() == Path(tmp_path) / "state.json"
+
+
+def test_a_bad_user_prices_file_is_named(tmp_path):
+    (tmp_path / "prices.toml").write_text('[models."my-model"]\ncurrency = "USD"\ninput = "cheap"\n', "utf-8")
+    env = {"FLOWERTUI_CONFIG_DIR": str(tmp_path), "FLOWERTUI_DATA_DIR": str(tmp_path)}
+    one_clear_line(flowertui("run", "--script", "lesson", env=env), "prices.toml")
+
+
+async def test_the_app_skips_a_bad_user_prices_file_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOWERTUI_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "prices.toml").write_text("[models.x\n", "utf-8")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert any("prices file was skipped" in n.message for n in app._notifications)
+        await say(pilot, LESSON[0])
+        assert app.live.conversation.transcript

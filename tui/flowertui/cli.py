@@ -128,14 +128,13 @@ def _sessions(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from flowertui.engine.prices import load_prices
-    from flowertui.paths import config_dir
+    from flowertui.engine.prices import PriceTableError, configured_prices
     from flowertui.session.export import export
 
     try:
         data = _load(args.session)
-        path = export(data, args.format, Path(args.output), load_prices(config_dir() / "prices.toml"), force=args.force)
-    except (OSError, RuntimeError) as exc:
+        path = export(data, args.format, Path(args.output), configured_prices(), force=args.force)
+    except (OSError, RuntimeError, PriceTableError) as exc:
         return _fail(str(exc))
     print(f"exported session {data.header.get('session_id')} ({len(data.events)} events) to {path}")
     return 0
@@ -162,6 +161,7 @@ def _run(args: argparse.Namespace) -> int:
     from flowertui.config import ConfigError
     from flowertui.engine.scripts import ScriptError, load_script
     from flowertui.session.export import ExportError
+    from flowertui.engine.prices import PriceTableError
     from flowertui.engine.tokens import TokenizerDataError
     from flowertui.session.store import StoreError
 
@@ -174,5 +174,5 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         return run_script(args, settings, turns)
-    except (ExportError, StoreError, TokenizerDataError) as exc:
+    except (ExportError, StoreError, TokenizerDataError, PriceTableError) as exc:
         return _fail(str(exc))

@@ -13,9 +13,9 @@ from flowertui.engine.assembly import assemble
 from flowertui.engine.events import Event
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.ledger import Ledger
-from flowertui.engine.prices import format_cost, load_prices
+from flowertui.engine.prices import configured_prices, format_cost
 from flowertui.engine.runner import TurnFailed, TurnResult
-from flowertui.paths import config_dir, data_dir
+from flowertui.paths import data_dir
 from flowertui.session.export import SessionData, atomic_write, to_jsonl
 from flowertui.session.store import DB_NAME, SessionWriter, session_header
 
@@ -37,7 +37,7 @@ class _TokenEcho:
 def run_script(args: Namespace, settings: Settings, turns: list[str], out: TextIO = sys.stdout) -> int:
     """Run every turn, recording the session; print the replies and a ledger table, or one JSON document."""
     events: list[Event] = []
-    prices = load_prices(config_dir() / "prices.toml")
+    prices = configured_prices()
     writer = SessionWriter(data_dir() / DB_NAME, prices, on_error=lambda text: print(f"flowertui: {text}", file=sys.stderr))
     compare = args.memory == "all"
     sinks = [events.append, writer] if args.json else [events.append, writer, _TokenEcho(out)]

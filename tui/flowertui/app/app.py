@@ -37,10 +37,10 @@ from flowertui.app.widgets.token_stream import TokenStream
 from flowertui.config import Settings
 from flowertui.engine.events import Event
 from flowertui.engine.kinds import KINDS
-from flowertui.engine.prices import load_prices
+from flowertui.engine.prices import PriceTableError, configured_prices, load_prices
 from flowertui.engine.resume import Resume
 from flowertui.engine.sanitize import strip_escapes
-from flowertui.paths import config_dir, data_dir
+from flowertui.paths import data_dir
 from flowertui.session.export import ExportError, SessionData, export
 from flowertui.session.replay import play, resume_point
 from flowertui.session.store import DB_NAME, SessionStore, SessionWriter, StoreError, session_header
@@ -93,6 +93,11 @@ class FlowerApp(App[None]):
         self.compare = compare
         self.active_kind = memory_kind or "buffer"
         self.flower_themes: list[str] = []
+        self.price_problem = ""
+        try:
+            self.prices = configured_prices()
+        except PriceTableError as exc:  # told on mount; the shipped prices still count
+            self.prices, self.price_problem = load_prices(), str(exc)
 
     # layout -----------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -107,7 +112,7 @@ class FlowerApp(App[None]):
                            Tab("Counter", id="tab-counter"), id="side-tabs")
                 yield EventsPane(id="events-pane", classes="pane")
                 yield TokenStream(id="token-pane", classes="pane")
-                yield TokenCounter(load_prices(config_dir() / "prices.toml"), id="counter-pane", classes="pane")
+                yield TokenCounter(self.prices, id="counter-pane", classes="pane")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -116,6 +121,9 @@ class FlowerApp(App[None]):
         for widget_id, title in titles.items():
             self.query_one(f"#{widget_id}").border_title = title
         self._load_themes()
+        if self.price_problem:
+            self.notify(f"Your prices file was skipped: {self.price_problem}", severity="warning", timeout=12,
+                        markup=False)
         if self.start_keymap:
             self.set_keymap(self.start_keymap)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -177,7 +185,7 @@ class FlowerApp(App[None]):
             resume = dataclasses.replace(resume, memory_kind=self.start_kind or resume.memory_kind,
                                          compare=resume.compare or self.start_compare)
         try:
-            self.writer = SessionWriter(data_dir() / DB_NAME, load_prices(config_dir() / "prices.toml"),
+            self.writer = SessionWriter(data_dir() / DB_NAME, self.prices,
                                         on_error=lambda text: self.post_message(EngineProblem(text)))
         except StoreError as exc:
             self.post_message(EngineProblem(f"{exc}; this session will not be saved"))
@@ -185,7 +193,7 @@ class FlowerApp(App[None]):
         session = self.history.header.get("session_id") if self.history else self.session_id
         try:
             live = assemble(self.settings.provider, self.settings.memory, sinks=sinks, session_id=session,
-                            resume=resume)
+                            resume=resume, prices=self.prices)
         except Exception as exc:  # a provider that cannot even be built is reported, not raised
             self.post_message(EngineProblem(f"could not start the engine: {exc}"))
             return
@@ -336,7 +344,7 @@ class FlowerApp(App[None]):
         fmt, path = outcome
         try:
             data = self.session_data()
-            written = export(data, fmt, path, load_prices(config_dir() / "prices.toml"))
+            written = export(data, fmt, path, self.prices)
         except (ExportError, StoreError) as exc:
             self.notify(str(exc), title="Export failed", severity="error", timeout=10, markup=False)
             return

@@ -12,13 +12,12 @@ from dataclasses import asdict, dataclass
 from flowertui import __version__
 from flowertui.engine.bus import EventBus, Sink
 from flowertui.engine.ledger import Ledger
-from flowertui.engine.prices import load_prices
+from flowertui.engine.prices import Price, configured_prices
 from flowertui.engine.providers import ProviderSettings, build_chat_model
 from flowertui.engine.resume import Resume
 from flowertui.engine.kinds import MemorySettings
 from flowertui.engine.runner import Conversation
 from flowertui.engine.sanitize import Redactor
-from flowertui.paths import config_dir
 
 
 @dataclass
@@ -37,13 +36,14 @@ def assemble(
     resume: Resume | None = None,
     memory_kind: str | None = None,
     compare: bool | None = None,
+    prices: dict[str, Price] | None = None,
 ) -> Assembly:
     """Build the model and conversation; sinks see every event, the ledger included."""
     resume = resume or Resume()
     memory_kind = memory_kind or resume.memory_kind
     compare = resume.compare if compare is None else compare
     bus = EventBus(session_id, redactor=Redactor([provider.api_key or ""]), seq=resume.last_seq, turn=resume.last_turn)
-    ledger = Ledger(load_prices(config_dir() / "prices.toml"))
+    ledger = Ledger(configured_prices() if prices is None else prices)
     bus.subscribe(ledger)
     for sink in sinks:
         bus.subscribe(sink)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from flowertui.paths import config_dir
+
 CURRENCY_SIGNS = {"USD": "$", "CNY": "¥"}
 
 
@@ -42,6 +44,11 @@ def load_prices(user_file: Path | None = None) -> dict[str, Price]:
     if user_file is not None and user_file.is_file():
         prices.update(_parse(user_file.read_text("utf-8"), str(user_file)))
     return prices
+
+
+def configured_prices() -> dict[str, Price]:
+    """The shipped prices with the user's own prices.toml (in the config folder) on top."""
+    return load_prices(config_dir() / "prices.toml")
 
 
 def format_cost(cost: float | None, currency: str | None) -> str:
