@@ -210,6 +210,21 @@ async def test_typing_after_escape_goes_back_to_the_message_box():
         assert app.query_one("#message").value == "hi"
 
 
+async def test_a_fast_typist_after_escape_sends_the_message():
+    """Keys that arrive together (a paste, a fast typist) all reach the box, Enter included."""
+    from textual import events
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("escape")
+        for key, char in [("h", "h"), ("i", "i"), ("enter", "\r")]:
+            app.post_message(events.Key(key, char))
+        await wait_until(pilot, lambda: app.live.conversation.transcript)
+        assert app.live.conversation.transcript[0][0] == "hi"
+        assert not isinstance(app.screen, EventDetail)
+
+
 async def test_a_narrow_terminal_stacks_the_side_panes_under_tabs():
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:

@@ -62,7 +62,6 @@ class FlowerApp(App[None]):
         Binding("t", "next_theme", "theme", id="theme.next"),
         Binding("f", "cycle_filter", "filter", id="events.filter"),
         Binding("k", "toggle_tokens", "tokens", id="events.tokens"),
-        Binding("i", "focus_input", "type", id="input.focus", show=False),
         Binding("ctrl+l", "clear", "clear panes", id="clear"),
         Binding("question_mark", "help", "help", id="help"),
         Binding("ctrl+q", "quit", "quit", id="quit", priority=True),
@@ -273,11 +272,15 @@ class FlowerApp(App[None]):
         self._engine(lambda: conversation.ask(text), group="turn")
 
     def on_key(self, event: events.Key) -> None:
-        """Typing anywhere on the main screen goes to the message box (bound keys excepted)."""
+        """Typing anywhere on the main screen goes to the message box (bound keys excepted).
+
+        A printable key reaches the app only when the box did not take it, even if the box
+        got the focus in the meantime: keys typed fast were already on their way elsewhere.
+        """
         if (event.is_printable and event.character and self.screen is self.screen_stack[0]
-                and not isinstance(self.focused, Input) and event.key not in self.active_bindings):
+                and event.key not in self.active_bindings):
             box = self.query_one(HistoryInput)
-            box.focus()
+            self.set_focus(box)  # at once: the keys typed right after this one must land in the box too
             box.insert_text_at_cursor(event.character)
             event.stop()
 
@@ -315,9 +318,6 @@ class FlowerApp(App[None]):
             self.live.conversation.cancel()
         elif isinstance(self.focused, Input):
             self.query_one("#events-table", DataTable).focus()
-
-    def action_focus_input(self) -> None:
-        self.query_one(HistoryInput).focus()
 
     def session_data(self) -> SessionData:
         """Everything recorded this session: from the database when it is kept there, else from memory."""

@@ -32,7 +32,7 @@ tokens, the cumulative total and cost, and a plot of cumulative tokens per turn.
 
 # Keys
 
-Keys work when the message box is not focused: press **Esc** to leave it, **Enter** or **i** to return.
+Keys work when the message box is not focused: press **Esc** to leave it; start typing to return to it.
 """
 
 
