@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from contextlib import suppress
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Tab, Tabs
 from textual.worker import Worker, WorkerState
@@ -207,8 +209,9 @@ class FlowerApp(App[None]):
         self.live = message.live
 
     def on_engine_problem(self, message: EngineProblem) -> None:
-        self.query_one(StatusLine).set_state("error", message.text)
         self.notify(message.text, title="Engine", severity="error", timeout=10, markup=False)
+        with suppress(NoMatches):  # the app may be closing while a thread still reports
+            self.query_one(StatusLine).set_state("error", message.text)
 
     def _engine(self, job: Callable[[], Any], group: str = "engine") -> None:
         """Run one engine call in a thread, after any call still in progress."""
@@ -247,11 +250,12 @@ class FlowerApp(App[None]):
                 self.active_kind = event.payload["to"]
             elif event.kind == "compare_mode":
                 self.compare = event.payload["on"]
-        self.query_one(StatusLine).add(batch)
-        self.query_one(EventsPane).add(batch)
-        self.query_one(TokenStream).add(batch)
-        self.query_one(TokenCounter).add(batch)
-        await self.query_one(ConversationView).add(batch)
+        with suppress(NoMatches):  # the app may be closing while an abandoned call still reports
+            self.query_one(StatusLine).add(batch)
+            self.query_one(EventsPane).add(batch)
+            self.query_one(TokenStream).add(batch)
+            self.query_one(TokenCounter).add(batch)
+            await self.query_one(ConversationView).add(batch)
 
     # input ----------------------------------------------------------------
     def on_input_submitted(self, message: Input.Submitted) -> None:
