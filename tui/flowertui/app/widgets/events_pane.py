@@ -171,7 +171,8 @@ class EventsPane(Vertical):
             gist = f"{row.count} token events · last {row.last_text!r}"
         else:
             gist = summary(event)
-        text = Text(f"{event.name} ", style="bold", no_wrap=True, overflow="ellipsis")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{event.name} ", style="bold")
         text.append(" ".join(gist.split())[:PAYLOAD_WIDTH])
         return text
 
