@@ -130,7 +130,7 @@ class Conversation:
         self.chain = legacy.ConversationChain(llm=self._chain_llm, memory=self.memories[kind])
         if previous:
             self.bus.emit("memory_switch", name="memory", scope="app", memory_kind=kind,
-                          payload={"from": previous, "to": kind, "from_turn": len(self.transcript) + 1})
+                          payload={"from": previous, "to": kind, "from_turn": self.bus.turn + 1})
 
     def set_compare(self, on: bool) -> None:
         """Compare mode keeps all five memories fed with the same transcript."""

@@ -241,11 +241,10 @@ class SessionWriter:
             status = TURN_ENDINGS[event.kind]
             db.execute("UPDATE turns SET reply = ?, status = ?, error = ? WHERE session_id = ? AND turn = ?",
                        (p.get("reply", ""), status, p.get("error"), sid, event.turn))
-            for kind in self.ledger.kinds():
-                for row in self.ledger.turns(kind):
-                    if row.turn == event.turn:
-                        db.execute("INSERT OR REPLACE INTO ledger (session_id, turn, memory_kind, row) VALUES (?, ?, ?, ?)",
-                                   (sid, row.turn, kind, json.dumps(row.to_dict(self.ledger.prices))))
+            for kind, rows in self.ledger.rows.items():  # this ledger is the writer thread's alone
+                if event.turn in rows:
+                    db.execute("INSERT OR REPLACE INTO ledger (session_id, turn, memory_kind, row) VALUES (?, ?, ?, ?)",
+                               (sid, event.turn, kind, json.dumps(rows[event.turn].to_dict(self.ledger.prices))))
 
 
 TURN_ENDINGS = {"turn_end": "done", "turn_cancelled": "cancelled", "turn_error": "failed"}
