@@ -7,7 +7,6 @@ overlap); the engine talks back only through events, which the inbox batches.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from contextlib import suppress
 from collections.abc import Callable, Iterable
@@ -179,12 +178,10 @@ class FlowerApp(App[None]):
             return
         from flowertui.engine.assembly import assemble
 
-        resume = Resume(memory_kind=self.start_kind or "buffer", compare=self.start_compare)
+        resume = Resume()
         if self.history is not None:  # show the recorded session first, then carry on recording it
             play(self.history.events, self.inbox, 0, self._stop_replay)
-            resume = resume_point(self.history)  # flags given now win over what the session last used
-            resume = dataclasses.replace(resume, memory_kind=self.start_kind or resume.memory_kind,
-                                         compare=resume.compare or self.start_compare)
+            resume = resume_point(self.history)
         try:
             self.writer = SessionWriter(data_dir() / DB_NAME, self.prices,
                                         on_error=lambda text: self.post_message(EngineProblem(text)))
@@ -194,7 +191,8 @@ class FlowerApp(App[None]):
         session = self.history.header.get("session_id") if self.history else self.session_id
         try:
             live = assemble(self.settings.provider, self.settings.memory, sinks=sinks, session_id=session,
-                            resume=resume, prices=self.prices)
+                            memory_kind=self.start_kind or resume.memory_kind,  # flags given now win
+                            compare=self.start_compare or resume.compare, resume=resume, prices=self.prices)
         except Exception as exc:  # a provider that cannot even be built is reported, not raised
             self.post_message(EngineProblem(f"could not start the engine: {exc}"))
             return

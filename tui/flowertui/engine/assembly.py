@@ -33,15 +33,16 @@ def assemble(
     *,
     sinks: Iterable[Sink] = (),
     session_id: str | None = None,
+    memory_kind: str = "buffer",
+    compare: bool = False,
     resume: Resume | None = None,
-    memory_kind: str | None = None,
-    compare: bool | None = None,
     prices: dict[str, Price] | None = None,
 ) -> Assembly:
-    """Build the model and conversation; sinks see every event, the ledger included."""
+    """Build the model and conversation; sinks see every event, the ledger included.
+
+    `resume` continues a recorded session: its transcript and its event and turn numbers.
+    """
     resume = resume or Resume()
-    memory_kind = memory_kind or resume.memory_kind
-    compare = resume.compare if compare is None else compare
     bus = EventBus(session_id, redactor=Redactor([provider.api_key or ""]), seq=resume.last_seq, turn=resume.last_turn)
     ledger = Ledger(configured_prices() if prices is None else prices)
     bus.subscribe(ledger)
