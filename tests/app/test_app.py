@@ -64,13 +64,13 @@ async def test_keys_pick_and_cycle_memory_kinds_and_the_transcript_carries_over(
         for key, kind in zip("23451", KINDS[1:] + KINDS[:1], strict=True):
             await pilot.press(key)
             await settle(pilot)
-            assert app.active_kind == kind == app.live.conversation.active
+            assert app.mode.kind == kind == app.live.conversation.active
         await pilot.press("m")
         await settle(pilot)
-        assert app.active_kind == "window"
+        assert app.mode.kind == "window"
         await pilot.press("m", "m")
         await settle(pilot)
-        assert app.active_kind == "summary_buffer"
+        assert app.mode.kind == "summary_buffer"
         await say(pilot, LESSON[2])
         assert "姐姐" in list(app.query(AssistantTurn))[-1].text
         counter = app.query_one(TokenCounter).query_one(DataTable)
@@ -84,7 +84,7 @@ async def test_compare_mode_fills_five_rows_with_estimates_marked():
         await ready(pilot)
         await pilot.press("escape", "c")
         await settle(pilot)
-        assert app.compare
+        assert app.mode.compare
         await say(pilot, LESSON[0])
         await say(pilot, LESSON[1])
         counter = app.query_one(TokenCounter).query_one(DataTable)
@@ -152,7 +152,7 @@ async def test_a_provider_failure_is_shown_and_the_turn_can_be_sent_again():
         assert "llm_error" in kinds and "turn_error" in kinds
         await pilot.press("escape", "2")
         await settle(pilot)
-        assert app.active_kind == "window"
+        assert app.mode.kind == "window"
         box = app.query_one("#message")
         box.focus()
         await pilot.press("up")
@@ -244,5 +244,5 @@ async def test_the_keymap_from_the_config_remaps_a_key():
         await ready(pilot)
         await pilot.press("escape", "x")
         await settle(pilot)
-        assert app.compare
+        assert app.mode.compare
         assert ("x", "compare") in [(k.lower(), d) for k, d in app.key_table()]

@@ -107,7 +107,7 @@ async def test_resume_picks_up_the_memory_kind_and_compare_mode_the_session_last
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         assert app.live.conversation.active == "window" and app.live.conversation.compare
-        assert app.active_kind == "window" and app.compare
+        assert app.mode.kind == "window" and app.mode.compare
 
 
 async def test_a_replay_hides_the_keys_that_would_drive_a_model():
@@ -119,4 +119,4 @@ async def test_a_replay_hides_the_keys_that_would_drive_a_model():
         assert "compare" not in shown and "cycle_memory" not in shown and "export" in shown
         await pilot.press("c", "2")
         await settle(pilot)
-        assert not app.compare and app.live is None
+        assert not app.mode.compare and app.live is None

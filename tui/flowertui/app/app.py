@@ -36,7 +36,7 @@ from flowertui.app.widgets.history_input import HistoryInput
 from flowertui.app.widgets.status import StatusLine
 from flowertui.app.widgets.token_stream import TokenStream
 from flowertui.config import Settings
-from flowertui.engine.events import Event
+from flowertui.engine.events import Event, MemoryMode
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.prices import PriceTableError, configured_prices, load_prices
 from flowertui.engine.resume import Resume
@@ -90,8 +90,7 @@ class FlowerApp(App[None]):
         self.inbox = EventInbox(self)
         self.live = None
         self._engine_lock = threading.Lock()
-        self.compare = compare
-        self.active_kind = memory_kind or "buffer"
+        self.mode = MemoryMode(memory_kind or "buffer", compare)  # as the engine reports it
         self.flower_themes: list[str] = []
         self.price_problem = ""
         try:
@@ -242,12 +241,7 @@ class FlowerApp(App[None]):
         if self.writer is None:  # a replay, or a session the database refused: export from memory
             self.recorded.extend(batch)
         for event in batch:
-            if event.kind == "session_start":
-                self.active_kind, self.compare = event.payload["memory_kind"], event.payload["compare"]
-            elif event.kind == "memory_switch":
-                self.active_kind = event.payload["to"]
-            elif event.kind == "compare_mode":
-                self.compare = event.payload["on"]
+            self.mode.follow(event)
         with suppress(NoMatches):  # the app may be closing while an abandoned call still reports
             self.query_one(StatusLine).add(batch)
             self.query_one(EventsPane).add(batch)
@@ -300,7 +294,7 @@ class FlowerApp(App[None]):
         return not (self.replaying and action in ("memory", "cycle_memory", "compare"))
 
     def action_memory(self, kind: str) -> None:
-        if self.live is None or (kind == self.active_kind and not self.turn_running):
+        if self.live is None or (kind == self.mode.kind and not self.turn_running):
             return
         if self.turn_running:
             self.notify(f"Memory switches to {kind} after this reply.", markup=False)
@@ -308,11 +302,11 @@ class FlowerApp(App[None]):
         self._engine(lambda: conversation.switch(kind))
 
     def action_cycle_memory(self) -> None:
-        self.action_memory(KINDS[(KINDS.index(self.active_kind) + 1) % len(KINDS)])
+        self.action_memory(KINDS[(KINDS.index(self.mode.kind) + 1) % len(KINDS)])
 
     def action_compare(self) -> None:
         if self.live is not None:
-            conversation, on = self.live.conversation, not self.compare
+            conversation, on = self.live.conversation, not self.mode.compare
             self._engine(lambda: conversation.set_compare(on))
 
     def action_cancel(self) -> None:

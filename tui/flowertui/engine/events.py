@@ -58,3 +58,23 @@ class Event:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Event:
         return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
+
+
+@dataclass
+class MemoryMode:
+    """The active memory kind and compare mode, followed from a session's events.
+
+    The app, its panes and resume all need them; they are never stored elsewhere.
+    """
+
+    kind: str = "buffer"
+    compare: bool = False
+
+    def follow(self, event: Event) -> None:
+        p = event.payload
+        if event.kind == "session_start":
+            self.kind, self.compare = p.get("memory_kind") or self.kind, bool(p.get("compare"))
+        elif event.kind == "memory_switch":
+            self.kind = p["to"]
+        elif event.kind == "compare_mode":
+            self.compare = p["on"]

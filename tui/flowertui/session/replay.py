@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from flowertui.engine.events import Event
+from flowertui.engine.events import Event, MemoryMode
 from flowertui.engine.resume import Resume
 from flowertui.session.export import SessionData, read_jsonl
 from flowertui.session.store import SessionStore, session_header
@@ -29,15 +29,10 @@ def resume_point(data: SessionData) -> Resume:
     """Completed turns become the transcript; numbering continues after the last event."""
     done = tuple((t.user, t.reply) for t in data.turns() if t.status == "done")
     last = data.events[-1] if data.events else None
-    kind, compare = "buffer", False
+    mode = MemoryMode()
     for event in data.events:
-        if event.kind == "session_start":
-            kind, compare = event.payload.get("memory_kind") or kind, bool(event.payload.get("compare"))
-        elif event.kind == "memory_switch":
-            kind = event.payload["to"]
-        elif event.kind == "compare_mode":
-            compare = event.payload["on"]
-    return Resume(done, last.seq if last else 0, max((e.turn for e in data.events), default=0), kind, compare)
+        mode.follow(event)
+    return Resume(done, last.seq if last else 0, max((e.turn for e in data.events), default=0), mode.kind, mode.compare)
 
 
 def play(events: list[Event], sink: Callable[[Event], None], speed: float, stop: threading.Event) -> None:

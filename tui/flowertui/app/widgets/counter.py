@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from flowertui.engine.events import Event
+from flowertui.engine.events import Event, MemoryMode
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import Price, format_cost
@@ -30,7 +30,7 @@ class TokenCounter(Vertical):
     def __init__(self, prices: dict[str, Price], **kwargs) -> None:
         super().__init__(**kwargs)
         self.ledger = Ledger(prices)
-        self.active: str | None = None
+        self.mode = MemoryMode()
         self.applies_from: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
@@ -51,12 +51,11 @@ class TokenCounter(Vertical):
         refresh = False
         for event in events:
             self.ledger(event)
+            self.mode.follow(event)
             if event.kind == "session_start":
-                self.active = event.payload.get("memory_kind")
-                self.applies_from.setdefault(self.active, 1)
+                self.applies_from.setdefault(self.mode.kind, 1)
             elif event.kind == "memory_switch":
-                self.active = event.payload["to"]
-                self.applies_from[self.active] = event.payload["from_turn"]
+                self.applies_from[self.mode.kind] = event.payload["from_turn"]
             elif event.kind == "turn_start":
                 for kind in event.payload.get("kinds", ()):
                     self.applies_from.setdefault(kind, event.turn)
@@ -74,7 +73,7 @@ class TokenCounter(Vertical):
     def _cells(self, kind: str) -> list[Text]:
         """One row: the last turn's numbers, then the cumulative ones; `~` estimate, `?` usage missing."""
         rows = self.ledger.turns(kind)
-        active = kind == self.active
+        active = kind == self.mode.kind
         name = Text(("▶" if active else " ") + kind.ljust(WIDTH["kind"] - 1), no_wrap=True)
         if active:
             name.stylize(f"bold {self.app.theme_variables.get('accent', '')}")

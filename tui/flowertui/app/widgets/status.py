@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from flowertui.engine.events import Event
+from flowertui.engine.events import Event, MemoryMode
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 BUSY = ("starting", "waiting for first token", "updating memory")
@@ -14,8 +14,8 @@ BUSY = ("starting", "waiting for first token", "updating memory")
 class StatusLine(Static):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.provider = self.model = self.memory = self.session = "…"
-        self.compare = False
+        self.provider = self.model = self.session = "…"
+        self.mode = MemoryMode()
         self.state = "starting"
         self.detail = ""
         self.replay = False
@@ -32,14 +32,10 @@ class StatusLine(Static):
 
     def _take(self, event: Event) -> None:
         p = event.payload
+        self.mode.follow(event)
         if event.kind == "session_start":
-            self.provider, self.model = p["provider"], p["model"]
-            self.memory, self.session, self.compare = p["memory_kind"], event.session_id, p["compare"]
+            self.provider, self.model, self.session = p["provider"], p["model"], event.session_id
             self.set_state("idle")
-        elif event.kind == "memory_switch":
-            self.memory = p["to"]
-        elif event.kind == "compare_mode":
-            self.compare = p["on"]
         elif event.kind == "turn_start":
             self.set_state("waiting for first token")
         elif event.counted_token and not event.maintenance and self.state == "waiting for first token":
@@ -65,7 +61,7 @@ class StatusLine(Static):
     def _draw(self) -> None:
         colour = {"error": "bold red", "streaming": "bold green", "idle": "green"}.get(self.state, "bold yellow")
         mark = SPINNER[self._frame] if self.state in BUSY else "●"
-        memory = f"{self.memory} (compare all)" if self.compare else self.memory
+        memory = f"{self.mode.kind} (compare all)" if self.mode.compare else self.mode.kind
         line = Text.assemble(
             ("▶ REPLAY  ", "bold reverse") if self.replay else "",
             (f"{mark} {self.state}", colour), (f" {self.detail}" if self.detail else "", "dim"),
