@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     replay = commands.add_parser("replay", help="play a recorded session back through the panes, no model called")
     replay.add_argument("session", help="session id (or prefix), latest, or a .jsonl export")
     replay.add_argument("--speed", type=float, default=1.0, help="1 = original timing, 0 = instant")
+    serve = commands.add_parser("serve", help="the offline flower-shop assistant as an OpenAI-compatible server")
+    serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one, printed)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--speed", type=float, default=0.0, help="streaming pace in tokens/s (0 = as fast as possible)")
     return parser
 
 
@@ -59,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.data_dir:
         os.environ["FLOWERTUI_DATA_DIR"] = args.data_dir
-    command = {"run": _run, "sessions": _sessions, "export": _export, "replay": _replay}.get(args.command, _tui)
+    command = {"run": _run, "sessions": _sessions, "export": _export, "replay": _replay, "serve": _serve}.get(args.command, _tui)
     try:
         return command(args)
     except KeyboardInterrupt:
@@ -176,3 +180,24 @@ def _run(args: argparse.Namespace) -> int:
         return run_script(args, settings, turns)
     except (ExportError, StoreError, TokenizerDataError, PriceTableError) as exc:
         return _fail(str(exc))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """The HTTP stack is imported here only: `flowertui` itself never loads it."""
+    if args.speed < 0 or not 0 <= args.port <= 65535:
+        return _fail("--speed must be 0 or more and --port from 0 to 65535")
+    from flowertui.engine.tokens import TokenizerDataError
+    from flowertui.serve.server import ServeError, ShopServer
+
+    server = ShopServer(args.host, args.port, args.speed, access_log=True)
+    try:
+        base_url = server.start()
+    except (ServeError, TokenizerDataError) as exc:
+        return _fail(str(exc))
+    print(f"flowertui serve: the offline flower-shop assistant on {base_url}  (Ctrl-C stops it)", flush=True)
+    print(f"  export OPENAI_BASE_URL={base_url} OPENAI_API_KEY={server.child_env()['OPENAI_API_KEY']}", flush=True)
+    try:
+        server.wait()
+    finally:
+        server.stop()
+    return 0

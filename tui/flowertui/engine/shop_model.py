@@ -26,7 +26,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import model_validator
 
 from flowertui.engine import tokens
-from flowertui.engine.shop_replies import reply_for
+from flowertui.engine.shop_replies import cut_at_stop, reply_for
 
 MODEL_NAME = "flowershop-offline"
 ENCODING = "cl100k_base"
@@ -123,7 +123,7 @@ class FlowerShopModel(BaseChatModel):
         self, messages: Sequence[BaseMessage], stop: list[str] | None
     ) -> tuple[list[str], ChatGenerationChunk]:
         """The reply cut into token pieces, and the closing chunk carrying usage and metadata."""
-        reply = _cut_at_stop(reply_for(str(messages[-1].text) if messages else ""), stop)
+        reply = cut_at_stop(reply_for(str(messages[-1].text) if messages else ""), stop)
         sent = self.get_num_tokens("\n".join(str(message.text) for message in messages))
         said = self.get_num_tokens(reply)
         usage = UsageMetadata(input_tokens=sent, output_tokens=said, total_tokens=sent + said)
@@ -141,8 +141,3 @@ class FlowerShopModel(BaseChatModel):
             return 0.0
         return start + index / self.tokens_per_second - time.monotonic()
 
-
-def _cut_at_stop(text: str, stop: list[str] | None) -> str:
-    """The text up to the first stop sequence, as a hosted model would end it."""
-    cuts = [text.find(word) for word in stop or () if word and word in text]
-    return text[: min(cuts)] if cuts else text

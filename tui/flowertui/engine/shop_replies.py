@@ -321,6 +321,12 @@ def reply_for(prompt: str) -> str:
     return phrases["fallback"]
 
 
+def cut_at_stop(text: str, stop: list[str] | None) -> str:
+    """The text up to the first stop sequence, as a hosted model would end it."""
+    cuts = [text.find(word) for word in stop or () if word and word in text]
+    return text[: min(cuts)] if cuts else text
+
+
 def rank(facts: Facts, exclude: Container[str] = ()) -> list[Flower]:
     """Flowers best first: occasion match, then a flower the customer named, then colour.
 

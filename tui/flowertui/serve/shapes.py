@@ -1,0 +1,108 @@
+"""Responses and stream chunks shaped as OpenAI's chat and legacy completions APIs send them.
+
+Chat chunks open with a role delta, carry one piece each, close with an empty
+delta and a finish_reason; asked for usage, every chunk has "usage": null and a
+last chunk with empty choices carries it. The stream ends with `data: [DONE]`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flowertui.serve.replies import Answer
+
+SYSTEM_FINGERPRINT = "fp_flowershop"
+OWNER = "flowertui"
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(12)}"
+
+
+def usage(answer: Answer) -> dict[str, Any]:
+    return {
+        "prompt_tokens": answer.prompt_tokens,
+        "completion_tokens": answer.completion_tokens,
+        "total_tokens": answer.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                      "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+    }
+
+
+def chat_response(answer: Answer) -> dict[str, Any]:
+    return {
+        "id": new_id("chatcmpl"),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": answer.model,
+        "choices": [
+            {"index": c.index, "message": {"role": "assistant", "content": c.text, "refusal": None, "annotations": []},
+             "logprobs": None, "finish_reason": c.finish_reason}
+            for c in answer.choices
+        ],
+        "usage": usage(answer),
+        "service_tier": "default",
+        "system_fingerprint": SYSTEM_FINGERPRINT,
+    }
+
+
+def chat_chunks(answer: Answer, include_usage: bool) -> Iterator[list[dict[str, Any]]]:
+    """Rounds of chunks (one per choice each), so a paced stream can wait between rounds."""
+    head = {"id": new_id("chatcmpl"), "object": "chat.completion.chunk", "created": int(time.time()),
+            "model": answer.model, "service_tier": "default", "system_fingerprint": SYSTEM_FINGERPRINT}
+    extra = {"usage": None} if include_usage else {}
+
+    def chunk(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**head, "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}], **extra}
+
+    yield [chunk(c.index, {"role": "assistant", "content": "", "refusal": None}) for c in answer.choices]
+    for step in range(max(len(c.pieces) for c in answer.choices)):
+        yield [chunk(c.index, {"content": c.pieces[step]}) for c in answer.choices if step < len(c.pieces)]
+    yield [chunk(c.index, {}, c.finish_reason) for c in answer.choices]
+    if include_usage:
+        yield [{**head, "choices": [], "usage": usage(answer)}]
+
+
+def completion_response(answer: Answer) -> dict[str, Any]:
+    return {
+        "id": new_id("cmpl"),
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": answer.model,
+        "choices": [{"text": c.text, "index": c.index, "logprobs": None, "finish_reason": c.finish_reason}
+                    for c in answer.choices],
+        "usage": usage(answer),
+        "system_fingerprint": SYSTEM_FINGERPRINT,
+    }
+
+
+def completion_chunks(answer: Answer, include_usage: bool) -> Iterator[list[dict[str, Any]]]:
+    """Rounds of legacy completion chunks; the last of each choice has empty text and its finish_reason."""
+    head = {"id": new_id("cmpl"), "object": "text_completion", "created": int(time.time()), "model": answer.model,
+            "system_fingerprint": SYSTEM_FINGERPRINT}
+
+    def chunk(index: int, text: str, finish: str | None = None) -> dict[str, Any]:
+        return {**head, "choices": [{"text": text, "index": index, "logprobs": None, "finish_reason": finish}]}
+
+    for step in range(max(len(c.pieces) for c in answer.choices)):
+        yield [chunk(c.index, c.pieces[step]) for c in answer.choices if step < len(c.pieces)]
+    yield [chunk(c.index, "", c.finish_reason) for c in answer.choices]
+    if include_usage:
+        yield [{**head, "choices": [], "usage": usage(answer)}]
+
+
+def models(names: list[str]) -> dict[str, Any]:
+    return {"object": "list", "data": [model(name) for name in names]}
+
+
+def model(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": OWNER}
+
+
+def error(message: str, kind: str = "invalid_request_error", param: str | None = None,
+          code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
