@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -184,7 +186,10 @@ def test_start_gives_the_base_url_and_stop_closes_the_port():
     server = ShopServer()
     base_url = server.start()
     assert base_url == f"http://127.0.0.1:{server.port}/v1" and server.port > 0
-    assert server.child_env() == {"OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "sk-flowertui-offline"}
+    env = server.child_env()
+    assert (env["OPENAI_BASE_URL"], env["OPENAI_API_KEY"]) == (base_url, "sk-flowertui-offline")
+    cl100k = hashlib.sha1(tokens.expected_source("cl100k_base").url.encode()).hexdigest()
+    assert (Path(env["TIKTOKEN_CACHE_DIR"]) / cl100k).is_file()  # the program counts tokens offline
     assert httpx.get(f"{base_url}/models").status_code == 200
     server.stop()
     with pytest.raises(httpx.ConnectError):

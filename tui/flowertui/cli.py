@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from flowertui import __version__
 
@@ -52,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     replay = commands.add_parser("replay", help="play a recorded session back through the panes, no model called")
     replay.add_argument("session", help="session id (or prefix), latest, or a .jsonl export")
     replay.add_argument("--speed", type=float, default=1.0, help="1 = original timing, 0 = instant")
+    lesson = commands.add_parser("lesson", help="the lesson's programs: list them, run one offline, or copy one out")
+    lesson.add_argument("number", nargs="?", type=int, help="the example to run (no number: list them)")
+    lesson.add_argument("--copy", metavar="DIR", help="write the example's source into DIR instead of running it")
+    lesson.add_argument("--force", action="store_true", help="overwrite the file --copy writes")
+    lesson.add_argument("--cwd", metavar="DIR", help="working folder for files the example writes (default: a new temporary one)")
+    lesson.add_argument("--provider", choices=("offline", "openai"), default="offline",
+                        help="offline (default): the built-in server; openai: your OPENAI_API_KEY")
     serve = commands.add_parser("serve", help="the offline flower-shop assistant as an OpenAI-compatible server")
     serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one, printed)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -63,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.data_dir:
         os.environ["FLOWERTUI_DATA_DIR"] = args.data_dir
-    command = {"run": _run, "sessions": _sessions, "export": _export, "replay": _replay, "serve": _serve}.get(args.command, _tui)
+    command = {"run": _run, "sessions": _sessions, "export": _export, "replay": _replay, "serve": _serve, "lesson": _lesson}.get(args.command, _tui)
     try:
         return command(args)
     except KeyboardInterrupt:
@@ -201,3 +209,29 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _lesson(args: argparse.Namespace) -> int:
+    from flowertui.lesson.catalog import EXAMPLES, LessonError, copy_to, example
+
+    if args.number is None:
+        for item in EXAMPLES:
+            print(f"{item.number}  {item.title_zh} / {item.title_en}\n   watch: {item.watch}")
+        print("\nflowertui lesson N runs one offline; flowertui lesson N --copy DIR writes it out to edit.")
+        return 0
+    from flowertui.lesson.runner import run, working_dir
+
+    try:
+        item = example(args.number)
+        if args.copy:
+            print(f"wrote {copy_to(item, Path(args.copy), args.force)}")
+            return 0
+        folder = working_dir(args.cwd)
+        print(f"flowertui lesson {item.number}: {item.title_en} (working folder {folder})", file=sys.stderr, flush=True)
+        code = run(item, folder, args.provider)
+    except LessonError as exc:
+        return _fail(str(exc))
+    written = [str(folder / name) for name in item.writes if (folder / name).exists()]
+    if written:
+        print(f"flowertui lesson {item.number}: wrote {', '.join(written)}", file=sys.stderr)
+    return code

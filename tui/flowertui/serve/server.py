@@ -76,8 +76,13 @@ class ShopServer:
             self._thread.join(0.2)
 
     def child_env(self) -> dict[str, str]:
-        """What a program needs in its environment to use this server with the OpenAI client."""
-        return {"OPENAI_BASE_URL": self.base_url, "OPENAI_API_KEY": PLACEHOLDER_KEY}
+        """What a program needs in its environment to use this server offline with the OpenAI client.
+
+        TIKTOKEN_CACHE_DIR lets the program's own token counting (token-buffer memory,
+        get_num_tokens) find tiktoken's files without downloading them.
+        """
+        return {"OPENAI_BASE_URL": self.base_url, "OPENAI_API_KEY": PLACEHOLDER_KEY,
+                "TIKTOKEN_CACHE_DIR": str(ensure_offline_tiktoken())}
 
     def __enter__(self) -> ShopServer:
         self.start()

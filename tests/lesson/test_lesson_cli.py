@@ -1,0 +1,55 @@
+"""`flowertui lesson`: the list, --copy, --cwd and bad numbers, through the real command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from flowertui.lesson.catalog import EXAMPLES, example
+
+
+def flowertui(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "flowertui", *args], capture_output=True, text=True, timeout=180,
+                          cwd=cwd)
+
+
+def test_lesson_lists_seven_examples_with_both_titles_and_what_to_watch():
+    done = flowertui("lesson")
+    assert done.returncode == 0, done.stderr
+    for item in EXAMPLES:
+        assert f"{item.number}  {item.title_zh} / {item.title_en}" in done.stdout
+        assert item.watch in done.stdout
+
+
+def test_copy_writes_the_source_and_keeps_an_existing_file(tmp_path):
+    done = flowertui("lesson", "3", "--copy", str(tmp_path / "mine"))
+    written = tmp_path / "mine" / "03_async_handlers.py"
+    assert done.returncode == 0 and written.read_text("utf-8") == example(3).source()
+    written.write_text("# my edits\n", "utf-8")
+    again = flowertui("lesson", "3", "--copy", str(tmp_path / "mine"))
+    assert again.returncode == 2 and "exists" in again.stderr and written.read_text("utf-8") == "# my edits\n"
+    assert flowertui("lesson", "3", "--copy", str(tmp_path / "mine"), "--force").returncode == 0
+    assert written.read_text("utf-8") == example(3).source()
+
+
+def test_an_unknown_example_is_one_line_and_exit_2():
+    done = flowertui("lesson", "8")
+    assert done.returncode == 2 and done.stderr.strip() == "flowertui: error: no example 8: choose 1 to 7 (`flowertui lesson` lists them)"
+
+
+def test_output_log_goes_to_the_working_folder_never_the_current_one(tmp_path):
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir()
+    done = flowertui("lesson", "2", "--cwd", str(there), cwd=here)
+    assert done.returncode == 0, done.stderr
+    assert (there / "output.log").is_file() and list(here.iterdir()) == []
+    assert "Entering new LLMChain chain" in done.stdout
+
+
+def test_without_cwd_a_temporary_folder_is_used_and_named(tmp_path):
+    done = flowertui("lesson", "2", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert list(tmp_path.iterdir()) == []
+    written = done.stderr.strip().splitlines()[-1].split("wrote ")[-1]
+    assert written.endswith("output.log") and os.path.isfile(written)
