@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     replay = commands.add_parser("replay", help="play a recorded session back through the panes, no model called")
     replay.add_argument("session", help="session id (or prefix), latest, or a .jsonl export")
     replay.add_argument("--speed", type=float, default=1.0, help="1 = original timing, 0 = instant")
+    trace = commands.add_parser("trace", help="run a Python program and watch its LangChain callbacks live")
+    trace.add_argument("--headless", action="store_true", help="no screen: output passes through, a table at the end")
+    trace.add_argument("--json", action="store_true", help="print one JSON document (program stdout goes to stderr)")
+    trace.add_argument("program", nargs=argparse.REMAINDER, help="[--] PROGRAM [ARGS…]; a .py file runs under this Python")
     return parser
 
 
@@ -59,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.data_dir:
         os.environ["FLOWERTUI_DATA_DIR"] = args.data_dir
-    command = {"run": _run, "sessions": _sessions, "export": _export, "replay": _replay}.get(args.command, _tui)
+    _recover_traces()
+    command = {"run": _run, "sessions": _sessions, "export": _export, "replay": _replay,
+               "trace": _trace}.get(args.command, _tui)
     try:
         return command(args)
     except KeyboardInterrupt:
@@ -175,4 +181,36 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return run_script(args, settings, turns)
     except (ExportError, StoreError, TokenizerDataError, PriceTableError) as exc:
+        return _fail(str(exc))
+
+
+def _recover_traces() -> None:
+    """Import events that traced programs spooled while no flowertui was there to receive them."""
+    from flowertui.trace.spool import waiting
+
+    if not waiting():
+        return
+    from flowertui.engine.prices import configured_prices
+    from flowertui.paths import data_dir
+    from flowertui.session.store import DB_NAME
+    from flowertui.trace.spool import recover
+
+    try:
+        for session_id in recover(data_dir() / DB_NAME, configured_prices()):
+            print(f"flowertui: recovered spooled trace events into session {session_id}", file=sys.stderr)
+    except (OSError, RuntimeError, ValueError) as exc:
+        print(f"flowertui: could not import spooled trace events: {exc}", file=sys.stderr)
+
+
+def _trace(args: argparse.Namespace) -> int:
+    """`flowertui trace [--headless] [--json] [--] PROGRAM [ARGS…]`."""
+    from flowertui.trace.launcher import LaunchError
+
+    try:
+        if args.headless or args.json:
+            from flowertui.trace.headless import run_headless
+
+            return run_headless(args.program, as_json=args.json)
+        return _fail("the app's trace mode is not built yet; add --headless")
+    except LaunchError as exc:
         return _fail(str(exc))
