@@ -325,7 +325,10 @@ def _acts(cls, event_name):
         base = _state.get("base_methods")
         own = getattr(cls, event_name, None)
         defaults = [getattr(b, event_name, None) for b in (base, *_async_base()) if b is not None]
-        _acts_cache[key] = own is not None and all(own is not d for d in defaults)
+        acts = own is not None and all(own is not d for d in defaults)
+        if not acts and event_name == "on_chat_model_start":  # LangChain falls back to on_llm_start
+            acts = _acts(cls, "on_llm_start")
+        _acts_cache[key] = acts
     return _acts_cache[key]
 
 
