@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one, printed)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--speed", type=float, default=0.0, help="streaming pace in tokens/s (0 = as fast as possible)")
+    trace = commands.add_parser("trace", help="run a Python program and watch its LangChain callbacks live")
+    trace.add_argument("--headless", action="store_true", help="no screen: output passes through, a table at the end")
+    trace.add_argument("--json", action="store_true", help="print one JSON document (program stdout goes to stderr)")
+    trace.add_argument("program", nargs=argparse.REMAINDER, help="[--] PROGRAM [ARGS…]; a .py file runs under this Python")
     return parser
 
 
@@ -71,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.data_dir:
         os.environ["FLOWERTUI_DATA_DIR"] = args.data_dir
-    command = {"run": _run, "sessions": _sessions, "export": _export, "replay": _replay, "serve": _serve, "lesson": _lesson}.get(args.command, _tui)
+    _recover_traces()
+    command = {"run": _run, "sessions": _sessions, "export": _export, "replay": _replay,
+               "trace": _trace, "serve": _serve, "lesson": _lesson}.get(args.command, _tui)
     try:
         return command(args)
     except KeyboardInterrupt:
@@ -235,3 +241,33 @@ def _lesson(args: argparse.Namespace) -> int:
     if written:
         print(f"flowertui lesson {item.number}: wrote {', '.join(written)}", file=sys.stderr)
     return code
+def _recover_traces() -> None:
+    """Import events that traced programs spooled while no flowertui was there to receive them."""
+    from flowertui.trace.spool import waiting
+
+    if not waiting():
+        return
+    from flowertui.engine.prices import configured_prices
+    from flowertui.paths import data_dir
+    from flowertui.session.store import DB_NAME
+    from flowertui.trace.spool import recover
+
+    try:
+        for session_id in recover(data_dir() / DB_NAME, configured_prices()):
+            print(f"flowertui: recovered spooled trace events into session {session_id}", file=sys.stderr)
+    except (OSError, RuntimeError, ValueError) as exc:
+        print(f"flowertui: could not import spooled trace events: {exc}", file=sys.stderr)
+
+
+def _trace(args: argparse.Namespace) -> int:
+    """`flowertui trace [--headless] [--json] [--] PROGRAM [ARGS…]`."""
+    from flowertui.trace.launcher import LaunchError
+
+    try:
+        if args.headless or args.json:
+            from flowertui.trace.headless import run_headless
+
+            return run_headless(args.program, as_json=args.json)
+        return _fail("the app's trace mode is not built yet; add --headless")
+    except LaunchError as exc:
+        return _fail(str(exc))

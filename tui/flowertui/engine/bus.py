@@ -52,10 +52,14 @@ class EventBus:
         parent_run_id: str | None = None,
         memory_kind: str | None = None,
         maintenance: bool = False,
+        at: tuple[float, float] | None = None,
     ) -> Event:
-        """Build the next event and deliver it to every sink, in sequence order."""
+        """Build the next event and deliver it to every sink, in sequence order.
+
+        `at` is (wall, monotonic) for an event that happened in another process (a traced program).
+        """
         with self._lock:
-            now = time.monotonic()
+            now = time.monotonic() if at is None else at[1]
             duration = since = None
             turn = self.turn
             if run_id is not None:
@@ -72,7 +76,7 @@ class EventBus:
             self._seq += 1
             event = Event(
                 seq=self._seq,
-                wall=time.time(),
+                wall=time.time() if at is None else at[0],
                 mono=now,
                 session_id=self.session_id,
                 turn=turn,

@@ -16,9 +16,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "llm": ("llm_start", "llm_new_token", "llm_end", "text", "retry", "custom_event"),
     "tool": ("tool_start", "tool_end", "agent_action", "agent_finish"),
     "retriever": ("retriever_start", "retriever_end"),
-    "error": ("chain_error", "llm_error", "tool_error", "retriever_error", "turn_error"),
+    "error": ("chain_error", "llm_error", "tool_error", "retriever_error", "turn_error", "handler_error"),
     "app": ("session_start", "turn_start", "turn_end", "turn_cancelled", "memory_switch", "compare_mode",
-            "memory_estimate"),
+            "memory_estimate", "probe_hello"),
 }
 _FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
 

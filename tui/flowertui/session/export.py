@@ -21,6 +21,7 @@ from flowertui.engine.events import Event
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.ledger import Ledger, LedgerRow
 from flowertui.engine.prices import Price, format_cost
+from flowertui.engine.trace_ledger import trace_ledger
 
 JSONL_SCHEMA = 1
 
@@ -128,9 +129,30 @@ def to_markdown(data: SessionData, prices: dict[str, Price]) -> str:
         out.append(f"| {kind} | {len(rows)} | {sum(r.prompt_tokens for r in rows)} | "
                    f"{sum(r.completion_tokens for r in rows)} | {sum(r.maintenance_tokens for r in rows)} | "
                    f"{ledger.total(kind)} | {format_cost(*ledger.cost(kind))} |")
+    out += _trace_markdown(data, prices)
     out += ["", "`estimated`: counted with tiktoken for a kind that did not send its prompt (compare mode). "
             "`usage missing`: the provider reported no usage; tiktoken's count is shown.", ""]
     return "\n".join(out)
+
+
+def _trace_markdown(data: SessionData, prices: dict[str, Price]) -> list[str]:
+    """A traced program's tokens per model and per top-level run, and its handlers (nothing for a chat session)."""
+    if data.header.get("provider") != "trace":
+        return []
+    summary = trace_ledger(data.events, prices).summary()
+    out = ["", "## Tokens per model", "", "| model | calls | prompt | completion | total | cost | usage missing |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    out += [f"| {_md_cell(name)} | {m['calls']} | {m['prompt_tokens']} | {m['completion_tokens']} | "
+            f"{m['total_tokens']} | {format_cost(m['cost'], m['currency'])} | {m['usage_missing_calls']} |"
+            for name, m in summary["models"].items()]
+    out += ["", "## Top-level runs", "", "| run | kind | status | duration (s) | total tokens |",
+            "| --- | --- | --- | ---: | ---: |"]
+    out += [f"| {_md_cell(r['name'])} | {r['kind']} | {r['status']} | {r['duration'] if r['duration'] is not None else ''} "
+            f"| {r['total_tokens']} |" for r in summary["runs"]]
+    out += ["", "## Handlers", "", "| handler | scope | events | errors |", "| --- | --- | ---: | ---: |"]
+    out += [f"| {_md_cell(name)} | {h['scope']} | {h['events']} | {h['errors']} |"
+            for name, h in summary["handlers"].items()]
+    return out
 
 
 def to_html(data: SessionData, prices: dict[str, Price]) -> str:
@@ -163,6 +185,8 @@ def to_html(data: SessionData, prices: dict[str, Price]) -> str:
             body.append(f"<tr class=total><td>{kind}</td><td>all</td><td colspan=3></td><td>{ledger.total(kind)}</td>"
                         f"<td>{e(format_cost(*ledger.cost(kind)))}</td><td></td></tr>")
     body.append("</table>")
+    if h.get("provider") == "trace":  # a traced program: the same tables as the Markdown export
+        body.append(f"<pre class=trace>{e(chr(10).join(_trace_markdown(data, prices)))}</pre>")
     title = e(f"flowertui session {h.get('session_id')}")
     return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
             f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
@@ -172,7 +196,7 @@ def to_callback_log(data: SessionData, prices: dict[str, Price]) -> str:
     """What LangChain's FileCallbackHandler writes when passed with each request (ANSI colours left out)."""
     out: list[str] = []
     for event in data.events:
-        if event.scope != "request":
+        if event.scope not in ("request", "context"):  # context: a traced program's events, one per callback
             continue
         p = event.payload
         if event.kind == "chain_start":

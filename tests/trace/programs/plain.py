@@ -1,0 +1,3 @@
+"""A program without LangChain."""
+
+print("no chains here")

@@ -1,0 +1,84 @@
+"""What flowertui trace does with the program itself: exit codes, crashes, odd output, no LangChain, bad input."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from tests.trace.helpers import flowertui, program, session_events, trace_json
+
+
+@pytest.mark.parametrize(("how", "value", "expected"), [
+    ("code", "0", 0), ("code", "7", 7), ("signal", str(int(signal.SIGTERM)), 128 + signal.SIGTERM),
+])
+def test_the_exit_code_is_the_programs(how, value, expected):
+    done = flowertui("trace", "--headless", program("exits.py"), how, value)
+    assert done.returncode == expected, done.stderr.decode()
+    assert done.stdout == b"before the end\n"
+    doc, _ = trace_json(program("exits.py"), how, value)
+    assert doc["exit_code"] == expected
+    ending = session_events(doc["session_id"])[-1]
+    assert ending.kind == ("turn_end" if expected == 0 else "turn_error")
+    assert ending.payload["exit_code"] == expected
+    if how == "signal":
+        assert ending.payload["reply"] == "killed by SIGTERM" and ending.payload["signal"] == signal.SIGTERM
+
+
+def test_a_crashing_program_keeps_its_traceback_byte_for_byte():
+    done = flowertui("trace", "--headless", program("exits.py"), "crash")
+    assert done.returncode == 1
+    assert b"Traceback (most recent call last)" in done.stderr
+    assert b"ValueError: [bold]not markup[/bold] \x1b[31mred\x1b[0m\n" in done.stderr
+
+
+def test_a_program_without_langchain_runs_and_says_so():
+    done = flowertui("trace", "--headless", program("plain.py"))
+    assert done.returncode == 0 and done.stdout == b"no chains here\n"
+    assert b"no LangChain seen in this program" in done.stderr
+    doc, done = trace_json(program("plain.py"))
+    assert doc["langchain"] is False and doc["models"] == {} and doc["runs"] == [] and doc["handlers"] == {}
+    assert done.stderr.startswith(b"no chains here\n")  # --json: the program's stdout goes to stderr
+    assert [e.kind for e in session_events(doc["session_id"])] == ["session_start", "turn_start", "turn_end"]
+
+
+def test_escapes_and_markup_pass_through_headless_and_are_stripped_in_events():
+    done = flowertui("trace", "--headless", program("noisy.py"))
+    assert done.returncode == 0
+    assert done.stdout.startswith(b"\x1b[2J\x1b[31m[red]red?[/red]\x1b[0m [/bold] \x1b]0;title\x07done\n")
+    doc, _ = trace_json(program("noisy.py"))
+    end = next(e for e in session_events(doc["session_id"]) if e.kind == "llm_end")
+    assert end.payload["text"] == "[bold]shout[/bold] red bell"
+
+
+def test_ten_megabytes_of_output_pass_through_unchanged():
+    size = 10 * 1024 * 1024
+    done = flowertui("trace", "--headless", program("noisy.py"), str(size))
+    assert done.returncode == 0
+    body = done.stdout.split(b"bell\n", 1)[1]
+    assert len(body) == size and body == (b"x" * 1023 + b"\n") * (size // 1024)
+
+
+def test_a_bad_flag_or_a_program_that_cannot_start_exits_2_with_one_line(tmp_path):
+    for args in (["trace", "--bogus", program("plain.py")], ["trace", str(tmp_path / "missing.py")],
+                 ["trace", "--headless", "no-such-command-xyz"], ["trace", "--headless"]):
+        done = flowertui(*args)
+        assert done.returncode == 2, args
+        lines = done.stderr.decode().strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in lines[0], (args, lines)
+
+
+def test_a_traced_session_is_listed_and_exports_in_every_format(tmp_path):
+    doc, _ = trace_json(program("graph.py"))
+    listed = flowertui("sessions")
+    assert doc["session_id"].encode() in listed.stdout and b"trace/" in listed.stdout
+    for fmt in ("jsonl", "md", "html", "log"):
+        target = tmp_path / f"session.{fmt}"
+        done = flowertui("export", doc["session_id"], "--format", fmt, "-o", str(target))
+        assert done.returncode == 0, done.stderr.decode()
+    markdown = (tmp_path / "session.md").read_text()
+    assert "## Tokens per model" in markdown and "| LangGraph | graph | done |" in markdown
+    assert "| FakeMessagesListChatModel | 2 |" in markdown or "| unknown model | 2 |" in markdown
+    assert "> Entering new LangGraph chain..." in (tmp_path / "session.log").read_text()
+    assert "Tokens per model" in (tmp_path / "session.html").read_text()
+    assert len((tmp_path / "session.jsonl").read_text().splitlines()) == doc["events"] + 1

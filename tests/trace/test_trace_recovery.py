@@ -1,0 +1,80 @@
+"""The program never depends on flowertui: killed viewers, spooled events, and watch() without a viewer."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import flowertui
+from flowertui.session.store import SessionStore
+from tests.trace.helpers import flowertui as run_flowertui
+from tests.trace.helpers import program, session_events
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+@pytest.fixture
+def subreaper():
+    """Orphans (the program once flowertui is killed) become this process's children, so their exit code is known."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("needs prctl(PR_SET_CHILD_SUBREAPER)")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    yield
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+def test_sigkill_of_headless_flowertui_leaves_the_program_running_and_its_events_recovered(tmp_path, subreaper):
+    marker = tmp_path / "go-on"
+    viewer = subprocess.Popen([sys.executable, "-m", "flowertui", "trace", "--headless", program("survivor.py"),
+                               str(marker)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    pid = int(viewer.stdout.readline())
+    assert viewer.stdout.readline() == b"first: first answer\n"
+    time.sleep(0.5)
+    viewer.send_signal(signal.SIGKILL)
+    viewer.wait(10)
+    marker.touch()
+    rest = viewer.stdout.read()  # the program still writes to the pipe it inherited
+    assert rest == b"second: second answer\n"
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 5
+
+    done = run_flowertui("sessions")  # the next start imports the spool
+    assert done.returncode == 0 and b"recovered spooled trace events into session" in done.stderr
+    session_id = done.stderr.decode().split("into session ")[1].split()[0]
+    events = session_events(session_id)
+    ends = [e for e in events if e.kind == "llm_end"]
+    assert [e.payload["text"] for e in ends] == ["first answer", "second answer"]
+    assert [e.kind for e in events].count("session_start") == 1 and events[-1].kind == "turn_end"
+    assert events[-1].payload["recovered"] > 0
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert not list((Path(os.environ["FLOWERTUI_DATA_DIR"]) / "trace-spool").glob("*.jsonl"))
+
+
+def test_watch_saves_a_new_session_that_replay_can_load(tmp_path):
+    source = str(Path(flowertui.__file__).parent.parent)
+    env = {**os.environ, "FLOWERTUI_SOURCE": source, "DEMO_API_KEY": "demo-secret-value-123"}
+    done = subprocess.run([sys.executable, program("watched.py")], capture_output=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout == b"watched answer\nunseen\n"
+    assert run_flowertui("sessions").returncode == 0
+    store = SessionStore(Path(os.environ["FLOWERTUI_DATA_DIR"]) / "sessions.sqlite3")
+    latest = store.resolve("latest")
+    store.close()
+    events = session_events(latest)
+    assert [e.payload["text"] for e in events if e.kind == "llm_end"] == ["watched answer"]
+    assert events[0].kind == "session_start" and events[0].payload["provider"] == "trace"
+    assert not any("demo-secret-value-123" in json.dumps(e.to_dict()) for e in events)
+    exported = tmp_path / "watched.jsonl"
+    assert run_flowertui("export", "latest", "--format", "jsonl", "-o", str(exported)).returncode == 0
+    from flowertui.session.replay import load_session
+
+    assert [e.kind for e in load_session(str(exported), Path("unused")).events] == [e.kind for e in events]

@@ -1,0 +1,1 @@
+"""Watching other programs: the probe injected into them, the launcher and the receiver."""

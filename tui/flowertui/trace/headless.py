@@ -1,0 +1,105 @@
+"""`flowertui trace --headless`: the program's output passes straight through; a ledger table at the end.
+
+The program inherits flowertui's stdout and stderr, so it never depends on
+flowertui staying alive (a killed flowertui leaves it writing to the terminal,
+not to a dead pipe). With `--json` the program's stdout goes to stderr and one
+JSON document goes to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from typing import Any, TextIO
+
+from flowertui import __version__
+from flowertui.engine.prices import configured_prices, format_cost
+from flowertui.engine.trace_ledger import TraceLedger
+from flowertui.paths import data_dir
+from flowertui.session.store import DB_NAME, SessionWriter
+from flowertui.trace import launcher
+from flowertui.trace.tracer import Tracer
+
+
+class _Count:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, event) -> None:
+        self.n += 1
+
+
+def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Trace one run of the program; returns its exit code (LaunchError when it cannot start)."""
+    prices = configured_prices()
+    ledger, count = TraceLedger(prices), _Count()
+    writer = SessionWriter(data_dir() / DB_NAME, prices, on_error=lambda text: print(f"flowertui: {text}", file=err))
+    try:
+        tracer = Tracer(command, [count, ledger, writer], commit=writer.flush)
+    except launcher.LaunchError:
+        writer.close()
+        raise
+    try:
+        tracer.start_session()
+        streams: dict[str, Any] = {"stdout": _fileno(err)} if as_json else {}
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c is the program's to handle
+        try:
+            process = tracer.start_run(**streams)
+            returncode = process.wait()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        tracer.finish_run(returncode)
+    finally:
+        tracer.close()
+        writer.close()
+    code = launcher.exit_code(returncode)
+    summary = ledger.summary()
+    if as_json:
+        document = {"flowertui": __version__, "command": tracer.command, "exit_code": code,
+                    "session_id": tracer.session_id, "events": count.n, "langchain": tracer.translator.langchain,
+                    **summary}
+        if tracer.translator.dropped:
+            document["dropped_events"] = tracer.translator.dropped
+        out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        out.flush()
+    else:
+        err.write(trace_table(ledger) + "\n")
+        status = f"flowertui: {tracer.command} {launcher.describe_exit(returncode)} · session {tracer.session_id} · {count.n} events"
+        if not tracer.translator.langchain:
+            status += " · no LangChain seen in this program"
+        err.write(status + "\n")
+        err.flush()
+    return code
+
+
+def _fileno(stream: TextIO) -> int | None:
+    try:
+        stream.flush()
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def trace_table(ledger: TraceLedger) -> str:
+    """Per model, per top-level run and per handler; `?` marks calls without reported usage."""
+    s = ledger.summary()
+    head = f"{'model':<28}{'calls':>6}{'prompt':>9}{'completion':>12}{'total':>9}  cost"
+    lines = [head, "─" * (len(head) + 12)]
+    for name, row in s["models"].items():
+        mark = "?" if row["usage_missing_calls"] else ""
+        lines.append(f"{name[:27]:<28}{row['calls']:>6}{row['prompt_tokens']:>9}{row['completion_tokens']:>12}"
+                     f"{row['total_tokens']:>9}{mark:<2}{format_cost(row['cost'], row['currency'])}")
+    if not s["models"]:
+        lines.append("(no model calls)")
+    lines += ["", f"{'top-level run':<34}{'kind':<12}{'status':<8}{'duration':>10}{'tokens':>9}"]
+    for run in s["runs"]:
+        took = "" if run["duration"] is None else f"{run['duration']:.2f}s"
+        mark = "?" if run["usage_missing_calls"] else ""
+        lines.append(f"{run['name'][:33]:<34}{run['kind']:<12}{run['status']:<8}{took:>10}{run['total_tokens']:>9}{mark}")
+    if s["handlers"]:
+        lines += ["", f"{'handler':<34}{'scope':<22}{'events':>7}{'errors':>7}"]
+        for name, row in s["handlers"].items():
+            lines.append(f"{name[:33]:<34}{row['scope']:<22}{row['events']:>7}{row['errors']:>7}")
+    lines.append("? the provider sent no usage: tiktoken estimate (ChatOpenAI: pass stream_usage=True)")
+    return "\n".join(lines)

@@ -1,0 +1,89 @@
+"""Starting a traced program: the command line, the probe's environment, and the exit code.
+
+A `.py` path runs under the current interpreter; anything else is a command
+looked up on PATH. The probe folder goes first on PYTHONPATH, so any Python the
+command starts (this one, another virtualenv's) loads the probe at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from flowertui.trace.probe import PROBE_DIR
+from flowertui.trace.probe.flowertui_probe import ENV_ADDR, ENV_ENABLED, ENV_RUN, ENV_SESSION, ENV_SPOOL, ENV_TOKEN
+
+
+class LaunchError(RuntimeError):
+    """The program cannot be started; the message says why in one line."""
+
+
+def resolve(command: list[str]) -> list[str]:
+    """The argv to execute: `app.py` becomes `[python, app.py]`, a bare name is found on PATH."""
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise LaunchError("name a program to trace: flowertui trace [options] [--] PROGRAM [ARGS…]")
+    program = command[0]
+    if program.endswith(".py"):
+        if not Path(program).is_file():
+            raise LaunchError(f"cannot start {program}: no such file")
+        return [sys.executable, program, *command[1:]]
+    if os.sep in program or (os.altsep and os.altsep in program):
+        found = program if os.access(program, os.X_OK) and Path(program).is_file() else None
+    else:
+        found = shutil.which(program)
+    if found is None:
+        raise LaunchError(f"cannot start {program}: not found or not executable")
+    return [found, *command[1:]]
+
+
+def display(command: list[str]) -> str:
+    """The command as a shell would show it (the status line, the session's name)."""
+    return shlex.join(command[1:] if command and command[0] == "--" else command)
+
+
+def probe_env(base: Mapping[str, str], *, addr: str | None, token: str, spool_dir: Path, session_id: str,
+              run: int, unbuffered: bool = False) -> dict[str, str]:
+    """The program's environment: the caller's, plus the probe folder first on PYTHONPATH and its settings."""
+    env = dict(base)
+    env["PYTHONPATH"] = os.pathsep.join([str(PROBE_DIR), *filter(None, [base.get("PYTHONPATH")])])
+    env[ENV_ENABLED] = "1"
+    env[ENV_TOKEN] = token
+    env[ENV_SPOOL] = str(spool_dir)
+    env[ENV_SESSION] = session_id
+    env[ENV_RUN] = str(run)
+    if addr:
+        env[ENV_ADDR] = addr
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def spawn(argv: list[str], env: Mapping[str, str], **streams) -> subprocess.Popen:
+    """Start the program (its own process group when asked, so stop signals reach only it)."""
+    try:
+        return subprocess.Popen(argv, env=dict(env), **streams)
+    except OSError as exc:
+        raise LaunchError(f"cannot start {argv[0]}: {exc.strerror or exc}") from exc
+
+
+def exit_code(returncode: int) -> int:
+    """The program's exit code; 128+N when signal N killed it, as a shell reports it."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"killed by {name}"
+    return f"exited {returncode}"

@@ -1,0 +1,722 @@
+"""The probe: sees every LangChain callback event of the program it runs in and ships it to flowertui.
+
+It runs inside someone else's program, so it uses only the standard library and
+langchain_core, never raises into the program and never blocks it:
+
+- LangChain is patched only once the program imports it (an import hook waits
+  for `langchain_core.callbacks.manager` and `langchain_core.tracers.context`).
+- One handler is registered with `register_configure_hook(..., inheritable=True,
+  env_var=...)`, the mechanism `get_openai_callback` uses, so every run has it.
+- `handle_event` / `ahandle_event` are wrapped: each event is recorded once,
+  with the run's handlers and how each was attached (constructor, request,
+  context); the manager's logger is tapped to catch handler errors, which
+  LangChain only logs.
+- Records go into a bounded queue; a daemon thread sends them in batches over
+  127.0.0.1 TCP (a per-session token first). The viewer acknowledges what it has
+  stored; when it is gone, everything not acknowledged and everything after goes
+  to a JSONL spool file that flowertui imports on its next start.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import contextvars
+import inspect
+import json
+import os
+import queue
+import select
+import socket
+import sys
+import threading
+import time
+
+ENV_ENABLED = "FLOWERTUI_TRACE"  # the configure hook's env var: the probe handler joins runs while set
+ENV_ADDR = "FLOWERTUI_TRACE_ADDR"
+ENV_TOKEN = "FLOWERTUI_TRACE_TOKEN"
+ENV_SPOOL = "FLOWERTUI_TRACE_SPOOL"
+ENV_SESSION = "FLOWERTUI_TRACE_SESSION"
+ENV_RUN = "FLOWERTUI_TRACE_RUN"
+
+QUEUE_LIMIT = 50_000
+BATCH = 512
+TEXT_LIMIT = 4000
+EXIT_WAIT = 3.0
+_SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
+
+_MANAGER = "langchain_core.callbacks.manager"
+_CONTEXT = "langchain_core.tracers.context"
+
+_shipper = None
+_state = {"manager": None, "hooks": None, "probe_class": None}
+_current = contextvars.ContextVar("flowertui_probe_event", default=None)
+_hook_var = contextvars.ContextVar("flowertui_probe_handler", default=None)
+_run_scopes = {}  # run_id -> [(handler name, scope, acts)], computed at the run's first event
+_acts_cache = {}
+
+
+# --------------------------------------------------------------------------- start
+
+
+def start_from_environment():
+    """Start when flowertui's launcher set the variables; otherwise do nothing."""
+    if os.environ.get(ENV_ENABLED) and (os.environ.get(ENV_ADDR) or os.environ.get(ENV_SPOOL)):
+        start(os.environ.get(ENV_ADDR), os.environ.get(ENV_TOKEN, ""), os.environ.get(ENV_SPOOL),
+              os.environ.get(ENV_SESSION, ""), os.environ.get(ENV_RUN, "1"))
+
+
+def start(addr, token, spool_dir, session_id, run="1"):
+    """Activate the probe in this process (idempotent). Returns False when it was already active."""
+    global _shipper
+    if _shipper is not None:
+        return False
+    os.environ[ENV_ENABLED] = "1"
+    _shipper = _Shipper(addr, token, spool_dir, session_id, run)
+    atexit.register(_shipper.close)
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_shipper.after_fork)
+    if _MANAGER in sys.modules and _CONTEXT in sys.modules:
+        _patch_manager(sys.modules[_MANAGER])
+        _register_hook(sys.modules[_CONTEXT])
+    else:
+        sys.meta_path.insert(0, _PostImportFinder())
+        if _MANAGER in sys.modules:
+            _patch_manager(sys.modules[_MANAGER])
+    return True
+
+
+def active():
+    return _shipper is not None
+
+
+def pause():
+    """Stop joining new runs (the configure hook's env var off) and wait until what is queued is sent."""
+    os.environ[ENV_ENABLED] = ""
+    if _shipper is not None:
+        _shipper.drain(EXIT_WAIT)
+
+
+def resume():
+    os.environ[ENV_ENABLED] = "1"
+
+
+class _PostImportFinder:
+    """Finds LangChain's modules through the other finders and runs a patch once each has executed."""
+
+    def __init__(self):
+        self._busy = False
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in (_MANAGER, _CONTEXT) or self._busy:
+            return None
+        self._busy = True
+        try:
+            for finder in sys.meta_path:
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(fullname, path, target)
+                if spec is not None:
+                    break
+            else:
+                return None
+        except Exception:
+            return None
+        finally:
+            self._busy = False
+        loader = spec.loader
+        original = getattr(loader, "exec_module", None)
+        if original is None:
+            return spec
+        patch = _patch_manager if fullname == _MANAGER else _register_hook
+
+        def exec_module(module):
+            original(module)
+            try:
+                patch(module)
+            except Exception:
+                pass
+
+        try:
+            loader.exec_module = exec_module
+        except Exception:
+            pass
+        return spec
+
+
+# --------------------------------------------------------------------------- patching
+
+
+def _patch_manager(manager):
+    if getattr(manager, "_flowertui_patched", False):
+        return
+    original_handle, original_ahandle = manager.handle_event, manager.ahandle_event
+    fallback_code = original_handle.__code__
+
+    def handle_event(handlers, event_name, ignore_condition_name, *args, **kwargs):
+        caller = sys._getframe(1)
+        if caller.f_code is fallback_code:  # on_chat_model_start falling back to on_llm_start, per handler
+            return original_handle(handlers, event_name, ignore_condition_name, *args, **kwargs)
+        token = _note(handlers, event_name, ignore_condition_name, caller, args, kwargs)
+        try:
+            return original_handle(handlers, event_name, ignore_condition_name, *args, **kwargs)
+        finally:
+            if token is not None:
+                _current.reset(token)
+
+    def ahandle_event(handlers, event_name, ignore_condition_name, *args, **kwargs):
+        # a plain function returning the coroutine, so the calling manager's frame is still at hand
+        caller = sys._getframe(1)
+        return _anoted(original_ahandle, caller, handlers, event_name, ignore_condition_name, args, kwargs)
+
+    manager.handle_event = handle_event
+    manager.ahandle_event = ahandle_event
+    manager.logger = _LoggerTap(manager.logger)
+    manager._flowertui_patched = True
+
+
+async def _anoted(original, caller, handlers, event_name, ignore_condition_name, args, kwargs):
+    token = _note(handlers, event_name, ignore_condition_name, caller, args, kwargs)
+    try:
+        return await original(handlers, event_name, ignore_condition_name, *args, **kwargs)
+    finally:
+        if token is not None:
+            try:
+                _current.reset(token)
+            except ValueError:  # reset from another context (a task switch): nothing to undo there
+                pass
+
+
+def _register_hook(context_module):
+    if _state["hooks"] is not None:
+        return
+    from langchain_core.callbacks.base import BaseCallbackHandler
+
+    class FlowertuiProbe(BaseCallbackHandler):
+        """flowertui's handler: joins every run through the configure hook; the recording is done around it."""
+
+        run_inline = True
+
+    _state["probe_class"] = FlowertuiProbe
+    _state["base_methods"] = BaseCallbackHandler
+    context_module.register_configure_hook(_hook_var, True, FlowertuiProbe, ENV_ENABLED)
+    _state["hooks"] = context_module._configure_hooks
+    _shipper.put({"t": "hello", "pid": os.getpid(), "argv": list(sys.argv), "python": sys.version.split()[0],
+                  "langchain_core": _version()})
+
+
+def _version():
+    try:
+        from importlib.metadata import version
+
+        return version("langchain-core")
+    except Exception:
+        return None
+
+
+class _LoggerTap:
+    """Stands in for the manager module's logger: handler errors are recorded, then logged as before."""
+
+    def __init__(self, logger):
+        self._logger = logger
+
+    def __getattr__(self, name):
+        return getattr(self._logger, name)
+
+    def warning(self, msg, *args, **kwargs):
+        try:
+            _handler_error(msg, args)
+        except Exception:
+            pass
+        self._logger.warning(msg, *args, **kwargs)
+
+
+# --------------------------------------------------------------------------- recording
+
+
+def _note(handlers, event_name, ignore_condition_name, caller, args, kwargs):
+    """Record the event once (in the call that carries the probe handler) and mark it current for error taps."""
+    try:
+        probe_class = _state["probe_class"]
+        if probe_class is None or _shipper is None:
+            return None
+        run_id = kwargs.get("run_id")
+        token = _current.set((event_name, run_id, handlers))
+        if any(type(h) is probe_class for h in handlers):
+            manager = caller.f_locals.get("self")
+            _shipper.put(_record(event_name, ignore_condition_name, manager, handlers, args, kwargs))
+        return token
+    except Exception:
+        return None
+
+
+def _record(event_name, ignore_condition_name, manager, handlers, args, kwargs):
+    kind = event_name[3:] if event_name.startswith("on_") else event_name
+    run_id = kwargs.get("run_id")
+    key = str(run_id) if run_id is not None else None
+    scopes = _run_scopes.get(key) if key else None
+    if scopes is None:
+        scopes = _scopes(manager, handlers)
+        if key and kind.endswith("_start"):
+            _run_scopes[key] = scopes
+    if key and kind.endswith(("_end", "_error")):
+        _run_scopes.pop(key, None)
+    receiving = [[name, scope, _acts(cls, event_name)] for name, scope, cls, handler in scopes
+                 if ignore_condition_name is None or not _ignores(handler, ignore_condition_name)]
+    parent = kwargs.get("parent_run_id")
+    record = {"t": "event", "kind": kind, "run_id": key, "parent_run_id": str(parent) if parent else None,
+              "wall": time.time(), "mono": time.monotonic(), "handlers": receiving}
+    try:
+        record.update(_EXTRACT.get(kind, _nothing)(args, kwargs))
+    except Exception as exc:
+        record["name"] = kind
+        record["payload"] = {"probe_error": repr(exc)[:200]}
+    meta = kwargs.get("metadata") or {}
+    node = meta.get("langgraph_node") if isinstance(meta, dict) else None
+    if node is not None:
+        record.setdefault("payload", {})["langgraph_node"] = str(node)
+    return record
+
+
+def _ignores(handler, condition):
+    try:
+        return bool(getattr(handler, condition))
+    except Exception:
+        return False
+
+
+def _scopes(manager, handlers):
+    """(name, scope, class, handler) for every program handler of the run; flowertui's own left out."""
+    full = getattr(manager, "handlers", None) or handlers
+    inheritable = getattr(manager, "inheritable_handlers", None)
+    probe_class = _state["probe_class"]
+    hooks = _state["hooks"] or ()
+    result = []
+    for handler in full:
+        cls = type(handler)
+        if cls is probe_class:
+            continue
+        if inheritable is not None and not any(h is handler for h in inheritable):
+            scope = "constructor"
+        elif _from_hook(handler, hooks):
+            scope = "context"
+        elif inheritable is None:
+            scope = "unknown"
+        else:
+            scope = "request"
+        result.append((cls.__name__, scope, cls, handler))
+    return result
+
+
+def _from_hook(handler, hooks):
+    for var, _inheritable, handler_class, _env in hooks:
+        try:
+            if var.get() is handler or (handler_class is not None and isinstance(handler, handler_class)):
+                return True
+        except Exception:
+            continue
+    return False
+
+
+def _acts(cls, event_name):
+    """Whether the handler class has its own code for this callback (not the base class's no-op)."""
+    key = (cls, event_name)
+    if key not in _acts_cache:
+        base = _state.get("base_methods")
+        own = getattr(cls, event_name, None)
+        defaults = [getattr(b, event_name, None) for b in (base, *_async_base()) if b is not None]
+        acts = own is not None and all(own is not d for d in defaults)
+        if not acts and event_name == "on_chat_model_start":  # LangChain falls back to on_llm_start
+            acts = _acts(cls, "on_llm_start")
+        _acts_cache[key] = acts
+    return _acts_cache[key]
+
+
+def _async_base():
+    try:
+        from langchain_core.callbacks.base import AsyncCallbackHandler
+
+        return (AsyncCallbackHandler,)
+    except Exception:
+        return ()
+
+
+def _handler_error(msg, args):
+    current = _current.get()
+    if _shipper is None or current is None or not isinstance(msg, str) or "callback" not in msg:
+        return
+    event_name, run_id, handlers = current
+    if msg.startswith(("Error in %s.%s callback", "NotImplementedError in %s.%s callback")) and len(args) >= 3:
+        handler, callback, error = str(args[0]), str(args[1]), str(args[2])
+    elif msg.startswith("Error in callback coroutine") and args:
+        coroutine_owners = [type(h).__name__ for h in handlers
+                            if inspect.iscoroutinefunction(getattr(h, event_name, None))]
+        handler = coroutine_owners[0] if len(coroutine_owners) == 1 else None
+        callback, error = event_name, str(args[0])
+    else:
+        return
+    _shipper.put({"t": "handler_error", "run_id": str(run_id) if run_id else None, "handler": handler,
+                  "callback": callback, "error": error[:TEXT_LIMIT], "wall": time.time(), "mono": time.monotonic()})
+
+
+# --------------------------------------------------------------------------- payloads
+
+
+def _text(value, limit=TEXT_LIMIT):
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except Exception:
+        text = "<unprintable>"
+    return text if limit <= 0 or len(text) <= limit else text[:limit] + " [+%d chars]" % (len(text) - limit)
+
+
+def _values(values):
+    if isinstance(values, dict):
+        return {str(k): _text(v, 1000) for k, v in list(values.items())[:50]}
+    return {"value": _text(values, 1000)}
+
+
+def _name(serialized, kwargs, fallback):
+    if kwargs.get("name"):
+        return str(kwargs["name"])
+    serialized = serialized or {}
+    if isinstance(serialized, dict):
+        if serialized.get("name"):
+            return str(serialized["name"])
+        ids = serialized.get("id") or []
+        if ids:
+            return str(ids[-1])
+    return fallback
+
+
+def _model(kwargs):
+    params = kwargs.get("invocation_params") or {}
+    meta = kwargs.get("metadata") or {}
+    return params.get("model_name") or params.get("model") or meta.get("ls_model_name")
+
+
+def _content(message):
+    content = getattr(message, "content", message)
+    if isinstance(content, str):
+        return content
+    try:
+        return message.text if isinstance(message.text, str) else message.text()
+    except Exception:
+        return _text(content)
+
+
+def _error(args, kwargs):
+    error = args[0] if args else kwargs.get("error")
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    return {"name": kwargs.get("name") or "error",
+            "payload": {"error": _text("%s: %s" % (type(error).__name__, message)), "type": type(error).__name__}}
+
+
+def _chain_start(args, kwargs):
+    return {"name": _name(args[0] if args else None, kwargs, "chain"), "payload": {"inputs": _values(args[1])}}
+
+
+def _chain_end(args, kwargs):
+    return {"name": kwargs.get("name") or "chain", "payload": {"outputs": _values(args[0])}}
+
+
+def _chat_model_start(args, kwargs):
+    messages = [m for batch in args[1] for m in batch]
+    shown = [{"role": getattr(m, "type", "message"), "content": _text(_content(m))} for m in messages]
+    return {"name": _name(args[0], kwargs, "chat_model"), "payload": {"model": _model(kwargs), "messages": shown}}
+
+
+def _llm_start(args, kwargs):
+    return {"name": _name(args[0], kwargs, "llm"),
+            "payload": {"model": _model(kwargs), "prompts": [_text(p) for p in args[1]]}}
+
+
+def _llm_new_token(args, kwargs):
+    return {"name": "token", "payload": {"token": args[0] if isinstance(args[0], str) else _text(args[0])}}
+
+
+def _llm_end(args, kwargs):
+    response = args[0]
+    generations = getattr(response, "generations", None) or []
+    generation = generations[0][0] if generations and generations[0] else None
+    text = getattr(generation, "text", "") or ""
+    usage = model = finish = None
+    message = getattr(generation, "message", None)
+    if message is not None:
+        meta = getattr(message, "response_metadata", None) or {}
+        model = meta.get("model_name") or meta.get("model")
+        finish = meta.get("finish_reason")
+        raw = getattr(message, "usage_metadata", None)
+        if raw:
+            usage = {k: int(raw.get(k) or 0) for k in ("input_tokens", "output_tokens", "total_tokens")}
+    llm_output = getattr(response, "llm_output", None) or {}
+    if usage is None and llm_output.get("token_usage"):
+        raw = llm_output["token_usage"]
+        usage = {"input_tokens": int(raw.get("prompt_tokens") or 0),
+                 "output_tokens": int(raw.get("completion_tokens") or 0),
+                 "total_tokens": int(raw.get("total_tokens") or 0)}
+    model = model or llm_output.get("model_name")
+    if usage is not None and usage["input_tokens"] + usage["output_tokens"] == 0:
+        usage = None
+    if generation is not None and finish is None:
+        finish = (getattr(generation, "generation_info", None) or {}).get("finish_reason")
+    return {"name": "llm", "payload": {"text": _text(text, 0), "model": model, "usage": usage,
+                                       "finish_reason": finish, "generations": sum(len(g) for g in generations)}}
+
+
+def _tool_start(args, kwargs):
+    return {"name": _name(args[0], kwargs, "tool"), "payload": {"input": _text(args[1])}}
+
+
+def _tool_end(args, kwargs):
+    output = args[0]
+    return {"name": kwargs.get("name") or "tool", "payload": {"output": _text(getattr(output, "content", output))}}
+
+
+def _text_event(args, kwargs):
+    return {"name": "text", "payload": {"text": _text(args[0])}}
+
+
+def _retry(args, kwargs):
+    state = args[0]
+    outcome = getattr(state, "outcome", None)
+    error = outcome.exception() if outcome is not None and outcome.failed else None
+    return {"name": "retry", "payload": {"attempt": getattr(state, "attempt_number", None),
+                                         "error": _text(error) if error else None}}
+
+
+def _agent_action(args, kwargs):
+    return {"name": "agent", "payload": {"tool": _text(getattr(args[0], "tool", "")),
+                                         "log": _text(getattr(args[0], "log", ""))}}
+
+
+def _agent_finish(args, kwargs):
+    return {"name": "agent", "payload": {"log": _text(getattr(args[0], "log", ""))}}
+
+
+def _retriever_start(args, kwargs):
+    return {"name": _name(args[0], kwargs, "retriever"), "payload": {"query": _text(args[1])}}
+
+
+def _retriever_end(args, kwargs):
+    return {"name": "retriever", "payload": {"documents": len(args[0])}}
+
+
+def _custom_event(args, kwargs):
+    return {"name": _text(args[0], 200), "payload": {"data": _text(args[1])}}
+
+
+def _nothing(args, kwargs):
+    return {"name": "event", "payload": {}}
+
+
+_EXTRACT = {
+    "chain_start": _chain_start, "chain_end": _chain_end, "chain_error": _error,
+    "chat_model_start": _chat_model_start, "llm_start": _llm_start, "llm_new_token": _llm_new_token,
+    "llm_end": _llm_end, "llm_error": _error, "tool_start": _tool_start, "tool_end": _tool_end,
+    "tool_error": _error, "text": _text_event, "retry": _retry, "agent_action": _agent_action,
+    "agent_finish": _agent_finish, "retriever_start": _retriever_start, "retriever_end": _retriever_end,
+    "retriever_error": _error, "custom_event": _custom_event,
+}
+
+
+# --------------------------------------------------------------------------- shipping
+
+
+class _Shipper:
+    """Bounded queue + daemon thread: socket while the viewer answers, the spool file after that."""
+
+    def __init__(self, addr, token, spool_dir, session_id, run):
+        self.addr, self.token, self.spool_dir = addr, token, spool_dir
+        self.session_id, self.run = session_id, run
+        self._secrets = sorted({v for k, v in os.environ.items() if k.upper().endswith(_SECRET_SUFFIXES)
+                                and v and len(v) >= 6}, key=len, reverse=True)
+        self._reset()
+
+    def _reset(self):
+        self.queue = queue.Queue(QUEUE_LIMIT)
+        self.dropped = 0
+        self._thread = None
+        self._lock = threading.Lock()
+        self._sock = None
+        self._spool = None
+        self._gave_up_socket = not self.addr
+        self._number = 0
+        self._acked = 0
+        self._ack_buffer = b""
+        self._unacked = collections.deque()
+        self._closed = False
+
+    def after_fork(self):
+        self._reset()
+
+    def put(self, record):
+        if self._closed:
+            return
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="flowertui-probe", daemon=True)
+                    self._thread.start()
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:
+            self.dropped += 1
+
+    def drain(self, timeout):
+        """Wait (bounded) until everything queued so far has been sent or spooled."""
+        if self._thread is None:
+            return
+        done = threading.Event()
+        try:
+            self.queue.put(("drain", done), timeout=timeout)
+        except queue.Full:
+            return
+        done.wait(timeout)
+
+    def close(self):
+        """At exit: send or spool what is left, wait for the viewer's last acknowledgement (bounded)."""
+        if self._thread is None or self._closed:
+            return
+        done = threading.Event()
+        try:
+            self.queue.put(("close", done), timeout=EXIT_WAIT)
+        except queue.Full:
+            return
+        done.wait(EXIT_WAIT)
+        self._closed = True
+
+    def _run(self):
+        while True:
+            item = self.queue.get()
+            batch, control = [], None
+            while True:
+                if isinstance(item, tuple):
+                    control = item
+                    break
+                batch.append(item)
+                if len(batch) >= BATCH:
+                    break
+                try:
+                    item = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+            try:
+                if batch:
+                    self._ship(batch)
+                if control is not None and control[0] == "close":
+                    self._finish()
+            except Exception:
+                pass
+            if control is not None:
+                control[1].set()
+                if control[0] == "close":
+                    return
+
+    def _line(self, record):
+        self._number += 1
+        record["n"] = self._number
+        if self.dropped:
+            record["dropped"], self.dropped = self.dropped, 0
+        return (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8", "replace")
+
+    def _ship(self, batch):
+        lines = []
+        for record in batch:
+            data = self._line(record)
+            lines.append((self._number, data))
+        if self._sock is None and not self._gave_up_socket:
+            self._connect()
+        if self._sock is not None:
+            try:
+                self._unacked.extend(lines)
+                self._sock.sendall(b"".join(data for _, data in lines))
+                self._read_acks(0)
+                return
+            except OSError:
+                self._lose_viewer()
+                return
+        self._to_spool(lines)
+
+    def _connect(self):
+        try:
+            host, port = self.addr.rsplit(":", 1)
+            sock = socket.create_connection((host, int(port)), timeout=2)
+            sock.settimeout(10)
+            sock.sendall(("flowertui-probe %s %s %d %s\n" % (self.token, self.session_id, os.getpid(), self.run))
+                         .encode())
+            self._sock = sock
+        except Exception:
+            self._gave_up_socket = True
+
+    def _read_acks(self, wait):
+        while self._sock is not None:
+            ready, _, _ = select.select([self._sock], [], [], wait)
+            if not ready:
+                return
+            data = self._sock.recv(65536)
+            if not data:
+                raise ConnectionError("viewer closed the connection")
+            self._ack_buffer += data
+            *done, self._ack_buffer = self._ack_buffer.split(b"\n")
+            for line in done:
+                if line.startswith(b"ack "):
+                    self._acked = max(self._acked, int(line[4:]))
+            while self._unacked and self._unacked[0][0] <= self._acked:
+                self._unacked.popleft()
+            if not self._unacked:
+                return
+
+    def _lose_viewer(self):
+        try:
+            self._sock.close()
+        except Exception:
+            pass
+        self._sock, self._gave_up_socket = None, True
+        pending, self._unacked = list(self._unacked), collections.deque()
+        self._to_spool(pending)
+
+    def _finish(self):
+        """Last batch sent: wait for the viewer to acknowledge it all, or spool what it did not."""
+        if self._sock is None:
+            return
+        deadline = time.monotonic() + EXIT_WAIT
+        try:
+            while self._unacked and time.monotonic() < deadline:
+                self._read_acks(max(0.0, deadline - time.monotonic()))
+        except OSError:
+            pass
+        if self._unacked:
+            self._lose_viewer()
+            return
+        try:
+            self._sock.close()
+        except Exception:
+            pass
+        self._sock = None
+
+    def _to_spool(self, lines):
+        if not lines or not self.spool_dir:
+            return
+        try:
+            if self._spool is None:
+                os.makedirs(self.spool_dir, exist_ok=True)
+                name = "%s.%s.%d.jsonl" % (self.session_id or "watch", self.run, os.getpid())
+                path = os.path.join(self.spool_dir, name)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                self._spool = os.fdopen(fd, "ab")
+            for _, data in lines:
+                self._spool.write(self._redact(data))
+            self._spool.flush()
+        except Exception:
+            pass
+
+    def _redact(self, data):
+        """The spool lies on disk until imported: the program's own secret values never go into it."""
+        if not self._secrets:
+            return data
+        text = data.decode("utf-8", "replace")
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "[redacted]")
+        return text.encode("utf-8")

@@ -1,0 +1,103 @@
+"""Events a probe could not deliver: JSONL files in the data dir, imported into their session later.
+
+A probe writes `<session>.<run>.<pid>.jsonl` when its viewer is gone (killed,
+crashed) or when `flowertui.watch()` runs with no viewer listening. The next
+flowertui start imports every file whose writer has exited, into the session it
+names (creating the session for a watched program), and deletes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from pathlib import Path
+from typing import Any
+
+from flowertui import __version__
+from flowertui.engine.bus import EventBus
+from flowertui.engine.prices import Price
+from flowertui.paths import data_dir
+from flowertui.trace.receiver import Translator, pid_alive
+
+
+def spool_dir() -> Path:
+    return data_dir() / "trace-spool"
+
+
+def waiting() -> list[Path]:
+    """Spool files whose writing process has exited (cheap: no import beyond os when there are none)."""
+    folder = spool_dir()
+    if not folder.is_dir():
+        return []
+    ready = []
+    for path in sorted(folder.glob("*.jsonl")):
+        parts = path.name[: -len(".jsonl")].split(".")
+        if len(parts) == 3 and parts[2].isdigit() and not pid_alive(int(parts[2])):
+            ready.append(path)
+    return ready
+
+
+def recover(database: Path, prices: dict[str, Price]) -> list[str]:
+    """Import every finished spool file into the store; returns the session ids that received events."""
+    sessions = []
+    for path in waiting():
+        claimed = path.with_suffix(".importing")
+        try:
+            os.rename(path, claimed)  # a second flowertui starting at the same time skips it
+        except OSError:
+            continue
+        session_id, run, _pid = path.name[: -len(".jsonl")].split(".")
+        records = _read(claimed)
+        if records:
+            _import(session_id, int(run) if run.isdigit() else 1, records, database, prices)
+            sessions.append(session_id)
+        claimed.unlink(missing_ok=True)
+    return sessions
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    records = []
+    for line in path.read_text("utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # the last line of a program killed mid-write
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def _import(session_id: str, run: int, records: list[dict[str, Any]], database: Path,
+            prices: dict[str, Price]) -> None:
+    from flowertui.session.store import SessionStore, SessionWriter
+
+    store = SessionStore(database)
+    try:
+        events = store.events(session_id)
+    finally:
+        store.close()
+    bus = EventBus(session_id, seq=max((e.seq for e in events), default=0),
+                   turn=max((e.turn for e in events), default=0))
+    writer = SessionWriter(database, prices)
+    bus.subscribe(writer)
+    try:
+        hello = next((r for r in records if r.get("t") == "hello"), {})
+        command = shlex.join(str(a) for a in hello.get("argv") or ["python"])
+        if not events:
+            bus.emit("session_start", name="session", scope="app", payload={
+                "provider": "trace", "model": bus.redact(command), "flowertui": __version__, "memory_kind": None,
+                "memory_settings": {}, "compare": False, "mode": "watch", "command": bus.redact(command)})
+        bus.turn = run
+        if not any(e.kind == "turn_start" and e.turn == run for e in events):
+            bus.emit("turn_start", name="run", scope="app",
+                     payload={"user": bus.redact(command), "pid": hello.get("pid"), "run": run})
+        translator = Translator(bus)
+        for record in records:
+            translator(record)
+        bus.emit("turn_end", name="run", scope="app", payload={
+            "reply": f"recovered {len(records)} events from the spool", "exit_code": None, "signal": None,
+            "langchain": translator.langchain or any(e.kind == "probe_hello" for e in events),
+            "recovered": len(records), "dropped_events": translator.dropped})
+    finally:
+        writer.close()

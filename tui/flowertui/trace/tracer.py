@@ -1,0 +1,82 @@
+"""One traced session: its bus, the probe listener, and each run of the program as a turn.
+
+A traced session is an ordinary session (session_start, then turn_start /
+turn_end around each run of the program), so the store, exports and replay
+need no special case. The headless mode and the app both drive this.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+
+from flowertui import __version__
+from flowertui.engine.bus import EventBus, Sink
+from flowertui.trace import launcher
+from flowertui.trace.receiver import Listener, Translator, program_redactor
+from flowertui.trace.spool import spool_dir
+
+PROVIDER = "trace"
+DRAIN_SECONDS = 5.0
+
+
+class Tracer:
+    """Runs a command with the probe and turns what the probe sends into events for the given sinks."""
+
+    def __init__(self, command: list[str], sinks: list[Sink], *, commit: Callable[[], None] = lambda: None,
+                 env: Mapping[str, str] | None = None, listen: bool = True) -> None:
+        self.argv = launcher.resolve(command)
+        self.command = launcher.display(command)
+        self.env = dict(os.environ if env is None else env)
+        self.bus = EventBus(redactor=program_redactor(self.env))
+        for sink in sinks:
+            self.bus.subscribe(sink)
+        self.translator = Translator(self.bus)
+        self.listener = Listener(lambda record, origin: self.translator(record), commit) if listen else None
+        self.process: subprocess.Popen | None = None
+        self.started = 0.0
+
+    @property
+    def session_id(self) -> str:
+        return self.bus.session_id
+
+    def start_session(self) -> None:
+        self.bus.emit("session_start", name="session", scope="app", payload={
+            "provider": PROVIDER, "model": self.command, "flowertui": __version__, "memory_kind": None,
+            "memory_settings": {}, "compare": False, "mode": "trace", "command": self.bus.redact(self.command)})
+
+    def start_run(self, *, unbuffered: bool = False, **streams) -> subprocess.Popen:
+        """Spawn the program as the next turn (LaunchError when it cannot start)."""
+        run = self.bus.turn + 1
+        env = launcher.probe_env(self.env, addr=self.listener.addr if self.listener else None,
+                                 token=self.listener.token if self.listener else "", spool_dir=spool_dir(),
+                                 session_id=self.session_id, run=run, unbuffered=unbuffered)
+        self.translator.langchain, self.translator.dropped = False, 0
+        self.process = launcher.spawn(self.argv, env, **streams)
+        self.started = time.monotonic()
+        self.bus.turn = run
+        self.bus.emit("turn_start", name="run", scope="app", payload={
+            "user": self.bus.redact(self.command), "pid": self.process.pid, "run": run})
+        return self.process
+
+    def finish_run(self, returncode: int, *, stopped: bool = False) -> None:
+        """Wait (bounded) for the probe's last events, then close the turn with the exit status."""
+        if self.listener is not None:
+            self.listener.wait_quiet(DRAIN_SECONDS)
+        state = launcher.describe_exit(returncode)
+        payload = {"reply": state, "exit_code": launcher.exit_code(returncode), "signal": -returncode if returncode < 0 else None,
+                   "langchain": self.translator.langchain, "dropped_events": self.translator.dropped,
+                   "elapsed": round(time.monotonic() - self.started, 3)}
+        if stopped:
+            kind = "turn_cancelled"
+        elif returncode == 0:
+            kind = "turn_end"
+        else:
+            kind, payload["error"] = "turn_error", state
+        self.bus.emit(kind, name="run", scope="app", payload=payload)
+
+    def close(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
