@@ -53,3 +53,20 @@ def test_without_cwd_a_temporary_folder_is_used_and_named(tmp_path):
     assert list(tmp_path.iterdir()) == []
     written = done.stderr.strip().splitlines()[-1].split("wrote ")[-1]
     assert written.endswith("output.log") and os.path.isfile(written)
+
+
+def test_lesson_json_has_the_trace_shape_and_the_programs_exit_code(tmp_path):
+    done = flowertui("lesson", "1", "--json", "--cwd", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    document = __import__("json").loads(done.stdout)
+    assert {"exit_code", "session_id", "events", "models", "runs", "handlers"} <= set(document)
+    assert document["exit_code"] == 0 and document["langchain"] is False  # example 1 uses no LangChain
+    assert "The squared result is: 49" in done.stderr  # with --json the program's stdout goes to stderr
+
+
+def test_lesson_headless_passes_the_output_through_then_the_trace_table(tmp_path):
+    done = flowertui("lesson", "3", "--headless", "--cwd", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:2] == ["正在获取花卉数据...", "花卉数据获取完毕。提供建议..."] and lines[-1] == "祝你今天愉快！"
+    assert "top-level run" in done.stderr and "MyFlowerShopAsyncHandler" in done.stderr

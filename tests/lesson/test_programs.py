@@ -27,7 +27,8 @@ KEPT = {
     4: ['conversation("我姐姐明天要过生日，我需要一束生日花束。")', 'print("\\n总计使用的tokens:", cb.total_tokens)'],
     5: ["async def additional_interactions():", 'print("\\n另外的交互中使用的tokens:", cb.total_tokens)'],
     6: ["ConversationSummaryBufferMemory(llm=llm, max_token_limit=300)", "with get_openai_callback() as cb:"],
-    7: ['callbacks=[MyCallBackHandler("请求回调")]', 'print(f"[{self.name}] recv token: {token}")'],
+    7: ["class MyCallBackHandler(BaseCallbackHandler):", 'print(f"recv token: {token}")',
+        "callbacks=[MyFlowerShopSyncHandler()]", 'chain.run(occasion="生日", callbacks=[MyCallBackHandler()])'],
 }
 
 
@@ -99,7 +100,8 @@ def test_example_6_prints_one_total_per_memory_kind_and_summaries_cost_more(runs
     assert int(totals["ConversationSummaryMemory"]) > int(totals["ConversationBufferMemory"])
 
 
-def test_example_7_the_request_handler_sees_the_chain_the_constructor_one_does_not(runs):
-    out = runs[7][0].stdout
-    assert "[请求回调] 链开始" in out and "[构造函数回调] 链开始" not in out
-    assert "[请求回调] 模型开始" in out and "[构造函数回调] 模型开始" in out
+def test_example_7_both_handlers_get_every_token_only_the_request_one_sees_chains(runs):
+    lines = runs[7][0].stdout.splitlines()
+    assert lines.count("请求回调: 模型开始") == 2 and len([x for x in lines if x.startswith("请求回调: 链开始")]) == 3
+    tokens = [x[len("recv token: "):] for x in lines if x.startswith("recv token: ")]
+    assert tokens and tokens == [x[len("获取花卉数据: token: "):] for x in lines if x.startswith("获取花卉数据: token: ")]

@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     lesson.add_argument("--cwd", metavar="DIR", help="working folder for files the example writes (default: a new temporary one)")
     lesson.add_argument("--provider", choices=("offline", "openai"), default="offline",
                         help="offline (default): the built-in server; openai: your OPENAI_API_KEY")
+    lesson.add_argument("--headless", action="store_true", help="no screen: the program's output, then the trace table")
+    lesson.add_argument("--json", action="store_true", help="one JSON document as `trace --json` prints it")
     serve = commands.add_parser("serve", help="the offline flower-shop assistant as an OpenAI-compatible server")
     serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one, printed)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -67,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     trace = commands.add_parser("trace", help="run a Python program and watch its LangChain callbacks live")
     trace.add_argument("--headless", action="store_true", help="no screen: output passes through, a table at the end")
     trace.add_argument("--json", action="store_true", help="print one JSON document (program stdout goes to stderr)")
+    trace.add_argument("--offline", action=argparse.BooleanOptionalAction, default=None,
+                       help="point the program at the built-in offline server (default: when no OPENAI_API_KEY "
+                            "or OPENAI_BASE_URL is set)")
     trace.add_argument("program", nargs=argparse.REMAINDER, help="[--] PROGRAM [ARGS…]; a .py file runs under this Python")
     return parser
 
@@ -218,14 +223,16 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _lesson(args: argparse.Namespace) -> int:
+    """`flowertui lesson [N] [--copy DIR] [--headless] [--json] [--cwd DIR] [--provider …]`."""
     from flowertui.lesson.catalog import EXAMPLES, LessonError, copy_to, example
 
     if args.number is None:
         for item in EXAMPLES:
             print(f"{item.number}  {item.title_zh} / {item.title_en}\n   watch: {item.watch}")
-        print("\nflowertui lesson N runs one offline; flowertui lesson N --copy DIR writes it out to edit.")
+        print("\nflowertui lesson N traces one offline; flowertui lesson N --copy DIR writes it out to edit.")
         return 0
     from flowertui.lesson.runner import run, working_dir
+    from flowertui.trace.launcher import LaunchError
 
     try:
         item = example(args.number)
@@ -233,14 +240,17 @@ def _lesson(args: argparse.Namespace) -> int:
             print(f"wrote {copy_to(item, Path(args.copy), args.force)}")
             return 0
         folder = working_dir(args.cwd)
-        print(f"flowertui lesson {item.number}: {item.title_en} (working folder {folder})", file=sys.stderr, flush=True)
-        code = run(item, folder, args.provider)
-    except LessonError as exc:
+        print(f"flowertui lesson {item.number}: {item.title_zh} / {item.title_en}\n  watch: {item.watch}\n"
+              f"  working folder: {folder}", file=sys.stderr, flush=True)
+        code = run(item, folder, args.provider, as_json=args.json)
+    except (LessonError, LaunchError) as exc:
         return _fail(str(exc))
     written = [str(folder / name) for name in item.writes if (folder / name).exists()]
     if written:
         print(f"flowertui lesson {item.number}: wrote {', '.join(written)}", file=sys.stderr)
     return code
+
+
 def _recover_traces() -> None:
     """Import events that traced programs spooled while no flowertui was there to receive them."""
     from flowertui.trace.spool import waiting
@@ -265,9 +275,15 @@ def _trace(args: argparse.Namespace) -> int:
 
     try:
         if args.headless or args.json:
+            from flowertui.serve import offline_by_default
             from flowertui.trace.headless import run_headless
 
-            return run_headless(args.program, as_json=args.json)
+            if not (offline_by_default(os.environ) if args.offline is None else args.offline):
+                return run_headless(args.program, as_json=args.json)
+            from flowertui.serve.server import offline_env
+
+            with offline_env(os.environ) as env:
+                return run_headless(args.program, as_json=args.json, env=env)
         return _fail("the app's trace mode is not built yet; add --headless")
     except LaunchError as exc:
         return _fail(str(exc))

@@ -73,9 +73,10 @@ EXAMPLES: tuple[Example, ...] = (
             "model, so the counter and the ledger include them."),
     Example(7, "07_request_callbacks.py", "思考题2：请求回调与构造函数回调", "Exercise 2: request versus constructor callbacks",
             "the request handler reaches the chain and its child runs; the constructor handler only the model's run",
-            "One handler is given to ChatOpenAI's constructor, another is passed with the request "
-            "(chain.run(callbacks=…) and invoke(config={'callbacks': …})). The request handler is inherited "
-            "by every child run; the constructor one fires only on the model's own run.",
+            "Example 3's MyFlowerShopSyncHandler stays in ChatOpenAI's constructor; the exercise's "
+            "MyCallBackHandler is passed with the request (chain.run(callbacks=…), then "
+            "invoke(config={'callbacks': …})). The request handler is inherited by every child run; "
+            "the constructor one fires only on the model's own run. Both print every token.",
             streams=True),
 )
 

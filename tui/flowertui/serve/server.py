@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
@@ -103,3 +105,10 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sock
+
+
+@contextmanager
+def offline_env(base: Mapping[str, str], speed: float = 0.0) -> Iterator[dict[str, str]]:
+    """`base` plus what points a program at a server started for it here, stopped afterwards."""
+    with ShopServer(speed=speed) as server:
+        yield {**base, **server.child_env()}

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, TextIO
 
 from flowertui import __version__
@@ -30,19 +32,25 @@ class _Count:
         self.n += 1
 
 
-def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    """Trace one run of the program; returns its exit code (LaunchError when it cannot start)."""
+def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+                 env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
+    """Trace one run of the program; returns its exit code (LaunchError when it cannot start).
+
+    `env` replaces the program's environment (the offline server's settings), `cwd` its working folder.
+    """
     prices = configured_prices()
     ledger, count = TraceLedger(prices), _Count()
     writer = SessionWriter(data_dir() / DB_NAME, prices, on_error=lambda text: print(f"flowertui: {text}", file=err))
     try:
-        tracer = Tracer(command, [count, ledger, writer], commit=writer.flush)
+        tracer = Tracer(command, [count, ledger, writer], commit=writer.flush, env=env)
     except launcher.LaunchError:
         writer.close()
         raise
     try:
         tracer.start_session()
         streams: dict[str, Any] = {"stdout": _fileno(err)} if as_json else {}
+        if cwd is not None:
+            streams["cwd"] = cwd
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c is the program's to handle
         try:
             process = tracer.start_run(**streams)
