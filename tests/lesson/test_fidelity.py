@@ -42,6 +42,12 @@ def test_the_printed_total_equals_the_ledger_total(tmp_path, number, label):
     assert all(m["usage_missing_calls"] == 0 for m in document["models"].values())
 
 
+def test_the_lessons_model_is_priced_as_openai_lists_it(tmp_path):
+    model = lesson(4, tmp_path)[0]["models"]["gpt-3.5-turbo-instruct"]
+    assert model["currency"] == "USD"
+    assert model["cost"] == pytest.approx((model["prompt_tokens"] * 1.50 + model["completion_tokens"] * 2.00) / 1e6)
+
+
 def test_concurrent_calls_are_three_runs_of_equal_size(tmp_path):
     document, _ = lesson(5, tmp_path)
     assert len(document["runs"]) == 3 and len({run["total_tokens"] for run in document["runs"]}) == 1
