@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -57,10 +58,11 @@ class ShopServer:
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
                                         name="flowertui-serve", daemon=True)
         self._thread.start()
-        started = threading.Event()
-        while not self._server.started and self._thread.is_alive():
-            started.wait(0.01)
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._server.started and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
         if not self._server.started:
+            self.stop()
             sock.close()
             raise ServeError(f"the server on {self.base_url} did not start")
         return self.base_url
