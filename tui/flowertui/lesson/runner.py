@@ -16,8 +16,6 @@ from pathlib import Path
 
 from flowertui.lesson.catalog import Example, LessonError
 
-PROVIDERS = ("offline", "openai")
-
 
 def working_dir(cwd: str | None) -> Path:
     """The folder asked for (created if missing), or a new temporary one that is kept for the learner."""

@@ -61,8 +61,8 @@ def chat_request(body: Any) -> ChatRequest:
     if not isinstance(messages, list) or not messages:
         raise BadRequest("'messages' must be a non-empty array of messages", "messages")
     parsed = tuple(_message(item, index) for index, item in enumerate(messages))
-    limit = body.get("max_completion_tokens", body.get("max_tokens"))
-    return ChatRequest(parsed, _options(body, limit, "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"))
+    name = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
+    return ChatRequest(parsed, _options(body, body.get(name), name))
 
 
 def completion_request(body: Any) -> CompletionRequest:

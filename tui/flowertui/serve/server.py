@@ -52,8 +52,7 @@ class ShopServer:
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(create_app(self.speed), log_config=LOGGING_CONFIG if self.access_log else None,
                                 access_log=self.access_log, log_level="info" if self.access_log else "error",
-                                lifespan="off",
-                                timeout_graceful_shutdown=1)
+                                lifespan="off", timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
                                         name="flowertui-serve", daemon=True)
@@ -97,9 +96,8 @@ class ShopServer:
 
 
 def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted sockets inherit it: no 40 ms Nagle stalls
         sock.bind((host, port))
@@ -108,7 +106,6 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sock
-
 
 @contextmanager
 def offline_env(base: Mapping[str, str], speed: float = 0.0) -> Iterator[dict[str, str]]:
