@@ -104,7 +104,7 @@ def test_a_cancelled_turn_keeps_its_partial_reply_out_of_memory():
 def test_a_switch_after_a_failed_turn_names_the_turn_it_really_applies_from():
     rig = offline_rig("buffer")
     rig.conversation.ask(LESSON[0])
-    rig.bus.turn += 1  # a turn that failed still used up its number
+    rig.bus.begin_turn()  # a turn that failed still used up its number
     rig.conversation.switch("window")
     assert rig.kinds("memory_switch")[-1].payload["from_turn"] == 3
     assert rig.conversation.ask(LESSON[1]).turn == 3
