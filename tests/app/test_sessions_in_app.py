@@ -74,7 +74,8 @@ async def test_resume_shows_the_transcript_rebuilds_memory_and_continues_the_ses
         assert "姐姐" in reply and "粉色玫瑰" in reply
         counter = app.query_one(TokenCounter).query_one(DataTable)
         cumulative = int(counter.get_cell("buffer", "total").plain)
-        assert cumulative == rig.ledger.total("buffer") + app.live.ledger.total("buffer")
+        assert app.live.ledger is app.ledger  # one ledger: the recording's turns, then this one
+        assert cumulative == app.ledger.total("buffer") == rig.ledger.total("buffer") + app.ledger.turns("buffer")[-1].total_tokens
     store = SessionStore(path)
     sid = rig.bus.session_id
     assert [t[3] for t in store.turns(sid)] == ["done"] * 3

@@ -37,6 +37,7 @@ from flowertui.app.widgets.status import StatusLine
 from flowertui.app.widgets.token_stream import TokenStream
 from flowertui.config import Settings
 from flowertui.engine.events import Event, MemoryMode
+from flowertui.engine.ledger import Ledger
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.prices import PriceTableError, configured_prices, load_prices
 from flowertui.engine.resume import Resume
@@ -90,13 +91,15 @@ class FlowerApp(App[None]):
         self.inbox = EventInbox(self)
         self.live = None
         self._engine_lock = threading.Lock()
-        self.mode = MemoryMode(memory_kind or "buffer", compare)  # as the engine reports it
         self.flower_themes: list[str] = []
         self.price_problem = ""
         try:
             self.prices = configured_prices()
         except PriceTableError as exc:  # told on mount; the shipped prices still count
             self.prices, self.price_problem = load_prices(), str(exc)
+        # The session's one ledger: the engine feeds it (a recording's events first, on replay or resume).
+        self.ledger = Ledger(self.prices)
+        self.ledger.mode = MemoryMode(memory_kind or "buffer", compare)  # until the engine reports it
 
     # layout -----------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -111,7 +114,7 @@ class FlowerApp(App[None]):
                            Tab("Counter", id="tab-counter"), id="side-tabs")
                 yield EventsPane(id="events-pane", classes="pane")
                 yield TokenStream(id="token-pane", classes="pane")
-                yield TokenCounter(self.prices, id="counter-pane", classes="pane")
+                yield TokenCounter(self.ledger, id="counter-pane", classes="pane")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -166,6 +169,11 @@ class FlowerApp(App[None]):
 
     # engine -------------------------------------------------------------
     @property
+    def mode(self) -> MemoryMode:
+        """The active memory kind and compare mode, as the ledger follows them from the engine's events."""
+        return self.ledger.mode
+
+    @property
     def replaying(self) -> bool:
         return self.replay_speed is not None
 
@@ -173,13 +181,13 @@ class FlowerApp(App[None]):
     def boot(self) -> None:
         """Replay a recording, or import LangChain and build the conversation, off the UI thread."""
         if self.replaying:
-            play(self.history.events, self.inbox, self.replay_speed, self._stop_replay)
+            play(self.history.events, self._recorded_event, self.replay_speed, self._stop_replay)
             return
         from flowertui.engine.assembly import assemble
 
         resume = Resume()
         if self.history is not None:  # show the recorded session first, then carry on recording it
-            play(self.history.events, self.inbox, 0, self._stop_replay)
+            play(self.history.events, self._recorded_event, 0, self._stop_replay)
             resume = resume_point(self.history)
         try:
             self.writer = SessionWriter(data_dir() / DB_NAME, self.prices,
@@ -191,11 +199,17 @@ class FlowerApp(App[None]):
         try:
             live = assemble(self.settings.provider, self.settings.memory, sinks=sinks, session_id=session,
                             memory_kind=self.start_kind or resume.memory_kind,  # flags given now win
-                            compare=self.start_compare or resume.compare, resume=resume, prices=self.prices)
+                            compare=self.start_compare or resume.compare, resume=resume, prices=self.prices,
+                            ledger=self.ledger)
         except Exception as exc:  # a provider that cannot even be built is reported, not raised
             self.post_message(EngineProblem(f"could not start the engine: {exc}"))
             return
         self.post_message(EngineReady(live))
+
+    def _recorded_event(self, event: Event) -> None:
+        """A recorded event goes to the ledger, as a live one would, then to the panes."""
+        self.ledger(event)
+        self.inbox(event)
 
     def on_unmount(self) -> None:
         self._stop_replay.set()
@@ -240,8 +254,6 @@ class FlowerApp(App[None]):
         self.drawn += len(batch)
         if self.writer is None:  # a replay, or a session the database refused: export from memory
             self.recorded.extend(batch)
-        for event in batch:
-            self.mode.follow(event)
         with suppress(NoMatches):  # the app may be closing while an abandoned call still reports
             self.query_one(StatusLine).add(batch)
             self.query_one(EventsPane).add(batch)
@@ -363,7 +375,6 @@ class FlowerApp(App[None]):
     async def action_clear(self) -> None:
         self.query_one(EventsPane).clear()
         self.query_one(TokenStream).clear()
-        self.query_one(TokenCounter).clear()
         await self.query_one(ConversationView).clear()
 
     def action_help(self) -> None:

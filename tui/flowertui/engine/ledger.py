@@ -179,7 +179,9 @@ class Ledger:
             elif event.kind == "memory_catchup_start" and event.memory_kind:
                 self._catching[event.memory_kind] = CatchUp(event.memory_kind, event.turn, int(p.get("turns", 0)))
             elif event.kind == "memory_catchup_end" and event.memory_kind in self._catching:
-                self.catch_ups.setdefault(event.memory_kind, []).append(self._catching.pop(event.memory_kind))
+                catch_up = self._catching.pop(event.memory_kind)
+                if catch_up.calls:  # a memory that had nothing to summarise yet spent nothing
+                    self.catch_ups.setdefault(event.memory_kind, []).append(catch_up)
             elif event.kind == "llm_end" and event.memory_kind:
                 catching = self._catching.get(event.memory_kind) if event.maintenance else None
                 if catching is not None:

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from flowertui.engine.events import Event, MemoryMode
+from flowertui.engine.prices import format_cost
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 BUSY = ("starting", "waiting for first token", "updating memory")
@@ -15,11 +16,15 @@ class StatusLine(Static):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.provider = self.model = self.session = "…"
-        self.mode = MemoryMode()
         self.state = "starting"
         self.detail = ""
         self.replay = False
         self._frame = 0
+
+    @property
+    def mode(self) -> MemoryMode:
+        """The memory kind and compare mode, as the session's ledger follows them."""
+        return self.app.ledger.mode
 
     def on_mount(self) -> None:
         self.set_interval(0.1, self._spin)
@@ -32,7 +37,6 @@ class StatusLine(Static):
 
     def _take(self, event: Event) -> None:
         p = event.payload
-        self.mode.follow(event)
         if event.kind == "session_start":
             self.provider, self.model, self.session = p["provider"], p["model"], event.session_id
             self.set_state("idle")
@@ -40,6 +44,15 @@ class StatusLine(Static):
             self.set_state("waiting for first token")
         elif event.counted_token and not event.maintenance and self.state == "waiting for first token":
             self.set_state("streaming")
+        elif event.kind == "memory_catchup_start":
+            self.set_state("updating memory", f"{event.memory_kind}: catching up on {p.get('turns', 0)} turns")
+        elif event.kind == "memory_catchup_end":
+            if p.get("error"):
+                self.set_state("error", p["error"])
+            else:  # the work is over: idle, saying what the catch-up cost
+                spent = f"{p.get('total_tokens', 0)}{'?' if p.get('usage_missing') else ''} tokens"
+                self.set_state("idle", f"{event.memory_kind} caught up: {spent}, "
+                                       f"{format_cost(p.get('cost'), p.get('currency'))}")
         elif event.kind == "chat_model_start" and event.maintenance:
             self.set_state("updating memory", event.memory_kind or "")
         elif event.kind == "turn_end":
