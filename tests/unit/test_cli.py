@@ -19,7 +19,7 @@ def flowertui(*args: str, env: dict | None = None) -> subprocess.CompletedProces
                           timeout=300, env={**os.environ, **(env or {})})
 
 
-def test_lesson_in_compare_mode_gives_three_rows_for_each_of_five_kinds():
+def test_lesson_in_compare_mode_gives_four_rows_for_each_of_five_kinds():
     done = flowertui("run", "--script", "lesson", "--memory", "all", "--json")
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
@@ -27,11 +27,13 @@ def test_lesson_in_compare_mode_gives_three_rows_for_each_of_five_kinds():
     assert document["events"] > 30 and document["session_id"]
     assert set(document["memories"]) == set(KINDS)
     for kind, memory in document["memories"].items():
-        assert len(memory["turns"]) == 3
+        assert len(memory["turns"]) == 4  # the lesson's three turns and one that shows window forgetting
         assert memory["total_tokens"] == sum(t["total_tokens"] for t in memory["turns"])
         for row in memory["turns"]:
             assert set(row) >= {"prompt_tokens", "completion_tokens", "maintenance_tokens", "total_tokens", "estimated"}
             assert row["estimated"] == (kind != "buffer")
+    prompts = {kind: [row["prompt_tokens"] for row in memory["turns"]] for kind, memory in document["memories"].items()}
+    assert prompts["window"][:3] == prompts["buffer"][:3] and prompts["window"][3] < prompts["buffer"][3]
 
 
 def test_week_shows_the_memory_kinds_apart():
@@ -49,7 +51,7 @@ def test_week_shows_the_memory_kinds_apart():
 def test_plain_output_streams_the_replies_and_ends_with_the_ledger_table():
     done = flowertui("run", "--script", "lesson")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count("你 › ") == 3
+    assert done.stdout.count("你 › ") == 4
     assert "我又来了" in done.stdout
     table = done.stdout.split("memory kind")[1]
     assert "buffer" in table and "¥0.000000" in table
@@ -102,7 +104,7 @@ def test_sessions_export_in_every_format_and_bad_paths(tmp_path):
     listed = flowertui("sessions", env=env)
     assert listed.returncode == 0
     row = listed.stdout.splitlines()[1].split()
-    assert row[-2] == "3" and int(row[-1]) > 0 and "offline/flowershop-offline" in listed.stdout
+    assert row[-2] == "4" and int(row[-1]) > 0 and "offline/flowershop-offline" in listed.stdout  # the lesson has 4 turns
     for fmt in ("jsonl", "md", "html", "log"):
         out = tmp_path / f"s.{fmt}"
         done = flowertui("export", "latest", "--format", fmt, "-o", str(out), env=env)

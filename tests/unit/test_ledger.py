@@ -8,6 +8,7 @@ from flowertui.engine.bus import EventBus
 from flowertui.engine.ledger import Ledger, turn_ranges
 from flowertui.engine.prices import load_prices
 from flowertui.engine.runner import TurnFailed
+from flowertui.headless import ledger_table
 from tests.faults.conftest import provider, serving
 from tests.helpers import LESSON, offline_rig
 from tests.support.faults import FAULTS
@@ -28,6 +29,9 @@ def test_a_failed_turn_is_closed_and_later_turns_keep_a_known_cost():
     totals = rig.ledger.totals("buffer")
     assert totals.turns == (2,) and totals.coverage == "2"
     assert totals.cost is not None and totals.cost > 0 and totals.currency == "CNY"  # qwen-turbo has a price
+    table = ledger_table(rig.ledger).splitlines()
+    buffer = next(line for line in table if line.startswith("buffer"))
+    assert buffer.split()[1] == "2" and "price unknown" not in buffer and "¥" in buffer
 
 
 def test_a_cancelled_reply_counts_its_prompt_and_what_streamed_as_an_estimate():

@@ -12,7 +12,7 @@ from flowertui.config import Settings
 from flowertui.engine.assembly import assemble
 from flowertui.engine.events import Event
 from flowertui.engine.kinds import KINDS
-from flowertui.engine.ledger import Ledger
+from flowertui.engine.ledger import LEGEND, Ledger
 from flowertui.engine.prices import configured_prices, format_cost
 from flowertui.engine.runner import TurnFailed, TurnResult
 from flowertui.paths import data_dir
@@ -84,16 +84,14 @@ def _play(conversation, turns: list[str], out: TextIO, *, echo: bool) -> tuple[l
 
 
 def ledger_table(ledger: Ledger) -> str:
-    """Per memory kind: turns, last turn's prompt, totals and cost; `~` marks estimates, `?` missing usage."""
-    head = f"{'memory kind':<15}{'turns':>6}{'last prompt':>13}{'prompt':>9}{'completion':>12}{'maintenance':>13}{'total':>9}  cost"
+    """Per memory kind, the ledger's figures: the turns Σ counts, last turn's prompt, totals and cost."""
+    head = (f"{'memory kind':<15}{'Σ turns':>12}{'last prompt':>13}{'prompt':>9}{'completion':>12}"
+            f"{'maintenance':>13}{'total':>9}  cost")
     lines = [head, "─" * (len(head) + 12)]
-    for kind in [k for k in KINDS if ledger.turns(k)]:
-        rows = ledger.turns(kind)
-        mark = ("~" if any(r.estimated for r in rows) else "") + ("?" if any(r.usage_missing or r.maintenance_usage_missing for r in rows) else "")
-        prompt = sum(r.prompt_tokens for r in rows)
-        completion = sum(r.completion_tokens for r in rows)
-        maintenance = sum(r.maintenance_tokens for r in rows)
-        cost = format_cost(*ledger.cost(kind))
-        lines.append(f"{kind:<15}{len(rows):>6}{rows[-1].prompt_tokens:>13}{prompt:>9}{completion:>12}{maintenance:>13}{ledger.total(kind):>9}{mark:<2}{cost}")
-    lines.append("~ prompt counted with tiktoken for a kind that was not sent (compare mode)   ? provider sent no usage: tiktoken estimate")
+    for kind in [k for k in KINDS if ledger.totals(k).coverage]:
+        t = ledger.totals(kind)
+        last = "—" if t.last is None or not t.last.counted else str(t.last.prompt_tokens)
+        lines.append(f"{kind:<15}{t.coverage:>12}{last:>13}{t.prompt_tokens:>9}{t.completion_tokens:>12}"
+                     f"{t.maintenance_tokens:>13}{t.total_tokens:>9}{t.marks:<2}{format_cost(t.cost, t.currency)}")
+    lines.append(LEGEND)
     return "\n".join(lines)

@@ -22,11 +22,11 @@ from flowertui.engine.prices import Price
 
 # The marks every view puts beside a number, explained once.
 MARKS = {
-    "~": "tiktoken estimate (compare mode, or a cancelled reply)",
-    "?": "usage not reported",
-    "…": "reply in progress",
-    "✗": "turn failed",
-    "↻": "catch-up: the summariser read earlier turns",
+    "~": "estimate",  # tiktoken's count: compare mode's other kinds, or a cancelled reply
+    "?": "no usage reported",
+    "…": "in progress",
+    "✗": "failed",
+    "↻": "catch-up",  # the summariser read earlier turns when the kind started
 }
 LEGEND = "  ".join(f"{mark} {meaning}" for mark, meaning in MARKS.items())
 TURN_ENDINGS = {"turn_end": "done", "turn_cancelled": "cancelled", "turn_error": "failed"}

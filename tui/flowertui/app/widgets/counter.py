@@ -98,49 +98,47 @@ class TokenCounter(Vertical):
         plot = self.query_one(PlotextPlot)
         series = [(kind, self.ledger.totals(kind).points) for kind in KINDS]
         series = [(kind, points) for kind, points in series if points]
+        legend = Text()
+        for n, (kind, points) in enumerate(series):
+            same = [other for other, drawn in series[:n] if drawn == points]  # now hidden under this line
+            legend.append("━━ ", style=self._colour(kind).hex)
+            legend.append(f"{kind}{f' (= {same[0]})' if same else ''}  ")
+        legend.rstrip()
+        legend_line = self.query_one("#counter-plot-legend", Static)
+        legend_line.update(legend)
+        legend_rows = len(legend.wrap(self.app.console, max(self.size.width, 1)))
         note = self.query_one("#counter-note", Static)
-        room = self._plot_room()
+        room = self._plot_room(legend_rows)
         if not series or room < PLOT_MIN_HEIGHT:
-            plot.display = False
-            self.query_one("#counter-plot-legend").display = False
+            plot.display = legend_line.display = False
             note.update(NO_DATA if not series else
                         f"Plot hidden: it needs {PLOT_MIN_HEIGHT - room} more rows (a taller terminal shows it).")
             note.display = True
             return
         note.display = False
-        plot.display = True
+        plot.display = legend_line.display = True
         plt = plot.plt
         plt.clear_data()
         plt.title("cumulative tokens per turn")
         first_turn = min(points[0][0] for _, points in series)
         last_turn = max(points[-1][0] for _, points in series)
         plt.xticks(range(first_turn, last_turn + 1))
-        top = max(total for _, points in series for _, total in points)
-        ticks = integer_ticks(top)
+        plt.xlim(first_turn, max(last_turn, first_turn + 1))
+        ticks = integer_ticks(max(total for _, points in series for _, total in points))
         plt.yticks(ticks, [str(tick) for tick in ticks])
         plt.ylim(0, ticks[-1])
-        plt.xlim(first_turn, max(last_turn, first_turn + 1))
-        legend = Text(no_wrap=True, overflow="ellipsis")
-        for n, (kind, points) in enumerate(series):
-            colour = self._colour(kind)
+        for kind, points in series:
             plt.plot([turn for turn, _ in points], [total for _, total in points], marker="braille",
-                     color=colour.rgb)
-            legend.append("━━ ", style=colour.hex)
-            same = [other for other, drawn in series[:n] if drawn == points]  # now hidden under this line
-            legend.append(f"{kind}{f' (= {same[0]})' if same else ''}  ")
-        legend_line = self.query_one("#counter-plot-legend", Static)
-        legend_line.update(legend)
-        legend_line.display = True
+                     color=self._colour(kind).rgb)
         plot.refresh()
 
     def _colour(self, kind: str) -> Color:
         return Color.parse(self.app.theme_variables.get(kind_variable(kind), "#888888"))
 
-    def _plot_room(self) -> int:
-        """Rows left for the plot once the table and the two legend lines are drawn."""
+    def _plot_room(self, legend_rows: int) -> int:
+        """Rows left for the plot once the table, the marks line and the plot's legend are drawn."""
         table = self.query_one(DataTable)
-        used = (table.outer_size.height or 7) + 2
-        return self.size.height - used
+        return self.size.height - (table.outer_size.height or 7) - 1 - legend_rows
 
 
 def integer_ticks(top: int, most: int = 5) -> list[int]:
