@@ -26,9 +26,18 @@ Select a line and press Enter to see its whole payload.
 **Token stream** (right, middle): the raw pieces of the current reply, alternately shaded so each
 boundary shows, with time to first token, tokens per second and counts.
 
-**Token counter** (right, bottom): per memory kind, the last turn's prompt, completion and maintenance
-tokens, the cumulative total and cost, and a plot of cumulative tokens per turn. `~` marks estimates
-(compare mode counts the prompt a kind would have sent), `?` a turn whose provider reported no usage.
+**Token counter** (right, bottom): per memory kind, the last turn's prompt, completion, maintenance and
+total tokens; `Σ turns`, exactly which turns its totals count (e.g. `1–3, 5`); the cumulative tokens and cost;
+and a plot of cumulative tokens per turn, one colour per kind, its legend under it. Marks: `~` estimate
+(compare mode counts the prompt a kind would have sent; a cancelled reply counts its prompt and what had
+streamed), `?` usage not reported, `…` reply in progress, `✗` failed turn, `↻` a catch-up is counted.
+
+Memory kinds only differ once a conversation outgrows them. `window` keeps the last 2 turns, so over
+the lesson's three turns it sends what `buffer` sends; the fourth turn of the `lesson` script and the
+ten-turn `week` script (`flowertui run --script week --memory all`) show `window` and `token_buffer`
+forgetting the first visit while their prompts stop growing. Switching to `summary` or `summary_buffer`
+(or turning compare mode on) first runs the summariser over the whole transcript: the status line says
+it is catching up and then what it cost, and those tokens count in that kind's totals (`↻`).
 
 # Keys
 
