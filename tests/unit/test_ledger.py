@@ -19,6 +19,14 @@ from tests.support.openai_server import Reply
 UNAUTHORISED = next(f for f in FAULTS if f.name == "401 bad key")
 
 
+def rebuild(events, prices) -> Ledger:
+    """A ledger fed a recording's events, as replay and resume feed the app's."""
+    ledger = Ledger(prices)
+    for event in events:
+        ledger(event)
+    return ledger
+
+
 def test_a_failed_turn_is_closed_and_later_turns_keep_a_known_cost():
     with serving(UNAUTHORISED, Reply()) as (_, url):
         rig = offline_rig("buffer", provider=provider(url, UNAUTHORISED))
@@ -99,7 +107,7 @@ def test_a_switch_to_a_summary_kind_is_a_catch_up_counted_in_its_totals():
     assert totals.total_tokens == totals.catch_up_tokens == end.payload["total_tokens"]
     assert totals.turns == () and totals.coverage == "↻"
     assert rig.ledger.turns("summary") == []  # no turn row claims turn 3 for summary
-    rebuilt = Ledger.from_events(rig.events, rig.ledger.prices)
+    rebuilt = rebuild(rig.events, rig.ledger.prices)
     assert rebuilt.totals("summary") == totals
 
 
@@ -107,7 +115,7 @@ def test_a_ledger_rebuilt_from_events_matches_the_live_one():
     rig = offline_rig("buffer", compare=True)
     for user in LESSON:
         rig.conversation.ask(user)
-    rebuilt = Ledger.from_events(rig.events, load_prices())
+    rebuilt = rebuild(rig.events, load_prices())
     assert rebuilt.summary() == rig.ledger.summary()
     assert rebuilt.mode == rig.ledger.mode
 

@@ -13,7 +13,7 @@ per-kind figures computed here.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flowertui.engine.events import Event, MemoryMode
@@ -152,13 +152,6 @@ class Ledger:
         self._prompts: dict[tuple[str, int], int] = {}  # the main call's prompt estimate, for a cancel
         self._lock = threading.Lock()
 
-    @classmethod
-    def from_events(cls, events, prices: dict[str, Price]) -> Ledger:
-        ledger = cls(prices)
-        for event in events:
-            ledger(event)
-        return ledger
-
     def __call__(self, event: Event) -> None:
         with self._lock:
             self.mode.follow(event)
@@ -223,35 +216,35 @@ class Ledger:
 
     def totals(self, kind: str) -> KindTotals:
         """The kind's figures for every view: counted turns, Σ tokens and cost, marks, plot points."""
-        with self._lock:
+        with self._lock:  # a consistent snapshot while the engine thread keeps counting
             rows = [row for _, row in sorted(self.rows.get(kind, {}).items())]
             catch_ups = list(self.catch_ups.get(kind, ()))
-        counted = [row for row in rows if row.counted]
-        catch_up_tokens = sum(c.total_tokens for c in catch_ups)
-        costs = [row.cost(self.prices) for row in counted] + [c.cost(self.prices) for c in catch_ups]
-        known = None if any(cost is None for cost, _ in costs) else sum(cost for cost, _ in costs)
-        currency = next((cur for _, cur in costs if cur), None)
-        points, running = [], 0
-        for row in counted:  # a catch-up adds to the turns after it
-            running += row.total_tokens
-            points.append((row.turn, running + sum(c.total_tokens for c in catch_ups if c.after_turn < row.turn)))
-        return KindTotals(
-            kind=kind,
-            last=rows[-1] if rows else None,
-            turns=tuple(row.turn for row in counted),
-            coverage=" ".join(part for part in ("↻" if catch_ups else "", turn_ranges(r.turn for r in counted)) if part),
-            total_tokens=sum(row.total_tokens for row in counted) + catch_up_tokens,
-            prompt_tokens=sum(row.prompt_tokens for row in counted),
-            completion_tokens=sum(row.completion_tokens for row in counted),
-            maintenance_tokens=sum(row.maintenance_tokens for row in counted) + catch_up_tokens,
-            catch_up_tokens=catch_up_tokens,
-            cost=known,
-            currency=currency if known is not None else None,
-            estimated=any(row.estimated for row in counted),
-            usage_missing=any(row.usage_missing or row.maintenance_usage_missing for row in counted)
-            or any(c.usage_missing for c in catch_ups),
-            points=tuple(points),
-        )
+            counted = [row for row in rows if row.counted]
+            catch_up_tokens = sum(c.total_tokens for c in catch_ups)
+            costs = [row.cost(self.prices) for row in counted] + [c.cost(self.prices) for c in catch_ups]
+            known = None if any(cost is None for cost, _ in costs) else sum(cost for cost, _ in costs)
+            points, running = [], 0
+            for row in counted:  # a catch-up adds to the turns after it
+                running += row.total_tokens
+                points.append((row.turn, running + sum(c.total_tokens for c in catch_ups if c.after_turn < row.turn)))
+            return KindTotals(
+                kind=kind,
+                last=replace(rows[-1]) if rows else None,
+                turns=tuple(row.turn for row in counted),
+                coverage=" ".join(part for part in ("↻" if catch_ups else "", turn_ranges(r.turn for r in counted))
+                                  if part),
+                total_tokens=sum(row.total_tokens for row in counted) + catch_up_tokens,
+                prompt_tokens=sum(row.prompt_tokens for row in counted),
+                completion_tokens=sum(row.completion_tokens for row in counted),
+                maintenance_tokens=sum(row.maintenance_tokens for row in counted) + catch_up_tokens,
+                catch_up_tokens=catch_up_tokens,
+                cost=known,
+                currency=next((cur for _, cur in costs if cur), None) if known is not None else None,
+                estimated=any(row.estimated for row in counted),
+                usage_missing=any(row.usage_missing or row.maintenance_usage_missing for row in counted)
+                or any(c.usage_missing for c in catch_ups),
+                points=tuple(points),
+            )
 
     def total(self, kind: str) -> int:
         return self.totals(kind).total_tokens

@@ -87,7 +87,10 @@ class TokenCounter(Vertical):
                       _number(last.maintenance_tokens, False, last.maintenance_usage_missing),
                       _number(last.total_tokens, last.estimated, missing)]
         counted = bool(totals.coverage)
-        cells = [(totals.coverage or "—", "dim"), *((text, "dim" if text in ("—", "…", "✗") else "") for text in recent),
+        coverage = totals.coverage or "—"
+        if len(coverage) > WIDTH["turns"] - 1:  # the latest turns matter most: keep the tail
+            coverage = "…" + coverage[-(WIDTH["turns"] - 2):]
+        cells = [(coverage, "dim"), *((text, "dim" if text in ("—", "…", "✗") else "") for text in recent),
                  (f"{totals.total_tokens}{totals.marks}" if counted else "—", "bold" if counted else "dim"),
                  (_cost(totals) if counted else "—", "dim" if totals.cost is None or not counted else "")]
         return [name, *(_pad(text, width, True, style) for (text, style), (_, _, width) in zip(cells, COLUMNS[1:],
