@@ -37,8 +37,8 @@ from flowertui.app.widgets.status import StatusLine
 from flowertui.app.widgets.token_stream import TokenStream
 from flowertui.config import Settings
 from flowertui.engine.events import Event, MemoryMode
-from flowertui.engine.ledger import Ledger
 from flowertui.engine.kinds import KINDS
+from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import PriceTableError, configured_prices, load_prices
 from flowertui.engine.resume import Resume
 from flowertui.engine.sanitize import strip_escapes
