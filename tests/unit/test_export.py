@@ -11,8 +11,8 @@ from langchain_core.callbacks import FileCallbackHandler
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.prices import load_prices
 from flowertui.engine.providers import ProviderSettings
-from flowertui.session.export import FORMATS, ExportError, SessionData, export, read_jsonl
-from flowertui.session.store import session_header
+from flowertui.session.export import FORMATS, ExportError, export, read_jsonl
+from flowertui.session.model import SessionData
 from tests.helpers import LESSON, offline_rig, record_session
 
 PRICES = load_prices()
@@ -20,7 +20,7 @@ PLANTED = "sk-planted-export-key-0123456789abcdef"
 
 
 def _data(rig) -> SessionData:
-    return SessionData(session_header(rig.events), list(rig.events))
+    return SessionData.of(rig.events)
 
 
 @pytest.fixture(scope="module")

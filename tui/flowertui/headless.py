@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from argparse import Namespace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -16,10 +16,22 @@ from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import configured_prices, format_cost
 from flowertui.engine.runner import TurnFailed, TurnResult
 from flowertui.paths import data_dir
-from flowertui.session.export import SessionData, atomic_write, to_jsonl
-from flowertui.session.store import DB_NAME, SessionWriter, session_header
+from flowertui.session.export import atomic_write, to_jsonl
+from flowertui.session.model import SessionData
+from flowertui.session.store import DB_NAME, SessionWriter
 
 EXIT_OK, EXIT_PROVIDER, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What `flowertui run` does besides talking: the memory it starts with, and what it writes."""
+
+    memory_kind: str = "buffer"
+    compare: bool = False
+    json: bool = False
+    export: Path | None = None
+    force: bool = False
 
 
 class _TokenEcho:
@@ -34,23 +46,22 @@ class _TokenEcho:
             self.out.flush()
 
 
-def run_script(args: Namespace, settings: Settings, turns: list[str], out: TextIO = sys.stdout) -> int:
+def run_script(settings: Settings, options: RunOptions, turns: list[str], out: TextIO = sys.stdout) -> int:
     """Run every turn, recording the session; print the replies and a ledger table, or one JSON document."""
     events: list[Event] = []
     prices = configured_prices()
     writer = SessionWriter(data_dir() / DB_NAME, prices, on_error=lambda text: print(f"flowertui: {text}", file=sys.stderr))
-    compare = args.memory == "all"
-    sinks = [events.append, writer] if args.json else [events.append, writer, _TokenEcho(out)]
+    sinks = [events.append, writer] if options.json else [events.append, writer, _TokenEcho(out)]
     try:
-        live = assemble(settings.provider, settings.memory, memory_kind="buffer" if compare else args.memory,
-                        compare=compare, sinks=sinks)
-        results, error = _play(live.conversation, turns, out, echo=not args.json)
+        live = assemble(settings.provider, settings.memory, memory_kind=options.memory_kind, compare=options.compare,
+                        sinks=sinks)
+        results, error = _play(live.conversation, turns, out, echo=not options.json)
     finally:
         writer.close()
-    data = SessionData(session_header(events), events)
-    if args.export:
-        atomic_write(Path(args.export), to_jsonl(data, prices), force=args.force)
-    if args.json:
+    data = SessionData.of(events)
+    if options.export:
+        atomic_write(options.export, to_jsonl(data, prices), force=options.force)
+    if options.json:
         document = {
             **data.header,
             "events": len(events),
