@@ -121,3 +121,53 @@ async def test_a_replay_hides_the_keys_that_would_drive_a_model():
         await pilot.press("c", "2")
         await settle(pilot)
         assert not app.mode.compare and app.live is None
+
+
+async def test_a_launch_that_asks_nothing_records_no_session():
+    from flowertui.paths import data_dir
+    from flowertui.session.store import DB_NAME
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("escape", "e")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, ExportDialog)
+        assert any("first turn" in n.message for n in app._notifications)
+    store = SessionStore(data_dir() / DB_NAME)
+    assert store.sessions() == [] and store.db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
+    store.close()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await say(pilot, LESSON[0])
+    store = SessionStore(data_dir() / DB_NAME)
+    assert [s.turns for s in store.sessions()] == [1]
+    store.close()
+
+
+async def test_a_replay_shortens_idle_time_and_says_so():
+    from dataclasses import replace
+
+    rig, _ = record_session(LESSON[:2])
+    second = next(e.seq for e in rig.events if e.kind == "turn_start" and e.turn == 2)
+    idle = [replace(e, mono=e.mono + 300) if e.seq >= second else e for e in rig.events]  # 5 minutes away
+    app = make_app(history=SessionData.of(idle), replay=Replay())
+    async with app.run_test(size=SIZE) as pilot:
+        assert "pauses over 2 s shortened to 2 s" in app.query_one("#message").placeholder
+        start = time.monotonic()
+        await wait_until(pilot, lambda: len(app.recorded) == len(idle))
+        assert time.monotonic() - start < 20
+
+
+async def test_the_export_dialog_offers_every_format_of_the_registry():
+    from flowertui.session.export import FORMATS
+
+    rig, _ = record_session(LESSON[:1])
+    app = make_app(history=SessionData.of(rig.events), replay=Replay(time_scale=0))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: len(app.recorded) == len(rig.events))
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportDialog))
+        options = app.screen.query_one("#export-format")._options
+        assert [(str(label), value) for label, value in options] == [(f.description, n) for n, f in FORMATS.items()]

@@ -34,16 +34,29 @@ class RunOptions:
     force: bool = False
 
 
-class _TokenEcho:
-    """Sink that streams the active reply's tokens to a text stream as they arrive."""
+class _Echo:
+    """Streams the conversation to a text stream: each user line, then the active reply's tokens as they arrive.
+
+    A reader that goes away (`flowertui run … | head`) is noted, not raised inside LangChain's
+    callbacks; the run stops before its next turn.
+    """
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
+        self.gone = False
+
+    def write(self, text: str) -> None:
+        if self.gone:
+            return
+        try:
+            self.out.write(text)
+            self.out.flush()
+        except BrokenPipeError:
+            self.gone = True
 
     def __call__(self, event: Event) -> None:
         if event.counted_token and not event.maintenance:
-            self.out.write(event.payload["token"])
-            self.out.flush()
+            self.write(event.payload["token"])
 
 
 def run_script(settings: Settings, options: RunOptions, turns: list[str], out: TextIO = sys.stdout) -> int:
@@ -51,11 +64,12 @@ def run_script(settings: Settings, options: RunOptions, turns: list[str], out: T
     events: list[Event] = []
     prices = configured_prices()
     writer = SessionWriter(data_dir() / DB_NAME, prices, on_error=lambda text: print(f"flowertui: {text}", file=sys.stderr))
-    sinks = [events.append, writer] if options.json else [events.append, writer, _TokenEcho(out)]
+    echo = None if options.json else _Echo(out)
+    sinks = [events.append, writer] + ([echo] if echo else [])
     try:
         live = assemble(settings.provider, settings.memory, memory_kind=options.memory_kind, compare=options.compare,
                         sinks=sinks)
-        results, error = _play(live.conversation, turns, out, echo=not options.json)
+        results, error = _play(live.conversation, turns, echo)
     finally:
         writer.close()
     data = SessionData.of(events)
@@ -79,18 +93,21 @@ def run_script(settings: Settings, options: RunOptions, turns: list[str], out: T
     return EXIT_USAGE if writer.error else EXIT_OK  # the run worked but its record is incomplete
 
 
-def _play(conversation, turns: list[str], out: TextIO, *, echo: bool) -> tuple[list[TurnResult], str | None]:
-    """Ask each turn in order; stop at the first provider failure and return its message."""
+def _play(conversation, turns: list[str], echo: _Echo | None) -> tuple[list[TurnResult], str | None]:
+    """Ask each turn in order; stop at the first provider failure (returning its message), or when
+    nobody reads the echo any more."""
     results = []
     for user in turns:
         if echo:
-            out.write(f"\n你 › {user}\n花店 › ")
+            echo.write(f"\n你 › {user}\n花店 › ")
+            if echo.gone:
+                break
         try:
             results.append(conversation.ask(user))
         except TurnFailed as exc:
             return results, str(exc)
         if echo:
-            out.write("\n")
+            echo.write("\n")
     return results, None
 
 
