@@ -7,7 +7,6 @@ import os
 import sys
 
 from flowertui import __version__
-
 from flowertui.engine.kinds import KINDS
 
 PROVIDER_CHOICES = ("offline", "openai", "dashscope", "deepseek", "ollama", "compatible")
@@ -80,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a scripted conversation without a screen")
     run.add_argument("--script", required=True, help="file with one user turn per line, or a bundled script: lesson, week")
     run.add_argument("--memory", choices=(*KINDS, "all"), help="memory kind (default buffer), or all (compare mode)")
+    run.add_argument("--compare", action="store_true", help="compare mode with the --memory kind active")
     run.add_argument("--json", action="store_true", help="print one JSON document instead of the streamed replies")
     run.add_argument("--export", metavar="PATH", help="also write the session's events as JSONL")
     run.add_argument("--force", action="store_true", help="overwrite the --export file if it exists")
