@@ -154,7 +154,7 @@ async def test_a_replay_shortens_idle_time_and_says_so():
     idle = [replace(e, mono=e.mono + 300) if e.seq >= second else e for e in rig.events]  # 5 minutes away
     app = make_app(history=SessionData.of(idle), replay=Replay())
     async with app.run_test(size=SIZE) as pilot:
-        assert "pauses over 2 s shortened to 2 s" in app.query_one("#message").placeholder
+        assert "1× speed, pauses cut to 2 s" in app.query_one("#message").placeholder
         start = time.monotonic()
         await wait_until(pilot, lambda: len(app.recorded) == len(idle))
         assert time.monotonic() - start < 20

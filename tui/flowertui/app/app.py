@@ -130,8 +130,8 @@ class FlowerApp(App[None]):
         box = self.query_one(HistoryInput)
         if self.replaying:
             box.disabled = True
-            box.placeholder = (f"Replay of session {self.history.header.get('session_id')} "
-                               f"({self.replay.describe()}): no model is called")
+            box.placeholder = (f"Replay of {self.history.header.get('session_id')} at {self.replay.describe()}: "
+                               "no model is called")
             self.query_one(StatusLine).replay = True
             self.query_one("#events-table").focus()
         else:

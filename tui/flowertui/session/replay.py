@@ -27,7 +27,7 @@ class Replay:
     def describe(self) -> str:
         if self.time_scale == 0:
             return "instant"
-        cap = "" if self.max_gap == float("inf") else f", pauses over {self.max_gap:g} s shortened to {self.max_gap:g} s"
+        cap = "" if self.max_gap == float("inf") else f", pauses cut to {self.max_gap:g} s"
         return f"{self.time_scale:g}× speed{cap}"
 
     def wait(self, previous: Event, event: Event) -> float:
