@@ -43,9 +43,10 @@ from flowertui.engine.prices import PriceTableError, configured_prices, load_pri
 from flowertui.engine.resume import Resume
 from flowertui.engine.sanitize import strip_escapes
 from flowertui.paths import data_dir
-from flowertui.session.export import ExportError, SessionData, export
-from flowertui.session.replay import play, resume_point
-from flowertui.session.store import DB_NAME, SessionStore, SessionWriter, StoreError, session_header
+from flowertui.session.export import ExportError, export
+from flowertui.session.model import SessionData
+from flowertui.session.replay import Replay, play, resume_point
+from flowertui.session.store import DB_NAME, SessionStore, SessionWriter, StoreError
 
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
 
@@ -72,11 +73,11 @@ class FlowerApp(App[None]):
     def __init__(self, settings: Settings, *, memory_kind: str | None = None, compare: bool = False,
                  theme: str | None = None, keymap: dict[str, str] | None = None, config_theme: str | None = None,
                  session_id: str | None = None, history: SessionData | None = None,
-                 replay_speed: float | None = None) -> None:
-        """`history` with `replay_speed` replays a recorded session; without it, resumes the session."""
+                 replay: Replay | None = None) -> None:
+        """`history` with `replay` replays a recorded session; without it, resumes the session."""
         super().__init__()
         self.history = history
-        self.replay_speed = replay_speed
+        self.replay = replay
         self.recorded: list[Event] = []  # what `e` exports when there is no database to read it from
         self.drawn = 0  # events handed to the panes
         self.writer: SessionWriter | None = None
@@ -132,7 +133,8 @@ class FlowerApp(App[None]):
         box = self.query_one(HistoryInput)
         if self.replaying:
             box.disabled = True
-            box.placeholder = f"Replay of session {self.history.header.get('session_id')}: no model is called"
+            box.placeholder = (f"Replay of {self.history.header.get('session_id')} at {self.replay.describe()}: "
+                               "no model is called")
             self.query_one(StatusLine).replay = True
             self.query_one("#events-table").focus()
         else:
@@ -175,19 +177,19 @@ class FlowerApp(App[None]):
 
     @property
     def replaying(self) -> bool:
-        return self.replay_speed is not None
+        return self.replay is not None
 
     @work(thread=True, group="engine", exit_on_error=False)
     def boot(self) -> None:
         """Replay a recording, or import LangChain and build the conversation, off the UI thread."""
         if self.replaying:
-            play(self.history.events, self._recorded_event, self.replay_speed, self._stop_replay)
+            play(self.history.events, self._recorded_event, self.replay, self._stop_replay)
             return
         from flowertui.engine.assembly import assemble
 
         resume = Resume()
         if self.history is not None:  # show the recorded session first, then carry on recording it
-            play(self.history.events, self._recorded_event, 0, self._stop_replay)
+            play(self.history.events, self._recorded_event, Replay(time_scale=0), self._stop_replay)
             resume = resume_point(self.history)
         try:
             self.writer = SessionWriter(data_dir() / DB_NAME, self.prices,
@@ -330,19 +332,19 @@ class FlowerApp(App[None]):
     def session_data(self) -> SessionData:
         """Everything recorded this session: from the database when it is kept there, else from memory."""
         if self.writer is None or self.writer.error:
-            return SessionData(session_header(self.recorded), list(self.recorded))
+            return SessionData.of(self.recorded)
         self.writer.flush()
         store = SessionStore(self.writer.path)
         try:
             events = store.events(self.live.bus.session_id)
         finally:
             store.close()
-        return SessionData(session_header(events), events)
+        return SessionData.of(events)
 
     def action_export(self) -> None:
         session = self.live.bus.session_id if self.live else (self.recorded[0].session_id if self.recorded else None)
-        if session is None:
-            self.notify("Nothing to export yet.", markup=False)
+        if session is None or (self.live is not None and self.live.bus.turn == 0):
+            self.notify("Nothing to export yet: a session is recorded from its first turn.", markup=False)
             return
         self.push_screen(ExportDialog(session), self._exported)
 

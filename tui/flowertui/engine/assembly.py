@@ -60,6 +60,7 @@ def assemble(
         "provider": provider.provider,
         "model": conversation.model_name,
         "base_url": bus.redact(provider.base_url) if provider.base_url else None,
+        "api_key_used": bool(provider.api_key),  # whether one was used (never the key): resuming needs one too
         "memory_kind": memory_kind,
         "compare": compare,
         "memory_settings": asdict(memory),

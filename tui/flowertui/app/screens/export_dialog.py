@@ -10,8 +10,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-FORMATS = (("JSON Lines: every event, replayable", "jsonl"), ("Markdown: transcript and ledger", "md"),
-           ("HTML: one self-contained page", "html"), ("Callback log (FileCallbackHandler)", "log"))
+from flowertui.session.export import FORMATS
+
+FORMAT_CHOICES = [(fmt.description, name) for name, fmt in FORMATS.items()]  # the one format registry
 
 
 class ExportDialog(ModalScreen[tuple[str, Path] | None]):
@@ -27,7 +28,7 @@ class ExportDialog(ModalScreen[tuple[str, Path] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="export-box"):
             yield Label("Export this session", id="export-title")
-            yield Select(FORMATS, value="jsonl", allow_blank=False, id="export-format")
+            yield Select(FORMAT_CHOICES, value="jsonl", allow_blank=False, id="export-format")
             yield Input(self.default_path("jsonl"), id="export-path", select_on_focus=False)
             with Horizontal(id="export-buttons"):
                 yield Button("Export", variant="primary", id="export-go")
