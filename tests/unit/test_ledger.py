@@ -9,8 +9,8 @@ from flowertui.engine.ledger import Ledger, turn_ranges
 from flowertui.engine.prices import load_prices
 from flowertui.engine.runner import TurnFailed
 from flowertui.headless import ledger_table
-from flowertui.session.export import FORMATS, SessionData
-from flowertui.session.store import session_header
+from flowertui.session.export import FORMATS
+from flowertui.session.model import SessionData
 from tests.faults.conftest import provider, serving
 from tests.helpers import LESSON, offline_rig
 from tests.support.faults import FAULTS
@@ -39,7 +39,7 @@ def test_a_failed_turn_is_closed_and_later_turns_keep_a_known_cost():
     totals = rig.ledger.totals("buffer")
     assert totals.turns == (2,) and totals.coverage == "2"
     assert totals.cost is not None and totals.cost > 0 and totals.currency == "CNY"  # qwen-turbo has a price
-    session = SessionData(session_header(rig.events), rig.events)
+    session = SessionData.of(rig.events)
     page = FORMATS["html"](session, rig.ledger.prices)
     assert "price unknown" not in page  # the export rebuilds the same ledger from the events
     table = ledger_table(rig.ledger).splitlines()
