@@ -89,8 +89,7 @@ def _tui(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     from flowertui.app.app import FlowerApp
 
-    FlowerApp(settings, memory_kind=args.memory, compare=args.compare, theme=args.theme, keymap=settings.keymap,
-              config_theme=settings.theme, history=history).run()
+    FlowerApp(settings, memory_kind=args.memory, compare=args.compare, theme=args.theme, history=history).run()
     return 0
 
 
@@ -152,8 +151,7 @@ def _replay(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     from flowertui.app.app import FlowerApp
 
-    FlowerApp(settings, theme=args.theme, keymap=settings.keymap, config_theme=settings.theme, history=history,
-              replay_speed=args.speed).run()
+    FlowerApp(settings, theme=args.theme, history=history, replay_speed=args.speed).run()
     return 0
 
 

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Footer, Markdown
 
 PANES = """\
 # flowertui
@@ -33,11 +33,13 @@ tokens, the cumulative total and cost, and a plot of cumulative tokens per turn.
 # Keys
 
 Keys work when the message box is not focused: press **Esc** to leave it; start typing to return to it.
+Every key is also a command in the palette (**ctrl+p**), and every key can be remapped by its id in the
+config file's `[keymap]` table.
 """
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close", id="help.close")]
 
     def __init__(self, keys: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -47,3 +49,4 @@ class HelpScreen(ModalScreen[None]):
         table = "\n".join(f"| `{key}` | {does} |" for key, does in self.keys)
         with VerticalScroll(id="help-box"):
             yield Markdown(PANES + "\n| key | does |\n| --- | --- |\n" + table)
+        yield Footer()
