@@ -58,7 +58,7 @@ async def soak(turns: int, memory: str, warm: int) -> dict[str, float]:
             await settle(pilot)
             gc.collect()
             samples.append(rss_mb())
-        drawn = app.drawn
+        drawn = len(app.recorded)  # every event handed to the panes
         first_seq = app.live.bus.session_id
     elapsed = time.perf_counter() - started
     store = SessionStore(Path(os.environ["FLOWERTUI_DATA_DIR"]) / DB_NAME)
