@@ -10,6 +10,7 @@ from textual.widgets import Footer
 
 from flowertui.app.screens.export_dialog import ExportDialog
 from flowertui.app.screens.help import HelpScreen
+from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.session.export import read_jsonl
 from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
 from tests.helpers import LESSON
@@ -28,7 +29,7 @@ async def _open_dialog(pilot) -> ExportDialog:
 
 
 def _turn_starts(app) -> int:
-    return sum(e.kind == "turn_start" for e in app.recorded)
+    return sum(e.kind == "turn_start" for e in app.query_one(EventsPane).events)
 
 
 async def test_enter_in_the_export_dialog_exports_and_sends_nothing_to_the_model(tmp_path, monkeypatch):
@@ -81,7 +82,7 @@ async def test_an_existing_file_is_replaced_only_after_a_second_enter(tmp_path, 
         assert str(dialog.query_one("#export-go").label) == "Overwrite"
         await pilot.press("enter")
         await wait_until(pilot, lambda: target.read_text("utf-8") != "keep me")
-        assert len(read_jsonl(target).events) == len(app.recorded)
+        assert [e.seq for e in read_jsonl(target).events] == [e.seq for e in app.query_one(EventsPane).events]
         assert _turn_starts(app) == 1
 
 
@@ -125,8 +126,9 @@ async def test_after_the_database_fails_mid_session_the_export_still_holds_every
         await pilot.click("#export-go")
         await wait_until(pilot, lambda: path.exists())
         events = read_jsonl(path).events
-        assert len(events) == len(app.recorded)
+        assert [e.seq for e in events] == [e.seq for e in app.query_one(EventsPane).events]
         assert [e.kind for e in events].count("turn_end") == 2
+        assert app.recorded[0].seq > 1  # what the database held before it failed is read back, not kept twice
         problems = [str(n.render()) for n in app.query(".problem")]
         assert any("disk is full" in text for text in problems)  # the store's failure stays in the conversation
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from contextlib import suppress
+from collections import deque
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -70,7 +71,9 @@ class FlowerApp(App[None]):
         super().__init__()
         self.history = history
         self.replay_speed = replay_speed
-        self.recorded: list[Event] = []  # every event drawn: what `e` exports when the database cannot say
+        # Events drawn but not yet known to be in the database (every event when there is none): with the
+        # database's, they make the export, even after the database failed mid-session.
+        self.recorded: deque[Event] = deque()
         self.pending: str | None = None  # a message sent before the engine was ready
         self.writer: SessionWriter | None = None
         self._stop_replay = threading.Event()
@@ -241,6 +244,10 @@ class FlowerApp(App[None]):
         if not batch:
             return
         self.recorded.extend(batch)
+        writer = self.writer
+        if writer is not None and not writer.error:  # what the database holds need not be kept here too
+            while self.recorded and self.recorded[0].seq <= writer.saved_seq:
+                self.recorded.popleft()
         for event in batch:
             self.mode.follow(event)
         with suppress(NoMatches):  # the app may be closing while an abandoned call still reports
@@ -343,20 +350,20 @@ class FlowerApp(App[None]):
         elif isinstance(self.focused, Input):
             self.query_one("#events-table", DataTable).focus()
 
-    def session_data(self, recorded: list[Event]) -> SessionData:
-        """Everything recorded this session (run in a worker): from the database while it keeps up, else
-        from the events drawn, which hold every event even after the database failed mid-session."""
+    def session_data(self, session_id: str, unsaved: list[Event]) -> SessionData:
+        """Everything recorded this session, read in a worker: the database's events, then the ones it lacks."""
         writer = self.writer
-        if writer is not None and self.live is not None and not writer.error:
+        events: list[Event] = []
+        if writer is not None:
             writer.flush()
-            if not writer.error:
-                store = SessionStore(writer.path)
-                try:
-                    events = store.events(self.live.bus.session_id)
-                finally:
-                    store.close()
-                return SessionData(session_header(events), events)
-        return SessionData(session_header(recorded), recorded)
+            store = SessionStore(writer.path)
+            try:
+                events = store.events(session_id)
+            finally:
+                store.close()
+        last = events[-1].seq if events else 0
+        events += [event for event in unsaved if event.seq > last]
+        return SessionData(session_header(events), events)
 
     async def action_export(self) -> None:
         session = self.live.bus.session_id if self.live else (self.recorded[0].session_id if self.recorded else None)
@@ -364,17 +371,17 @@ class FlowerApp(App[None]):
             self.notify("Nothing to export yet.", markup=False)
             return
         folder = await asyncio.to_thread(save_dir)
-        self.push_screen(ExportDialog(session, folder), self._exported)
+        self.push_screen(ExportDialog(session, folder), partial(self._exported, session))
 
-    def _exported(self, outcome: tuple[str, Path, bool] | None) -> None:
+    def _exported(self, session_id: str, outcome: tuple[str, Path, bool] | None) -> None:
         if outcome is not None:
-            self.run_worker(partial(self._write_export, *outcome, list(self.recorded)), thread=True,
+            self.run_worker(partial(self._write_export, session_id, *outcome, list(self.recorded)), thread=True,
                             group="export", exit_on_error=False)
 
-    def _write_export(self, fmt: str, path: Path, force: bool, recorded: list[Event]) -> None:
+    def _write_export(self, session_id: str, fmt: str, path: Path, force: bool, unsaved: list[Event]) -> None:
         """Read the session and write the file off the event loop; the result comes back as a notice."""
         try:
-            data = self.session_data(recorded)
+            data = self.session_data(session_id, unsaved)
             written = export(data, fmt, path, self.prices, force=force)
         except (ExportError, StoreError) as exc:
             self.post_message(Notice(str(exc), "Export failed", "error"))
