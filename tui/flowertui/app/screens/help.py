@@ -14,7 +14,9 @@ PANES = """\
 A flower-shop conversation run through LangChain's `ConversationChain`, with its callbacks made visible.
 
 **Conversation** (left): your messages and the shop's replies, streamed as they arrive.
-The line under it names the provider, model, memory kind, session and what is happening now.
+The line under it says what is happening now and names the provider, model, memory kind and session;
+what went wrong is written in the conversation. Below 120 columns the three panes on the right sit behind
+tabs under the conversation: **p** shows the next one.
 
 **Callback events** (right, top): one line per callback, in order. Indentation follows the run tree
 (`parent_run_id`); colour gives the family (chain, chat model, llm, error, app). The badge says how the
