@@ -62,6 +62,21 @@ async def test_a_message_sent_before_the_engine_is_ready_waits_in_the_conversati
         assert len(app.query(AssistantTurn)) == 1 and app.query_one(AssistantTurn).text
 
 
+async def test_escape_takes_back_a_message_still_waiting_for_the_engine(slow_engine):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"hello", "enter")
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        assert "not sent: cancelled" in _plain(app.query_one(".waiting"))
+        slow_engine.set()
+        await ready(pilot)
+        assert app.live.conversation.transcript == []
+        await say(pilot, "again")
+        assert [t[0] for t in app.live.conversation.transcript] == ["again"]
+        assert [_plain(w) for w in app.query(".user-turn")] == ["hello", "again"]
+
+
 async def test_enter_typed_while_the_terminal_is_still_in_line_mode_sends_the_message():
     """Typed ahead of the app, Enter arrives as a line feed: ctrl+j."""
     app = make_app()

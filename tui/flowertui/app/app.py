@@ -347,6 +347,9 @@ class FlowerApp(App[None]):
     def action_cancel(self) -> None:
         if self.turn_running and self.live is not None:
             self.live.conversation.cancel()
+        elif self.pending is not None:  # a message still waiting for the engine is taken back
+            self.pending = None
+            self.query_one(ConversationView).drop_hold("cancelled")
         elif isinstance(self.focused, Input):
             self.query_one("#events-table", DataTable).focus()
 
