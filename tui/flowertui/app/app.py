@@ -85,6 +85,7 @@ class FlowerApp(App[None]):
         self.inbox = EventInbox(self)
         self.live = None
         self._engine_lock = threading.Lock()
+        self._state_lock = threading.Lock()
         self.mode = MemoryMode(memory_kind or "buffer", compare)  # as the engine reports it
         self.flower_themes: list[str] = []
         self.price_problem = ""
@@ -152,8 +153,14 @@ class FlowerApp(App[None]):
             self.notify(f"Unknown theme {name!r} ({source}); using {self.theme}. "
                         f"Themes: {', '.join(sorted(self.available_themes))}", severity="warning", markup=False)
 
+    def _remember(self, changes: dict[str, Any]) -> None:
+        """Write the remembered state off the event loop, one write at a time."""
+        with self._state_lock:
+            save_state(changes)
+
     def _theme_changed(self, theme) -> None:
-        save_state({"theme": theme.name})
+        self.run_worker(partial(self._remember, {"theme": theme.name}), thread=True, group="state",
+                        exit_on_error=False)
         self.query_one(TokenStream).reshade()
         self.query_one(EventsPane).rebuild()
         self.query_one(TokenCounter).redraw()
