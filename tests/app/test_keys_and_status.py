@@ -231,3 +231,28 @@ async def test_an_unknown_theme_flag_is_named_even_when_a_theme_is_remembered():
         await ready(pilot)
         assert app.theme == "camellia"
         assert any("nosuch" in n.message for n in app._notifications)
+
+
+async def test_a_narrow_status_line_gives_way_in_order_and_keeps_state_and_memory():
+    """The widget alone at 60 columns, with a long model and a state detail (a host app, the real widget)."""
+    from textual.app import App
+
+    class Host(App[None]):
+        def compose(self):
+            yield StatusLine(id="status")
+
+    host = Host()
+    async with host.run_test(size=(60, 3)) as pilot:
+        status = host.query_one(StatusLine)
+        status.provider, status.model, status.session = "compatible", "a-very-long-model-name-" * 3, "0123456789ab"
+        status.mode.compare = True
+        status.set_state("updating memory", "summary_buffer")
+        await pilot.pause()
+        line = _plain(status)
+        assert len(line) <= 60
+        assert line[1:].startswith(" updating memory │") and line.endswith("│ buffer +compare")
+        assert "compatible · a-very" in line and "…" in line
+        status.model = "m"
+        status.set_state("updating memory", "summary_buffer")
+        line = _plain(status)  # the session id, then the state's detail give way before the word "memory"
+        assert line.endswith("│ compatible · m │ memory buffer +compare") and "summary_buffer" not in line

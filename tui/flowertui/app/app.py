@@ -397,7 +397,8 @@ class FlowerApp(App[None]):
             self.post_message(Notice(str(exc), "Export failed", "error"))
             return
         count = len(data.events)
-        self.post_message(Notice(f"{count} event{'s' * (count != 1)} written to {written.resolve()}", f"Exported {fmt}"))
+        self.post_message(Notice(f"{count} event{'s' * (count != 1)} written to {written.resolve()}",
+                                 f"Exported {fmt}"))
 
     def action_next_theme(self) -> None:
         names = self.flower_themes
