@@ -166,8 +166,7 @@ def _tui(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     from flowertui.app.app import FlowerApp
 
-    FlowerApp(settings, memory_kind=args.memory, compare=bool(args.compare), theme=args.theme, keymap=settings.keymap,
-              config_theme=settings.theme, history=history).run()
+    FlowerApp(settings, memory_kind=args.memory, compare=bool(args.compare), theme=args.theme, history=history).run()
     return 0
 
 
@@ -233,8 +232,7 @@ def _replay(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     from flowertui.app.app import FlowerApp
 
-    FlowerApp(settings, theme=args.theme, keymap=settings.keymap, config_theme=settings.theme, history=history,
-              replay=replay).run()
+    FlowerApp(settings, theme=args.theme, history=history, replay=replay).run()
     return 0
 
 

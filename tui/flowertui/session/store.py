@@ -180,6 +180,7 @@ class SessionWriter:
         self._queue: queue.Queue[Event | threading.Event | None] = queue.Queue()
         self._db = connect(path)
         self.error: str | None = None  # set once writing failed; nothing more is written after that
+        self.saved_seq = 0  # the last event committed: a reader of the database finds every event up to it
         self._last: Event | None = None
         self._held: list[Event] | None = []  # events before the first turn; None once the session is recorded
         self._thread = threading.Thread(target=self._run, name="flowertui-store", daemon=True)
@@ -230,6 +231,8 @@ class SessionWriter:
                     self._last = event
                 if ended and self._last is not None:
                     self._db.execute("UPDATE sessions SET ended = ? WHERE id = ?", (self._last.wall, self._last.session_id))
+            if self._last is not None:
+                self.saved_seq = self._last.seq
         except sqlite3.Error as exc:  # a full disk or a read-only file: say so once, keep the app running
             self.error = f"session not saved any more ({self.path}): {exc}"
             self.on_error(self.error)

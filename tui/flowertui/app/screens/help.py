@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Footer, Markdown
 
 PANES = """\
 # flowertui
@@ -14,7 +14,9 @@ PANES = """\
 A flower-shop conversation run through LangChain's `ConversationChain`, with its callbacks made visible.
 
 **Conversation** (left): your messages and the shop's replies, streamed as they arrive.
-The line under it names the provider, model, memory kind, session and what is happening now.
+The line under it says what is happening now and names the provider, model, memory kind and session;
+what went wrong is written in the conversation. Below 120 columns the three panes on the right sit behind
+tabs under the conversation: **p** shows the next one.
 
 **Callback events** (right, top): one line per callback, in order. Indentation follows the run tree
 (`parent_run_id`); colour gives the family (chain, chat model, llm, error, app). The badge says how the
@@ -42,11 +44,13 @@ it is catching up and then what it cost, and those tokens count in that kind's t
 # Keys
 
 Keys work when the message box is not focused: press **Esc** to leave it; start typing to return to it.
+Every key is also a command in the palette (**ctrl+p**), and every key can be remapped by its id in the
+config file's `[keymap]` table.
 """
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close", id="help.close")]
 
     def __init__(self, keys: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -56,3 +60,4 @@ class HelpScreen(ModalScreen[None]):
         table = "\n".join(f"| `{key}` | {does} |" for key, does in self.keys)
         with VerticalScroll(id="help-box"):
             yield Markdown(PANES + "\n| key | does |\n| --- | --- |\n" + table)
+        yield Footer()

@@ -72,14 +72,32 @@ class StatusLine(Static):
             self._draw()
 
     def _draw(self) -> None:
+        """State, provider/model and memory always fit. What gives way first: the session id, the wide separators,
+        the state's detail, the word "memory", then the model name is shortened. An error's words are in the
+        conversation, so here it is just the state."""
+        width = max(self.size.width, 20)
         colour = {"error": "bold red", "streaming": "bold green", "idle": "green"}.get(self.state, "bold yellow")
         mark = SPINNER[self._frame] if self.state in BUSY else "●"
-        memory = f"{self.mode.kind} (compare all)" if self.mode.compare else self.mode.kind
-        line = Text.assemble(
-            ("▶ REPLAY  ", "bold reverse") if self.replay else "",
-            (f"{mark} {self.state}", colour), (f" {self.detail}" if self.detail else "", "dim"),
-            ("  │  ", "dim"), self.provider, (" · ", "dim"), self.model,
-            ("  │  memory ", "dim"), (memory, "bold"), ("  │  session ", "dim"), self.session,
-        )
-        line.truncate(max(self.size.width, 20), overflow="ellipsis")
+        state = Text.assemble(("▶ REPLAY ", "bold reverse") if self.replay else "", " " if self.replay else "",
+                              (f"{mark} {self.state}", colour))
+        detailed = state.copy()
+        if self.detail and self.state != "error":
+            detailed.append(f" {self.detail}", "dim")
+        memory = self.mode.kind + (" +compare" if self.mode.compare else "")
+        wide, tight = "  │  ", " │ "
+        tiers = ((detailed, wide, "memory ", True), (detailed, tight, "memory ", True),
+                 (detailed, tight, "memory ", False), (state, tight, "memory ", False), (state, tight, "", False))
+        for head, sep, label, with_session in tiers:
+            line = Text.assemble(head, (sep, "dim"), self.provider, (" · ", "dim"), self.model, (sep, "dim"),
+                                 (label, "dim"), (memory, "bold"))
+            if with_session:
+                line.append_text(Text.assemble((f"{sep}session ", "dim"), self.session[:8]))
+            if line.cell_len <= width:
+                break
+        else:  # still too long: shorten the model name, never the state or the memory kind
+            tail = Text.assemble((tight, "dim"), (memory, "bold"))
+            line = Text.assemble(state, (tight, "dim"), self.provider, (" · ", "dim"), self.model)
+            line.truncate(max(width - tail.cell_len, 1), overflow="ellipsis")
+            line.append_text(tail)
+        line.truncate(width, overflow="ellipsis")
         self.update(line)
