@@ -41,6 +41,7 @@ class Translator:
         self.langchain = False  # set by the probe's hello: the program imported LangChain
         self.dropped = 0
         self._starts: dict[str, tuple[str | None, int]] = {}
+        self._token_handlers: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, record: dict[str, Any]) -> None:
@@ -76,8 +77,13 @@ class Translator:
         kind = record["kind"]
         run_id = record.get("run_id")
         payload = self._clean(record.get("payload") or {}, 0 if kind == "llm_new_token" else TEXT_LIMIT)
-        payload["handlers"] = [{"name": self._text(name, 200), "scope": str(scope), "acts": bool(acts)}
-                               for name, scope, acts in record.get("handlers") or ()]
+        if "handlers" in record or kind != "llm_new_token":
+            payload["handlers"] = [{"name": self._text(name, 200), "scope": str(scope), "acts": bool(acts)}
+                                   for name, scope, acts in record.get("handlers") or ()]
+            if kind == "llm_new_token" and run_id:
+                self._token_handlers[run_id] = payload["handlers"]
+        else:  # the probe sends a run's token receivers once; every token event still lists them
+            payload["handlers"] = self._token_handlers.get(run_id or "", [])
         if kind in ("chat_model_start", "llm_start"):
             texts = [m.get("content", "") for m in payload.get("messages", ())] or payload.get("prompts", [])
             estimate = count_tokens("\n".join(texts), payload.get("model"))
@@ -86,6 +92,7 @@ class Translator:
                 self._starts[run_id] = (payload.get("model"), estimate)
         elif kind in ("llm_end", "llm_error"):
             model, estimate = self._starts.pop(run_id or "", (None, None))
+            self._token_handlers.pop(run_id or "", None)
             if kind == "llm_end":
                 payload["model"] = payload.get("model") or model
                 payload["prompt_tokens_estimate"] = estimate
@@ -175,16 +182,22 @@ class Listener:
             *lines, pending = (pending + data).split(b"\n")
             last = 0
             for line in lines:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(record, dict):
+                for record in decode_line(line):
                     last = max(last, int(record.get("n") or 0))
                     self.handle(record, origin)
             if last:
                 self.commit()
                 conn.sendall(f"ack {last}\n".encode())
+
+
+def decode_line(line: bytes | str) -> list[dict[str, Any]]:
+    """One line from a probe: a batch (a JSON list of records) or a single record; junk gives nothing."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, dict)]
 
 
 def pid_alive(pid: int) -> bool:

@@ -8,7 +8,6 @@ names (creating the session for a watched program), and deletes it.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 from pathlib import Path
@@ -18,7 +17,7 @@ from flowertui import __version__
 from flowertui.engine.bus import EventBus
 from flowertui.engine.prices import Price
 from flowertui.paths import data_dir
-from flowertui.trace.receiver import Translator, pid_alive
+from flowertui.trace.receiver import Translator, decode_line, pid_alive
 
 
 def spool_dir() -> Path:
@@ -59,12 +58,7 @@ def recover(database: Path, prices: dict[str, Price]) -> list[str]:
 def _read(path: Path) -> list[dict[str, Any]]:
     records = []
     for line in path.read_text("utf-8", errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # the last line of a program killed mid-write
-        if isinstance(record, dict):
-            records.append(record)
+        records.extend(decode_line(line))  # the last line of a program killed mid-write decodes to nothing
     return records
 
 
