@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace = commands.add_parser("trace", help="run a Python program and watch its LangChain callbacks live")
     trace.add_argument("--headless", action="store_true", help="no screen: output passes through, a table at the end")
     trace.add_argument("--json", action="store_true", help="print one JSON document (program stdout goes to stderr)")
+    trace.add_argument("--listen", action="store_true", help="no program: receive programs that call flowertui.watch()")
     trace.add_argument("program", nargs=argparse.REMAINDER, help="[--] PROGRAM [ARGS…]; a .py file runs under this Python")
     return parser
 
@@ -207,6 +208,12 @@ def _trace(args: argparse.Namespace) -> int:
     from flowertui.trace.launcher import LaunchError
 
     try:
+        if args.listen and args.program:
+            return _fail("--listen takes no program: run yours with flowertui.watch() in it")
+        if args.listen and (args.headless or args.json):
+            from flowertui.trace.headless import listen_headless
+
+            return listen_headless(as_json=args.json)
         if args.headless or args.json:
             from flowertui.trace.headless import run_headless
 

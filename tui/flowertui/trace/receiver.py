@@ -25,6 +25,7 @@ TEXT_LIMIT = 4000
 SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
 USAGE_HINT = ("the provider sent no usage, so these are tiktoken estimates. For ChatOpenAI with a custom base_url "
               "pass stream_usage=True (it sends no stream_options otherwise).")
+Origin = tuple[str, int, str]  # the probe's (session id, pid, run) from its connection line
 _KINDS = {kind for kind, family in _FAMILY_OF.items() if family != "app"} - {"turn_error", "handler_error"}
 
 
@@ -118,11 +119,13 @@ class Listener:
     probe sees acknowledged is on disk, and what it does not is spooled if the viewer dies.
     """
 
-    def __init__(self, handle: Callable[[dict[str, Any], tuple[str, int, str]], None],
-                 commit: Callable[[], None] = lambda: None, token: str | None = None) -> None:
+    def __init__(self, handle: Callable[[dict[str, Any], Origin], None],
+                 commit: Callable[[], None] = lambda: None, token: str | None = None,
+                 closed: Callable[[Origin], None] = lambda origin: None) -> None:
         self.token = token or secrets.token_hex(16)
         self.handle = handle
         self.commit = commit
+        self.closed = closed
         self._server = socket.create_server(("127.0.0.1", 0))
         self._open = 0
         self._quiet = threading.Condition()
@@ -165,7 +168,10 @@ class Listener:
                 if len(hello) < 5 or hello[0] != "flowertui-probe" or not hmac.compare_digest(hello[1], self.token):
                     return
                 origin = (hello[2], int(hello[3]) if hello[3].isdigit() else 0, hello[4])
-                self._read(reader, conn, origin)
+                try:
+                    self._read(reader, conn, origin)
+                finally:
+                    self.closed(origin)
         except OSError:
             pass
         finally:
@@ -173,7 +179,7 @@ class Listener:
                 self._open -= 1
                 self._quiet.notify_all()
 
-    def _read(self, reader, conn: socket.socket, origin: tuple[str, int, str]) -> None:
+    def _read(self, reader, conn: socket.socket, origin: Origin) -> None:
         pending = b""
         while True:
             data = reader.read1(1 << 16)
