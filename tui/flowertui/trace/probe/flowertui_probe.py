@@ -44,7 +44,8 @@ BATCH_PAUSE = 0.02  # seconds a woken sender waits for a batch to gather
 BURST, BURST_PAUSE = 200, 0.1  # a batch this big means a burst: pause longer between sends
 ACK_READ_EVERY = 32
 TEXT_LIMIT = 4000
-EXIT_WAIT = 3.0
+EXIT_WAIT = 3.0  # at most this long at exit
+ACK_WAIT = 2.0  # of which waiting for the viewer's last acknowledgement, then spool the rest
 _SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
 
 _MANAGER = "langchain_core.callbacks.manager"
@@ -698,7 +699,7 @@ class _Shipper:
         """Last batch sent: wait for the viewer to acknowledge it all, or spool what it did not."""
         if self._sock is None:
             return
-        deadline = time.monotonic() + EXIT_WAIT
+        deadline = time.monotonic() + ACK_WAIT
         try:
             while self._unacked and time.monotonic() < deadline:
                 self._read_acks(max(0.0, deadline - time.monotonic()))
