@@ -33,7 +33,7 @@ def test_a_stalled_viewer_never_blocks_the_program_and_what_it_did_not_take_is_s
     assert done.returncode == 5 and done.stdout.endswith(b"second: second answer\n")
     assert took < 20  # the probe's exit wait is bounded (3 s), whatever the viewer does
     [spooled] = (tmp_path / "spool").glob("stall.1.*.jsonl")
-    records = [r for line in spooled.read_text().splitlines() for r in json.loads(line)]
+    records = [r for line in spooled.read_text().splitlines() for r in json.loads(line)["records"]]
     assert [r["payload"]["text"] for r in records if r.get("kind") == "llm_end"] == ["first answer", "second answer"]
     server.close()
 

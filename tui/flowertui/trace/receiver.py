@@ -77,14 +77,18 @@ class Translator:
     def _event(self, record: dict[str, Any], at: tuple[float, float] | None) -> None:
         kind = record["kind"]
         run_id = record.get("run_id")
+        if kind == "llm_new_token" and "handlers" not in record:  # the hot path: one per streamed token
+            token = (record.get("payload") or {}).get("token")
+            # the probe sends a run's token receivers once; every token event still lists them
+            payload = {"token": self._text(token, 0), "handlers": self._token_handlers.get(run_id or "", [])}
+            self.bus.emit(kind, name="token", scope="context", payload=payload, run_id=run_id,
+                          parent_run_id=record.get("parent_run_id"), at=at)
+            return
         payload = self._clean(record.get("payload") or {}, 0 if kind == "llm_new_token" else TEXT_LIMIT)
-        if "handlers" in record or kind != "llm_new_token":
-            payload["handlers"] = [{"name": self._text(name, 200), "scope": str(scope), "acts": bool(acts)}
-                                   for name, scope, acts in record.get("handlers") or ()]
-            if kind == "llm_new_token" and run_id:
-                self._token_handlers[run_id] = payload["handlers"]
-        else:  # the probe sends a run's token receivers once; every token event still lists them
-            payload["handlers"] = self._token_handlers.get(run_id or "", [])
+        payload["handlers"] = [{"name": self._text(name, 200), "scope": str(scope), "acts": bool(acts)}
+                               for name, scope, acts in record.get("handlers") or ()]
+        if kind == "llm_new_token" and run_id:
+            self._token_handlers[run_id] = payload["handlers"]
         if kind in ("chat_model_start", "llm_start"):
             texts = [m.get("content", "") for m in payload.get("messages", ())] or payload.get("prompts", [])
             estimate = count_tokens("\n".join(texts), payload.get("model"))
@@ -188,22 +192,29 @@ class Listener:
             *lines, pending = (pending + data).split(b"\n")
             last = 0
             for line in lines:
-                for record in decode_line(line):
-                    last = max(last, int(record.get("n") or 0))
+                number, records = decode_line(line)
+                last = max(last, number)
+                for record in records:
                     self.handle(record, origin)
             if last:
                 self.commit()
                 conn.sendall(f"ack {last}\n".encode())
 
 
-def decode_line(line: bytes | str) -> list[dict[str, Any]]:
-    """One line from a probe: a batch (a JSON list of records) or a single record; junk gives nothing."""
+def decode_line(line: bytes | str) -> tuple[int, list[dict[str, Any]]]:
+    """One line from a probe: a batch `{"n", "dropped", "records"}`; its number and records (junk gives none).
+
+    The probe's count of events it had to drop is passed on as a `dropped` field of the first record.
+    """
     try:
-        value = json.loads(line)
-    except ValueError:
-        return []
-    items = value if isinstance(value, list) else [value]
-    return [item for item in items if isinstance(item, dict)]
+        batch = json.loads(line)
+        records = [r for r in batch["records"] if isinstance(r, dict)]
+        number = int(batch.get("n") or 0)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return 0, []
+    if records and batch.get("dropped"):
+        records[0]["dropped"] = int(batch["dropped"])
+    return number, records
 
 
 def pid_alive(pid: int) -> bool:

@@ -58,7 +58,7 @@ def recover(database: Path, prices: dict[str, Price]) -> list[str]:
 def _read(path: Path) -> list[dict[str, Any]]:
     records = []
     for line in path.read_text("utf-8", errors="replace").splitlines():
-        records.extend(decode_line(line))  # the last line of a program killed mid-write decodes to nothing
+        records.extend(decode_line(line)[1])  # the last line of a program killed mid-write decodes to nothing
     return records
 
 

@@ -55,6 +55,8 @@ _shipper = None
 _state = {"manager": None, "hooks": None, "probe_class": None}
 _current = contextvars.ContextVar("flowertui_probe_event", default=None)
 _hook_var = contextvars.ContextVar("flowertui_probe_handler", default=None)
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+_TOKEN_JSON = '{"t":"event","kind":"llm_new_token","run_id":"%s","wall":%r,"mono":%r,"name":"token","payload":{"token":%s}}'
 _runs = {}  # run_id -> ({callback: receiving handlers}, [(name, scope, class, handler)]) while the run is open
 _acts_cache = {}
 
@@ -259,10 +261,10 @@ def _record(event_name, ignore_condition_name, caller, handlers, args, kwargs):
             _runs[run_id] = run
     if event_name == "on_llm_new_token" and event_name in run[0]:  # the hot path: one per streamed token
         # the receiving handlers were sent with the run's first token; the viewer repeats them
+        # it is encoded here, into a ready JSON text, so the sender thread holds the GIL for a join only
         token = args[0] if args else kwargs.get("token", "")
-        return {"t": "event", "kind": "llm_new_token", "run_id": run[2], "parent_run_id": run[3],
-                "wall": time.time(), "mono": time.monotonic(), "name": "token",
-                "payload": {"token": token if type(token) is str else _text(token)}}
+        return _TOKEN_JSON % (run[2], time.time(), time.monotonic(),
+                              _dumps(token if type(token) is str else _text(token)))
     receiving = run[0].get(event_name)
     if receiving is None:
         receiving = run[0][event_name] = [
@@ -637,12 +639,12 @@ class _Shipper:
             time.sleep(BATCH_PAUSE)  # let a batch gather instead of waking once per event
 
     def _ship(self, batch):
-        for record in batch:
-            self._number += 1
-            record["n"] = self._number
-        if self.dropped:
-            batch[-1]["dropped"], self.dropped = self.dropped, 0
-        line = (json.dumps(batch, ensure_ascii=False, default=str) + "\n").encode("utf-8", "replace")
+        """One line per batch: {"n": its number, "records": [...]}; tokens arrive already encoded."""
+        self._number += 1
+        texts = [item if type(item) is str else json.dumps(item, ensure_ascii=False, default=str) for item in batch]
+        head = '{"n":%d,"dropped":%d,"records":[' % (self._number, self.dropped)
+        self.dropped = 0
+        line = (head + ",".join(texts) + "]}\n").encode("utf-8", "replace")
         if self._sock is None and not self._gave_up_socket:
             self._connect()
         if self._sock is not None:
