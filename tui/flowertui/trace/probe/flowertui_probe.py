@@ -52,7 +52,8 @@ _MANAGER = "langchain_core.callbacks.manager"
 _CONTEXT = "langchain_core.tracers.context"
 
 _shipper = None
-_state = {"manager": None, "hooks": None, "probe_class": None}
+_state = {"hooks": None, "probe_class": None, "base_methods": None}
+RUNS_LIMIT = 10_000  # open runs remembered; a program that abandons runs must not grow this forever
 _current = contextvars.ContextVar("flowertui_probe_event", default=None)
 _hook_var = contextvars.ContextVar("flowertui_probe_handler", default=None)
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
@@ -135,10 +136,14 @@ class _PostImportFinder:
             return spec
         patch = _patch_manager if fullname == _MANAGER else _register_hook
 
+        finder = self
+
         def exec_module(module):
             original(module)
             try:
                 patch(module)
+                if _state["hooks"] is not None and getattr(sys.modules.get(_MANAGER), "_flowertui_patched", False):
+                    sys.meta_path.remove(finder)  # both patched: nothing more to wait for
             except Exception:
                 pass
 
@@ -258,6 +263,8 @@ def _record(event_name, ignore_condition_name, caller, handlers, args, kwargs):
         run = ({}, _scopes(caller.f_locals.get("self"), handlers), None if run_id is None else str(run_id),
                None if parent is None else str(parent))
         if run_id is not None and event_name.endswith("_start"):
+            if len(_runs) >= RUNS_LIMIT:
+                _runs.clear()
             _runs[run_id] = run
     if event_name == "on_llm_new_token" and event_name in run[0]:  # the hot path: one per streamed token
         # the receiving handlers were sent with the run's first token; the viewer repeats them
@@ -356,15 +363,15 @@ def _async_base():
 
 
 def _handler_error(msg, args):
-    current = _current.get()
-    if _shipper is None or current is None or not isinstance(msg, str) or "callback" not in msg:
+    if _shipper is None or not isinstance(msg, str) or "callback" not in msg:
         return
-    event_name, run_id, handlers = current
+    # None when LangChain ran the handler where the context was not copied (a coroutine in an executor)
+    event_name, run_id, handlers = _current.get() or (None, None, ())
     if msg.startswith(("Error in %s.%s callback", "NotImplementedError in %s.%s callback")) and len(args) >= 3:
         handler, callback, error = str(args[0]), str(args[1]), str(args[2])
     elif msg.startswith("Error in callback coroutine") and args:
         coroutine_owners = [type(h).__name__ for h in handlers
-                            if inspect.iscoroutinefunction(getattr(h, event_name, None))]
+                            if event_name and inspect.iscoroutinefunction(getattr(h, event_name, None))]
         handler = coroutine_owners[0] if len(coroutine_owners) == 1 else None
         callback, error = event_name, str(args[0])
     else:
