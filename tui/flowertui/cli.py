@@ -218,6 +218,27 @@ def _trace(args: argparse.Namespace) -> int:
             from flowertui.trace.headless import run_headless
 
             return run_headless(args.program, as_json=args.json)
-        return _fail("the app's trace mode is not built yet; add --headless")
+        return _trace_app(args)
     except LaunchError as exc:
         return _fail(str(exc))
+
+
+def _trace_app(args: argparse.Namespace) -> int:
+    """The app's trace mode; flowertui's exit code is the program's last run's."""
+    from flowertui.config import ConfigError
+    from flowertui.trace.launcher import exit_code, resolve
+
+    if not args.listen:
+        resolve(args.program)  # a program that cannot start is a one-line error before any screen
+    try:
+        settings = _settings(args, None)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    from flowertui.app.trace_app import TraceApp
+
+    app = TraceApp(settings, args.program, listen=args.listen, theme=args.theme, keymap=settings.keymap,
+                   config_theme=settings.theme)
+    app.run()
+    if app.stopped_on_quit:
+        print(f"flowertui: {app.stopped_on_quit}", file=sys.stderr)
+    return 0 if app.returncode is None else exit_code(app.returncode)
