@@ -46,6 +46,9 @@ async def soak(turns: int, memory: str, warm: int) -> dict[str, float]:
 
     emitted: list[int] = []
     app = make_app(memory_kind=memory)
+    drained: list[int] = []  # events handed to the panes, batch by batch
+    drain = app.inbox.drain
+    app.inbox.drain = lambda: (batch := drain(), drained.append(len(batch)))[0]
     samples: list[float] = []
     started = time.perf_counter()
     async with app.run_test(size=(160, 48)) as pilot:
@@ -58,7 +61,7 @@ async def soak(turns: int, memory: str, warm: int) -> dict[str, float]:
             await settle(pilot)
             gc.collect()
             samples.append(rss_mb())
-        drawn = app.drawn
+        drawn = sum(drained)
         first_seq = app.live.bus.session_id
     elapsed = time.perf_counter() - started
     store = SessionStore(Path(os.environ["FLOWERTUI_DATA_DIR"]) / DB_NAME)

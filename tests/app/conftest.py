@@ -22,8 +22,11 @@ def _private_state(tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWERTUI_CONFIG_DIR", str(tmp_path / "config"))
 
 
-def make_app(provider: ProviderSettings | None = None, **kwargs) -> FlowerApp:
-    return FlowerApp(Settings(provider or ProviderSettings(speed=0), MemorySettings()), **kwargs)
+def make_app(provider: ProviderSettings | None = None, *, keymap: dict[str, str] | None = None,
+             config_theme: str | None = None, **kwargs) -> FlowerApp:
+    settings = Settings(provider or ProviderSettings(speed=0), MemorySettings(), theme=config_theme,
+                        keymap=keymap or {})
+    return FlowerApp(settings, **kwargs)
 
 
 async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 30.0) -> None:

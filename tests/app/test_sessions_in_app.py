@@ -11,9 +11,10 @@ from flowertui.app.widgets.conversation import AssistantTurn
 from flowertui.app.widgets.counter import TokenCounter
 from flowertui.engine.prices import load_prices
 from flowertui.engine.providers import ProviderSettings
-from flowertui.session.export import SessionData, read_jsonl, to_jsonl
-from flowertui.session.replay import load_session
-from flowertui.session.store import SessionStore, session_header
+from flowertui.session.export import read_jsonl, to_jsonl
+from flowertui.session.model import SessionData
+from flowertui.session.replay import Replay, load_session
+from flowertui.session.store import SessionStore
 from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
 from tests.helpers import LESSON, record_session
 
@@ -32,9 +33,9 @@ async def _export_from_the_dialog(pilot, path) -> None:
 async def test_replaying_a_jsonl_export_and_exporting_again_gives_the_same_file(tmp_path):
     rig, _ = record_session(LESSON, compare=True)
     original = tmp_path / "original.jsonl"
-    original.write_text(to_jsonl(SessionData(session_header(rig.events), rig.events), load_prices()), "utf-8")
+    original.write_text(to_jsonl(SessionData.of(rig.events), load_prices()), "utf-8")
     data = read_jsonl(original)
-    app = make_app(history=data, replay_speed=0)
+    app = make_app(history=data, replay=Replay(time_scale=0))
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: len(app.recorded) == len(data.events))
         await settle(pilot)
@@ -51,8 +52,8 @@ async def test_replaying_a_jsonl_export_and_exporting_again_gives_the_same_file(
 async def test_replay_keeps_the_original_timing_at_speed_one(tmp_path):
     rig, _ = record_session(LESSON[:1], provider=ProviderSettings(speed=100))
     events = rig.events
-    data = SessionData(session_header(events), events)
-    app = make_app(history=data, replay_speed=1)
+    data = SessionData.of(events)
+    app = make_app(history=data, replay=Replay(time_scale=1))
     async with app.run_test(size=SIZE) as pilot:
         start = time.monotonic()
         await wait_until(pilot, lambda: len(app.recorded) == len(events))
@@ -74,7 +75,8 @@ async def test_resume_shows_the_transcript_rebuilds_memory_and_continues_the_ses
         assert "姐姐" in reply and "粉色玫瑰" in reply
         counter = app.query_one(TokenCounter).query_one(DataTable)
         cumulative = int(counter.get_cell("buffer", "total").plain)
-        assert cumulative == rig.ledger.total("buffer") + app.live.ledger.total("buffer")
+        assert app.live.ledger is app.ledger  # one ledger: the recording's turns, then this one
+        assert cumulative == app.ledger.total("buffer") == rig.ledger.total("buffer") + app.ledger.turns("buffer")[-1].total_tokens
     store = SessionStore(path)
     sid = rig.bus.session_id
     assert [t[3] for t in store.turns(sid)] == ["done"] * 3
@@ -112,7 +114,7 @@ async def test_resume_picks_up_the_memory_kind_and_compare_mode_the_session_last
 
 async def test_a_replay_hides_the_keys_that_would_drive_a_model():
     rig, _ = record_session(LESSON[:1])
-    app = make_app(history=SessionData(session_header(rig.events), rig.events), replay_speed=0)
+    app = make_app(history=SessionData.of(rig.events), replay=Replay(time_scale=0))
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: len(app.recorded) == len(rig.events))
         shown = {binding.action for _, binding, enabled, _ in app.active_bindings.values() if enabled}
@@ -120,3 +122,53 @@ async def test_a_replay_hides_the_keys_that_would_drive_a_model():
         await pilot.press("c", "2")
         await settle(pilot)
         assert not app.mode.compare and app.live is None
+
+
+async def test_a_launch_that_asks_nothing_records_no_session():
+    from flowertui.paths import data_dir
+    from flowertui.session.store import DB_NAME
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("escape", "e")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, ExportDialog)
+        assert any("first turn" in n.message for n in app._notifications)
+    store = SessionStore(data_dir() / DB_NAME)
+    assert store.sessions() == [] and store.db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
+    store.close()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await say(pilot, LESSON[0])
+    store = SessionStore(data_dir() / DB_NAME)
+    assert [s.turns for s in store.sessions()] == [1]
+    store.close()
+
+
+async def test_a_replay_shortens_idle_time_and_says_so():
+    from dataclasses import replace
+
+    rig, _ = record_session(LESSON[:2])
+    second = next(e.seq for e in rig.events if e.kind == "turn_start" and e.turn == 2)
+    idle = [replace(e, mono=e.mono + 300) if e.seq >= second else e for e in rig.events]  # 5 minutes away
+    app = make_app(history=SessionData.of(idle), replay=Replay())
+    async with app.run_test(size=SIZE) as pilot:
+        assert "1× speed, pauses cut to 2 s" in app.query_one("#message").placeholder
+        start = time.monotonic()
+        await wait_until(pilot, lambda: len(app.recorded) == len(idle))
+        assert time.monotonic() - start < 20
+
+
+async def test_the_export_dialog_offers_every_format_of_the_registry():
+    from flowertui.session.export import FORMATS
+
+    rig, _ = record_session(LESSON[:1])
+    app = make_app(history=SessionData.of(rig.events), replay=Replay(time_scale=0))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: len(app.recorded) == len(rig.events))
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportDialog))
+        options = app.screen.query_one("#export-format")._options
+        assert [(str(label), value) for label, value in options] == [(f.description, n) for n, f in FORMATS.items()]

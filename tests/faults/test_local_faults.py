@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from flowertui.app.screens.export_dialog import ExportDialog
 from flowertui.app.state import state_file
 from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.session.store import DB_NAME, SessionStore
@@ -130,9 +131,14 @@ async def test_an_unwritable_export_path_is_a_notification_not_a_crash(tmp_path)
         await ready(pilot)
         await say(pilot, LESSON[0])
         (tmp_path / "file").write_text("x")
-        app._exported(("md", tmp_path / "file" / "out.md"))
-        await pilot.pause(0.1)
-        assert any("cannot write" in n.message for n in app._notifications)
+        await pilot.press("escape")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportDialog))
+        box = app.screen.query_one("#export-path")
+        box.value = str(tmp_path / "file" / "out.md")
+        box.focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any("cannot write" in n.message for n in app._notifications))
         assert app.is_running
 
 

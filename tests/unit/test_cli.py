@@ -19,7 +19,7 @@ def flowertui(*args: str, env: dict | None = None) -> subprocess.CompletedProces
                           timeout=300, env={**os.environ, **(env or {})})
 
 
-def test_lesson_in_compare_mode_gives_three_rows_for_each_of_five_kinds():
+def test_lesson_in_compare_mode_gives_four_rows_for_each_of_five_kinds():
     done = flowertui("run", "--script", "lesson", "--memory", "all", "--json")
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
@@ -27,11 +27,13 @@ def test_lesson_in_compare_mode_gives_three_rows_for_each_of_five_kinds():
     assert document["events"] > 30 and document["session_id"]
     assert set(document["memories"]) == set(KINDS)
     for kind, memory in document["memories"].items():
-        assert len(memory["turns"]) == 3
+        assert len(memory["turns"]) == 4  # the lesson's three turns and one that shows window forgetting
         assert memory["total_tokens"] == sum(t["total_tokens"] for t in memory["turns"])
         for row in memory["turns"]:
             assert set(row) >= {"prompt_tokens", "completion_tokens", "maintenance_tokens", "total_tokens", "estimated"}
             assert row["estimated"] == (kind != "buffer")
+    prompts = {kind: [row["prompt_tokens"] for row in memory["turns"]] for kind, memory in document["memories"].items()}
+    assert prompts["window"][:3] == prompts["buffer"][:3] and prompts["window"][3] < prompts["buffer"][3]
 
 
 def test_week_shows_the_memory_kinds_apart():
@@ -49,7 +51,7 @@ def test_week_shows_the_memory_kinds_apart():
 def test_plain_output_streams_the_replies_and_ends_with_the_ledger_table():
     done = flowertui("run", "--script", "lesson")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count("你 › ") == 3
+    assert done.stdout.count("你 › ") == 4
     assert "我又来了" in done.stdout
     table = done.stdout.split("memory kind")[1]
     assert "buffer" in table and "¥0.000000" in table
@@ -102,7 +104,7 @@ def test_sessions_export_in_every_format_and_bad_paths(tmp_path):
     listed = flowertui("sessions", env=env)
     assert listed.returncode == 0
     row = listed.stdout.splitlines()[1].split()
-    assert row[-2] == "3" and int(row[-1]) > 0 and "offline/flowershop-offline" in listed.stdout
+    assert row[-2] == "4" and int(row[-1]) > 0 and "offline/flowershop-offline" in listed.stdout  # the lesson has 4 turns
     for fmt in ("jsonl", "md", "html", "log"):
         out = tmp_path / f"s.{fmt}"
         done = flowertui("export", "latest", "--format", fmt, "-o", str(out), env=env)
@@ -115,3 +117,167 @@ def test_sessions_export_in_every_format_and_bad_paths(tmp_path):
     assert bad.returncode == 2 and "cannot write" in bad.stderr and "Traceback" not in bad.stderr
     missing = flowertui("export", "nope", "--format", "md", "-o", str(tmp_path / "x.md"), env=env)
     assert missing.returncode == 2 and "flowertui sessions" in missing.stderr
+
+
+# Flags given before a sub-command: honoured by it, or refused with one line (never dropped) ---------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_provider_before_run_is_used_by_run():
+    done = flowertui("--provider", "deepseek", "run", "--script", "lesson", env={"DEEPSEEK_API_KEY": ""})
+    assert done.returncode == 2 and "DEEPSEEK_API_KEY" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_base_url_and_model_before_run_are_used_by_run():
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    done = flowertui("--base-url", url, "--model", "qwen-turbo", "run", "--script", "lesson", "--json")
+    assert done.returncode == 1 and "Connection" in done.stderr
+    assert json.loads(done.stdout)["provider"] == "compatible"
+
+
+def test_a_memory_kind_before_run_is_the_kind_run_uses():
+    done = flowertui("--memory", "window", "run", "--script", "lesson", "--json")
+    assert done.returncode == 0, done.stderr
+    assert list(json.loads(done.stdout)["memories"]) == ["window"]
+
+
+def test_compare_before_run_feeds_every_kind():
+    done = flowertui("--compare", "run", "--script", "lesson", "--json")
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout)["memories"]) == set(KINDS)
+
+
+def test_a_speed_before_run_paces_the_offline_assistant(tmp_path):
+    script = tmp_path / "one.txt"
+    script.write_text("你好\n", "utf-8")
+    export = tmp_path / "s.jsonl"
+    done = flowertui("--speed", "40", "run", "--script", str(script), "--json", "--export", str(export))
+    assert done.returncode == 0, done.stderr
+    tokens = [json.loads(line) for line in export.read_text("utf-8").splitlines()[1:]]
+    tokens = [e for e in tokens if e["kind"] == "llm_new_token" and e["payload"].get("token")]
+    assert len(tokens) > 5
+    assert tokens[-1]["mono"] - tokens[0]["mono"] >= 0.8 * (len(tokens) - 1) / 40  # `run` alone is unpaced
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--speed", "5", "replay", "x"], "--time-scale"),
+        (["--theme", "peony", "run", "--script", "lesson"], "--theme"),
+        (["--resume", "latest", "sessions"], "--resume"),
+        (["--memory", "window", "export", "--format", "md", "-o", "/dev/null/x.md"], "--memory"),  # never written
+        (["--provider", "openai", "replay", "latest"], "--provider"),
+        (["--compare", "sessions"], "--compare"),
+        (["--provider", "offline", "run", "--provider", "offline", "--script", "lesson"], "give it once"),
+        (["replay", "x", "--speed", "5"], "--speed"),
+    ],
+)
+def test_a_flag_that_does_not_apply_is_refused_with_one_line(args, says):
+    done = flowertui(*args)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and says in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_theme_before_replay_is_accepted(tmp_path):
+    done = flowertui("--theme", "peony", "replay", "no-such-session", env={"FLOWERTUI_DATA_DIR": str(tmp_path)})
+    assert done.returncode == 2 and "no session matching 'no-such-session'" in done.stderr
+
+
+@pytest.mark.parametrize(("args", "says"), [(["--time-scale", "-1"], "--time-scale"), (["--max-gap", "0"], "--max-gap")])
+def test_replay_refuses_a_negative_pace_or_a_gap_cap_of_nothing(args, says):
+    done = flowertui("replay", "latest", *args)
+    assert done.returncode == 2 and says in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+# Resume: the recorded provider and model, or a refusal naming what is missing --------------------------------
+
+
+def _recorded(tmp_path, provider: str, model: str, **start) -> str:
+    """A JSONL export of a one-turn session recorded with this provider and model."""
+    payload = {"flowertui": "0.1.0", "provider": provider, "model": model, "memory_kind": "buffer",
+               "memory_settings": {}, **start}
+    lines = [{"schema": 1, "provider": provider, "model": model, "session_id": "abc123"},
+             {"seq": 1, "wall": 1.0, "mono": 1.0, "session_id": "abc123", "turn": 0, "kind": "session_start",
+              "name": "session", "scope": "app", "payload": payload},
+             {"seq": 2, "wall": 2.0, "mono": 2.0, "session_id": "abc123", "turn": 1, "kind": "turn_start",
+              "name": "turn", "scope": "app", "payload": {"user": "hi"}}]
+    path = tmp_path / "recorded.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), "utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "start"),
+    [("openai", "gpt-4o-mini", {}),
+     ("compatible", "gpt-4o-mini", {"base_url": "http://127.0.0.1:9/v1", "api_key_used": True})],
+)
+def test_resuming_without_the_recorded_providers_key_is_refused_naming_it(tmp_path, provider, model, start):
+    done = flowertui("--resume", _recorded(tmp_path, provider, model, **start), env={"OPENAI_API_KEY": ""})
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert "abc123" in done.stderr and "OPENAI_API_KEY" in done.stderr and f"{provider}/{model}" in done.stderr
+
+
+def test_resuming_with_another_provider_is_refused(tmp_path):
+    done = flowertui("--provider", "offline", "--resume", _recorded(tmp_path, "openai", "gpt-4o-mini"))
+    assert done.returncode == 2 and "--provider" in done.stderr and "openai/gpt-4o-mini" in done.stderr
+
+
+# Sessions: recorded from the first turn; a reader that leaves early ends the output quietly -------------------
+
+
+def _into_a_closed_pipe(*args: str, env: dict) -> subprocess.CompletedProcess:
+    """Run flowertui with stdout a pipe whose reading end is already closed, as `| head` leaves it."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([sys.executable, "-m", "flowertui", *args], stdout=write, stderr=subprocess.PIPE,
+                              text=True, timeout=300, env={**os.environ, **env})
+    finally:
+        os.close(write)
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    env = {"FLOWERTUI_DATA_DIR": str(tmp_path)}
+    assert flowertui("run", "--script", "lesson", "--json", env=env).returncode == 0
+    for args in (["sessions"], ["run", "--script", "lesson"], ["run", "--script", "lesson", "--json"]):
+        done = _into_a_closed_pipe(*args, env=env)
+        assert done.returncode == 0 and done.stderr == "", (args, done.stderr)
+
+
+def test_export_latest_skips_a_session_without_turns(tmp_path):
+    from flowertui.session.store import DB_NAME, connect
+
+    env = {"FLOWERTUI_DATA_DIR": str(tmp_path)}
+    assert flowertui("run", "--script", "lesson", "--json", env=env).returncode == 0
+    db = connect(tmp_path / DB_NAME)  # what an older flowertui left for a launch that asked nothing
+    with db:
+        db.execute("INSERT INTO sessions (id, started, provider, model, memory_settings) "
+                   "VALUES ('empty1', 9e9, 'offline', 'flowershop-offline', '{}')")
+    db.close()
+    listed = flowertui("sessions", env=env)
+    assert "empty1" not in listed.stdout and len(listed.stdout.splitlines()) == 2
+    done = flowertui("export", "latest", "--format", "md", "-o", str(tmp_path / "s.md"), env=env)
+    assert done.returncode == 0 and "empty1" not in done.stdout
+    assert "Turn 3" in (tmp_path / "s.md").read_text("utf-8")
+
+
+def test_exports_are_written_with_the_users_umask(tmp_path):
+    import os
+
+    env = {"FLOWERTUI_DATA_DIR": str(tmp_path)}
+    assert flowertui("run", "--script", "lesson", "--json", env=env).returncode == 0
+    out = tmp_path / "s.html"
+    done = subprocess.run([sys.executable, "-m", "flowertui", "export", "--format", "html", "-o", str(out)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, **env}, umask=0o022)
+    assert done.returncode == 0, done.stderr
+    assert out.stat().st_mode & 0o777 == 0o644

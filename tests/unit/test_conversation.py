@@ -26,6 +26,16 @@ def test_every_kind_runs_every_bundled_script(kind, script):
         assert all(row.maintenance_tokens == 0 for row in rows)
 
 
+def test_on_the_lesson_window_matches_buffer_for_three_turns_then_forgets():
+    prompts, replies = {}, {}
+    for kind in ("buffer", "window"):
+        rig = offline_rig(kind)
+        replies[kind] = [rig.conversation.ask(user).reply for user in load_script("lesson")]
+        prompts[kind] = [row.prompt_tokens for row in rig.ledger.turns(kind)]
+    assert prompts["window"][:3] == prompts["buffer"][:3] and prompts["window"][3] < prompts["buffer"][3]
+    assert "姐姐" in replies["buffer"][3] and "姐姐" not in replies["window"][3]
+
+
 def _last_reply(kind: str) -> str:
     rig = offline_rig(kind)
     return [rig.conversation.ask(user).reply for user in load_script("week")][-1]
@@ -104,7 +114,7 @@ def test_a_cancelled_turn_keeps_its_partial_reply_out_of_memory():
 def test_a_switch_after_a_failed_turn_names_the_turn_it_really_applies_from():
     rig = offline_rig("buffer")
     rig.conversation.ask(LESSON[0])
-    rig.bus.turn += 1  # a turn that failed still used up its number
+    rig.bus.begin_turn()  # a turn that failed still used up its number
     rig.conversation.switch("window")
     assert rig.kinds("memory_switch")[-1].payload["from_turn"] == 3
     assert rig.conversation.ask(LESSON[1]).turn == 3

@@ -11,8 +11,8 @@ from langchain_core.callbacks import FileCallbackHandler
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.prices import load_prices
 from flowertui.engine.providers import ProviderSettings
-from flowertui.session.export import FORMATS, ExportError, SessionData, export, read_jsonl
-from flowertui.session.store import session_header
+from flowertui.session.export import FORMATS, ExportError, export, read_jsonl
+from flowertui.session.model import SessionData
 from tests.helpers import LESSON, offline_rig, record_session
 
 PRICES = load_prices()
@@ -20,7 +20,7 @@ PLANTED = "sk-planted-export-key-0123456789abcdef"
 
 
 def _data(rig) -> SessionData:
-    return SessionData(session_header(rig.events), list(rig.events))
+    return SessionData.of(rig.events)
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +104,27 @@ def test_a_planted_key_is_absent_from_every_format(fmt):
     text = FORMATS[fmt](_data(rig), PRICES)
     assert PLANTED not in text
     assert "redacted" in text or fmt == "log"
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_an_export_gets_the_permissions_the_umask_gives(compared, tmp_path, umask, mode):
+    import os
+
+    previous = os.umask(umask)
+    try:
+        path = export(_data(compared), "md", tmp_path / "s.md", PRICES)
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == mode
+    assert [p.name for p in tmp_path.iterdir()] == ["s.md"]  # no temporary file left beside it
+
+
+def test_html_counts_streamed_pieces_as_pieces_and_tokens_as_the_provider_reported(compared):
+    text = FORMATS["html"](_data(compared), PRICES)
+    assert "tokens streamed" not in text
+    ends = [e for e in compared.events if e.kind == "llm_end" and not e.maintenance]
+    for end in ends:
+        pieces = sum(e.counted_token for e in compared.events if e.kind == "llm_new_token" and e.run_id == end.run_id)
+        said = f"{pieces} pieces streamed · {end.payload['usage']['output_tokens']} output tokens"
+        assert said in text
+

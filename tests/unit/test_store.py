@@ -82,3 +82,45 @@ def test_a_planted_key_never_reaches_the_database():
     store = SessionStore(path)
     assert "[redacted]" in store.turns(rig.bus.session_id)[0][1]
     store.close()
+
+
+def test_a_session_is_recorded_from_its_first_turn_with_everything_before_it(tmp_path):
+    from flowertui.engine.assembly import assemble
+    from flowertui.engine.kinds import MemorySettings
+    from flowertui.engine.prices import load_prices
+    from flowertui.session.store import SessionWriter
+
+    path = tmp_path / "s.sqlite3"
+    writer = SessionWriter(path, load_prices())
+    idle = assemble(ProviderSettings(speed=0), MemorySettings(), sinks=[writer])
+    idle.conversation.switch("window")  # things happen, but nobody asks anything
+    writer.close()
+    store = SessionStore(path)
+    assert store.db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
+    assert store.events(idle.bus.session_id) == []
+    store.close()
+
+    events = []
+    writer = SessionWriter(path, load_prices())
+    live = assemble(ProviderSettings(speed=0), MemorySettings(), sinks=[events.append, writer])
+    live.conversation.switch("window")
+    live.conversation.ask(LESSON[0])
+    writer.close()
+    store = SessionStore(path)
+    assert [s.id for s in store.sessions()] == [live.bus.session_id]
+    assert store.events(live.bus.session_id) == events  # the session_start and the switch came with the turn
+    store.close()
+
+
+def test_sessions_without_turns_from_older_versions_are_not_listed_or_latest(tmp_path):
+    rig, path = record_session(LESSON[:1])
+    db = connect(path)
+    with db:
+        db.execute("INSERT INTO sessions (id, started, provider, model, memory_settings) "
+                   "VALUES ('empty1', 9e9, 'offline', 'flowershop-offline', '{}')")
+    db.close()
+    store = SessionStore(path)
+    assert "empty1" not in [s.id for s in store.sessions()]
+    assert store.resolve("latest") == rig.bus.session_id
+    assert store.resolve("empty1") == "empty1"  # still there when asked for by name
+    store.close()

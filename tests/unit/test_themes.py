@@ -12,6 +12,7 @@ from textual.theme import BUILTIN_THEMES
 
 from flowertui import paths
 from flowertui.app import themes
+from flowertui.engine.kinds import KINDS
 
 REPO_THEMES = Path(__file__).resolve().parents[2] / "themes"
 SHIPPED = sorted(REPO_THEMES.glob("*.toml"))
@@ -128,6 +129,31 @@ async def test_every_shipped_theme_registers_and_applies():
             assert app.current_theme.name == t.name
             assert app.theme_variables["ft-chain"] == t.variables["ft-chain"]
             assert app.theme_variables["background"].lower().startswith(t.background)
+
+
+def distance(a: str, b: str) -> float:
+    """Euclidean distance of two #rrggbb colours in RGB (0 same, 441 black to white)."""
+    return sum((int(a[i : i + 2], 16) - int(b[i : i + 2], 16)) ** 2 for i in (1, 3, 5)) ** 0.5
+
+
+KIND_COLOURS = tuple(themes.kind_variable(kind) for kind in KINDS)
+
+
+def test_memory_kinds_get_five_distinct_legible_plot_colours(theme):
+    v = theme.variables
+    colours = [v[name].lower() for name in KIND_COLOURS]
+    for i, a in enumerate(colours):
+        assert contrast(a, theme.surface) >= 3, KIND_COLOURS[i]  # the plot is drawn on the surface colour
+        for j, b in enumerate(colours[i + 1 :], start=i + 1):
+            assert distance(a, b) >= 100, (KIND_COLOURS[i], KIND_COLOURS[j])
+
+
+@pytest.mark.parametrize("dark", [True, False])
+def test_default_kind_colours_are_distinct(dark):
+    defaults = themes.default_variables(dark)
+    colours = [defaults[name] for name in KIND_COLOURS]
+    assert all(distance(a, b) >= 100 for i, a in enumerate(colours) for b in colours[i + 1 :])
+
 
 
 # --- defaults for Textual's own themes ------------------------------------------------------

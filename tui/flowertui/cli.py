@@ -7,9 +7,23 @@ import os
 import sys
 
 from flowertui import __version__
+from flowertui.engine.kinds import KINDS
 
-MEMORY_CHOICES = ("buffer", "window", "summary", "summary_buffer", "token_buffer", "all")
 PROVIDER_CHOICES = ("offline", "openai", "dashscope", "deepseek", "ollama", "compatible")
+APP = None  # the `command` of a launch without a sub-command: the app itself
+
+# Flags the top-level parser takes, and where each applies. Given before a sub-command they are
+# honoured by it, or refused when they mean nothing there: never silently dropped.
+GLOBAL_FLAGS: dict[str, tuple[str, tuple[str | None, ...]]] = {
+    "memory": ("--memory", (APP, "run")),
+    "compare": ("--compare", (APP, "run")),
+    "provider": ("--provider", (APP, "run")),
+    "model": ("--model", (APP, "run")),
+    "base_url": ("--base-url", (APP, "run")),
+    "speed": ("--speed", (APP, "run")),
+    "theme": ("--theme", (APP, "replay", "trace")),
+    "resume": ("--resume", (APP,)),
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -19,39 +33,70 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _provider_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--provider", choices=PROVIDER_CHOICES, help="offline (default without an API key), openai, a preset, or compatible")
-    parser.add_argument("--model", help="model name (default: the provider's)")
-    parser.add_argument("--base-url", dest="base_url", help="OpenAI-compatible server URL (env OPENAI_BASE_URL)")
-    parser.add_argument("--speed", type=float, help="offline assistant pace in tokens/s (0 = as fast as possible)")
+class _ExportFormats:
+    """The export format registry's names, read only when `export` is parsed: the registry's
+    module is too heavy for every start-up, and the names must not be written out twice."""
+
+    @staticmethod
+    def _names() -> list[str]:
+        from flowertui.session.export import FORMATS
+
+        return list(FORMATS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self):
+        return iter(self._names())
+
+
+def _provider_flags(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """The flags that choose a model; `prefix` keeps the top-level copies apart from a sub-command's."""
+    parser.add_argument("--provider", dest=prefix + "provider", choices=PROVIDER_CHOICES,
+                        help="offline (default without an API key), openai, a preset, or compatible")
+    parser.add_argument("--model", dest=prefix + "model", metavar="NAME", help="model name (default: the provider's)")
+    parser.add_argument("--base-url", dest=prefix + "base_url", metavar="URL",
+                        help="OpenAI-compatible server URL (env OPENAI_BASE_URL)")
+    parser.add_argument("--speed", dest=prefix + "speed", type=float, metavar="N",
+                        help="offline assistant pace in tokens/s (0 = as fast as possible)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="flowertui", description="Watch LangChain callbacks, streamed tokens and memory token spend.")
+    parser = _Parser(prog="flowertui", description="Watch LangChain callbacks, streamed tokens and memory token spend.",
+                     epilog="Flags before a command apply to it (`flowertui --memory window run …`); "
+                            "one that means nothing to the command is refused.")
     parser.add_argument("--version", action="version", version=f"flowertui {__version__}")
-    parser.add_argument("--memory", choices=MEMORY_CHOICES[:-1], help="memory kind to start with (default buffer)")
-    parser.add_argument("--compare", action="store_true", help="start in compare mode (all five memory kinds)")
-    parser.add_argument("--theme", help="theme name (the last one chosen is remembered)")
-    parser.add_argument("--resume", metavar="SESSION", help="reopen a recorded session (an id, or latest)")
+    parser.add_argument("--memory", dest="top_memory", choices=KINDS, help="memory kind to start with (default buffer)")
+    parser.add_argument("--compare", dest="top_compare", action="store_true",
+                        help="start in compare mode (all five memory kinds)")
+    parser.add_argument("--theme", dest="top_theme", metavar="NAME",
+                        help="theme name (the last one chosen is remembered)")
+    parser.add_argument("--resume", dest="top_resume", metavar="SESSION",
+                        help="reopen a recorded session (an id, or latest) with the provider and model it used")
     parser.add_argument("--data-dir", dest="data_dir", help="where sessions are kept (env FLOWERTUI_DATA_DIR)")
-    _provider_flags(parser)
+    _provider_flags(parser, prefix="top_")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     run = commands.add_parser("run", help="run a scripted conversation without a screen")
     run.add_argument("--script", required=True, help="file with one user turn per line, or a bundled script: lesson, week")
-    run.add_argument("--memory", default="buffer", choices=MEMORY_CHOICES, help="memory kind, or all (compare mode)")
+    run.add_argument("--memory", choices=(*KINDS, "all"), help="memory kind (default buffer), or all (compare mode)")
+    run.add_argument("--compare", action="store_true", help="compare mode with the --memory kind active")
     run.add_argument("--json", action="store_true", help="print one JSON document instead of the streamed replies")
     run.add_argument("--export", metavar="PATH", help="also write the session's events as JSONL")
     run.add_argument("--force", action="store_true", help="overwrite the --export file if it exists")
     _provider_flags(run)
-    commands.add_parser("sessions", help="list recorded sessions, newest first")
+    commands.add_parser("sessions", help="list recorded sessions (those with at least one turn), newest first")
     export = commands.add_parser("export", help="write a recorded session to a file")
     export.add_argument("session", nargs="?", default="latest", help="session id (or prefix), or latest")
-    export.add_argument("--format", required=True, choices=("jsonl", "md", "html", "log"))
+    export.add_argument("--format", required=True, choices=_ExportFormats(), metavar="FORMAT",
+                        help="one of: %(choices)s")
     export.add_argument("-o", "--output", required=True, metavar="PATH")
     export.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     replay = commands.add_parser("replay", help="play a recorded session back through the panes, no model called")
     replay.add_argument("session", help="session id (or prefix), latest, or a .jsonl export")
-    replay.add_argument("--speed", type=float, default=1.0, help="1 = original timing, 0 = instant")
+    replay.add_argument("--time-scale", dest="time_scale", type=float, default=1.0, metavar="X",
+                        help="playback pace: 1 = as recorded (default), 2 = twice as fast, 0 = instant")
+    replay.add_argument("--max-gap", dest="max_gap", type=float, default=None, metavar="SECONDS",
+                        help="shorten any pause longer than this to this (default 2; inf keeps every pause)")
     trace = commands.add_parser("trace", help="run a Python program and watch its LangChain callbacks live")
     trace.add_argument("--headless", action="store_true", help="no screen: output passes through, a table at the end")
     trace.add_argument("--json", action="store_true", help="print one JSON document (program stdout goes to stderr)")
@@ -62,15 +107,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    refused = _apply_global_flags(args)
+    if refused:
+        return _fail(refused)
     if args.data_dir:
         os.environ["FLOWERTUI_DATA_DIR"] = args.data_dir
     _recover_traces()
     command = {"run": _run, "sessions": _sessions, "export": _export, "replay": _replay,
                "trace": _trace}.get(args.command, _tui)
     try:
-        return command(args)
+        code = command(args)
+        sys.stdout.flush()  # a reader that went away is met here, not at interpreter exit
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `flowertui sessions | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _apply_global_flags(args: argparse.Namespace) -> str | None:
+    """Hand flags given before the sub-command to it; the one-line reason if one does not apply there."""
+    for dest, (flag, commands) in GLOBAL_FLAGS.items():
+        value = getattr(args, "top_" + dest)
+        own = getattr(args, dest, None)
+        setattr(args, dest, own)
+        if value is None or value is False:
+            continue
+        if args.command not in commands:
+            where = " and ".join("the app" if c is APP else f"`{c}`" for c in commands)
+            hint = "; a replay's pace is `replay --time-scale X`" if dest == "speed" and args.command == "replay" else ""
+            return f"{flag} applies to {where}, not to `{args.command}`{hint}"
+        if own is not None and own is not False:
+            return f"{flag} given both before and after `{args.command}`: give it once"
+        setattr(args, dest, value)
+    return None
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -78,26 +149,31 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
-def _settings(args: argparse.Namespace, default_speed: float | None):
-    from flowertui.config import resolve
-
-    return resolve({"provider": args.provider, "model": args.model, "base_url": args.base_url,
-                    "speed": default_speed if args.speed is None else args.speed})
+def _flags(args: argparse.Namespace, default_speed: float | None = None) -> dict:
+    """The provider flags as `config.resolve` takes them."""
+    return {"provider": args.provider, "model": args.model, "base_url": args.base_url,
+            "speed": default_speed if args.speed is None else args.speed}
 
 
 def _tui(args: argparse.Namespace) -> int:
     """The app; Textual is imported here, LangChain only once the first frame is up."""
-    from flowertui.config import ConfigError
+    from flowertui.config import ConfigError, resolve, resume_settings
+    from flowertui.session.model import session_start
 
     try:
-        settings = _settings(args, None)
-        history = _load(args.resume) if args.resume else None
+        if args.resume:  # the session goes on with the provider and model it was recorded with, or not at all
+            history = _load(args.resume)
+            try:
+                settings = resume_settings(session_start(history.events), _flags(args))
+            except ConfigError as exc:
+                raise ConfigError(f"cannot resume session {history.header.get('session_id')}: {exc}") from exc
+        else:
+            history, settings = None, resolve(_flags(args))
     except (ConfigError, OSError, RuntimeError) as exc:
         return _fail(str(exc))
     from flowertui.app.app import FlowerApp
 
-    FlowerApp(settings, memory_kind=args.memory, compare=args.compare, theme=args.theme, keymap=settings.keymap,
-              config_theme=settings.theme, history=history).run()
+    FlowerApp(settings, memory_kind=args.memory, compare=bool(args.compare), theme=args.theme, history=history).run()
     return 0
 
 
@@ -148,24 +224,29 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from flowertui.config import ConfigError
+    from flowertui.config import ConfigError, resolve
+    from flowertui.session.replay import Replay
 
-    if args.speed < 0:
-        return _fail("--speed must be 0 (instant) or more")
+    if not args.time_scale >= 0:
+        return _fail("--time-scale must be 0 (instant) or more")
+    if args.max_gap is not None and not args.max_gap > 0:
+        return _fail("--max-gap must be more than 0 seconds (inf keeps every pause)")
+    replay = Replay(args.time_scale) if args.max_gap is None else Replay(args.time_scale, args.max_gap)
     try:
-        settings = _settings(args, None)
+        settings = resolve({"provider": "offline"})  # a replay calls no model, so needs no key; themes and keys count
         history = _load(args.session)
     except (ConfigError, OSError, RuntimeError) as exc:
         return _fail(str(exc))
     from flowertui.app.app import FlowerApp
 
-    FlowerApp(settings, theme=args.theme, keymap=settings.keymap, config_theme=settings.theme, history=history,
-              replay_speed=args.speed).run()
+    FlowerApp(settings, theme=args.theme, history=history, replay=replay).run()
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
-    from flowertui.config import ConfigError
+    from pathlib import Path
+
+    from flowertui.config import ConfigError, resolve
     from flowertui.engine.scripts import ScriptError, load_script
     from flowertui.session.export import ExportError
     from flowertui.engine.prices import PriceTableError
@@ -174,13 +255,16 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         turns = load_script(args.script)
-        settings = _settings(args, 0.0)
+        settings = resolve(_flags(args, default_speed=0.0))
     except (ScriptError, ConfigError) as exc:
         return _fail(str(exc))
-    from flowertui.headless import run_script
+    from flowertui.headless import RunOptions, run_script
 
+    compare = args.memory == "all" or bool(args.compare)
+    options = RunOptions(memory_kind=args.memory if args.memory not in (None, "all") else "buffer", compare=compare,
+                         json=args.json, export=Path(args.export) if args.export else None, force=args.force)
     try:
-        return run_script(args, settings, turns)
+        return run_script(settings, options, turns)
     except (ExportError, StoreError, TokenizerDataError, PriceTableError) as exc:
         return _fail(str(exc))
 
@@ -225,20 +309,19 @@ def _trace(args: argparse.Namespace) -> int:
 
 def _trace_app(args: argparse.Namespace) -> int:
     """The app's trace mode; flowertui's exit code is the program's last run's."""
-    from flowertui.config import ConfigError
-    from flowertui.trace.launcher import exit_code, resolve
+    from flowertui.config import ConfigError, resolve
+    from flowertui.trace import launcher
 
     if not args.listen:
-        resolve(args.program)  # a program that cannot start is a one-line error before any screen
+        launcher.resolve(args.program)  # a program that cannot start is a one-line error before any screen
     try:
-        settings = _settings(args, None)
+        settings = resolve(_flags(args))
     except ConfigError as exc:
         return _fail(str(exc))
     from flowertui.app.trace_app import TraceApp
 
-    app = TraceApp(settings, args.program, listen=args.listen, theme=args.theme, keymap=settings.keymap,
-                   config_theme=settings.theme)
+    app = TraceApp(settings, args.program, listen=args.listen, theme=args.theme)
     app.run()
     if app.stopped_on_quit:
         print(f"flowertui: {app.stopped_on_quit}", file=sys.stderr)
-    return 0 if app.returncode is None else exit_code(app.returncode)
+    return 0 if app.returncode is None else launcher.exit_code(app.returncode)

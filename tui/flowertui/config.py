@@ -113,6 +113,31 @@ def resolve(flags: dict[str, Any], env: dict[str, str] | None = None, file: dict
     )
 
 
+def resume_settings(recorded: dict[str, Any], flags: dict[str, Any], env: dict[str, str] | None = None,
+                    file: dict[str, Any] | None = None) -> Settings:
+    """Settings to continue a recorded session (`recorded` is its session_start payload).
+
+    It goes on with the provider and model it was recorded with, whatever the environment or
+    the config file would pick for a new session; a flag naming another one, or a key the
+    provider needs and cannot find, is refused rather than quietly replaced.
+    """
+    provider, model = recorded.get("provider"), recorded.get("model")
+    for name in ("provider", "model"):
+        if flags.get(name) is not None and flags[name] != recorded.get(name):
+            raise ConfigError(f"it was recorded with {provider}/{model}; --{name.replace('_', '-')} cannot change "
+                              "that (start a new session to use another)")
+    base_url = flags.get("base_url") or (recorded.get("base_url") if provider == "compatible" else None)
+    try:
+        settings = resolve({**flags, "provider": provider, "model": model, "base_url": base_url}, env, file)
+    except ConfigError as exc:
+        raise ConfigError(f"it was recorded with {provider}/{model}, and {exc}") from exc
+    key_env = PRESETS[settings.provider.provider].key_env
+    if recorded.get("api_key_used") and key_env and not settings.provider.api_key:
+        raise ConfigError(f"it was recorded with {provider}/{model} and an API key; set {key_env} or api_key in the "
+                          "config file")
+    return settings
+
+
 def _default_provider(base_url: str | None, env: dict[str, str], file: dict[str, Any]) -> str:
     if base_url:
         return "compatible"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from argparse import Namespace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -12,45 +12,70 @@ from flowertui.config import Settings
 from flowertui.engine.assembly import assemble
 from flowertui.engine.events import Event
 from flowertui.engine.kinds import KINDS
-from flowertui.engine.ledger import Ledger
+from flowertui.engine.ledger import LEGEND, Ledger
 from flowertui.engine.prices import configured_prices, format_cost
 from flowertui.engine.runner import TurnFailed, TurnResult
 from flowertui.paths import data_dir
-from flowertui.session.export import SessionData, atomic_write, to_jsonl
-from flowertui.session.store import DB_NAME, SessionWriter, session_header
+from flowertui.session.export import atomic_write, to_jsonl
+from flowertui.session.model import SessionData
+from flowertui.session.store import DB_NAME, SessionWriter
 
 EXIT_OK, EXIT_PROVIDER, EXIT_USAGE = 0, 1, 2
 
 
-class _TokenEcho:
-    """Sink that streams the active reply's tokens to a text stream as they arrive."""
+@dataclass(frozen=True)
+class RunOptions:
+    """What `flowertui run` does besides talking: the memory it starts with, and what it writes."""
+
+    memory_kind: str = "buffer"
+    compare: bool = False
+    json: bool = False
+    export: Path | None = None
+    force: bool = False
+
+
+class _Echo:
+    """Streams the conversation to a text stream: each user line, then the active reply's tokens as they arrive.
+
+    A reader that goes away (`flowertui run … | head`) is noted, not raised inside LangChain's
+    callbacks; the run stops before its next turn.
+    """
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
+        self.gone = False
+
+    def write(self, text: str) -> None:
+        if self.gone:
+            return
+        try:
+            self.out.write(text)
+            self.out.flush()
+        except BrokenPipeError:
+            self.gone = True
 
     def __call__(self, event: Event) -> None:
         if event.counted_token and not event.maintenance:
-            self.out.write(event.payload["token"])
-            self.out.flush()
+            self.write(event.payload["token"])
 
 
-def run_script(args: Namespace, settings: Settings, turns: list[str], out: TextIO = sys.stdout) -> int:
+def run_script(settings: Settings, options: RunOptions, turns: list[str], out: TextIO = sys.stdout) -> int:
     """Run every turn, recording the session; print the replies and a ledger table, or one JSON document."""
     events: list[Event] = []
     prices = configured_prices()
     writer = SessionWriter(data_dir() / DB_NAME, prices, on_error=lambda text: print(f"flowertui: {text}", file=sys.stderr))
-    compare = args.memory == "all"
-    sinks = [events.append, writer] if args.json else [events.append, writer, _TokenEcho(out)]
+    echo = None if options.json else _Echo(out)
+    sinks = [events.append, writer] + ([echo] if echo else [])
     try:
-        live = assemble(settings.provider, settings.memory, memory_kind="buffer" if compare else args.memory,
-                        compare=compare, sinks=sinks)
-        results, error = _play(live.conversation, turns, out, echo=not args.json)
+        live = assemble(settings.provider, settings.memory, memory_kind=options.memory_kind, compare=options.compare,
+                        sinks=sinks)
+        results, error = _play(live.conversation, turns, echo)
     finally:
         writer.close()
-    data = SessionData(session_header(events), events)
-    if args.export:
-        atomic_write(Path(args.export), to_jsonl(data, prices), force=args.force)
-    if args.json:
+    data = SessionData.of(events)
+    if options.export:
+        atomic_write(options.export, to_jsonl(data, prices), force=options.force)
+    if options.json:
         document = {
             **data.header,
             "events": len(events),
@@ -68,32 +93,33 @@ def run_script(args: Namespace, settings: Settings, turns: list[str], out: TextI
     return EXIT_USAGE if writer.error else EXIT_OK  # the run worked but its record is incomplete
 
 
-def _play(conversation, turns: list[str], out: TextIO, *, echo: bool) -> tuple[list[TurnResult], str | None]:
-    """Ask each turn in order; stop at the first provider failure and return its message."""
+def _play(conversation, turns: list[str], echo: _Echo | None) -> tuple[list[TurnResult], str | None]:
+    """Ask each turn in order; stop at the first provider failure (returning its message), or when
+    nobody reads the echo any more."""
     results = []
     for user in turns:
         if echo:
-            out.write(f"\n你 › {user}\n花店 › ")
+            echo.write(f"\n你 › {user}\n花店 › ")
+            if echo.gone:
+                break
         try:
             results.append(conversation.ask(user))
         except TurnFailed as exc:
             return results, str(exc)
         if echo:
-            out.write("\n")
+            echo.write("\n")
     return results, None
 
 
 def ledger_table(ledger: Ledger) -> str:
-    """Per memory kind: turns, last turn's prompt, totals and cost; `~` marks estimates, `?` missing usage."""
-    head = f"{'memory kind':<15}{'turns':>6}{'last prompt':>13}{'prompt':>9}{'completion':>12}{'maintenance':>13}{'total':>9}  cost"
+    """Per memory kind, the ledger's figures: the turns Σ counts, last turn's prompt, totals and cost."""
+    head = (f"{'memory kind':<15}{'Σ turns':>12}{'last prompt':>13}{'prompt':>9}{'completion':>12}"
+            f"{'maintenance':>13}{'total':>9}  cost")
     lines = [head, "─" * (len(head) + 12)]
-    for kind in [k for k in KINDS if ledger.turns(k)]:
-        rows = ledger.turns(kind)
-        mark = ("~" if any(r.estimated for r in rows) else "") + ("?" if any(r.usage_missing or r.maintenance_usage_missing for r in rows) else "")
-        prompt = sum(r.prompt_tokens for r in rows)
-        completion = sum(r.completion_tokens for r in rows)
-        maintenance = sum(r.maintenance_tokens for r in rows)
-        cost = format_cost(*ledger.cost(kind))
-        lines.append(f"{kind:<15}{len(rows):>6}{rows[-1].prompt_tokens:>13}{prompt:>9}{completion:>12}{maintenance:>13}{ledger.total(kind):>9}{mark:<2}{cost}")
-    lines.append("~ prompt counted with tiktoken for a kind that was not sent (compare mode)   ? provider sent no usage: tiktoken estimate")
+    for kind in [k for k in KINDS if ledger.totals(k).coverage]:
+        t = ledger.totals(kind)
+        last = "—" if t.last is None or not t.last.counted else str(t.last.prompt_tokens)
+        lines.append(f"{kind:<15}{t.coverage:>12}{last:>13}{t.prompt_tokens:>9}{t.completion_tokens:>12}"
+                     f"{t.maintenance_tokens:>13}{t.total_tokens:>9}{t.marks:<2}{format_cost(t.cost, t.currency)}")
+    lines.append(LEGEND)
     return "\n".join(lines)

@@ -7,13 +7,17 @@ overlap); the engine talks back only through events, which the inbox batches.
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from contextlib import suppress
+from collections import deque
 from collections.abc import Callable, Iterable
+from contextlib import suppress
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from textual import events, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -24,7 +28,8 @@ from textual.worker import Worker, WorkerState
 
 from flowertui.app import themes
 from flowertui.app.bridge import EventInbox
-from flowertui.app.messages import EngineProblem, EngineReady, EventsPending
+from flowertui.app.keys import BINDINGS, COMMANDS
+from flowertui.app.messages import EngineProblem, EngineReady, EventsPending, Notice
 from flowertui.app.screens.event_detail import EventDetail
 from flowertui.app.screens.export_dialog import ExportDialog
 from flowertui.app.screens.help import HelpScreen
@@ -38,65 +43,61 @@ from flowertui.app.widgets.token_stream import TokenStream
 from flowertui.config import Settings
 from flowertui.engine.events import Event, MemoryMode
 from flowertui.engine.kinds import KINDS
+from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import PriceTableError, configured_prices, load_prices
 from flowertui.engine.resume import Resume
 from flowertui.engine.sanitize import strip_escapes
-from flowertui.paths import data_dir
-from flowertui.session.export import ExportError, SessionData, export
-from flowertui.session.replay import play, resume_point
-from flowertui.session.store import DB_NAME, SessionStore, SessionWriter, StoreError, session_header
+from flowertui.paths import data_dir, save_dir
+from flowertui.session.export import ExportError, export
+from flowertui.session.model import SessionData
+from flowertui.session.replay import Replay, play, resume_point
+from flowertui.session.store import DB_NAME, SessionStore, SessionWriter, StoreError
 
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
+REPLAY_HIDDEN = ("memory", "cycle_memory", "compare")  # a replay calls no model
 
 
 class FlowerApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "flowertui"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
-    BINDINGS = [
-        *(Binding(str(n), f"memory('{kind}')", "memory kind" if n == 1 else f"memory {kind}", show=n == 1,
-                  key_display="1-5" if n == 1 else None, id=f"memory.{kind}") for n, kind in enumerate(KINDS, start=1)),
-        Binding("m", "cycle_memory", "next memory", id="memory.cycle"),
-        Binding("c", "compare", "compare", id="compare"),
-        Binding("escape", "cancel", "cancel / leave input", id="cancel"),
-        Binding("e", "export", "export", id="export"),
-        Binding("t", "next_theme", "theme", id="theme.next"),
-        Binding("f", "cycle_filter", "filter", id="events.filter"),
-        Binding("k", "toggle_tokens", "tokens", id="events.tokens"),
-        Binding("ctrl+l", "clear", "clear panes", id="clear"),
-        Binding("question_mark", "help", "help", id="help"),
-        Binding("ctrl+q", "quit", "quit", id="quit", priority=True),
-    ]
+    BINDINGS = BINDINGS
+    COMMANDS_SHOWN = COMMANDS  # what the help table and the palette list (trace mode has its own)
 
     def __init__(self, settings: Settings, *, memory_kind: str | None = None, compare: bool = False,
-                 theme: str | None = None, keymap: dict[str, str] | None = None, config_theme: str | None = None,
-                 session_id: str | None = None, history: SessionData | None = None,
-                 replay_speed: float | None = None) -> None:
-        """`history` with `replay_speed` replays a recorded session; without it, resumes the session."""
+                 theme: str | None = None, session_id: str | None = None, history: SessionData | None = None,
+                 replay: Replay | None = None) -> None:
+        """`history` with `replay` replays a recorded session; without it, resumes the session.
+
+        `theme` is the one asked for on the command line; the config's theme and keymap come with `settings`.
+        """
         super().__init__()
         self.history = history
-        self.replay_speed = replay_speed
-        self.recorded: list[Event] = []  # what `e` exports when there is no database to read it from
-        self.drawn = 0  # events handed to the panes
+        self.replay = replay
+        # Events drawn but not yet known to be in the database (every event when there is none): with the
+        # database's, they make the export, even after the database failed mid-session.
+        self.recorded: deque[Event] = deque()
+        self.pending: str | None = None  # a message sent before the engine was ready
         self.writer: SessionWriter | None = None
         self._stop_replay = threading.Event()
         self.settings = settings
         self.start_kind = memory_kind
         self.start_compare = compare
         self.asked_theme = theme
-        self.config_theme = config_theme
-        self.start_keymap = keymap or {}
         self.session_id = session_id
         self.inbox = EventInbox(self)
         self.live = None
         self._engine_lock = threading.Lock()
-        self.mode = MemoryMode(memory_kind or "buffer", compare)  # as the engine reports it
+        self._state_lock = threading.Lock()
         self.flower_themes: list[str] = []
         self.price_problem = ""
         try:
             self.prices = configured_prices()
         except PriceTableError as exc:  # told on mount; the shipped prices still count
             self.prices, self.price_problem = load_prices(), str(exc)
+        # The session's one ledger: the engine feeds it (a recording's events first, on replay or resume).
+        self.ledger = Ledger(self.prices)
+        self.ledger.mode = MemoryMode(memory_kind or "buffer", compare)  # until the engine reports it
 
     # layout -----------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -111,7 +112,7 @@ class FlowerApp(App[None]):
                            Tab("Counter", id="tab-counter"), id="side-tabs")
                 yield EventsPane(id="events-pane", classes="pane")
                 yield TokenStream(id="token-pane", classes="pane")
-                yield TokenCounter(self.prices, id="counter-pane", classes="pane")
+                yield TokenCounter(self.ledger, id="counter-pane", classes="pane")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -123,13 +124,14 @@ class FlowerApp(App[None]):
         if self.price_problem:
             self.notify(f"Your prices file was skipped: {self.price_problem}", severity="warning", timeout=12,
                         markup=False)
-        if self.start_keymap:
-            self.set_keymap(self.start_keymap)
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         box = self.query_one(HistoryInput)
         if self.replaying:
             box.disabled = True
-            box.placeholder = f"Replay of session {self.history.header.get('session_id')}: no model is called"
+            box.placeholder = (f"Replay of {self.history.header.get('session_id')} at {self.replay.describe()}: "
+                               "no model is called")
             self.query_one(StatusLine).replay = True
             self.query_one("#events-table").focus()
         else:
@@ -148,38 +150,48 @@ class FlowerApp(App[None]):
         if problems:
             self.notify(themes.problems_message(problems), title="Theme files skipped", severity="warning",
                         timeout=12, markup=False)
-        wanted = [name for name in (self.asked_theme, load_state().get("theme"), self.config_theme) if name]
-        for name in wanted:
-            if name in self.available_themes:
-                self.theme = name
-                return
-        if self.asked_theme:
-            self.notify(f"Unknown theme {self.asked_theme!r}; using {themes.DEFAULT_THEME}. "
+        named = {"--theme": self.asked_theme, "the config file's theme": self.settings.theme}
+        unknown = [(source, name) for source, name in named.items() if name and name not in self.available_themes]
+        wanted = [name for name in (self.asked_theme, load_state().get("theme"), self.settings.theme)
+                  if name in self.available_themes]
+        self.theme = wanted[0] if wanted else themes.DEFAULT_THEME
+        for source, name in unknown:
+            self.notify(f"Unknown theme {name!r} ({source}); using {self.theme}. "
                         f"Themes: {', '.join(sorted(self.available_themes))}", severity="warning", markup=False)
-        self.theme = themes.DEFAULT_THEME
+
+    def _remember(self, changes: dict[str, Any]) -> None:
+        """Write the remembered state off the event loop, one write at a time."""
+        with self._state_lock:
+            save_state(changes)
 
     def _theme_changed(self, theme) -> None:
-        save_state({"theme": theme.name})
+        self.run_worker(partial(self._remember, {"theme": theme.name}), thread=True, group="state",
+                        exit_on_error=False)
         self.query_one(TokenStream).reshade()
         self.query_one(EventsPane).rebuild()
         self.query_one(TokenCounter).redraw()
 
     # engine -------------------------------------------------------------
     @property
+    def mode(self) -> MemoryMode:
+        """The active memory kind and compare mode, as the ledger follows them from the engine's events."""
+        return self.ledger.mode
+
+    @property
     def replaying(self) -> bool:
-        return self.replay_speed is not None
+        return self.replay is not None
 
     @work(thread=True, group="engine", exit_on_error=False)
     def boot(self) -> None:
         """Replay a recording, or import LangChain and build the conversation, off the UI thread."""
         if self.replaying:
-            play(self.history.events, self.inbox, self.replay_speed, self._stop_replay)
+            play(self.history.events, self._recorded_event, self.replay, self._stop_replay)
             return
         from flowertui.engine.assembly import assemble
 
         resume = Resume()
         if self.history is not None:  # show the recorded session first, then carry on recording it
-            play(self.history.events, self.inbox, 0, self._stop_replay)
+            play(self.history.events, self._recorded_event, Replay(time_scale=0), self._stop_replay)
             resume = resume_point(self.history)
         try:
             self.writer = SessionWriter(data_dir() / DB_NAME, self.prices,
@@ -191,11 +203,17 @@ class FlowerApp(App[None]):
         try:
             live = assemble(self.settings.provider, self.settings.memory, sinks=sinks, session_id=session,
                             memory_kind=self.start_kind or resume.memory_kind,  # flags given now win
-                            compare=self.start_compare or resume.compare, resume=resume, prices=self.prices)
+                            compare=self.start_compare or resume.compare, resume=resume, prices=self.prices,
+                            ledger=self.ledger)
         except Exception as exc:  # a provider that cannot even be built is reported, not raised
             self.post_message(EngineProblem(f"could not start the engine: {exc}"))
             return
         self.post_message(EngineReady(live))
+
+    def _recorded_event(self, event: Event) -> None:
+        """A recorded event goes to the ledger, as a live one would, then to the panes."""
+        self.ledger(event)
+        self.inbox(event)
 
     def on_unmount(self) -> None:
         self._stop_replay.set()
@@ -204,11 +222,23 @@ class FlowerApp(App[None]):
 
     def on_engine_ready(self, message: EngineReady) -> None:
         self.live = message.live
+        if self.pending is not None:
+            text, self.pending = self.pending, None
+            self.query_one(ConversationView).held_sent = True
+            self._send(text)
 
-    def on_engine_problem(self, message: EngineProblem) -> None:
+    async def on_engine_problem(self, message: EngineProblem) -> None:
         self.notify(message.text, title="Engine", severity="error", timeout=10, markup=False)
         with suppress(NoMatches):  # the app may be closing while a thread still reports
             self.query_one(StatusLine).set_state("error", message.text)
+            view = self.query_one(ConversationView)
+            await view.problem(message.text)
+            if self.live is None and self.pending is not None:  # the engine will not come: say so by the message
+                self.pending = None
+                view.drop_hold("the engine could not start")
+
+    def on_notice(self, message: Notice) -> None:
+        self.notify(message.text, title=message.title, severity=message.severity, timeout=8, markup=False)
 
     def _engine(self, job: Callable[[], Any], group: str = "engine") -> None:
         """Run one engine call in a thread, after any call still in progress."""
@@ -227,7 +257,7 @@ class FlowerApp(App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
-            self.on_engine_problem(EngineProblem(f"{type(event.worker.error).__name__}: {event.worker.error}"))
+            self.post_message(EngineProblem(f"{type(event.worker.error).__name__}: {event.worker.error}"))
 
     @property
     def turn_running(self) -> bool:
@@ -237,11 +267,11 @@ class FlowerApp(App[None]):
         batch = self.inbox.drain()
         if not batch:
             return
-        self.drawn += len(batch)
-        if self.writer is None:  # a replay, or a session the database refused: export from memory
-            self.recorded.extend(batch)
-        for event in batch:
-            self.mode.follow(event)
+        self.recorded.extend(batch)
+        writer = self.writer
+        if writer is not None and not writer.error:  # what the database holds need not be kept here too
+            while self.recorded and self.recorded[0].seq <= writer.saved_seq:
+                self.recorded.popleft()
         with suppress(NoMatches):  # the app may be closing while an abandoned call still reports
             self.query_one(StatusLine).add(batch)
             self.query_one(EventsPane).add(batch)
@@ -250,20 +280,27 @@ class FlowerApp(App[None]):
             await self.query_one(ConversationView).add(batch)
 
     # input ----------------------------------------------------------------
-    def on_input_submitted(self, message: Input.Submitted) -> None:
+    @on(Input.Submitted, "#message")
+    async def send_message(self, message: Input.Submitted) -> None:
+        """Only the message box starts a turn. Sent before the engine is ready, it waits in the conversation."""
         box = self.query_one(HistoryInput)
         text = strip_escapes(message.value).strip()
         if not text:
             box.value = ""
             return
-        if self.live is None:
-            self.notify("LangChain is still loading; send again in a moment.", markup=False)
-            return
-        if self.turn_running:
-            self.notify("A reply is still streaming: wait for it, or press Esc to cancel it.", markup=False)
+        if self.turn_running or self.pending is not None:
+            busy = "A reply is still streaming" if self.live else "Your first message waits for LangChain to load"
+            self.notify(f"{busy}: wait for it, or press Esc to cancel it.", markup=False)
             return
         box.remember(text)
         box.value = ""
+        if self.live is None:
+            self.pending = text
+            await self.query_one(ConversationView).hold(text)
+            return
+        self._send(text)
+
+    def _send(self, text: str) -> None:
         conversation = self.live.conversation
         self._engine(lambda: conversation.ask(text), group="turn")
 
@@ -288,10 +325,30 @@ class FlowerApp(App[None]):
         side.remove_class(*SIDE_TABS.values())
         side.add_class(SIDE_TABS[message.tab.id])
 
+    def on_resize(self, _: events.Resize) -> None:
+        """Below 120 columns `p` joins the footer, which packs its keys closer so every shown one fits."""
+        self.call_after_refresh(self._fit_footer)  # once the screen has taken its breakpoint class
+
+    def _fit_footer(self) -> None:
+        self.refresh_bindings()
+        with suppress(NoMatches):
+            self.screen_stack[0].query_one(Footer).compact = self.narrow
+
     # actions ----------------------------------------------------------------
+    @property
+    def narrow(self) -> bool:
+        return self.screen_stack[0].has_class("-narrow")
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """A replay calls no model, so the keys that drive one are hidden."""
-        return not (self.replaying and action in ("memory", "cycle_memory", "compare"))
+        """Hide the keys that cannot act: a replay calls no model; wide, every side pane shows already."""
+        if self.replaying and action in REPLAY_HIDDEN:
+            return False
+        return self.narrow if action == "next_pane" else True
+
+    def action_next_pane(self) -> None:
+        tabs = self.query_one("#side-tabs", Tabs)
+        ids = list(SIDE_TABS)
+        tabs.active = ids[(ids.index(tabs.active) + 1) % len(ids)] if tabs.active in ids else ids[0]
 
     def action_memory(self, kind: str) -> None:
         if self.live is None or (kind == self.mode.kind and not self.turn_running):
@@ -312,40 +369,51 @@ class FlowerApp(App[None]):
     def action_cancel(self) -> None:
         if self.turn_running and self.live is not None:
             self.live.conversation.cancel()
+        elif self.pending is not None:  # a message still waiting for the engine is taken back
+            self.pending = None
+            self.query_one(ConversationView).drop_hold("cancelled")
         elif isinstance(self.focused, Input):
             self.query_one("#events-table", DataTable).focus()
 
-    def session_data(self) -> SessionData:
-        """Everything recorded this session: from the database when it is kept there, else from memory."""
-        if self.writer is None or self.writer.error:
-            return SessionData(session_header(self.recorded), list(self.recorded))
-        self.writer.flush()
-        store = SessionStore(self.writer.path)
-        try:
-            events = store.events(self.live.bus.session_id)
-        finally:
-            store.close()
-        return SessionData(session_header(events), events)
+    def session_data(self, session_id: str, unsaved: list[Event]) -> SessionData:
+        """Everything recorded this session, read in a worker: the database's events, then the ones it lacks."""
+        writer = self.writer
+        events: list[Event] = []
+        if writer is not None:
+            writer.flush()
+            store = SessionStore(writer.path)
+            try:
+                events = store.events(session_id)
+            finally:
+                store.close()
+        last = events[-1].seq if events else 0
+        events += [event for event in unsaved if event.seq > last]
+        return SessionData.of(events)
 
-    def action_export(self) -> None:
+    async def action_export(self) -> None:
         session = self.live.bus.session_id if self.live else (self.recorded[0].session_id if self.recorded else None)
-        if session is None:
-            self.notify("Nothing to export yet.", markup=False)
+        if session is None or (self.live is not None and self.live.bus.turn == 0):
+            self.notify("Nothing to export yet: a session is recorded from its first turn.", markup=False)
             return
-        self.push_screen(ExportDialog(session), self._exported)
+        folder = await asyncio.to_thread(save_dir)
+        self.push_screen(ExportDialog(session, folder), partial(self._exported, session))
 
-    def _exported(self, outcome: tuple[str, Path] | None) -> None:
-        if outcome is None:
-            return
-        fmt, path = outcome
+    def _exported(self, session_id: str, outcome: tuple[str, Path, bool] | None) -> None:
+        if outcome is not None:
+            self.run_worker(partial(self._write_export, session_id, *outcome, list(self.recorded)), thread=True,
+                            group="export", exit_on_error=False)
+
+    def _write_export(self, session_id: str, fmt: str, path: Path, force: bool, unsaved: list[Event]) -> None:
+        """Read the session and write the file off the event loop; the result comes back as a notice."""
         try:
-            data = self.session_data()
-            written = export(data, fmt, path, self.prices)
+            data = self.session_data(session_id, unsaved)
+            written = export(data, fmt, path, self.prices, force=force)
         except (ExportError, StoreError) as exc:
-            self.notify(str(exc), title="Export failed", severity="error", timeout=10, markup=False)
+            self.post_message(Notice(str(exc), "Export failed", "error"))
             return
-        self.notify(f"{len(data.events)} events written to {written.resolve()}", title=f"Exported {fmt}",
-                    timeout=8, markup=False)
+        count = len(data.events)
+        self.post_message(Notice(f"{count} event{'s' * (count != 1)} written to {written.resolve()}",
+                                 f"Exported {fmt}"))
 
     def action_next_theme(self) -> None:
         names = self.flower_themes
@@ -363,28 +431,39 @@ class FlowerApp(App[None]):
     async def action_clear(self) -> None:
         self.query_one(EventsPane).clear()
         self.query_one(TokenStream).clear()
-        self.query_one(TokenCounter).clear()
         await self.query_one(ConversationView).clear()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_table()))
 
     def key_table(self) -> list[tuple[str, str]]:
-        """Each binding's current key (after the user's keymap) and what it does."""
-        rows = []
-        for binding in self.BINDINGS:
-            key = self.start_keymap.get(binding.id, binding.key) if binding.id else binding.key
-            rows.append((self.get_key_display(Binding(key, binding.action)), binding.description))
-        return rows
+        """Each command's current key (after the user's keymap) and what it does."""
+        keymap = self.settings.keymap
+        return [(self.get_key_display(Binding(keymap.get(c.id, c.key), c.action)), c.help)
+                for c in self.COMMANDS_SHOWN]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        for kind in KINDS:
-            yield SystemCommand(f"Memory: {kind}", f"Make {kind} the active memory kind",
-                                lambda kind=kind: self.action_memory(kind))
-        yield SystemCommand("Compare mode", "Feed all five memory kinds every turn", self.action_compare)
-        yield SystemCommand("Events filter", "all / no tokens / errors / maintenance", self.action_cycle_filter)
-        yield SystemCommand("Every token event", "Show or fold per-token events", self.action_toggle_tokens)
-        yield SystemCommand("Clear panes", "Clear what the panes show (the session keeps its data)",
-                            self.action_clear)
-        yield SystemCommand("Help", "What each pane shows and the keys", self.action_help)
+        """Textual's own commands (Theme, Keys…), then one per binding; the screenshot goes where exports go."""
+        ours = {c.title for c in self.COMMANDS_SHOWN} | {"Screenshot"}
+        yield from (command for command in super().get_system_commands(screen) if command.title not in ours)
+        for c in self.COMMANDS_SHOWN:
+            action = c.action.split("(")[0]
+            if self.check_action(action, ()):
+                yield SystemCommand(c.title, c.help[:1].upper() + c.help[1:], partial(self.run_action, c.action))
+        yield SystemCommand("Screenshot", "Save an SVG screenshot in the folder exports go to", self.take_screenshot)
+
+    def take_screenshot(self) -> None:
+        self.set_timer(0.1, self._shoot)  # once the palette has closed, as Textual's own command does
+
+    def _shoot(self) -> None:
+        svg = self.export_screenshot()
+        self.run_worker(partial(self._save_screenshot, svg), thread=True, group="export", exit_on_error=False)
+
+    def _save_screenshot(self, svg: str) -> None:
+        path = save_dir() / f"flowertui-{datetime.now():%Y%m%d-%H%M%S}.svg"
+        try:
+            path.write_text(svg, "utf-8")
+        except OSError as exc:
+            self.post_message(Notice(f"cannot write {path}: {exc.strerror or exc}", "Screenshot failed", "error"))
+            return
+        self.post_message(Notice(f"Saved to {path}", "Screenshot"))

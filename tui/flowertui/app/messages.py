@@ -28,3 +28,11 @@ class EngineProblem(Message):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
+
+
+class Notice(Message):
+    """Something a worker finished (an export, a screenshot): the text is safe to show."""
+
+    def __init__(self, text: str, title: str = "", severity: str = "information") -> None:
+        super().__init__()
+        self.text, self.title, self.severity = text, title, severity

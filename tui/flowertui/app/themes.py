@@ -15,9 +15,16 @@ from typing import Any
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
+from flowertui.engine.kinds import KINDS
 from flowertui.paths import config_dir
 
 DEFAULT_THEME = "peony"
+
+
+def kind_variable(kind: str) -> str:
+    """The theme variable holding a memory kind's colour in the counter's plot."""
+    return "ft-kind-" + kind.replace("_", "-")
+
 
 # The app's own theme variables; widgets refer to them as `$ft-...` in CSS.
 APP_VARIABLES: tuple[str, ...] = (
@@ -39,6 +46,7 @@ APP_VARIABLES: tuple[str, ...] = (
     "ft-scope-constructor",
     "ft-scope-request",
     "ft-scope-context",
+    *(kind_variable(kind) for kind in KINDS),
 )
 
 # Fallbacks chosen to stay legible on Textual's own dark and light backgrounds.
@@ -61,6 +69,11 @@ _DARK_DEFAULTS = {
     "ft-scope-constructor": "#ffb08a",
     "ft-scope-request": "#a5e3a0",
     "ft-scope-context": "#a8c0ff",
+    "ft-kind-buffer": "#ff6b8b",
+    "ft-kind-window": "#6fdc8c",
+    "ft-kind-summary": "#5fb4ff",
+    "ft-kind-summary-buffer": "#ffc24b",
+    "ft-kind-token-buffer": "#c490ff",
 }
 _LIGHT_DEFAULTS = {
     "ft-chain": "#9c1f66",
@@ -81,6 +94,11 @@ _LIGHT_DEFAULTS = {
     "ft-scope-constructor": "#8f3a00",
     "ft-scope-request": "#2a622c",
     "ft-scope-context": "#3a4a9c",
+    "ft-kind-buffer": "#c0243f",
+    "ft-kind-window": "#1f7a3a",
+    "ft-kind-summary": "#1a5fb4",
+    "ft-kind-summary-buffer": "#8a6a00",
+    "ft-kind-token-buffer": "#7a2fb0",
 }
 
 _COLOUR_KEYS = (

@@ -1,33 +1,33 @@
 """The app's trace mode: another program's console on the left, its LangChain runs in the live panes.
 
+The same panes, inbox, store, exports, themes and help as a chat session; what
+differs: the conversation pane is the program's console (the message box writes
+to its stdin), the counter groups per model and per top-level run, the memory
+keys are gone, and `r` / `s` restart and stop the program.
+
 Textual calls a message handler of every class up the MRO, so the handlers that
 replace FlowerApp's call `prevent_default()`.
-
-The same panes, inbox, store and exports as a chat session; what differs: the
-conversation pane is the program's console (the message box writes to its
-stdin), the counter groups per model and per top-level run, the memory keys are
-gone, and `r` / `s` restart and stop the program.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Iterable
 from contextlib import suppress
+from functools import partial
 
-from textual import events, work
-from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
+from textual import events, on, work
+from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Tab, Tabs
 
 from flowertui.app.app import FlowerApp
+from flowertui.app.keys import TRACE_BINDINGS, TRACE_COMMANDS
 from flowertui.app.messages import EngineProblem, EventsPending
+from flowertui.app.screens.export_dialog import ExportDialog
 from flowertui.app.screens.trace_detail import TraceEventDetail
-from flowertui.app.state import save_state
 from flowertui.app.widgets.console import ConsoleView
 from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.app.widgets.history_input import HistoryInput
@@ -37,9 +37,8 @@ from flowertui.app.widgets.trace_status import TraceStatus
 from flowertui.config import Settings
 from flowertui.engine.events import Event
 from flowertui.engine.sanitize import strip_escapes
-from flowertui.paths import data_dir
-from flowertui.session.export import SessionData
-from flowertui.session.store import DB_NAME, SessionStore, SessionWriter, StoreError, session_header
+from flowertui.paths import data_dir, save_dir
+from flowertui.session.store import DB_NAME, SessionWriter, StoreError
 from flowertui.trace.launcher import LaunchError, describe_exit
 
 
@@ -57,22 +56,13 @@ class TraceApp(FlowerApp):
     CSS_PATH = ["app.tcss", "trace.tcss"]
     TITLE = "flowertui trace"
     inherit_bindings = False
-    BINDINGS = [
-        Binding("r", "restart", "restart program", id="trace.restart"),
-        Binding("s", "stop", "stop program", id="trace.stop"),
-        Binding("escape", "leave_input", "leave input", id="cancel"),
-        Binding("e", "export", "export", id="export"),
-        Binding("t", "next_theme", "theme", id="theme.next"),
-        Binding("f", "cycle_filter", "filter", id="events.filter"),
-        Binding("k", "toggle_tokens", "tokens", id="events.tokens"),
-        Binding("ctrl+l", "clear", "clear panes", id="clear"),
-        Binding("question_mark", "help", "help", id="help"),
-        Binding("ctrl+q", "quit", "quit", id="quit", priority=True),
-    ]
+    BINDINGS = TRACE_BINDINGS
+    COMMANDS_SHOWN = TRACE_COMMANDS
 
-    def __init__(self, settings: Settings, command: list[str] | None, *, listen: bool = False, **kwargs) -> None:
+    def __init__(self, settings: Settings, command: list[str] | None, *, listen: bool = False,
+                 theme: str | None = None) -> None:
         """`command` is the program to run; with `listen` (and no command) programs calling watch() report here."""
-        super().__init__(settings, **kwargs)
+        super().__init__(settings, theme=theme)
         self.command = command
         self.listen = listen
         self.tracer = None
@@ -102,20 +92,24 @@ class TraceApp(FlowerApp):
         yield Footer()
 
     def on_mount(self, event: events.Mount) -> None:
-        event.prevent_default()  # FlowerApp's own mount handler would look for the chat panes
+        event.prevent_default()  # FlowerApp's mount handler looks for the chat panes
         titles = {"console": "Program console", "events-pane": "Callback events", "token-pane": "Token stream",
                   "counter-pane": "Tokens per model and per top-level run"}
         for widget_id, title in titles.items():
             self.query_one(f"#{widget_id}").border_title = title
         self._load_themes()
-        if self.start_keymap:
-            self.set_keymap(self.start_keymap)
+        if self.price_problem:
+            self.notify(f"Your prices file was skipped: {self.price_problem}", severity="warning", timeout=12,
+                        markup=False)
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.query_one(HistoryInput).focus()
         self.boot()
 
     def _theme_changed(self, theme) -> None:
-        save_state({"theme": theme.name})
+        self.run_worker(partial(self._remember, {"theme": theme.name}), thread=True, group="state",
+                        exit_on_error=False)
         self.query_one(TokenStream).reshade()
         self.query_one(EventsPane).rebuild()
         self.query_one(TraceCounter).redraw()
@@ -167,8 +161,6 @@ class TraceApp(FlowerApp):
     def on_console_pending(self, _: ConsolePending) -> None:
         with self._console_lock:
             self._console_posted = False
-        if self.program is None:
-            return
         lines, skipped = self.program.drain()
         with suppress(NoMatches):
             self.query_one(ConsoleView).add(lines, skipped)
@@ -186,27 +178,36 @@ class TraceApp(FlowerApp):
         batch = self.inbox.drain()
         if not batch:
             return
-        self.drawn += len(batch)
-        if self.writer is None:
-            self.recorded.extend(batch)
+        self.recorded.extend(batch)
+        writer = self.writer
+        if writer is not None and not writer.error:  # what the database holds need not be kept here too
+            while self.recorded and self.recorded[0].seq <= writer.saved_seq:
+                self.recorded.popleft()
         for event in batch:
             if event.kind == "handler_error" and event.payload.get("of_run"):
                 self.handler_errors.setdefault(event.payload["of_run"], []).append(event)
-        with suppress(NoMatches):
+        with suppress(NoMatches):  # the app may be closing while the program still reports
             self.query_one(TraceStatus).add(batch)
             self.query_one(EventsPane).add(batch)
             self.query_one(TokenStream).add(batch)
             self.query_one(TraceCounter).add(batch)
 
-    def on_input_submitted(self, message: Input.Submitted) -> None:
+    async def on_engine_problem(self, message: EngineProblem) -> None:
+        message.prevent_default()
+        self.notify(message.text, title="Trace", severity="error", timeout=10, markup=False)
+
+    @on(Input.Submitted, "#message")
+    def send_line(self, message: Input.Submitted) -> None:
+        """A line for the program's stdin (an empty one too: programs wait for Enter)."""
         message.prevent_default()
         box = self.query_one(HistoryInput)
         text = strip_escapes(message.value)
         box.value = ""
         if self.program is None or not self.program.send(text):
-            self.notify("The program is not running or does not read its input.", markup=False)
+            self.notify("The program is not running, or no longer reads its input.", markup=False)
             return
-        box.remember(text)
+        if text:
+            box.remember(text)
 
     def on_events_pane_selected(self, message: EventsPane.Selected) -> None:
         message.prevent_default()
@@ -217,8 +218,10 @@ class TraceApp(FlowerApp):
 
     # actions --------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Restart and stop need a program: a listener has none."""
-        return self.program is not None if action in ("restart", "stop") else True
+        """Restart and stop need a program (a listener has none); `p` only when the side panes are tabs."""
+        if action in ("restart", "stop"):
+            return self.program is not None
+        return self.narrow if action == "next_pane" else True
 
     def action_restart(self) -> None:
         """A new run of the program in the same session (the running one is stopped first)."""
@@ -226,7 +229,7 @@ class TraceApp(FlowerApp):
             self._restart_pending = True
             self.query_one(TraceStatus).set_state("stopping…")
             self.program.stop()
-        else:
+        elif not self._restart_pending:
             self._start_run()
 
     def action_stop(self) -> None:
@@ -235,29 +238,16 @@ class TraceApp(FlowerApp):
             self.query_one(ConsoleView).note("stopping: SIGINT, then SIGTERM if it does not end")
             self.program.stop()
 
-    def action_leave_input(self) -> None:
+    def action_cancel(self) -> None:
         if isinstance(self.focused, Input):
             self.query_one("#events-table").focus()
 
-    def session_data(self) -> SessionData:
-        """The session as stored (or as recorded in memory when the database refused it)."""
-        if self.writer is None or self.writer.error or self.session_id is None:
-            return SessionData(session_header(self.recorded), list(self.recorded))
-        self.writer.flush()
-        store = SessionStore(self.writer.path)
-        try:
-            events = store.events(self.session_id)
-        finally:
-            store.close()
-        return SessionData(session_header(events), events)
-
-    def action_export(self) -> None:
-        from flowertui.app.screens.export_dialog import ExportDialog
-
+    async def action_export(self) -> None:
         if self.session_id is None:
             self.notify("Nothing to export yet.", markup=False)
             return
-        self.push_screen(ExportDialog(self.session_id), self._exported)
+        folder = await asyncio.to_thread(save_dir)
+        self.push_screen(ExportDialog(self.session_id, folder), partial(self._exported, self.session_id))
 
     def action_quit(self) -> None:
         """Quitting stops the program first (SIGINT, then SIGTERM) and says so once the screen is gone."""
@@ -276,7 +266,7 @@ class TraceApp(FlowerApp):
         self.call_from_thread(self.exit)
 
     def on_unmount(self, event: events.Unmount) -> None:
-        """FlowerApp's handler runs after this one: it closes the session writer."""
+        """FlowerApp's handler runs after this one and closes the session writer."""
         if self.program is not None and self.program.running:
             self.program.stop(wait=True)
         for owner in (self.tracer, self.watched):
@@ -288,11 +278,3 @@ class TraceApp(FlowerApp):
         self.query_one(TokenStream).clear()
         self.query_one(TraceCounter).clear()
         self.query_one(ConsoleView).clear()
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from App.get_system_commands(self, screen)  # Textual's own, without the memory-kind commands
-        yield SystemCommand("Restart program", "A new run of the program in this session", self.action_restart)
-        yield SystemCommand("Stop program", "SIGINT, then SIGTERM", self.action_stop)
-        yield SystemCommand("Events filter", "all / no tokens / errors / maintenance", self.action_cycle_filter)
-        yield SystemCommand("Every token event", "Show or fold per-token events", self.action_toggle_tokens)
-        yield SystemCommand("Help", "What each pane shows and the keys", self.action_help)

@@ -37,25 +37,30 @@ def assemble(
     compare: bool = False,
     resume: Resume | None = None,
     prices: dict[str, Price] | None = None,
+    ledger: Ledger | None = None,
 ) -> Assembly:
-    """Build the model and conversation; sinks see every event, the ledger included.
+    """Build the model and conversation; sinks see every event, after the ledger.
 
     `resume` continues a recorded session: its transcript and its event and turn numbers.
+    `ledger` is the session's ledger when the caller already holds it (rebuilt from a resumed
+    session's events); otherwise a new one is made. Either way it is the session's only ledger.
     """
     resume = resume or Resume()
     bus = EventBus(session_id, redactor=Redactor([provider.api_key or ""]), seq=resume.last_seq, turn=resume.last_turn)
-    ledger = Ledger(configured_prices() if prices is None else prices)
+    if ledger is None:
+        ledger = Ledger(configured_prices() if prices is None else prices)
     bus.subscribe(ledger)
     for sink in sinks:
         bus.subscribe(sink)
     conversation = Conversation(build_chat_model(provider), bus, memory_kind=memory_kind, settings=memory,
                                 compare=compare, transcript=resume.transcript,
-                                retries=0 if provider.provider == "offline" else provider.max_retries)
+                                retries=0 if provider.provider == "offline" else provider.max_retries, ledger=ledger)
     bus.emit("session_start", name="session", scope="app", payload={
         "flowertui": __version__,
         "provider": provider.provider,
         "model": conversation.model_name,
         "base_url": bus.redact(provider.base_url) if provider.base_url else None,
+        "api_key_used": bool(provider.api_key),  # whether one was used (never the key): resuming needs one too
         "memory_kind": memory_kind,
         "compare": compare,
         "memory_settings": asdict(memory),

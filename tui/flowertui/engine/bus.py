@@ -27,7 +27,7 @@ class EventBus:
         """`seq` and `turn` continue a resumed session's numbering."""
         self.session_id = session_id or uuid.uuid4().hex[:12]
         self.redact = redactor or Redactor()
-        self.turn = turn
+        self._turn = turn
         self.memory_kind: str | None = None
         self._sinks: list[Sink] = []
         self._seq = seq
@@ -35,11 +35,19 @@ class EventBus:
         self._run_starts: dict[str, float] = {}
         self._run_turns: dict[str, int] = {}
 
+    @property
+    def turn(self) -> int:
+        """The latest turn begun (failed and cancelled ones included)."""
+        return self._turn
+
+    def begin_turn(self) -> int:
+        """Number the next turn; events emitted from now on belong to it."""
+        with self._lock:
+            self._turn += 1
+            return self._turn
+
     def subscribe(self, sink: Sink) -> None:
         self._sinks.append(sink)
-
-    def unsubscribe(self, sink: Sink) -> None:
-        self._sinks.remove(sink)
 
     def emit(
         self,
@@ -53,15 +61,17 @@ class EventBus:
         memory_kind: str | None = None,
         maintenance: bool = False,
         at: tuple[float, float] | None = None,
+        turn: int | None = None,
     ) -> Event:
         """Build the next event and deliver it to every sink, in sequence order.
 
-        `at` is (wall, monotonic) for an event that happened in another process (a traced program).
+        `at` is (wall, monotonic) for an event that happened in another process (a traced program);
+        `turn` places it in an earlier turn than the latest (programs watched at the same time).
         """
         with self._lock:
             now = time.monotonic() if at is None else at[1]
             duration = since = None
-            turn = self.turn
+            turn = self._turn if turn is None else turn
             if run_id is not None:
                 if kind.endswith("_start"):
                     self._run_starts[run_id] = now

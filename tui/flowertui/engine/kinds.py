@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 KINDS = ("buffer", "window", "summary", "summary_buffer", "token_buffer")
+SUMMARISING = ("summary", "summary_buffer")  # kinds that call the model to remember
 
 
 class UnknownMemoryKind(ValueError):

@@ -1,19 +1,35 @@
-"""Token ledger per memory kind, built only from events (so a replay rebuilds it exactly).
+"""The session's one token ledger, built only from events (so a replay rebuilds it exactly).
 
 Each row is one turn of one memory kind: the main call's prompt and completion
-tokens, the summariser's maintenance tokens, and the cost. Provider-reported
-usage is preferred; where the provider reported nothing the tiktoken estimate is
-used and the row says so, so missing usage never reads as 0.
+tokens, the summariser's maintenance tokens, the cost and how the turn ended.
+Provider-reported usage is preferred; where the provider reported nothing the
+tiktoken estimate is used and the row says so, so missing usage never reads as 0.
+Summariser calls that catch a newly started summary memory up on the transcript
+are kept apart from the turn rows (they belong to no turn) and counted in the
+kind's totals. Every view (counter pane, headless table, exports) reads the
+per-kind figures computed here.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from flowertui.engine.events import Event
+from flowertui.engine.events import Event, MemoryMode
+from flowertui.engine.kinds import KINDS
 from flowertui.engine.prices import Price
+
+# The marks every view puts beside a number, explained once.
+MARKS = {
+    "~": "estimate",  # tiktoken's count: compare mode's other kinds, or a cancelled reply
+    "?": "no usage reported",
+    "…": "in progress",
+    "✗": "failed",
+    "↻": "catch-up",  # the summariser read earlier turns when the kind started
+}
+LEGEND = "  ".join(f"{mark} {meaning}" for mark, meaning in MARKS.items())
+TURN_ENDINGS = {"turn_end": "done", "turn_cancelled": "cancelled", "turn_error": "failed"}
 
 
 @dataclass
@@ -25,9 +41,11 @@ class LedgerRow:
     completion_tokens: int = 0
     maintenance_input: int = 0
     maintenance_output: int = 0
-    estimated: bool = False  # compare mode: what this kind would send, counted with tiktoken
+    estimated: bool = False  # counted with tiktoken: compare mode's other kinds, or a cancelled reply
     usage_missing: bool = False  # the provider reported no usage; numbers are tiktoken's
     maintenance_usage_missing: bool = False
+    status: str = "running"  # running | done | cancelled | failed
+    cancel_estimate: bool = False  # prompt/completion are the cancel-time estimate, until a late llm_end
 
     @property
     def maintenance_tokens(self) -> int:
@@ -37,10 +55,16 @@ class LedgerRow:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens + self.maintenance_tokens
 
+    @property
+    def counted(self) -> bool:
+        """Settled, and part of the kind's totals: done, or ended early after spending tokens."""
+        return self.status == "done" or (self.status != "running" and self.total_tokens > 0)
+
     def cost(self, prices: dict[str, Price]) -> tuple[float | None, str | None]:
+        """Nothing spent costs 0 whatever the model; otherwise None when the model has no price."""
         price = prices.get(self.model or "")
         if price is None:
-            return None, None
+            return (0.0, None) if self.total_tokens == 0 else (None, None)
         spent = price.cost(self.prompt_tokens + self.maintenance_input, self.completion_tokens + self.maintenance_output)
         return spent, price.currency
 
@@ -49,6 +73,7 @@ class LedgerRow:
         return {
             "turn": self.turn,
             "model": self.model,
+            "status": self.status,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "maintenance_tokens": self.maintenance_tokens,
@@ -61,27 +86,101 @@ class LedgerRow:
         }
 
 
+@dataclass
+class CatchUp:
+    """The summariser calls that fed a new summary memory the transcript (a switch, compare mode, a resume)."""
+
+    memory_kind: str
+    after_turn: int
+    turns: int
+    model: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    usage_missing: bool = False
+    calls: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def cost(self, prices: dict[str, Price]) -> tuple[float | None, str | None]:
+        price = prices.get(self.model or "")
+        if price is None:
+            return (0.0, None) if self.total_tokens == 0 else (None, None)
+        return price.cost(self.input_tokens, self.output_tokens), price.currency
+
+    def to_dict(self, prices: dict[str, Price]) -> dict[str, Any]:
+        cost, currency = self.cost(prices)
+        return {"after_turn": self.after_turn, "turns": self.turns, "model": self.model, "calls": self.calls,
+                "total_tokens": self.total_tokens, "usage_missing": self.usage_missing, "cost": cost,
+                "currency": currency}
+
+
+@dataclass(frozen=True)
+class KindTotals:
+    """What every view shows for one memory kind, computed once."""
+
+    kind: str
+    last: LedgerRow | None  # the latest turn row, whatever its state
+    turns: tuple[int, ...]  # the turns the totals count
+    coverage: str  # those turns as ranges, e.g. "1–3, 5–6"; "↻" first when a catch-up is counted too
+    total_tokens: int
+    prompt_tokens: int
+    completion_tokens: int
+    maintenance_tokens: int  # the turns' summariser calls and every catch-up
+    catch_up_tokens: int
+    cost: float | None
+    currency: str | None
+    estimated: bool
+    usage_missing: bool
+    points: tuple[tuple[int, int], ...] = field(default=())  # (turn, cumulative tokens) for the plot
+
+    @property
+    def marks(self) -> str:
+        return ("~" if self.estimated else "") + ("?" if self.usage_missing else "")
+
+
 class Ledger:
-    """A sink: consumes events, keeps rows per memory kind in turn order."""
+    """A sink: consumes events, keeps rows per memory kind in turn order, and follows the memory mode."""
 
     def __init__(self, prices: dict[str, Price]) -> None:
         self.prices = prices
         self.rows: dict[str, dict[int, LedgerRow]] = {}
+        self.catch_ups: dict[str, list[CatchUp]] = {}
+        self.mode = MemoryMode()
+        self._catching: dict[str, CatchUp] = {}
+        self._prompts: dict[tuple[str, int], int] = {}  # the main call's prompt estimate, for a cancel
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
         with self._lock:
+            self.mode.follow(event)
+            p = event.payload
             if event.kind == "turn_start":
-                for kind in event.payload.get("kinds", ()):
-                    self._row(kind, event.turn)
+                for kind in p.get("kinds", ()):
+                    self._row(kind, event.turn).model = p.get("model")
+            elif event.kind in TURN_ENDINGS:
+                self._settle(event)
             elif event.kind == "memory_estimate":
                 row = self._row(event.memory_kind, event.turn)
-                row.model = event.payload.get("model") or row.model
-                row.prompt_tokens = int(event.payload["prompt_tokens"])
-                row.completion_tokens = int(event.payload["completion_tokens"])
+                row.model = p.get("model") or row.model
+                row.prompt_tokens = int(p["prompt_tokens"])
+                row.completion_tokens = int(p["completion_tokens"])
                 row.estimated = True
+            elif event.kind in ("chat_model_start", "llm_start") and event.memory_kind and not event.maintenance:
+                self._prompts[(event.memory_kind, event.turn)] = int(p.get("prompt_tokens_estimate") or 0)
+            elif event.kind == "memory_catchup_start" and event.memory_kind:
+                self._catching[event.memory_kind] = CatchUp(event.memory_kind, event.turn, int(p.get("turns", 0)))
+            elif event.kind == "memory_catchup_end" and event.memory_kind in self._catching:
+                catch_up = self._catching.pop(event.memory_kind)
+                if catch_up.calls:  # a memory that had nothing to summarise yet spent nothing
+                    self.catch_ups.setdefault(event.memory_kind, []).append(catch_up)
             elif event.kind == "llm_end" and event.memory_kind:
-                self._add_call(self._row(event.memory_kind, event.turn), event)
+                catching = self._catching.get(event.memory_kind) if event.maintenance else None
+                if catching is not None:
+                    _add_catch_up(catching, event)
+                else:
+                    _add_call(self._row(event.memory_kind, event.turn), event)
 
     def _row(self, kind: str | None, turn: int) -> LedgerRow:
         rows = self.rows.setdefault(kind or "unknown", {})
@@ -89,53 +188,133 @@ class Ledger:
             rows[turn] = LedgerRow(turn=turn, memory_kind=kind or "unknown")
         return rows[turn]
 
-    @staticmethod
-    def _add_call(row: LedgerRow, event: Event) -> None:
-        payload = event.payload
-        usage = payload.get("usage")
-        if usage:
-            spent_in, spent_out = usage["input_tokens"], usage["output_tokens"]
-        else:
-            spent_in = payload.get("prompt_tokens_estimate") or 0
-            spent_out = payload.get("completion_tokens_estimate") or 0
-        row.model = row.model or payload.get("model")
-        if event.maintenance:
-            row.maintenance_input += spent_in
-            row.maintenance_output += spent_out
-            row.maintenance_usage_missing |= not usage
-        else:
-            row.prompt_tokens += spent_in
-            row.completion_tokens += spent_out
-            row.usage_missing |= not usage
+    def _settle(self, event: Event) -> None:
+        """Close every row of the turn; a cancelled reply counts its prompt and what had streamed."""
+        status = TURN_ENDINGS[event.kind]
+        for kind, rows in self.rows.items():
+            row = rows.get(event.turn)
+            if row is None or row.status != "running":
+                continue
+            row.status = status
+            if status == "cancelled" and kind == event.memory_kind and row.prompt_tokens + row.completion_tokens == 0:
+                row.prompt_tokens = self._prompts.get((kind, event.turn), 0)
+                row.completion_tokens = int(event.payload.get("completion_tokens") or 0)
+                row.estimated = row.cancel_estimate = row.prompt_tokens + row.completion_tokens > 0
+        for key in [key for key in self._prompts if key[1] == event.turn]:
+            del self._prompts[key]
 
+    # reading ---------------------------------------------------------------
     def turns(self, kind: str) -> list[LedgerRow]:
         with self._lock:
             return [row for _, row in sorted(self.rows.get(kind, {}).items())]
 
-    def total(self, kind: str) -> int:
-        return sum(row.total_tokens for row in self.turns(kind))
-
     def kinds(self) -> list[str]:
+        """Kinds with anything counted or in progress, in the lesson's order."""
         with self._lock:
-            return list(self.rows)
+            seen = set(self.rows) | set(self.catch_ups)
+        return [k for k in KINDS if k in seen] + sorted(seen - set(KINDS))
+
+    def totals(self, kind: str) -> KindTotals:
+        """The kind's figures for every view: counted turns, Σ tokens and cost, marks, plot points."""
+        with self._lock:  # a consistent snapshot while the engine thread keeps counting
+            rows = [row for _, row in sorted(self.rows.get(kind, {}).items())]
+            catch_ups = list(self.catch_ups.get(kind, ()))
+            counted = [row for row in rows if row.counted]
+            catch_up_tokens = sum(c.total_tokens for c in catch_ups)
+            costs = [row.cost(self.prices) for row in counted] + [c.cost(self.prices) for c in catch_ups]
+            known = None if any(cost is None for cost, _ in costs) else sum(cost for cost, _ in costs)
+            points, running = [], 0
+            for row in counted:  # a catch-up adds to the turns after it
+                running += row.total_tokens
+                points.append((row.turn, running + sum(c.total_tokens for c in catch_ups if c.after_turn < row.turn)))
+            return KindTotals(
+                kind=kind,
+                last=replace(rows[-1]) if rows else None,
+                turns=tuple(row.turn for row in counted),
+                coverage=" ".join(part for part in ("↻" if catch_ups else "", turn_ranges(r.turn for r in counted))
+                                  if part),
+                total_tokens=sum(row.total_tokens for row in counted) + catch_up_tokens,
+                prompt_tokens=sum(row.prompt_tokens for row in counted),
+                completion_tokens=sum(row.completion_tokens for row in counted),
+                maintenance_tokens=sum(row.maintenance_tokens for row in counted) + catch_up_tokens,
+                catch_up_tokens=catch_up_tokens,
+                cost=known,
+                currency=next((cur for _, cur in costs if cur), None) if known is not None else None,
+                estimated=any(row.estimated for row in counted),
+                usage_missing=any(row.usage_missing or row.maintenance_usage_missing for row in counted)
+                or any(c.usage_missing for c in catch_ups),
+                points=tuple(points),
+            )
+
+    def total(self, kind: str) -> int:
+        return self.totals(kind).total_tokens
 
     def cost(self, kind: str) -> tuple[float | None, str | None]:
-        """Cumulative cost and currency of a kind; None when any turn's model has no price."""
-        costs = [row.cost(self.prices) for row in self.turns(kind)]
-        if not costs or any(cost is None for cost, _ in costs):
-            return None, None
-        return sum(cost for cost, _ in costs), costs[0][1]
+        """Cumulative cost and currency of a kind; None only when a counted turn's model has no price."""
+        totals = self.totals(kind)
+        return totals.cost, totals.currency
+
+    def catching_up(self, kind: str) -> CatchUp | None:
+        """The catch-up of `kind` still open (its calls counted so far)."""
+        with self._lock:
+            return self._catching.get(kind)
 
     def summary(self) -> dict[str, dict[str, Any]]:
         """Per kind: the turn rows as dicts and the totals (the shape `run --json` prints)."""
         result: dict[str, dict[str, Any]] = {}
         for kind in self.kinds():
-            rows = self.turns(kind)
-            cost, currency = self.cost(kind)
+            totals = self.totals(kind)
             result[kind] = {
-                "turns": [row.to_dict(self.prices) for row in rows],
-                "total_tokens": sum(row.total_tokens for row in rows),
-                "cost": cost,
-                "currency": currency,
+                "turns": [row.to_dict(self.prices) for row in self.turns(kind)],
+                "catch_ups": [c.to_dict(self.prices) for c in self.catch_ups.get(kind, ())],
+                "counted_turns": totals.coverage,
+                "total_tokens": totals.total_tokens,
+                "cost": totals.cost,
+                "currency": totals.currency,
             }
         return result
+
+
+def turn_ranges(turns) -> str:
+    """1,2,3,5,6 → "1–3, 5–6"."""
+    spans: list[list[int]] = []
+    for turn in turns:
+        if spans and turn == spans[-1][1] + 1:
+            spans[-1][1] = turn
+        else:
+            spans.append([turn, turn])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
+
+
+def _spent(event: Event) -> tuple[int, int, bool]:
+    """Input and output tokens of one finished call, and whether they are tiktoken's (usage missing)."""
+    payload = event.payload
+    usage = payload.get("usage")
+    if usage:
+        return usage["input_tokens"], usage["output_tokens"], False
+    return payload.get("prompt_tokens_estimate") or 0, payload.get("completion_tokens_estimate") or 0, True
+
+
+def _add_call(row: LedgerRow, event: Event) -> None:
+    spent_in, spent_out, missing = _spent(event)
+    row.model = row.model or event.payload.get("model")
+    if event.maintenance:
+        row.maintenance_input += spent_in
+        row.maintenance_output += spent_out
+        row.maintenance_usage_missing |= missing
+        return
+    if row.cancel_estimate:  # the call ended after all: its real numbers replace the cancel-time estimate
+        row.prompt_tokens = row.completion_tokens = 0
+        row.estimated = row.cancel_estimate = False
+    row.prompt_tokens += spent_in
+    row.completion_tokens += spent_out
+    row.usage_missing |= missing
+
+
+def _add_catch_up(catch_up: CatchUp, event: Event) -> None:
+    spent_in, spent_out, missing = _spent(event)
+    catch_up.model = catch_up.model or event.payload.get("model")
+    catch_up.input_tokens += spent_in
+    catch_up.output_tokens += spent_out
+    catch_up.usage_missing |= missing
+    catch_up.calls += 1

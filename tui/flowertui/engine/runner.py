@@ -17,7 +17,8 @@ from langchain_core.language_models import BaseChatModel
 
 from flowertui.engine import legacy
 from flowertui.engine.bus import EventBus
-from flowertui.engine.kinds import KINDS, MemorySettings, UnknownMemoryKind
+from flowertui.engine.kinds import KINDS, SUMMARISING, MemorySettings, UnknownMemoryKind
+from flowertui.engine.ledger import Ledger
 from flowertui.engine.memory import build_memory, carry_over, prompt_for
 from flowertui.engine.recorder import Recorder, describe_error
 from flowertui.engine.retry import with_provider_retry
@@ -84,9 +85,14 @@ class Conversation:
         compare: bool = False,
         transcript: Iterable[tuple[str, str]] = (),
         retries: int = 0,
+        ledger: Ledger | None = None,
     ) -> None:
-        """`transcript` holds earlier turns (a resumed session); `retries` after a 429 or 5xx answer."""
+        """`transcript` holds earlier turns (a resumed session); `retries` after a 429 or 5xx answer.
+
+        `ledger` is the session's ledger (a sink of `bus`): a catch-up's end event quotes what it cost.
+        """
         self.model = model
+        self.ledger = ledger
         self._chain_llm = with_provider_retry(model, retries + 1) if retries else model
         self.bus = bus
         self.settings = settings or MemorySettings()
@@ -114,8 +120,28 @@ class Conversation:
         """
         recorder = Recorder(self.bus, "constructor", maintenance=True, memory_kind=kind)
         memory = build_memory(kind, self.model.model_copy(update={"callbacks": [recorder]}), self.settings)
-        carry_over(memory, self.transcript)
+        if self.transcript and kind in SUMMARISING:
+            self._catch_up(kind, memory)
+        else:
+            carry_over(memory, self.transcript)
         return memory
+
+    def _catch_up(self, kind: str, memory) -> None:
+        """Run the summariser over the transcript, between two events that say so and what it cost."""
+        turns = len(self.transcript)
+        self.bus.emit("memory_catchup_start", name=kind, scope="app", memory_kind=kind, payload={"turns": turns})
+        ended: dict[str, Any] = {"turns": turns}
+        try:
+            carry_over(memory, self.transcript)
+        except Exception as exc:
+            ended["error"] = clean(describe_error(exc), self.bus.redact)
+            raise
+        finally:
+            spent = self.ledger.catching_up(kind) if self.ledger else None
+            if spent is not None:
+                ended |= {key: value for key, value in spent.to_dict(self.ledger.prices).items()
+                          if key in ("calls", "total_tokens", "usage_missing", "cost", "currency")}
+            self.bus.emit("memory_catchup_end", name=kind, scope="app", memory_kind=kind, payload=ended)
 
     def switch(self, kind: str) -> None:
         """Make `kind` active; a memory new to this conversation is given the transcript so far."""
@@ -158,8 +184,7 @@ class Conversation:
         guard at its next callback and never reaches memory.
         """
         self._cancelled = cancelled = threading.Event()
-        self.bus.turn += 1
-        turn = self.bus.turn
+        turn = self.bus.begin_turn()
         kinds = list(self.memories) if self.compare else [self.active]
         self.bus.emit("turn_start", name="turn", scope="app",
                       payload={"user": clean(user, self.bus.redact), "kinds": kinds, "model": self.model_name,
@@ -182,7 +207,8 @@ class Conversation:
                 break
         if cancelled.is_set():
             reply = "".join(guard.partial)
-            self.bus.emit("turn_cancelled", name="turn", scope="app", payload={"reply": clean(reply, self.bus.redact)})
+            self.bus.emit("turn_cancelled", name="turn", scope="app", payload={
+                "reply": clean(reply, self.bus.redact), "completion_tokens": count_tokens(reply, self.model_name)})
             return TurnResult(turn, user, reply, "cancelled")
         if "error" in outcome:
             message = clean(describe_error(outcome["error"]), self.bus.redact)

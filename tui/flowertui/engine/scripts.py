@@ -1,4 +1,7 @@
-"""Conversation scripts: a file with one user turn per non-empty line, or a bundled one by name."""
+"""Conversation scripts: a file with one user turn per non-empty line, or a bundled one by name.
+
+Lines starting with `#` are notes for the reader (the bundled scripts say what to look at).
+"""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ def load_script(name_or_path: str) -> list[str]:
             raise ScriptError(f"cannot read script {name_or_path!r}: no such file; bundled scripts: {', '.join(BUNDLED)}")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScriptError(f"cannot read script {name_or_path!r}: {exc}; bundled scripts: {', '.join(BUNDLED)}") from exc
-    turns = [line.strip() for line in text.splitlines() if line.strip()]
+    turns = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if not turns:
-        raise ScriptError(f"script {name_or_path!r} has no turns (one user turn per non-empty line)")
+        raise ScriptError(f"script {name_or_path!r} has no turns (one user turn per non-empty line; # starts a note)")
     return turns

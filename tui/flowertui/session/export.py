@@ -10,18 +10,19 @@ from __future__ import annotations
 import html
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from flowertui.engine.events import Event
 from flowertui.engine.kinds import KINDS
-from flowertui.engine.ledger import Ledger, LedgerRow
+from flowertui.engine.ledger import LedgerRow
 from flowertui.engine.prices import Price, format_cost
 from flowertui.engine.trace_ledger import trace_ledger
+from flowertui.session.model import SessionData
 
 JSONL_SCHEMA = 1
 
@@ -30,58 +31,21 @@ class ExportError(OSError):
     """The export could not be written; the message says where and why."""
 
 
-@dataclass
-class Turn:
-    number: int
-    user: str = ""
-    reply: str = ""
-    status: str = "running"
-    error: str | None = None
-    memory_kind: str | None = None
-    events: list[Event] = field(default_factory=list)
-
-
-@dataclass
-class SessionData:
-    """A session as exports see it: the header and the event stream, everything else derived."""
-
-    header: dict[str, Any]
-    events: list[Event]
-
-    def turns(self) -> list[Turn]:
-        turns: dict[int, Turn] = {}
-        for event in self.events:
-            if event.turn == 0:
-                continue
-            turn = turns.setdefault(event.turn, Turn(event.turn))
-            turn.events.append(event)
-            p = event.payload
-            if event.kind == "turn_start":
-                turn.user, turn.memory_kind = p.get("user", ""), event.memory_kind
-            elif event.kind == "turn_end":
-                turn.reply, turn.status = p.get("reply", ""), "done"
-            elif event.kind == "turn_cancelled":
-                turn.reply, turn.status = p.get("reply", ""), "cancelled"
-            elif event.kind == "turn_error":
-                turn.status, turn.error = "failed", p.get("error")
-        return [turns[n] for n in sorted(turns)]
-
-    def ledger(self, prices: dict[str, Price]) -> Ledger:
-        ledger = Ledger(prices)
-        for event in self.events:
-            ledger(event)
-        return ledger
-
-
 def atomic_write(path: Path, text: str, *, force: bool = False) -> Path:
-    """Write to a temporary file beside `path`, then rename it into place."""
+    """Write to a temporary file beside `path`, then rename it into place.
+
+    The file gets the permissions the user's umask gives any new file (not mkstemp's 0600):
+    an export is meant to be shared. Files holding settings are written elsewhere, 0600.
+    """
     if path.exists() and not force:
         raise ExportError(f"{path} exists; pass --force to overwrite it")
     if path.is_dir():
         raise ExportError(f"{path} is a folder; give a file name")
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
+        candidate = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the kernel applies the umask
+        tmp = candidate
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
@@ -214,11 +178,23 @@ def to_callback_log(data: SessionData, prices: dict[str, Price]) -> str:
     return "".join(out)
 
 
-FORMATS: dict[str, Callable[[SessionData, dict[str, Price]], str]] = {
-    "jsonl": to_jsonl,
-    "md": to_markdown,
-    "html": to_html,
-    "log": to_callback_log,
+@dataclass(frozen=True)
+class Format:
+    """One export format: what it holds (shown by the CLI's help and the export dialog) and how to write it."""
+
+    description: str
+    render: Callable[[SessionData, dict[str, Price]], str]
+
+    def __call__(self, data: SessionData, prices: dict[str, Price]) -> str:
+        return self.render(data, prices)
+
+
+# The one list of export formats: `flowertui export --format` and the app's export dialog both read it.
+FORMATS: dict[str, Format] = {
+    "jsonl": Format("JSON Lines: every event, replayable", to_jsonl),
+    "md": Format("Markdown: transcript and ledger", to_markdown),
+    "html": Format("HTML: one self-contained page", to_html),
+    "log": Format("Callback log (FileCallbackHandler)", to_callback_log),
 }
 
 
@@ -267,10 +243,10 @@ def _html_event_lines(events: list[Event]) -> list[str]:
     """One line per event (tokens folded per run), indented by run depth, with times since the turn began."""
     depth: dict[str, int] = {}
     start = events[0].mono if events else 0.0
-    tokens: dict[str, int] = {}
+    pieces: dict[str, int] = {}  # streamed pieces per run; a piece is one callback, not always one token
     for event in events:
         if event.kind == "llm_new_token":
-            tokens[event.run_id or ""] = tokens.get(event.run_id or "", 0) + event.counted_token
+            pieces[event.run_id or ""] = pieces.get(event.run_id or "", 0) + event.counted_token
     lines = []
     for event in events:
         if event.run_id and event.kind.endswith("_start"):
@@ -279,13 +255,22 @@ def _html_event_lines(events: list[Event]) -> list[str]:
             continue
         level = depth.get(event.run_id or "", 0)
         took = f" · {event.duration * 1000:.0f} ms" if event.duration is not None else ""
-        streamed = f" · {tokens[event.run_id]} tokens streamed" if event.kind == "llm_end" and event.run_id in tokens else ""
+        streamed = _streamed(pieces.get(event.run_id or ""), event) if event.kind == "llm_end" else ""
         upkeep = " · memory maintenance" if event.maintenance else ""
         gist = html.escape(_gist(event))
         lines.append(f"<li style='margin-left:{level * 1.5}em' class={event.family}><code>+{event.mono - start:.3f}s"
                      f"</code> <b>{event.kind}</b> {html.escape(event.name)} <i>{event.scope}</i>{took}{streamed}"
                      f"{upkeep}<div class=payload>{gist}</div></li>")
     return lines
+
+
+def _streamed(pieces: int | None, end: Event) -> str:
+    """How many pieces a run streamed and, when the provider reported it, how many tokens they made."""
+    usage = end.payload.get("usage") or {}
+    said = [f"{pieces} pieces streamed"] if pieces else []
+    if usage.get("output_tokens"):
+        said.append(f"{usage['output_tokens']} output tokens")
+    return "".join(f" · {part}" for part in said)
 
 
 def _gist(event: Event) -> str:

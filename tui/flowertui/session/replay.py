@@ -4,12 +4,37 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from flowertui.engine.events import Event, MemoryMode
 from flowertui.engine.resume import Resume
-from flowertui.session.export import SessionData, read_jsonl
-from flowertui.session.store import SessionStore, session_header
+from flowertui.session.export import read_jsonl
+from flowertui.session.model import SessionData
+from flowertui.session.store import SessionStore
+
+MAX_GAP = 2.0  # seconds: a longer pause in the recording (idle time, a session resumed later) replays as this
+
+
+@dataclass(frozen=True)
+class Replay:
+    """How a recording is played back: `time_scale` 1 keeps its pace, 2 doubles it, 0 is instant;
+    any pause longer than `max_gap` seconds of recording is shortened to `max_gap`."""
+
+    time_scale: float = 1.0
+    max_gap: float = MAX_GAP
+
+    def describe(self) -> str:
+        if self.time_scale == 0:
+            return "instant"
+        cap = "" if self.max_gap == float("inf") else f", pauses cut to {self.max_gap:g} s"
+        return f"{self.time_scale:g}× speed{cap}"
+
+    def wait(self, previous: Event, event: Event) -> float:
+        """Seconds to wait before handing on `event`."""
+        if self.time_scale == 0:
+            return 0.0
+        return min(max(0.0, event.mono - previous.mono), self.max_gap) / self.time_scale
 
 
 def load_session(ref: str, database: Path) -> SessionData:
@@ -22,7 +47,7 @@ def load_session(ref: str, database: Path) -> SessionData:
         events = store.events(store.resolve(ref))
     finally:
         store.close()
-    return SessionData(session_header(events), events)
+    return SessionData.of(events)
 
 
 def resume_point(data: SessionData) -> Resume:
@@ -35,14 +60,12 @@ def resume_point(data: SessionData) -> Resume:
     return Resume(done, last.seq if last else 0, max((e.turn for e in data.events), default=0), mode.kind, mode.compare)
 
 
-def play(events: list[Event], sink: Callable[[Event], None], speed: float, stop: threading.Event) -> None:
-    """Hand each event to the sink with its original spacing divided by speed (0 = all at once)."""
+def play(events: list[Event], sink: Callable[[Event], None], replay: Replay, stop: threading.Event) -> None:
+    """Hand each event to the sink with its recorded spacing, as `replay` scales and caps it."""
     previous = None
     for event in events:
-        if speed > 0 and previous is not None:
-            if stop.wait(max(0.0, event.mono - previous.mono) / speed):
-                return
-        elif stop.is_set():
+        pause = replay.wait(previous, event) if previous is not None else 0.0
+        if stop.wait(pause) if pause else stop.is_set():
             return
         sink(event)
         previous = event

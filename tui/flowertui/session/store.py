@@ -3,7 +3,8 @@
 A writer thread owns its own connection and commits at most BATCH_SECONDS after
 an event arrives, so `kill -9` mid-reply loses at most that fraction of a second
 and never a completed turn. Turns and ledger rows are derived from the same
-events, so the database, the panes and the exports agree.
+events, so the database, the panes and the exports agree. A session is recorded
+from its first turn: a launch that asks nothing leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from flowertui.engine.events import Event
 from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import Price
+from flowertui.session.model import turn_status
 
 BATCH_SECONDS = 0.2
 DB_NAME = "sessions.sqlite3"
@@ -67,6 +68,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+_HAS_TURNS = "EXISTS (SELECT 1 FROM turns t WHERE t.session_id = s.id)"
 
 
 class StoreError(RuntimeError):
@@ -126,22 +130,25 @@ class SessionStore:
             raise StoreError(f"cannot read the session database {self.path}: {exc}") from exc
 
     def sessions(self) -> list[SessionSummary]:
-        """Newest first, with the number of turns and the total tokens of every memory kind."""
+        """Newest first, with the number of turns and the total tokens of every memory kind.
+
+        Sessions without a turn (only older flowertui versions recorded them) are left out.
+        """
         rows = self._query(
-            """
+            f"""
             SELECT s.id, s.started, s.ended, s.provider, s.model,
                    (SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id),
                    (SELECT COALESCE(SUM(json_extract(l.row, '$.total_tokens')), 0) FROM ledger l
                      WHERE l.session_id = s.id)
-            FROM sessions s ORDER BY s.started DESC, s.rowid DESC
+            FROM sessions s WHERE {_HAS_TURNS} ORDER BY s.started DESC, s.rowid DESC
             """
         )
         return [SessionSummary(*row) for row in rows]
 
     def resolve(self, ref: str) -> str:
-        """A session id from `latest`, a full id or a unique prefix."""
+        """A session id from `latest` (the newest with a turn), a full id or a unique prefix."""
         if ref == "latest":
-            rows = self._query("SELECT id FROM sessions ORDER BY started DESC, rowid DESC LIMIT 1")
+            rows = self._query(f"SELECT id FROM sessions s WHERE {_HAS_TURNS} ORDER BY started DESC, rowid DESC LIMIT 1")
         else:
             rows = self._query("SELECT id FROM sessions WHERE id LIKE ? || '%'", (ref,))
         if len(rows) != 1:
@@ -160,16 +167,24 @@ class SessionStore:
 
 
 class SessionWriter:
-    """A sink: queues events (never blocking the caller) for a thread that writes them in batches."""
+    """A sink: queues events (never blocking the caller) for a thread that writes them in batches.
 
-    def __init__(self, path: Path, prices: dict[str, Price], on_error: Callable[[str], None] = lambda _: None) -> None:
+    Events before the session's first turn are held back and written with it, so a
+    launch that is closed without asking anything records no session.
+    """
+
+    def __init__(self, path: Path, prices: dict[str, Price], on_error: Callable[[str], None] = lambda _: None, *,
+                 recorded: bool = False) -> None:
+        """`recorded`: the session is in the database already (events recovered later): hold nothing back."""
         self.path = path
         self.on_error = on_error
         self.ledger = Ledger(prices)
         self._queue: queue.Queue[Event | threading.Event | None] = queue.Queue()
         self._db = connect(path)
         self.error: str | None = None  # set once writing failed; nothing more is written after that
+        self.saved_seq = 0  # the last event committed: a reader of the database finds every event up to it
         self._last: Event | None = None
+        self._held: list[Event] | None = None if recorded else []  # events before the first turn; None once recorded
         self._thread = threading.Thread(target=self._run, name="flowertui-store", daemon=True)
         self._thread.start()
 
@@ -213,14 +228,26 @@ class SessionWriter:
             return
         try:
             with self._db:
-                for event in batch:
+                for event in self._recordable(batch):
                     self._record(event)
                     self._last = event
                 if ended and self._last is not None:
                     self._db.execute("UPDATE sessions SET ended = ? WHERE id = ?", (self._last.wall, self._last.session_id))
+            if self._last is not None:
+                self.saved_seq = self._last.seq
         except sqlite3.Error as exc:  # a full disk or a read-only file: say so once, keep the app running
             self.error = f"session not saved any more ({self.path}): {exc}"
             self.on_error(self.error)
+
+    def _recordable(self, batch: list[Event]) -> list[Event]:
+        """The events to write now: nothing until a turn starts, then everything held back with it."""
+        if self._held is None:
+            return batch
+        self._held.extend(batch)
+        if not any(event.kind == "turn_start" for event in self._held):
+            return []
+        held, self._held = self._held, None
+        return held
 
     def _record(self, event: Event) -> None:
         db, sid, p = self._db, event.session_id, event.payload
@@ -237,8 +264,7 @@ class SessionWriter:
         elif event.kind == "turn_start":
             db.execute("INSERT OR REPLACE INTO turns (session_id, turn, user, memory_kind, status) "
                        "VALUES (?, ?, ?, ?, 'running')", (sid, event.turn, p.get("user", ""), event.memory_kind))
-        elif event.kind in TURN_ENDINGS:
-            status = TURN_ENDINGS[event.kind]
+        elif status := turn_status(event.kind):
             db.execute("UPDATE turns SET reply = ?, status = ?, error = ? WHERE session_id = ? AND turn = ?",
                        (p.get("reply", ""), status, p.get("error"), sid, event.turn))
             for kind, rows in self.ledger.rows.items():  # this ledger is the writer thread's alone
@@ -246,19 +272,3 @@ class SessionWriter:
                     db.execute("INSERT OR REPLACE INTO ledger (session_id, turn, memory_kind, row) VALUES (?, ?, ?, ?)",
                                (sid, event.turn, kind, json.dumps(rows[event.turn].to_dict(self.ledger.prices))))
 
-
-TURN_ENDINGS = {"turn_end": "done", "turn_cancelled": "cancelled", "turn_error": "failed"}
-
-
-def session_header(events: list[Event]) -> dict[str, Any]:
-    """What an export's header says about a session, read from its first session_start event."""
-    start = next((e for e in events if e.kind == "session_start"), None)
-    payload = start.payload if start else {}
-    return {
-        "flowertui": payload.get("flowertui"),
-        "provider": payload.get("provider"),
-        "model": payload.get("model"),
-        "memory_kind": payload.get("memory_kind"),
-        "memory_settings": payload.get("memory_settings", {}),
-        "session_id": events[0].session_id if events else None,
-    }

@@ -44,19 +44,17 @@ class WatchedRuns:
     def _record(self, record: dict[str, Any], origin: Origin) -> None:
         with self._lock:
             if origin not in self._turns:
-                self._turns[origin] = self.bus.turn = max(self._turns.values(), default=0) + 1
+                self._turns[origin] = turn = self.bus.begin_turn()
                 argv = record.get("argv") if record.get("t") == "hello" else None
                 command = " ".join(str(a) for a in argv) if argv else f"pid {origin[1]}"
                 self.bus.emit("turn_start", name="run", scope="app",
-                              payload={"user": self.bus.redact(command), "pid": origin[1], "run": self.bus.turn})
-            self.bus.turn = self._turns[origin]
-            self.translator(record)
+                              payload={"user": self.bus.redact(command), "pid": origin[1], "run": turn})
+            self.translator(record, turn=self._turns[origin])
 
     def _closed(self, origin: Origin) -> None:
         with self._lock:
             if origin in self._turns:
-                self.bus.turn = self._turns[origin]
-                self.bus.emit("turn_end", name="run", scope="app",
+                self.bus.emit("turn_end", name="run", scope="app", turn=self._turns[origin],
                               payload={"reply": "disconnected", "exit_code": None, "pid": origin[1]})
 
     def close(self) -> None:

@@ -41,12 +41,15 @@ class Translator:
         self.bus = bus
         self.langchain = False  # set by the probe's hello: the program imported LangChain
         self.dropped = 0
+        self._turn: int | None = None
         self._starts: dict[str, tuple[str | None, int]] = {}
         self._token_handlers: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, record: dict[str, Any]) -> None:
+    def __call__(self, record: dict[str, Any], turn: int | None = None) -> None:
+        """`turn`: the run the record belongs to when it is not the session's latest (watched programs)."""
         with self._lock:
+            self._turn = turn
             self.dropped += int(record.get("dropped") or 0)
             kind = record.get("t")
             at = (float(record.get("wall") or 0) or None, float(record.get("mono") or 0) or None)
@@ -57,7 +60,7 @@ class Translator:
                 self._handler_error(record, when)
             elif kind == "hello":
                 self.langchain = True
-                self.bus.emit("probe_hello", name="probe", scope="context", payload={
+                self.bus.emit("probe_hello", name="probe", scope="context", turn=self._turn, payload={
                     "pid": record.get("pid"), "python": self._text(record.get("python"), 50),
                     "langchain_core": self._text(record.get("langchain_core"), 50),
                     "argv": [self._text(a, 500) for a in (record.get("argv") or [])][:50]})
@@ -82,7 +85,7 @@ class Translator:
             # the probe sends a run's token receivers once; every token event still lists them
             payload = {"token": self._text(token, 0), "handlers": self._token_handlers.get(run_id or "", [])}
             self.bus.emit(kind, name="token", scope="context", payload=payload, run_id=run_id,
-                          parent_run_id=record.get("parent_run_id"), at=at)
+                          parent_run_id=record.get("parent_run_id"), at=at, turn=self._turn)
             return
         payload = self._clean(record.get("payload") or {}, 0 if kind == "llm_new_token" else TEXT_LIMIT)
         payload["handlers"] = [{"name": self._text(name, 200), "scope": str(scope), "acts": bool(acts)}
@@ -107,11 +110,11 @@ class Translator:
                     payload["usage_missing"] = USAGE_HINT
                 payload["text"] = self._text(payload.get("text", ""))
         self.bus.emit(kind, name=self._text(record.get("name") or kind, 200), scope="context", payload=payload,
-                      run_id=run_id, parent_run_id=record.get("parent_run_id"), at=at)
+                      run_id=run_id, parent_run_id=record.get("parent_run_id"), at=at, turn=self._turn)
 
     def _handler_error(self, record: dict[str, Any], at: tuple[float, float] | None) -> None:
         handler = self._text(record.get("handler"), 200) if record.get("handler") else None
-        self.bus.emit("handler_error", name=handler or "handler", scope="context", at=at, payload={
+        self.bus.emit("handler_error", name=handler or "handler", scope="context", at=at, turn=self._turn, payload={
             "handler": handler, "callback": self._text(record.get("callback"), 100),
             "error": self._text(record.get("error")), "of_run": record.get("run_id")})
 

@@ -71,9 +71,9 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
         events = store.events(session_id)
     finally:
         store.close()
-    bus = EventBus(session_id, seq=max((e.seq for e in events), default=0),
-                   turn=max((e.turn for e in events), default=0))
-    writer = SessionWriter(database, prices)
+    begun = any(e.kind == "turn_start" and e.turn == run for e in events)
+    bus = EventBus(session_id, seq=max((e.seq for e in events), default=0), turn=run if begun else run - 1)
+    writer = SessionWriter(database, prices, recorded=bool(events))
     bus.subscribe(writer)
     try:
         hello = next((r for r in records if r.get("t") == "hello"), {})
@@ -82,8 +82,8 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
             bus.emit("session_start", name="session", scope="app", payload={
                 "provider": "trace", "model": bus.redact(command), "flowertui": __version__, "memory_kind": None,
                 "memory_settings": {}, "compare": False, "mode": "watch", "command": bus.redact(command)})
-        bus.turn = run
-        if not any(e.kind == "turn_start" and e.turn == run for e in events):
+        if not begun:
+            bus.begin_turn()
             bus.emit("turn_start", name="run", scope="app",
                      payload={"user": bus.redact(command), "pid": hello.get("pid"), "run": run})
         translator = Translator(bus)

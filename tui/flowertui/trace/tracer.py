@@ -55,7 +55,7 @@ class Tracer:
         self.translator.langchain, self.translator.dropped = False, 0
         self.process = launcher.spawn(self.argv, env, **streams)
         self.started = time.monotonic()
-        self.bus.turn = run
+        self.bus.begin_turn()
         self.bus.emit("turn_start", name="run", scope="app", payload={
             "user": self.bus.redact(self.command), "pid": self.process.pid, "run": run})
         return self.process

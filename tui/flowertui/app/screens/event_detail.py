@@ -8,13 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Static, TextArea
+from textual.widgets import Footer, Static, TextArea
 
 from flowertui.engine.events import Event
 
 
 class EventDetail(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="detail.close")]
+    BINDINGS = [Binding("escape,q", "dismiss", "close", id="detail.close")]
 
     def __init__(self, event: Event) -> None:
         super().__init__()
@@ -26,4 +26,4 @@ class EventDetail(ModalScreen[None]):
                          markup=False)
             yield TextArea(json.dumps(self.event.to_dict(), indent=2, ensure_ascii=False), read_only=True,
                            show_line_numbers=False, soft_wrap=True, id="detail-json")
-            yield Static("esc to close", classes="hint", markup=False)
+        yield Footer()

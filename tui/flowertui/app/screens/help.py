@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Footer, Markdown
 
 PANES = """\
 # flowertui
@@ -14,7 +14,9 @@ PANES = """\
 A flower-shop conversation run through LangChain's `ConversationChain`, with its callbacks made visible.
 
 **Conversation** (left): your messages and the shop's replies, streamed as they arrive.
-The line under it names the provider, model, memory kind, session and what is happening now.
+The line under it says what is happening now and names the provider, model, memory kind and session;
+what went wrong is written in the conversation. Below 120 columns the three panes on the right sit behind
+tabs under the conversation: **p** shows the next one.
 
 **Callback events** (right, top): one line per callback, in order. Indentation follows the run tree
 (`parent_run_id`); colour gives the family (chain, chat model, llm, error, app). The badge says how the
@@ -26,18 +28,29 @@ Select a line and press Enter to see its whole payload.
 **Token stream** (right, middle): the raw pieces of the current reply, alternately shaded so each
 boundary shows, with time to first token, tokens per second and counts.
 
-**Token counter** (right, bottom): per memory kind, the last turn's prompt, completion and maintenance
-tokens, the cumulative total and cost, and a plot of cumulative tokens per turn. `~` marks estimates
-(compare mode counts the prompt a kind would have sent), `?` a turn whose provider reported no usage.
+**Token counter** (right, bottom): per memory kind, the last turn's prompt, completion, maintenance and
+total tokens; `Σ turns`, exactly which turns its totals count (e.g. `1–3, 5`); the cumulative tokens and cost;
+and a plot of cumulative tokens per turn, one colour per kind, its legend under it. Marks: `~` estimate
+(compare mode counts the prompt a kind would have sent; a cancelled reply counts its prompt and what had
+streamed), `?` usage not reported, `…` reply in progress, `✗` failed turn, `↻` a catch-up is counted.
+
+Memory kinds only differ once a conversation outgrows them. `window` keeps the last 2 turns, so over
+the lesson's three turns it sends what `buffer` sends; the fourth turn of the `lesson` script and the
+ten-turn `week` script (`flowertui run --script week --memory all`) show `window` and `token_buffer`
+forgetting the first visit while their prompts stop growing. Switching to `summary` or `summary_buffer`
+(or turning compare mode on) first runs the summariser over the whole transcript: the status line says
+it is catching up and then what it cost, and those tokens count in that kind's totals (`↻`).
 
 # Keys
 
 Keys work when the message box is not focused: press **Esc** to leave it; start typing to return to it.
+Every key is also a command in the palette (**ctrl+p**), and every key can be remapped by its id in the
+config file's `[keymap]` table.
 """
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close", id="help.close")]
 
     def __init__(self, keys: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -47,3 +60,4 @@ class HelpScreen(ModalScreen[None]):
         table = "\n".join(f"| `{key}` | {does} |" for key, does in self.keys)
         with VerticalScroll(id="help-box"):
             yield Markdown(PANES + "\n| key | does |\n| --- | --- |\n" + table)
+        yield Footer()

@@ -75,12 +75,34 @@ class ConversationView(VerticalScroll):
         self._groups: deque[list[Widget]] = deque()  # the widgets of each shown turn, oldest first
         self.hidden = 0
         self._welcome = Static(Text(WELCOME, style="dim"), id="welcome")
+        self._held: list[Static] = []  # a message sent before the engine was ready: [user line, note]
+        self.held_sent = False  # set by the app once it handed the held message to the engine
 
     def compose(self) -> ComposeResult:
         yield self._welcome
 
     def on_mount(self) -> None:
         self.anchor()
+
+    async def hold(self, text: str) -> None:
+        """Show a message at once, marked waiting; the turn that sends it takes it over."""
+        note = Static(Text("waiting: sent as soon as LangChain has loaded", style="italic"),
+                      classes="turn-note waiting")
+        self._held = [Static(Text(text), classes="user-turn"), note]
+        self.held_sent = False
+        await self.mount_all(self._held)
+
+    def drop_hold(self, reason: str) -> None:
+        """The held message cannot be sent: say so where it stands."""
+        if self._held:
+            self._held[1].update(Text(f"not sent: {reason}", style="bold"))
+            self._held = []
+
+    async def problem(self, text: str) -> None:
+        """A problem outside any turn (the engine, the store): kept here in full; the status line only says error."""
+        note = Static(Text(f"⚠ {text}"), classes="mode-note problem")
+        self._groups.append([note])
+        await self.mount(note, before=self._held[0] if self._held else None)
 
     async def add(self, events: list[Event]) -> None:
         pending: dict[int, list[str]] = {}
@@ -100,17 +122,24 @@ class ConversationView(VerticalScroll):
 
     async def _take(self, event: Event) -> None:
         turn = self.turns.get(event.turn)
+        held = self._held[0] if self._held else None  # what is drawn before the held message stays above it
         if event.kind == "turn_start":
-            user = Static(Text(strip_escapes(event.payload.get("user", ""))), classes="user-turn")
             reply = AssistantTurn(event.turn)
             self.turns[event.turn] = reply
+            if held is not None and self.held_sent:  # the held message's own turn: it stops waiting
+                user, note = self._held
+                self._held = []
+                await note.remove()
+                await self.mount(reply, after=user)
+            else:
+                user = Static(Text(strip_escapes(event.payload.get("user", ""))), classes="user-turn")
+                await self.mount_all([user, reply], before=held)
             self._groups.append([user, reply])
-            await self.mount_all([user, reply])
             await self._trim()
         elif event.kind in ("memory_switch", "compare_mode"):
             note = Static(Text(_mode_note(event), style="italic"), classes="mode-note")
             self._groups.append([note])
-            await self.mount(note)
+            await self.mount(note, before=held)
         elif turn is None:
             return
         elif event.kind == "turn_end":
@@ -140,7 +169,7 @@ class ConversationView(VerticalScroll):
         self.turns.clear()
         self._groups.clear()
         self.hidden = 0
-        await self.remove_children()
+        await self.remove_children([child for child in self.children if child not in self._held])
 
 
 def _mode_note(event: Event) -> str:

@@ -1,127 +1,163 @@
-"""Token counter per memory kind: last turn's numbers, cumulative total, cost, and the growth plot."""
+"""Token counter per memory kind: last turn's numbers, cumulative total, cost, and the growth plot.
+
+It draws the session's one ledger (owned by the engine, or rebuilt from a recording's
+events); it never counts anything itself, so clearing the panes changes no number.
+"""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.color import Color
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from flowertui.engine.events import Event, MemoryMode
+from flowertui.app.themes import kind_variable
+from flowertui.engine.events import Event
 from flowertui.engine.kinds import KINDS
-from flowertui.engine.ledger import Ledger
-from flowertui.engine.prices import Price, format_cost
+from flowertui.engine.ledger import LEGEND, KindTotals, Ledger
+from flowertui.engine.prices import format_cost
 
 REFRESH_ON = frozenset({"turn_start", "llm_end", "memory_estimate", "memory_switch", "turn_end", "turn_error",
-                        "turn_cancelled", "session_start"})
-PLOT_COLOURS = {"buffer": "red", "window": "green", "summary": "blue", "summary_buffer": "magenta",
-                "token_buffer": "cyan"}
+                        "turn_cancelled", "session_start", "compare_mode", "memory_catchup_end"})
 # (header, key, width): cells are padded by hand, the table itself has no cell padding.
-COLUMNS = (("memory kind", "kind", 16), ("from", "from", 5), ("prompt", "prompt", 7), ("compl", "completion", 7),
-           ("maint", "maintenance", 7), ("turn", "turn", 7), ("Σ tok", "total", 8), ("Σ cost", "cost", 14))
+COLUMNS = (("memory kind", "kind", 15), ("Σ turns", "turns", 10), ("prompt", "prompt", 7), ("compl", "completion", 7),
+           ("maint", "maintenance", 6), ("turn", "turn", 6), ("Σ tok", "total", 8), ("Σ cost", "cost", 12))
 WIDTH = {key: width for _, key, width in COLUMNS}
-LEGEND = "~ estimate (compare mode)  ? usage not reported  … reply in progress"
+PLOT_MIN_HEIGHT = 6  # rows below which a plot is unreadable: hidden, with a note
+NO_DATA = "The plot of cumulative tokens per turn appears after the first counted turn."
 
 
 class TokenCounter(Vertical):
-    """Keeps its own ledger from the events it is shown, so a replay draws the same numbers."""
+    """Draws the session's ledger: one row per memory kind, the marks legend, the plot and its legend."""
 
-    def __init__(self, prices: dict[str, Price], **kwargs) -> None:
+    def __init__(self, ledger: Ledger, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.ledger = Ledger(prices)
-        self.mode = MemoryMode()
-        self.applies_from: dict[str, int] = {}
+        self.ledger = ledger
 
     def compose(self) -> ComposeResult:
         table = DataTable(id="counter-table", cursor_type="none", zebra_stripes=True, cell_padding=0)
         for label, key, width in COLUMNS:
             table.add_column(_pad(label, width, key != "kind"), key=key, width=width)
         yield table
-        yield Static(LEGEND, id="counter-legend")
+        yield Static(LEGEND, id="counter-legend", markup=False)
         yield PlotextPlot(id="counter-plot")
+        yield Static("", id="counter-plot-legend", markup=False)
+        yield Static(NO_DATA, id="counter-note", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for kind in KINDS:
-            table.add_row(*self._cells(kind), key=kind)
+            table.add_row(*self._cells(self.ledger.totals(kind)), key=kind)
+        self._plot()
+
+    def on_resize(self) -> None:
         self._plot()
 
     def add(self, events: list[Event]) -> None:
-        refresh = False
-        for event in events:
-            self.ledger(event)
-            self.mode.follow(event)
-            if event.kind == "session_start":
-                self.applies_from.setdefault(self.mode.kind, 1)
-            elif event.kind == "memory_switch":
-                self.applies_from[self.mode.kind] = event.payload["from_turn"]
-            elif event.kind == "turn_start":
-                for kind in event.payload.get("kinds", ()):
-                    self.applies_from.setdefault(kind, event.turn)
-            refresh |= event.kind in REFRESH_ON
-        if refresh:
+        if any(event.kind in REFRESH_ON for event in events):
             self.redraw()
 
     def redraw(self) -> None:
         table = self.query_one(DataTable)
         for kind in KINDS:
-            for (_, key, _), cell in zip(COLUMNS, self._cells(kind), strict=True):
+            for (_, key, _), cell in zip(COLUMNS, self._cells(self.ledger.totals(kind)), strict=True):
                 table.update_cell(kind, key, cell)
         self._plot()
 
-    def _cells(self, kind: str) -> list[Text]:
-        """One row: the last turn's numbers, then the cumulative ones; `~` estimate, `?` usage missing."""
-        rows = self.ledger.turns(kind)
-        active = kind == self.mode.kind
+    def _cells(self, totals: KindTotals) -> list[Text]:
+        """One row: the last turn's numbers, then what the kind's Σ counts; marks as in the legend."""
+        kind = totals.kind
+        active = kind == self.ledger.mode.kind
         name = Text(("▶" if active else " ") + kind.ljust(WIDTH["kind"] - 1), no_wrap=True)
         if active:
             name.stylize(f"bold {self.app.theme_variables.get('accent', '')}")
-        if not rows:
-            return [name, *(_pad("—", width, True, "dim") for _, _, width in COLUMNS[1:])]
-        last = rows[-1]
-        if last.model is None and not last.estimated:  # the turn's first call has not ended yet
-            done = rows[:-1]
-            return [name, _pad(str(self.applies_from.get(kind, last.turn)), WIDTH["from"], True, "dim"),
-                    *(_pad("…", width, True, "dim") for _, _, width in COLUMNS[2:6]),
-                    _pad(str(sum(r.total_tokens for r in done)), WIDTH["total"], True, "bold"),
-                    _pad("", WIDTH["cost"], True)]
-        cost, currency = self.ledger.cost(kind)
-        missing = last.usage_missing or last.maintenance_usage_missing
-        cells = [
-            (str(self.applies_from.get(kind, rows[0].turn)), "dim"),
-            (_number(last.prompt_tokens, last.estimated, last.usage_missing), ""),
-            (_number(last.completion_tokens, last.estimated, last.usage_missing), ""),
-            (_number(last.maintenance_tokens, False, last.maintenance_usage_missing), ""),
-            (_number(last.total_tokens, last.estimated, missing), ""),
-            (_number(sum(r.total_tokens for r in rows), any(r.estimated for r in rows),
-                     any(r.usage_missing or r.maintenance_usage_missing for r in rows)), "bold"),
-            (format_cost(cost, currency), "dim" if cost is None else ""),
-        ]
+        last = totals.last
+        if last is None:
+            recent = ["—"] * 4
+        elif last.status == "running":
+            recent = ["…"] * 4
+        elif last.status == "failed" and not last.total_tokens:
+            recent = ["✗"] * 4
+        else:
+            missing = last.usage_missing or last.maintenance_usage_missing
+            recent = [_number(last.prompt_tokens, last.estimated, last.usage_missing),
+                      _number(last.completion_tokens, last.estimated, last.usage_missing),
+                      _number(last.maintenance_tokens, False, last.maintenance_usage_missing),
+                      _number(last.total_tokens, last.estimated, missing)]
+        counted = bool(totals.coverage)
+        coverage = totals.coverage or "—"
+        if len(coverage) > WIDTH["turns"] - 1:  # the latest turns matter most: keep the tail
+            coverage = "…" + coverage[-(WIDTH["turns"] - 2):]
+        cells = [(coverage, "dim"), *((text, "dim" if text in ("—", "…", "✗") else "") for text in recent),
+                 (f"{totals.total_tokens}{totals.marks}" if counted else "—", "bold" if counted else "dim"),
+                 (_cost(totals) if counted else "—", "dim" if totals.cost is None or not counted else "")]
         return [name, *(_pad(text, width, True, style) for (text, style), (_, _, width) in zip(cells, COLUMNS[1:],
                                                                                              strict=True))]
 
     def _plot(self) -> None:
+        """Cumulative tokens per counted turn, a line per kind in the theme's kind colour; legend below."""
         plot = self.query_one(PlotextPlot)
+        series = [(kind, self.ledger.totals(kind).points) for kind in KINDS]
+        series = [(kind, points) for kind, points in series if points]
+        legend = Text()
+        for n, (kind, points) in enumerate(series):
+            same = [other for other, drawn in series[:n] if drawn == points]  # now hidden under this line
+            legend.append("━━ ", style=self._colour(kind).hex)
+            legend.append(f"{kind}{f' (= {same[0]})' if same else ''}  ")
+        legend.rstrip()
+        legend_line = self.query_one("#counter-plot-legend", Static)
+        legend_line.update(legend)
+        legend_rows = len(legend.wrap(self.app.console, max(self.size.width, 1)))
+        note = self.query_one("#counter-note", Static)
+        room = self._plot_room(legend_rows)
+        if not series or room < PLOT_MIN_HEIGHT:
+            plot.display = legend_line.display = False
+            note.update(NO_DATA if not series else
+                        f"Plot hidden: it needs {PLOT_MIN_HEIGHT - room} more rows (a taller terminal shows it).")
+            note.display = True
+            return
+        note.display = False
+        plot.display = legend_line.display = True
         plt = plot.plt
         plt.clear_data()
         plt.title("cumulative tokens per turn")
-        last_turn = max((rows[-1].turn for rows in map(self.ledger.turns, KINDS) if rows), default=1)
-        plt.xticks(range(1, last_turn + 1))
-        for kind in KINDS:
-            rows = self.ledger.turns(kind)
-            if rows:
-                totals, running = [], 0
-                for row in rows:
-                    running += row.total_tokens
-                    totals.append(running)
-                plt.plot([r.turn for r in rows], totals, label=kind, marker="braille", color=PLOT_COLOURS[kind])
+        first_turn = min(points[0][0] for _, points in series)
+        last_turn = max(points[-1][0] for _, points in series)
+        plt.xticks(range(first_turn, last_turn + 1))
+        plt.xlim(first_turn, max(last_turn, first_turn + 1))
+        ticks = integer_ticks(max(total for _, points in series for _, total in points))
+        plt.yticks(ticks, [str(tick) for tick in ticks])
+        plt.ylim(0, ticks[-1])
+        for kind, points in series:
+            plt.plot([turn for turn, _ in points], [total for _, total in points], marker="braille",
+                     color=self._colour(kind).rgb)
         plot.refresh()
 
-    def clear(self) -> None:
-        """Forget what is drawn; the next events draw afresh (the session keeps its data)."""
-        self.ledger = Ledger(self.ledger.prices)
-        self.redraw()
+    def _colour(self, kind: str) -> Color:
+        return Color.parse(self.app.theme_variables.get(kind_variable(kind), "#888888"))
+
+    def _plot_room(self, legend_rows: int) -> int:
+        """Rows left for the plot once the table, the marks line and the plot's legend are drawn."""
+        table = self.query_one(DataTable)
+        return self.size.height - (table.outer_size.height or 7) - 1 - legend_rows
+
+
+def integer_ticks(top: int, most: int = 5) -> list[int]:
+    """0 up to at least `top` in at most `most` round integer steps (token counts have no decimals)."""
+    top, step = max(top, 1), 1
+    while top / step > most - 1:
+        for factor in (2, 2.5, 2):  # 1, 2, 5, 10, 20, 50…
+            step = int(step * factor)
+            if top / step <= most - 1:
+                break
+    return list(range(0, -(-top // step) * step + 1, step))
+
+
+def _cost(totals: KindTotals) -> str:
+    """The engine's cost; "no price" (for "price unknown") fits the column."""
+    return "no price" if totals.cost is None else format_cost(totals.cost, totals.currency)
 
 
 def _number(value: int, estimated: bool, missing: bool) -> str:

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from flowertui.engine.events import Event
+from flowertui.engine.prices import format_cost
 
 FILTERS = ("all", "no tokens", "errors", "maintenance")
 FAMILY_VARIABLE = {
@@ -59,6 +60,12 @@ def summary(event: Event) -> str:
         return f"{p.get('callback')}: {p.get('error')}"
     if event.kind == "memory_estimate":
         return f"would send {p.get('prompt_tokens')} prompt tokens"
+    if event.kind == "memory_catchup_start":
+        return f"the summariser reads the {p.get('turns')} earlier turns"
+    if event.kind == "memory_catchup_end" and not p.get("error"):
+        missing = "?" if p.get("usage_missing") else ""
+        return (f"caught up: {p.get('calls', 0)} calls · {p.get('total_tokens', 0)}{missing} tokens · "
+                f"{format_cost(p.get('cost'), p.get('currency'))}")
     for key in ("error", "user", "reply", "text", "to", "query", "input", "output"):
         if p.get(key):
             return str(p[key])

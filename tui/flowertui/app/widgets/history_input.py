@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.widgets import Input
 
 
 class HistoryInput(Input):
+    # Enter typed while the app starts, before the terminal leaves line mode, arrives as a line feed (ctrl+j).
+    BINDINGS = [Binding("ctrl+j", "submit", "send", show=False)]
+
     def __init__(self, **kwargs) -> None:
         super().__init__(select_on_focus=False, **kwargs)  # a key typed elsewhere must not be selected away
         self.history: list[str] = []

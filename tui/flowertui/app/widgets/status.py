@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from flowertui.engine.events import Event, MemoryMode
+from flowertui.engine.prices import format_cost
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 BUSY = ("starting", "waiting for first token", "updating memory")
@@ -15,11 +16,15 @@ class StatusLine(Static):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.provider = self.model = self.session = "…"
-        self.mode = MemoryMode()
         self.state = "starting"
         self.detail = ""
         self.replay = False
         self._frame = 0
+
+    @property
+    def mode(self) -> MemoryMode:
+        """The memory kind and compare mode, as the session's ledger follows them."""
+        return self.app.ledger.mode
 
     def on_mount(self) -> None:
         self.set_interval(0.1, self._spin)
@@ -32,7 +37,6 @@ class StatusLine(Static):
 
     def _take(self, event: Event) -> None:
         p = event.payload
-        self.mode.follow(event)
         if event.kind == "session_start":
             self.provider, self.model, self.session = p["provider"], p["model"], event.session_id
             self.set_state("idle")
@@ -40,6 +44,15 @@ class StatusLine(Static):
             self.set_state("waiting for first token")
         elif event.counted_token and not event.maintenance and self.state == "waiting for first token":
             self.set_state("streaming")
+        elif event.kind == "memory_catchup_start":
+            self.set_state("updating memory", f"{event.memory_kind}: catching up on {p.get('turns', 0)} turns")
+        elif event.kind == "memory_catchup_end":
+            if p.get("error"):
+                self.set_state("error", p["error"])
+            else:  # the work is over: idle, saying what the catch-up cost
+                spent = f"{p.get('total_tokens', 0)}{'?' if p.get('usage_missing') else ''} tokens"
+                self.set_state("idle", f"{event.memory_kind} caught up: {spent}, "
+                                       f"{format_cost(p.get('cost'), p.get('currency'))}")
         elif event.kind == "chat_model_start" and event.maintenance:
             self.set_state("updating memory", event.memory_kind or "")
         elif event.kind == "turn_end":
@@ -59,14 +72,32 @@ class StatusLine(Static):
             self._draw()
 
     def _draw(self) -> None:
+        """State, provider/model and memory always fit. What gives way first: the session id, the wide separators,
+        the state's detail, the word "memory", then the model name is shortened. An error's words are in the
+        conversation, so here it is just the state."""
+        width = max(self.size.width, 20)
         colour = {"error": "bold red", "streaming": "bold green", "idle": "green"}.get(self.state, "bold yellow")
         mark = SPINNER[self._frame] if self.state in BUSY else "●"
-        memory = f"{self.mode.kind} (compare all)" if self.mode.compare else self.mode.kind
-        line = Text.assemble(
-            ("▶ REPLAY  ", "bold reverse") if self.replay else "",
-            (f"{mark} {self.state}", colour), (f" {self.detail}" if self.detail else "", "dim"),
-            ("  │  ", "dim"), self.provider, (" · ", "dim"), self.model,
-            ("  │  memory ", "dim"), (memory, "bold"), ("  │  session ", "dim"), self.session,
-        )
-        line.truncate(max(self.size.width, 20), overflow="ellipsis")
+        state = Text.assemble(("▶ REPLAY ", "bold reverse") if self.replay else "", " " if self.replay else "",
+                              (f"{mark} {self.state}", colour))
+        detailed = state.copy()
+        if self.detail and self.state != "error":
+            detailed.append(f" {self.detail}", "dim")
+        memory = self.mode.kind + (" +compare" if self.mode.compare else "")
+        wide, tight = "  │  ", " │ "
+        tiers = ((detailed, wide, "memory ", True), (detailed, tight, "memory ", True),
+                 (detailed, tight, "memory ", False), (state, tight, "memory ", False), (state, tight, "", False))
+        for head, sep, label, with_session in tiers:
+            line = Text.assemble(head, (sep, "dim"), self.provider, (" · ", "dim"), self.model, (sep, "dim"),
+                                 (label, "dim"), (memory, "bold"))
+            if with_session:
+                line.append_text(Text.assemble((f"{sep}session ", "dim"), self.session[:8]))
+            if line.cell_len <= width:
+                break
+        else:  # still too long: shorten the model name, never the state or the memory kind
+            tail = Text.assemble((tight, "dim"), (memory, "bold"))
+            line = Text.assemble(state, (tight, "dim"), self.provider, (" · ", "dim"), self.model)
+            line.truncate(max(width - tail.cell_len, 1), overflow="ellipsis")
+            line.append_text(tail)
+        line.truncate(width, overflow="ellipsis")
         self.update(line)

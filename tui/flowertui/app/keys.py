@@ -1,0 +1,71 @@
+"""The app's commands, defined once: the bindings, the footer, the help table and the command palette read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+from flowertui.engine.kinds import KINDS
+
+MEMORY_HELP = {
+    "buffer": "keeps the whole transcript",
+    "window": "keeps the last k exchanges",
+    "summary": "keeps a running summary written by the model",
+    "summary_buffer": "recent turns verbatim, older ones summarised",
+    "token_buffer": "the most recent turns that fit a token limit",
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    id: str  # the binding id a `[keymap]` entry names
+    key: str
+    action: str
+    footer: str  # short, so the footer fits 100 columns (`f` and `k` are named in the events pane's header)
+    title: str  # the command palette's name for it
+    help: str  # what it does, for the help table and the palette
+    show: bool = True
+    key_display: str | None = None
+    priority: bool = False
+
+    def binding(self) -> Binding:
+        return Binding(self.key, self.action, self.footer, show=self.show, key_display=self.key_display,
+                       priority=self.priority, tooltip=self.help, id=self.id)
+
+
+COMMANDS: tuple[Command, ...] = (
+    *(Command(f"memory.{kind}", str(n), f"memory('{kind}')", "memory", f"Memory: {kind}",
+              f"memory kind {kind}: {MEMORY_HELP[kind]} (the transcript carries over)", show=n == 1,
+              key_display="1-5" if n == 1 else None) for n, kind in enumerate(KINDS, start=1)),
+    Command("memory.cycle", "m", "cycle_memory", "next", "Next memory kind", "switch to the next memory kind",
+            show=False),
+    Command("compare", "c", "compare", "compare", "Compare mode", "compare mode on/off: all five kinds get every turn"),
+    Command("cancel", "escape", "cancel", "cancel", "Cancel reply",
+            "cancel the reply in flight; otherwise leave the message box so the keys work"),
+    Command("export", "e", "export", "export", "Export session", "export the session (jsonl, md, html, log)"),
+    Command("pane.next", "p", "next_pane", "pane", "Next side pane",
+            "below 120 columns: show the next side pane (events, tokens, counter)"),
+    Command("theme.next", "t", "next_theme", "theme", "Next theme",
+            "next flower theme (the palette's \"Theme\" picks one by name)"),
+    Command("events.filter", "f", "cycle_filter", "filter", "Events filter",
+            "event filter: all / no tokens / errors / maintenance", show=False),
+    Command("events.tokens", "k", "toggle_tokens", "tokens", "Every token event",
+            "show every token event, or fold them per run", show=False),
+    Command("clear", "ctrl+l", "clear", "clear", "Clear panes", "clear the panes (the session keeps its data)"),
+    Command("help", "question_mark", "help", "help", "Help", "what each pane shows, and every key"),
+    Command("quit", "ctrl+q", "quit", "quit", "Quit", "quit flowertui", priority=True),
+)
+
+BINDINGS = [command.binding() for command in COMMANDS]
+
+# Trace mode (`flowertui trace`): no memory kinds, no compare mode; the program can be restarted and stopped.
+TRACE_COMMANDS: tuple[Command, ...] = (
+    Command("trace.restart", "r", "restart", "restart", "Restart program",
+            "restart the program: a new run in the same session (a running one is stopped first)"),
+    Command("trace.stop", "s", "stop", "stop", "Stop program", "stop the program: SIGINT, then SIGTERM"),
+    Command("cancel", "escape", "cancel", "keys", "Leave input", "leave the input box so the keys work"),
+    *(c for c in COMMANDS if not c.id.startswith("memory") and c.id not in ("compare", "cancel")),
+)
+
+TRACE_BINDINGS = [command.binding() for command in TRACE_COMMANDS]

@@ -1,0 +1,86 @@
+"""A session's data: its header, its events, and the turns derived from them.
+
+Store, export, replay, headless runs and the app all read sessions through this
+module, so a turn's status or a header field is worked out in one place only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowertui.engine.events import Event
+from flowertui.engine.ledger import Ledger
+from flowertui.engine.prices import Price
+
+# The event that closes a turn, and the status it leaves the turn in; a turn with none is still "running".
+TURN_ENDINGS = {"turn_end": "done", "turn_cancelled": "cancelled", "turn_error": "failed"}
+
+
+def turn_status(event_kind: str) -> str | None:
+    """The status a turn ends in when this event arrives, or None if the event does not end a turn."""
+    return TURN_ENDINGS.get(event_kind)
+
+
+def session_start(events: list[Event]) -> dict[str, Any]:
+    """The payload of the session's first session_start event (empty if it has none)."""
+    start = next((e for e in events if e.kind == "session_start"), None)
+    return start.payload if start else {}
+
+
+def session_header(events: list[Event]) -> dict[str, Any]:
+    """What an export's header says about a session, read from its first session_start event."""
+    payload = session_start(events)
+    return {
+        "flowertui": payload.get("flowertui"),
+        "provider": payload.get("provider"),
+        "model": payload.get("model"),
+        "memory_kind": payload.get("memory_kind"),
+        "memory_settings": payload.get("memory_settings", {}),
+        "session_id": events[0].session_id if events else None,
+    }
+
+
+@dataclass
+class Turn:
+    number: int
+    user: str = ""
+    reply: str = ""
+    status: str = "running"
+    error: str | None = None
+    memory_kind: str | None = None
+    events: list[Event] = field(default_factory=list)
+
+
+@dataclass
+class SessionData:
+    """A session as its readers see it: the header and the event stream, everything else derived."""
+
+    header: dict[str, Any]
+    events: list[Event]
+
+    @classmethod
+    def of(cls, events: list[Event]) -> SessionData:
+        """A session from its events alone, the header read from them."""
+        return cls(session_header(events), list(events))
+
+    def turns(self) -> list[Turn]:
+        turns: dict[int, Turn] = {}
+        for event in self.events:
+            if event.turn == 0:
+                continue
+            turn = turns.setdefault(event.turn, Turn(event.turn))
+            turn.events.append(event)
+            p = event.payload
+            if event.kind == "turn_start":
+                turn.user, turn.memory_kind = p.get("user", ""), event.memory_kind
+            elif status := turn_status(event.kind):
+                turn.status, turn.error = status, p.get("error")
+                turn.reply = p.get("reply", turn.reply)
+        return [turns[n] for n in sorted(turns)]
+
+    def ledger(self, prices: dict[str, Price]) -> Ledger:
+        ledger = Ledger(prices)
+        for event in self.events:
+            ledger(event)
+        return ledger
