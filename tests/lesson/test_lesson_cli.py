@@ -41,14 +41,14 @@ def test_an_unknown_example_is_one_line_and_exit_2():
 def test_output_log_goes_to_the_working_folder_never_the_current_one(tmp_path):
     here, there = tmp_path / "here", tmp_path / "there"
     here.mkdir()
-    done = flowertui("lesson", "2", "--cwd", str(there), cwd=here)
+    done = flowertui("lesson", "2", "--headless", "--cwd", str(there), cwd=here)
     assert done.returncode == 0, done.stderr
     assert (there / "output.log").is_file() and list(here.iterdir()) == []
     assert "Entering new LLMChain chain" in done.stdout
 
 
 def test_without_cwd_a_temporary_folder_is_used_and_named(tmp_path):
-    done = flowertui("lesson", "2", cwd=tmp_path)
+    done = flowertui("lesson", "2", "--headless", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert list(tmp_path.iterdir()) == []
     written = done.stderr.strip().splitlines()[-1].split("wrote ")[-1]

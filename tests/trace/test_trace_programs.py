@@ -82,3 +82,21 @@ def test_a_traced_session_is_listed_and_exports_in_every_format(tmp_path):
     assert "> Entering new LangGraph chain..." in (tmp_path / "session.log").read_text()
     assert "Tokens per model" in (tmp_path / "session.html").read_text()
     assert len((tmp_path / "session.jsonl").read_text().splitlines()) == doc["events"] + 1
+
+
+def test_handler_errors_become_visible_and_the_program_behaves_as_without_flowertui():
+    doc, done = trace_json(program("raising.py"))
+    assert done.returncode == 0
+    printed = [line for line in done.stderr.decode().splitlines() if not line.startswith("Error in ")]
+    assert printed[:3] == ["ok", "ok", "strict handler stopped the call: 'strict boom'"]  # as LangChain alone does
+    assert doc["handlers"]["Bad"]["errors"] == 4  # two chain starts per call, sync and async
+    assert doc["handlers"]["AsyncBad"]["errors"] == 2  # one llm_end per call
+    assert doc["handlers"]["Strict"]["errors"] == 1
+    events = session_events(doc["session_id"])
+    errors = [e for e in events if e.kind == "handler_error"]
+    assert {(e.payload["handler"], e.payload["callback"]) for e in errors} == {
+        ("Bad", "on_chain_start"), ("AsyncBad", "on_llm_end"), ("Strict", "on_llm_start")}
+    assert all("boom" in e.payload["error"] for e in errors)
+    starts = {e.run_id: e for e in events if e.run_id}
+    for error in errors:  # each error points at a run whose events list that handler
+        assert any(h["name"] == error.payload["handler"] for h in starts[error.payload["of_run"]].payload["handlers"])

@@ -78,3 +78,24 @@ def test_watch_saves_a_new_session_that_replay_can_load(tmp_path):
     from flowertui.session.replay import load_session
 
     assert [e.kind for e in load_session(str(exported), Path("unused")).events] == [e.kind for e in events]
+
+
+def test_watch_reports_live_to_a_listening_flowertui(tmp_path):
+    listener = subprocess.Popen([sys.executable, "-m", "flowertui", "trace", "--listen", "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert b"listening as session" in listener.stderr.readline()
+    env = {**os.environ, "FLOWERTUI_SOURCE": str(Path(flowertui.__file__).parent.parent),
+           "DEMO_API_KEY": "demo-secret-value-123"}
+    done = subprocess.run([sys.executable, program("watched.py")], capture_output=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    listener.send_signal(signal.SIGINT)
+    out, _ = listener.communicate(timeout=30)
+    assert listener.returncode == 0
+    doc = json.loads(out)
+    events = session_events(doc["session_id"])
+    kinds = [e.kind for e in events]
+    assert kinds[:3] == ["session_start", "turn_start", "probe_hello"] and kinds[-1] == "turn_end"
+    assert [e.payload["text"] for e in events if e.kind == "llm_end"] == ["watched answer"]
+    assert doc["runs"][0]["name"] == "RunnableSequence"
+    assert not list((Path(os.environ["FLOWERTUI_DATA_DIR"]) / "trace-spool").glob("*.jsonl"))  # nothing spooled
+    assert not (Path(os.environ["FLOWERTUI_DATA_DIR"]) / "trace-listener.json").exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 import flowertui
 
 PACKAGE = Path(flowertui.__file__).parent
-HEADLESS = ["engine", "session", "serve", "lesson"]
+HEADLESS = ["engine", "session", "trace", "serve", "lesson"]
 
 
 def test_no_engine_or_session_module_imports_textual():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flowertui import __version__
@@ -22,7 +24,7 @@ GLOBAL_FLAGS: dict[str, tuple[str, tuple[str | None, ...]]] = {
     "model": ("--model", (APP, "run")),
     "base_url": ("--base-url", (APP, "run")),
     "speed": ("--speed", (APP, "run")),
-    "theme": ("--theme", (APP, "replay")),
+    "theme": ("--theme", (APP, "replay", "trace")),
     "resume": ("--resume", (APP,)),
 }
 
@@ -117,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--offline", action=argparse.BooleanOptionalAction, default=None,
                        help="point the program at the built-in offline server (default: when no OPENAI_API_KEY "
                             "or OPENAI_BASE_URL is set)")
+    trace.add_argument("--listen", action="store_true", help="no program: receive programs that call flowertui.watch()")
     trace.add_argument("program", nargs=argparse.REMAINDER, help="[--] PROGRAM [ARGS…]; a .py file runs under this Python")
     return parser
 
@@ -323,10 +326,16 @@ def _lesson(args: argparse.Namespace) -> int:
         if args.copy:
             print(f"wrote {copy_to(item, Path(args.copy), args.force)}")
             return 0
+        if args.provider == "openai" and not os.environ.get("OPENAI_API_KEY"):
+            raise LessonError("--provider openai needs OPENAI_API_KEY in the environment")
         folder = working_dir(args.cwd)
-        print(f"flowertui lesson {item.number}: {item.title_zh} / {item.title_en}\n  watch: {item.watch}\n"
-              f"  working folder: {folder}", file=sys.stderr, flush=True)
-        code = run(item, folder, args.provider, as_json=args.json)
+        if not (args.headless or args.json):
+            offline = args.provider == "offline" and item.uses_model
+            code = _trace_app(args, [str(item.path())], offline=offline, cwd=folder, lesson=item)
+        else:
+            print(f"flowertui lesson {item.number}: {item.title_zh} / {item.title_en}\n  watch: {item.watch}\n"
+                  f"  working folder: {folder}", file=sys.stderr, flush=True)
+            code = run(item, folder, args.provider, as_json=args.json)
     except (LessonError, LaunchError) as exc:
         return _fail(str(exc))
     written = [str(folder / name) for name in item.writes if (folder / name).exists()]
@@ -358,16 +367,58 @@ def _trace(args: argparse.Namespace) -> int:
     from flowertui.trace.launcher import LaunchError
 
     try:
+        if args.listen and args.program:
+            return _fail("--listen takes no program: run yours with flowertui.watch() in it")
+        if args.listen and (args.headless or args.json):
+            from flowertui.trace.headless import listen_headless
+
+            return listen_headless(as_json=args.json)
         if args.headless or args.json:
-            from flowertui.serve import offline_by_default
             from flowertui.trace.headless import run_headless
 
-            if not (offline_by_default(os.environ) if args.offline is None else args.offline):
-                return run_headless(args.program, as_json=args.json)
-            from flowertui.serve.server import offline_env
-
-            with offline_env(os.environ) as env:
+            with _program_env(args) as env:
                 return run_headless(args.program, as_json=args.json, env=env)
-        return _fail("the app's trace mode is not built yet; add --headless")
+        return _trace_app(args, args.program, offline=_offline(args))
     except LaunchError as exc:
         return _fail(str(exc))
+
+
+def _offline(args: argparse.Namespace) -> bool:
+    """--offline, --no-offline, or by default: offline when the program has no OpenAI key or server of its own."""
+    from flowertui.serve import offline_by_default
+
+    return not args.listen and (offline_by_default(os.environ) if args.offline is None else args.offline)
+
+
+@contextmanager
+def _program_env(args: argparse.Namespace) -> Iterator[dict[str, str] | None]:
+    """The traced program's environment: pointed at an in-process offline server when --offline applies."""
+    if not _offline(args):
+        yield None
+        return
+    from flowertui.serve.server import offline_env
+
+    with offline_env(os.environ) as env:
+        yield env
+
+
+def _trace_app(args: argparse.Namespace, program: list[str], *, offline: bool, cwd: Path | None = None,
+               lesson=None) -> int:
+    """The app's trace mode; flowertui's exit code is the program's last run's."""
+    from flowertui.config import ConfigError, resolve
+    from flowertui.trace import launcher
+
+    listen = getattr(args, "listen", False)
+    if not listen:
+        launcher.resolve(program)  # a program that cannot start is a one-line error before any screen
+    try:
+        settings = resolve({"provider": None, "model": None, "base_url": None, "speed": None})
+    except ConfigError as exc:
+        return _fail(str(exc))
+    from flowertui.app.trace_app import TraceApp
+
+    app = TraceApp(settings, program, listen=listen, theme=args.theme, offline=offline, cwd=cwd, lesson=lesson)
+    app.run()
+    if app.stopped_on_quit:
+        print(f"flowertui: {app.stopped_on_quit}", file=sys.stderr)
+    return 0 if app.returncode is None else launcher.exit_code(app.returncode)

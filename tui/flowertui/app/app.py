@@ -62,6 +62,7 @@ class FlowerApp(App[None]):
     TITLE = "flowertui"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = BINDINGS
+    COMMANDS_SHOWN = COMMANDS  # what the help table and the palette list (trace mode has its own)
 
     def __init__(self, settings: Settings, *, memory_kind: str | None = None, compare: bool = False,
                  theme: str | None = None, session_id: str | None = None, history: SessionData | None = None,
@@ -438,13 +439,14 @@ class FlowerApp(App[None]):
     def key_table(self) -> list[tuple[str, str]]:
         """Each command's current key (after the user's keymap) and what it does."""
         keymap = self.settings.keymap
-        return [(self.get_key_display(Binding(keymap.get(c.id, c.key), c.action)), c.help) for c in COMMANDS]
+        return [(self.get_key_display(Binding(keymap.get(c.id, c.key), c.action)), c.help)
+                for c in self.COMMANDS_SHOWN]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's own commands (Theme, Keys…), then one per binding; the screenshot goes where exports go."""
-        ours = {c.title for c in COMMANDS} | {"Screenshot"}
+        ours = {c.title for c in self.COMMANDS_SHOWN} | {"Screenshot"}
         yield from (command for command in super().get_system_commands(screen) if command.title not in ours)
-        for c in COMMANDS:
+        for c in self.COMMANDS_SHOWN:
             action = c.action.split("(")[0]
             if self.check_action(action, ()):
                 yield SystemCommand(c.title, c.help[:1].upper() + c.help[1:], partial(self.run_action, c.action))

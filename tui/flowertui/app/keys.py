@@ -58,3 +58,16 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 BINDINGS = [command.binding() for command in COMMANDS]
+
+# Trace mode (`flowertui trace`): no memory kinds, no compare mode; the program can be restarted and stopped.
+TRACE_COMMANDS: tuple[Command, ...] = (
+    Command("trace.restart", "r", "restart", "restart", "Restart program",
+            "restart the program: a new run in the same session (a running one is stopped first)"),
+    Command("trace.stop", "s", "stop", "stop", "Stop program", "stop the program: SIGINT, then SIGTERM"),
+    Command("lesson.source", "v", "toggle_source", "source", "Example source",
+            "`flowertui lesson N`: show or hide the example's source beside the console"),
+    Command("cancel", "escape", "cancel", "keys", "Leave input", "leave the input box so the keys work"),
+    *(c for c in COMMANDS if not c.id.startswith("memory") and c.id not in ("compare", "cancel")),
+)
+
+TRACE_BINDINGS = [command.binding() for command in TRACE_COMMANDS]

@@ -61,15 +61,17 @@ class EventBus:
         memory_kind: str | None = None,
         maintenance: bool = False,
         at: tuple[float, float] | None = None,
+        turn: int | None = None,
     ) -> Event:
         """Build the next event and deliver it to every sink, in sequence order.
 
-        `at` is (wall, monotonic) for an event that happened in another process (a traced program).
+        `at` is (wall, monotonic) for an event that happened in another process (a traced program);
+        `turn` places it in an earlier turn than the latest (programs watched at the same time).
         """
         with self._lock:
             now = time.monotonic() if at is None else at[1]
             duration = since = None
-            turn = self._turn
+            turn = self._turn if turn is None else turn
             if run_id is not None:
                 if kind.endswith("_start"):
                     self._run_starts[run_id] = now

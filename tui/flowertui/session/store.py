@@ -175,7 +175,7 @@ class SessionWriter:
 
     def __init__(self, path: Path, prices: dict[str, Price], on_error: Callable[[str], None] = lambda _: None, *,
                  recorded: bool = False) -> None:
-        """`recorded`: the session already has turns in the database (recovered events): nothing is held back."""
+        """`recorded`: the session is in the database already (events recovered later): hold nothing back."""
         self.path = path
         self.on_error = on_error
         self.ledger = Ledger(prices)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -42,15 +43,13 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
     ledger, count = TraceLedger(prices), _Count()
     writer = SessionWriter(data_dir() / DB_NAME, prices, on_error=lambda text: print(f"flowertui: {text}", file=err))
     try:
-        tracer = Tracer(command, [count, ledger, writer], commit=writer.flush, env=env)
+        tracer = Tracer(command, [count, ledger, writer], commit=writer.flush, env=env, cwd=cwd)
     except launcher.LaunchError:
         writer.close()
         raise
     try:
         tracer.start_session()
         streams: dict[str, Any] = {"stdout": _fileno(err)} if as_json else {}
-        if cwd is not None:
-            streams["cwd"] = cwd
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c is the program's to handle
         try:
             process = tracer.start_run(**streams)
@@ -111,3 +110,33 @@ def trace_table(ledger: TraceLedger) -> str:
             lines.append(f"{name[:33]:<34}{row['scope']:<22}{row['events']:>7}{row['errors']:>7}")
     lines.append("? the provider sent no usage: tiktoken estimate (ChatOpenAI: pass stream_usage=True)")
     return "\n".join(lines)
+
+
+def listen_headless(*, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+                    stop: threading.Event | None = None) -> int:
+    """Receive watched programs until ctrl+c or SIGTERM (or `stop`), then print the ledger."""
+    from flowertui.trace.listen import WatchedRuns
+
+    prices = configured_prices()
+    ledger, count = TraceLedger(prices), _Count()
+    writer = SessionWriter(data_dir() / DB_NAME, prices, on_error=lambda text: print(f"flowertui: {text}", file=err))
+    stop = stop or threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    runs = WatchedRuns([count, ledger, writer], commit=writer.flush)
+    err.write(f"flowertui: listening as session {runs.session_id}; programs calling flowertui.watch() report here "
+              "(ctrl+c stops)\n")
+    err.flush()
+    try:
+        while not stop.wait(0.2):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        runs.close()
+        writer.close()
+    if as_json:
+        out.write(json.dumps({"flowertui": __version__, "session_id": runs.session_id, "events": count.n,
+                              **ledger.summary()}, ensure_ascii=False, indent=2) + "\n")
+    else:
+        err.write(trace_table(ledger) + "\n")
+    return 0

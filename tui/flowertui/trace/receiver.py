@@ -25,6 +25,7 @@ TEXT_LIMIT = 4000
 SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
 USAGE_HINT = ("the provider sent no usage, so these are tiktoken estimates. For ChatOpenAI with a custom base_url "
               "pass stream_usage=True (it sends no stream_options otherwise).")
+Origin = tuple[str, int, str]  # the probe's (session id, pid, run) from its connection line
 _KINDS = {kind for kind, family in _FAMILY_OF.items() if family != "app"} - {"turn_error", "handler_error"}
 
 
@@ -40,11 +41,15 @@ class Translator:
         self.bus = bus
         self.langchain = False  # set by the probe's hello: the program imported LangChain
         self.dropped = 0
+        self._turn: int | None = None
         self._starts: dict[str, tuple[str | None, int]] = {}
+        self._token_handlers: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, record: dict[str, Any]) -> None:
+    def __call__(self, record: dict[str, Any], turn: int | None = None) -> None:
+        """`turn`: the run the record belongs to when it is not the session's latest (watched programs)."""
         with self._lock:
+            self._turn = turn
             self.dropped += int(record.get("dropped") or 0)
             kind = record.get("t")
             at = (float(record.get("wall") or 0) or None, float(record.get("mono") or 0) or None)
@@ -55,7 +60,7 @@ class Translator:
                 self._handler_error(record, when)
             elif kind == "hello":
                 self.langchain = True
-                self.bus.emit("probe_hello", name="probe", scope="context", payload={
+                self.bus.emit("probe_hello", name="probe", scope="context", turn=self._turn, payload={
                     "pid": record.get("pid"), "python": self._text(record.get("python"), 50),
                     "langchain_core": self._text(record.get("langchain_core"), 50),
                     "argv": [self._text(a, 500) for a in (record.get("argv") or [])][:50]})
@@ -75,9 +80,18 @@ class Translator:
     def _event(self, record: dict[str, Any], at: tuple[float, float] | None) -> None:
         kind = record["kind"]
         run_id = record.get("run_id")
+        if kind == "llm_new_token" and "handlers" not in record:  # the hot path: one per streamed token
+            token = (record.get("payload") or {}).get("token")
+            # the probe sends a run's token receivers once; every token event still lists them
+            payload = {"token": self._text(token, 0), "handlers": self._token_handlers.get(run_id or "", [])}
+            self.bus.emit(kind, name="token", scope="context", payload=payload, run_id=run_id,
+                          parent_run_id=record.get("parent_run_id"), at=at, turn=self._turn)
+            return
         payload = self._clean(record.get("payload") or {}, 0 if kind == "llm_new_token" else TEXT_LIMIT)
         payload["handlers"] = [{"name": self._text(name, 200), "scope": str(scope), "acts": bool(acts)}
                                for name, scope, acts in record.get("handlers") or ()]
+        if kind == "llm_new_token" and run_id:
+            self._token_handlers[run_id] = payload["handlers"]
         if kind in ("chat_model_start", "llm_start"):
             texts = [m.get("content", "") for m in payload.get("messages", ())] or payload.get("prompts", [])
             estimate = count_tokens("\n".join(texts), payload.get("model"))
@@ -86,6 +100,7 @@ class Translator:
                 self._starts[run_id] = (payload.get("model"), estimate)
         elif kind in ("llm_end", "llm_error"):
             model, estimate = self._starts.pop(run_id or "", (None, None))
+            self._token_handlers.pop(run_id or "", None)
             if kind == "llm_end":
                 payload["model"] = payload.get("model") or model
                 payload["prompt_tokens_estimate"] = estimate
@@ -95,11 +110,11 @@ class Translator:
                     payload["usage_missing"] = USAGE_HINT
                 payload["text"] = self._text(payload.get("text", ""))
         self.bus.emit(kind, name=self._text(record.get("name") or kind, 200), scope="context", payload=payload,
-                      run_id=run_id, parent_run_id=record.get("parent_run_id"), at=at)
+                      run_id=run_id, parent_run_id=record.get("parent_run_id"), at=at, turn=self._turn)
 
     def _handler_error(self, record: dict[str, Any], at: tuple[float, float] | None) -> None:
         handler = self._text(record.get("handler"), 200) if record.get("handler") else None
-        self.bus.emit("handler_error", name=handler or "handler", scope="context", at=at, payload={
+        self.bus.emit("handler_error", name=handler or "handler", scope="context", at=at, turn=self._turn, payload={
             "handler": handler, "callback": self._text(record.get("callback"), 100),
             "error": self._text(record.get("error")), "of_run": record.get("run_id")})
 
@@ -111,11 +126,13 @@ class Listener:
     probe sees acknowledged is on disk, and what it does not is spooled if the viewer dies.
     """
 
-    def __init__(self, handle: Callable[[dict[str, Any], tuple[str, int, str]], None],
-                 commit: Callable[[], None] = lambda: None, token: str | None = None) -> None:
+    def __init__(self, handle: Callable[[dict[str, Any], Origin], None],
+                 commit: Callable[[], None] = lambda: None, token: str | None = None,
+                 closed: Callable[[Origin], None] = lambda origin: None) -> None:
         self.token = token or secrets.token_hex(16)
         self.handle = handle
         self.commit = commit
+        self.closed = closed
         self._server = socket.create_server(("127.0.0.1", 0))
         self._open = 0
         self._quiet = threading.Condition()
@@ -158,7 +175,10 @@ class Listener:
                 if len(hello) < 5 or hello[0] != "flowertui-probe" or not hmac.compare_digest(hello[1], self.token):
                     return
                 origin = (hello[2], int(hello[3]) if hello[3].isdigit() else 0, hello[4])
-                self._read(reader, conn, origin)
+                try:
+                    self._read(reader, conn, origin)
+                finally:
+                    self.closed(origin)
         except OSError:
             pass
         finally:
@@ -166,7 +186,7 @@ class Listener:
                 self._open -= 1
                 self._quiet.notify_all()
 
-    def _read(self, reader, conn: socket.socket, origin: tuple[str, int, str]) -> None:
+    def _read(self, reader, conn: socket.socket, origin: Origin) -> None:
         pending = b""
         while True:
             data = reader.read1(1 << 16)
@@ -175,16 +195,29 @@ class Listener:
             *lines, pending = (pending + data).split(b"\n")
             last = 0
             for line in lines:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(record, dict):
-                    last = max(last, int(record.get("n") or 0))
+                number, records = decode_line(line)
+                last = max(last, number)
+                for record in records:
                     self.handle(record, origin)
             if last:
                 self.commit()
                 conn.sendall(f"ack {last}\n".encode())
+
+
+def decode_line(line: bytes | str) -> tuple[int, list[dict[str, Any]]]:
+    """One line from a probe: a batch `{"n", "dropped", "records"}`; its number and records (junk gives none).
+
+    The probe's count of events it had to drop is passed on as a `dropped` field of the first record.
+    """
+    try:
+        batch = json.loads(line)
+        records = [r for r in batch["records"] if isinstance(r, dict)]
+        number = int(batch.get("n") or 0)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return 0, []
+    if records and batch.get("dropped"):
+        records[0]["dropped"] = int(batch["dropped"])
+    return number, records
 
 
 def pid_alive(pid: int) -> bool:

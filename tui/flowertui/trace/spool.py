@@ -8,7 +8,6 @@ names (creating the session for a watched program), and deletes it.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 from pathlib import Path
@@ -18,7 +17,7 @@ from flowertui import __version__
 from flowertui.engine.bus import EventBus
 from flowertui.engine.prices import Price
 from flowertui.paths import data_dir
-from flowertui.trace.receiver import Translator, pid_alive
+from flowertui.trace.receiver import Translator, decode_line, pid_alive
 
 
 def spool_dir() -> Path:
@@ -59,12 +58,7 @@ def recover(database: Path, prices: dict[str, Price]) -> list[str]:
 def _read(path: Path) -> list[dict[str, Any]]:
     records = []
     for line in path.read_text("utf-8", errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # the last line of a program killed mid-write
-        if isinstance(record, dict):
-            records.append(record)
+        records.extend(decode_line(line)[1])  # the last line of a program killed mid-write decodes to nothing
     return records
 
 
@@ -77,8 +71,8 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
         events = store.events(session_id)
     finally:
         store.close()
-    bus = EventBus(session_id, seq=max((e.seq for e in events), default=0),
-                   turn=max((e.turn for e in events), default=0))
+    begun = any(e.kind == "turn_start" and e.turn == run for e in events)
+    bus = EventBus(session_id, seq=max((e.seq for e in events), default=0), turn=run if begun else run - 1)
     writer = SessionWriter(database, prices, recorded=bool(events))
     bus.subscribe(writer)
     try:
@@ -88,9 +82,8 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
             bus.emit("session_start", name="session", scope="app", payload={
                 "provider": "trace", "model": bus.redact(command), "flowertui": __version__, "memory_kind": None,
                 "memory_settings": {}, "compare": False, "mode": "watch", "command": bus.redact(command)})
-        while bus.turn < run:  # the run's number, as the probe numbered it
+        if not begun:
             bus.begin_turn()
-        if not any(e.kind == "turn_start" and e.turn == run for e in events):
             bus.emit("turn_start", name="run", scope="app",
                      payload={"user": bus.redact(command), "pid": hello.get("pid"), "run": run})
         translator = Translator(bus)

@@ -11,6 +11,7 @@ import os
 import subprocess
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from flowertui import __version__
 from flowertui.engine.bus import EventBus, Sink
@@ -26,15 +27,17 @@ class Tracer:
     """Runs a command with the probe and turns what the probe sends into events for the given sinks."""
 
     def __init__(self, command: list[str], sinks: list[Sink], *, commit: Callable[[], None] = lambda: None,
-                 env: Mapping[str, str] | None = None, listen: bool = True) -> None:
+                 env: Mapping[str, str] | None = None, cwd: Path | None = None) -> None:
+        """`env` replaces the program's environment (an offline server's settings), `cwd` its working folder."""
         self.argv = launcher.resolve(command)
+        self.cwd = cwd
         self.command = launcher.display(command)
         self.env = dict(os.environ if env is None else env)
         self.bus = EventBus(redactor=program_redactor(self.env))
         for sink in sinks:
             self.bus.subscribe(sink)
         self.translator = Translator(self.bus)
-        self.listener = Listener(lambda record, origin: self.translator(record), commit) if listen else None
+        self.listener = Listener(lambda record, origin: self.translator(record), commit)
         self.process: subprocess.Popen | None = None
         self.started = 0.0
 
@@ -50,11 +53,10 @@ class Tracer:
     def start_run(self, *, unbuffered: bool = False, **streams) -> subprocess.Popen:
         """Spawn the program as the next turn (LaunchError when it cannot start)."""
         run = self.bus.turn + 1
-        env = launcher.probe_env(self.env, addr=self.listener.addr if self.listener else None,
-                                 token=self.listener.token if self.listener else "", spool_dir=spool_dir(),
+        env = launcher.probe_env(self.env, addr=self.listener.addr, token=self.listener.token, spool_dir=spool_dir(),
                                  session_id=self.session_id, run=run, unbuffered=unbuffered)
         self.translator.langchain, self.translator.dropped = False, 0
-        self.process = launcher.spawn(self.argv, env, **streams)
+        self.process = launcher.spawn(self.argv, env, cwd=self.cwd, **streams)
         self.started = time.monotonic()
         self.bus.begin_turn()
         self.bus.emit("turn_start", name="run", scope="app", payload={
@@ -63,8 +65,7 @@ class Tracer:
 
     def finish_run(self, returncode: int, *, stopped: bool = False) -> None:
         """Wait (bounded) for the probe's last events, then close the turn with the exit status."""
-        if self.listener is not None:
-            self.listener.wait_quiet(DRAIN_SECONDS)
+        self.listener.wait_quiet(DRAIN_SECONDS)
         state = launcher.describe_exit(returncode)
         payload = {"reply": state, "exit_code": launcher.exit_code(returncode), "signal": -returncode if returncode < 0 else None,
                    "langchain": self.translator.langchain, "dropped_events": self.translator.dropped,
@@ -78,5 +79,4 @@ class Tracer:
         self.bus.emit(kind, name="run", scope="app", payload=payload)
 
     def close(self) -> None:
-        if self.listener is not None:
-            self.listener.close()
+        self.listener.close()

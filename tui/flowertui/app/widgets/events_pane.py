@@ -25,6 +25,7 @@ FAMILY_VARIABLE = {
     "app": "ft-app",
 }
 SCOPE_BADGE = {"constructor": "ctor", "request": "req", "context": "ctx", "app": "app"}
+SCOPE_LETTER = {"constructor": "c", "request": "r", "context": "x"}  # a traced event's receivers, one letter each
 PAYLOAD_WIDTH = 120
 KEPT_EVENTS = 3_000  # events the pane can redraw under another filter; the session keeps them all
 SHOWN_ROWS = 1_000  # rows in the table; the oldest go first
@@ -55,6 +56,8 @@ def summary(event: Event) -> str:
     if event.kind in ("chain_start", "chain_end"):
         values = p.get("inputs") or p.get("outputs") or {}
         return " · ".join(f"{k}={v}" for k, v in values.items() if k != "history")
+    if event.kind == "handler_error":
+        return f"{p.get('callback')}: {p.get('error')}"
     if event.kind == "memory_estimate":
         return f"would send {p.get('prompt_tokens')} prompt tokens"
     if event.kind == "memory_catchup_start":
@@ -168,6 +171,13 @@ class EventsPane(Vertical):
         return text
 
     def _scope_cell(self, event: Event) -> Text:
+        receivers = event.payload.get("handlers")
+        if receivers is not None:  # a traced program's event: the scopes of the handlers that received it
+            text = Text()
+            for scope in dict.fromkeys(h["scope"] for h in receivers):
+                colour = self._colour(f"ft-scope-{scope}") or self._colour("ft-app")
+                text.append(SCOPE_LETTER.get(scope, "?"), style=f"bold {colour}" if colour else "bold")
+            return text or Text("–", style="dim")
         badge = SCOPE_BADGE.get(event.scope, event.scope)
         colour = self._colour(f"ft-scope-{event.scope}") or self._colour("ft-app")
         return Text(badge, style=f"bold {colour}" if colour else "bold")
@@ -180,6 +190,10 @@ class EventsPane(Vertical):
             gist = summary(event)
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{event.name} ", style="bold")
+        for receiver in event.payload.get("handlers") or ():  # who received it, badged by how it was attached
+            colour = self._colour(f"ft-scope-{receiver['scope']}") or self._colour("ft-app")
+            text.append(f"{SCOPE_BADGE.get(receiver['scope'], receiver['scope'])}:{receiver['name']} ",
+                        style=colour or "")
         text.append(" ".join(gist.split())[:PAYLOAD_WIDTH])
         return text
 

@@ -11,7 +11,7 @@ langchain_core, never raises into the program and never blocks it:
   with the run's handlers and how each was attached (constructor, request,
   context); the manager's logger is tapped to catch handler errors, which
   LangChain only logs.
-- Records go into a bounded queue; a daemon thread sends them in batches over
+- Records go into a bounded buffer; a daemon thread sends them in batches over
   127.0.0.1 TCP (a per-session token first). The viewer acknowledges what it has
   stored; when it is gone, everything not acknowledged and everything after goes
   to a JSONL spool file that flowertui imports on its next start.
@@ -25,7 +25,6 @@ import contextvars
 import inspect
 import json
 import os
-import queue
 import select
 import socket
 import sys
@@ -41,18 +40,25 @@ ENV_RUN = "FLOWERTUI_TRACE_RUN"
 
 QUEUE_LIMIT = 50_000
 BATCH = 512
+BATCH_PAUSE = 0.02  # seconds a woken sender waits for a batch to gather
+BURST, BURST_PAUSE = 200, 0.1  # a batch this big means a burst: pause longer between sends
+ACK_READ_EVERY = 32
 TEXT_LIMIT = 4000
-EXIT_WAIT = 3.0
+EXIT_WAIT = 3.0  # at most this long at exit
+ACK_WAIT = 2.0  # of which waiting for the viewer's last acknowledgement, then spool the rest
 _SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
 
 _MANAGER = "langchain_core.callbacks.manager"
 _CONTEXT = "langchain_core.tracers.context"
 
 _shipper = None
-_state = {"manager": None, "hooks": None, "probe_class": None}
+_state = {"hooks": None, "probe_class": None, "base_methods": None}
+RUNS_LIMIT = 10_000  # open runs remembered; a program that abandons runs must not grow this forever
 _current = contextvars.ContextVar("flowertui_probe_event", default=None)
 _hook_var = contextvars.ContextVar("flowertui_probe_handler", default=None)
-_run_scopes = {}  # run_id -> [(handler name, scope, acts)], computed at the run's first event
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+_TOKEN_JSON = '{"t":"event","kind":"llm_new_token","run_id":"%s","wall":%r,"mono":%r,"name":"token","payload":{"token":%s}}'
+_runs = {}  # run_id -> ({callback: receiving handlers}, [(name, scope, class, handler)]) while the run is open
 _acts_cache = {}
 
 
@@ -130,10 +136,14 @@ class _PostImportFinder:
             return spec
         patch = _patch_manager if fullname == _MANAGER else _register_hook
 
+        finder = self
+
         def exec_module(module):
             original(module)
             try:
                 patch(module)
+                if _state["hooks"] is not None and getattr(sys.modules.get(_MANAGER), "_flowertui_patched", False):
+                    sys.meta_path.remove(finder)  # both patched: nothing more to wait for
             except Exception:
                 pass
 
@@ -206,12 +216,7 @@ def _register_hook(context_module):
 
 
 def _version():
-    try:
-        from importlib.metadata import version
-
-        return version("langchain-core")
-    except Exception:
-        return None
+    return getattr(sys.modules.get("langchain_core"), "__version__", None)  # no metadata scan in the program
 
 
 class _LoggerTap:
@@ -240,31 +245,47 @@ def _note(handlers, event_name, ignore_condition_name, caller, args, kwargs):
         probe_class = _state["probe_class"]
         if probe_class is None or _shipper is None:
             return None
-        run_id = kwargs.get("run_id")
-        token = _current.set((event_name, run_id, handlers))
-        if any(type(h) is probe_class for h in handlers):
-            manager = caller.f_locals.get("self")
-            _shipper.put(_record(event_name, ignore_condition_name, manager, handlers, args, kwargs))
+        token = _current.set((event_name, kwargs.get("run_id"), handlers))
+        for handler in handlers:
+            if type(handler) is probe_class:
+                _shipper.put(_record(event_name, ignore_condition_name, caller, handlers, args, kwargs))
+                break
         return token
     except Exception:
         return None
 
 
-def _record(event_name, ignore_condition_name, manager, handlers, args, kwargs):
-    kind = event_name[3:] if event_name.startswith("on_") else event_name
+def _record(event_name, ignore_condition_name, caller, handlers, args, kwargs):
     run_id = kwargs.get("run_id")
-    key = str(run_id) if run_id is not None else None
-    scopes = _run_scopes.get(key) if key else None
-    if scopes is None:
-        scopes = _scopes(manager, handlers)
-        if key and kind.endswith("_start"):
-            _run_scopes[key] = scopes
-    if key and kind.endswith(("_end", "_error")):
-        _run_scopes.pop(key, None)
-    receiving = [[name, scope, _acts(cls, event_name)] for name, scope, cls, handler in scopes
-                 if ignore_condition_name is None or not _ignores(handler, ignore_condition_name)]
-    parent = kwargs.get("parent_run_id")
-    record = {"t": "event", "kind": kind, "run_id": key, "parent_run_id": str(parent) if parent else None,
+    run = _runs.get(run_id)
+    if run is None:  # the run's first event: who its handlers are and how each was attached
+        parent = kwargs.get("parent_run_id")
+        run = ({}, _scopes(caller.f_locals.get("self"), handlers), None if run_id is None else str(run_id),
+               None if parent is None else str(parent))
+        if run_id is not None and event_name.endswith("_start"):
+            if len(_runs) >= RUNS_LIMIT:
+                _runs.clear()
+            _runs[run_id] = run
+    if event_name == "on_llm_new_token" and event_name in run[0]:  # the hot path: one per streamed token
+        # the receiving handlers were sent with the run's first token; the viewer repeats them
+        # it is encoded here, into a ready JSON text, so the sender thread holds the GIL for a join only
+        token = args[0] if args else kwargs.get("token", "")
+        return _TOKEN_JSON % (run[2], time.time(), time.monotonic(),
+                              _dumps(token if type(token) is str else _text(token)))
+    receiving = run[0].get(event_name)
+    if receiving is None:
+        receiving = run[0][event_name] = [
+            [name, scope, _acts(cls, event_name)] for name, scope, cls, handler in run[1]
+            if ignore_condition_name is None or not _ignores(handler, ignore_condition_name)]
+    kind = event_name[3:]
+    if kind == "llm_new_token":
+        token = args[0] if args else kwargs.get("token", "")
+        return {"t": "event", "kind": kind, "run_id": run[2], "parent_run_id": run[3], "wall": time.time(),
+                "mono": time.monotonic(), "handlers": receiving, "name": "token",
+                "payload": {"token": token if type(token) is str else _text(token)}}
+    if kind.endswith(("_end", "_error")):
+        _runs.pop(run_id, None)
+    record = {"t": "event", "kind": kind, "run_id": run[2], "parent_run_id": run[3],
               "wall": time.time(), "mono": time.monotonic(), "handlers": receiving}
     try:
         record.update(_EXTRACT.get(kind, _nothing)(args, kwargs))
@@ -342,15 +363,15 @@ def _async_base():
 
 
 def _handler_error(msg, args):
-    current = _current.get()
-    if _shipper is None or current is None or not isinstance(msg, str) or "callback" not in msg:
+    if _shipper is None or not isinstance(msg, str) or "callback" not in msg:
         return
-    event_name, run_id, handlers = current
+    # None when LangChain ran the handler where the context was not copied (a coroutine in an executor)
+    event_name, run_id, handlers = _current.get() or (None, None, ())
     if msg.startswith(("Error in %s.%s callback", "NotImplementedError in %s.%s callback")) and len(args) >= 3:
         handler, callback, error = str(args[0]), str(args[1]), str(args[2])
     elif msg.startswith("Error in callback coroutine") and args:
         coroutine_owners = [type(h).__name__ for h in handlers
-                            if inspect.iscoroutinefunction(getattr(h, event_name, None))]
+                            if event_name and inspect.iscoroutinefunction(getattr(h, event_name, None))]
         handler = coroutine_owners[0] if len(coroutine_owners) == 1 else None
         callback, error = event_name, str(args[0])
     else:
@@ -524,7 +545,11 @@ _EXTRACT = {
 
 
 class _Shipper:
-    """Bounded queue + daemon thread: socket while the viewer answers, the spool file after that."""
+    """A bounded buffer drained by a daemon thread: socket while the viewer answers, the spool file after that.
+
+    `put` is a deque append (no lock, no wake-up while the thread is busy); the
+    thread sends whole batches as one JSON line each.
+    """
 
     def __init__(self, addr, token, spool_dir, session_id, run):
         self.addr, self.token, self.spool_dir = addr, token, spool_dir
@@ -534,8 +559,11 @@ class _Shipper:
         self._reset()
 
     def _reset(self):
-        self.queue = queue.Queue(QUEUE_LIMIT)
+        self.buffer = collections.deque()
         self.dropped = 0
+        self._controls = collections.deque()
+        self._wake = threading.Event()
+        self._idle = True
         self._thread = None
         self._lock = threading.Lock()
         self._sock = None
@@ -544,7 +572,7 @@ class _Shipper:
         self._number = 0
         self._acked = 0
         self._ack_buffer = b""
-        self._unacked = collections.deque()
+        self._unacked = collections.deque()  # (last record number, line) sent but not acknowledged
         self._closed = False
 
     def after_fork(self):
@@ -553,90 +581,90 @@ class _Shipper:
     def put(self, record):
         if self._closed:
             return
-        if self._thread is None:
-            with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="flowertui-probe", daemon=True)
-                    self._thread.start()
-        try:
-            self.queue.put_nowait(record)
-        except queue.Full:
+        if len(self.buffer) >= QUEUE_LIMIT:
             self.dropped += 1
+            return
+        self.buffer.append(record)
+        if self._idle:
+            self._idle = False
+            if self._thread is None:
+                with self._lock:
+                    if self._thread is None:
+                        self._thread = threading.Thread(target=self._run, name="flowertui-probe", daemon=True)
+                        self._thread.start()
+            self._wake.set()
 
     def drain(self, timeout):
-        """Wait (bounded) until everything queued so far has been sent or spooled."""
-        if self._thread is None:
-            return
-        done = threading.Event()
-        try:
-            self.queue.put(("drain", done), timeout=timeout)
-        except queue.Full:
-            return
-        done.wait(timeout)
+        """Wait (bounded) until everything put so far has been sent or spooled."""
+        self._control("drain", timeout)
 
     def close(self):
         """At exit: send or spool what is left, wait for the viewer's last acknowledgement (bounded)."""
-        if self._thread is None or self._closed:
+        if not self._closed:
+            self._control("close", EXIT_WAIT)
+            self._closed = True
+
+    def _control(self, what, timeout):
+        if self._thread is None:
             return
         done = threading.Event()
-        try:
-            self.queue.put(("close", done), timeout=EXIT_WAIT)
-        except queue.Full:
-            return
-        done.wait(EXIT_WAIT)
-        self._closed = True
+        self._controls.append((what, done))
+        self._wake.set()
+        done.wait(timeout)
 
     def _run(self):
         while True:
-            item = self.queue.get()
-            batch, control = [], None
-            while True:
-                if isinstance(item, tuple):
-                    control = item
-                    break
-                batch.append(item)
-                if len(batch) >= BATCH:
-                    break
-                try:
-                    item = self.queue.get_nowait()
-                except queue.Empty:
-                    break
+            controls = []
+            while self._controls:
+                controls.append(self._controls.popleft())
+            sent = len(self.buffer)
             try:
-                if batch:
+                while self.buffer:  # everything put before the controls were read
+                    batch = []
+                    while self.buffer and len(batch) < BATCH:
+                        batch.append(self.buffer.popleft())
                     self._ship(batch)
-                if control is not None and control[0] == "close":
+                if any(what == "close" for what, _ in controls):
                     self._finish()
             except Exception:
                 pass
-            if control is not None:
-                control[1].set()
-                if control[0] == "close":
+            for what, done in controls:
+                done.set()
+                if what == "close":
                     return
-
-    def _line(self, record):
-        self._number += 1
-        record["n"] = self._number
-        if self.dropped:
-            record["dropped"], self.dropped = self.dropped, 0
-        return (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8", "replace")
+            if self.buffer or self._controls:
+                continue
+            if sent >= BURST:  # the program is streaming fast: stay off its GIL a while longer
+                time.sleep(BURST_PAUSE)
+                if self.buffer or self._controls:
+                    continue
+            self._idle = True
+            if self.buffer or self._controls:
+                continue
+            self._wake.wait()
+            self._wake.clear()
+            time.sleep(BATCH_PAUSE)  # let a batch gather instead of waking once per event
 
     def _ship(self, batch):
-        lines = []
-        for record in batch:
-            data = self._line(record)
-            lines.append((self._number, data))
+        """One line per batch: {"n": its number, "records": [...]}; tokens arrive already encoded."""
+        self._number += 1
+        texts = [item if type(item) is str else json.dumps(item, ensure_ascii=False, default=str) for item in batch]
+        head = '{"n":%d,"dropped":%d,"records":[' % (self._number, self.dropped)
+        self.dropped = 0
+        line = (head + ",".join(texts) + "]}\n").encode("utf-8", "replace")
         if self._sock is None and not self._gave_up_socket:
             self._connect()
         if self._sock is not None:
             try:
-                self._unacked.extend(lines)
-                self._sock.sendall(b"".join(data for _, data in lines))
-                self._read_acks(0)
+                self._unacked.append((self._number, line))
+                self._sock.sendall(line)
+                if len(self._unacked) > ACK_READ_EVERY:  # each syscall costs the program a GIL hand-off
+                    self._read_acks(0)
                 return
             except OSError:
                 self._lose_viewer()
                 return
-        self._to_spool(lines)
+        self._to_spool([line])
 
     def _connect(self):
         try:
@@ -673,14 +701,14 @@ class _Shipper:
         except Exception:
             pass
         self._sock, self._gave_up_socket = None, True
-        pending, self._unacked = list(self._unacked), collections.deque()
+        pending, self._unacked = [line for _, line in self._unacked], collections.deque()
         self._to_spool(pending)
 
     def _finish(self):
         """Last batch sent: wait for the viewer to acknowledge it all, or spool what it did not."""
         if self._sock is None:
             return
-        deadline = time.monotonic() + EXIT_WAIT
+        deadline = time.monotonic() + ACK_WAIT
         try:
             while self._unacked and time.monotonic() < deadline:
                 self._read_acks(max(0.0, deadline - time.monotonic()))
@@ -702,11 +730,10 @@ class _Shipper:
             if self._spool is None:
                 os.makedirs(self.spool_dir, exist_ok=True)
                 name = "%s.%s.%d.jsonl" % (self.session_id or "watch", self.run, os.getpid())
-                path = os.path.join(self.spool_dir, name)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                fd = os.open(os.path.join(self.spool_dir, name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
                 self._spool = os.fdopen(fd, "ab")
-            for _, data in lines:
-                self._spool.write(self._redact(data))
+            for line in lines:
+                self._spool.write(self._redact(line))
             self._spool.flush()
         except Exception:
             pass

@@ -1,0 +1,101 @@
+"""The app's trace mode, driven by Pilot with a real program running under the probe."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from flowertui.app.screens.trace_detail import TraceEventDetail
+from flowertui.app.trace_app import TraceApp
+from flowertui.app.widgets.console import MAX_LINES, ConsoleView
+from flowertui.app.widgets.events_pane import EventsPane
+from flowertui.app.widgets.trace_status import TraceStatus
+from flowertui.config import Settings
+from flowertui.engine.kinds import MemorySettings
+from flowertui.engine.providers import ProviderSettings
+from tests.app.conftest import SIZE, wait_until
+from tests.trace.helpers import program, session_events
+
+
+def trace_app(*command: str, **kwargs) -> TraceApp:
+    return TraceApp(Settings(ProviderSettings(speed=0), MemorySettings()), list(command), **kwargs)
+
+
+def console_text(app: TraceApp) -> str:
+    return "\n".join(app.query_one(ConsoleView).lines)
+
+
+def cells(table: DataTable) -> list[str]:
+    return [" ".join(c.plain if isinstance(c, Text) else str(c) for c in table.get_row(key)) for key in table.rows]
+
+
+async def test_the_console_the_stdin_box_the_panes_and_the_status_follow_the_program():
+    app = trace_app(sys.executable, program("chatty.py"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "ready" in console_text(app))
+        status = app.query_one(TraceStatus)
+        assert status.state == "running" and status.pid == app.program.process.pid
+        box = app.query_one("#message")
+        box.focus()
+        box.value = "pink roses?"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "answer:" in console_text(app))
+        text = console_text(app)
+        assert "  ›│ pink roses?" in text  # what was sent, marked
+        assert "   │ answer: [bold]roses[/bold] red [/oops]" in text  # literal, escapes stripped
+        assert "err│ mine saw the end" in text  # stderr, marked
+        await wait_until(pilot, lambda: status.langchain)
+        rows = cells(app.query_one(EventsPane).table)
+        end = next(row for row in rows if "llm_end" in row)
+        assert "ctor:Mine" in end and " c llm ctor:Mine" in end  # scope letters, then the badged receivers
+        models = cells(app.query_one("#trace-models", DataTable))
+        assert models[0].startswith("unknown model 1 ")
+        assert "memory" not in " ".join(b.description for b in app.BINDINGS)
+
+        await pilot.press("escape", "s")  # stop: SIGINT
+        await wait_until(pilot, lambda: status.state not in ("running", "stopping…"))
+        assert status.state in ("killed by SIGINT", "exited 1", "exited 130")
+        first = app.session_id
+        await pilot.press("r")  # restart: a new run, same session
+        await wait_until(pilot, lambda: status.run == 2 and status.state == "running")
+        await wait_until(pilot, lambda: console_text(app).count("ready") == 2)
+        assert app.session_id == first
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: app.stopped_on_quit is not None, timeout=15)
+    events = session_events(first)
+    assert [e.kind for e in events if e.kind.startswith("turn_")] == [
+        "turn_start", "turn_cancelled", "turn_start", "turn_cancelled"]
+    assert "because flowertui quit" in app.stopped_on_quit
+
+
+async def test_the_detail_view_lists_receivers_and_handler_errors():
+    app = trace_app(sys.executable, program("raising.py"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.query_one(TraceStatus).state == "exited 0")
+        pane = app.query_one(EventsPane)
+        table = pane.table
+        key = next(k for k, row in pane._rows.items() if row.event.kind == "chain_start"
+                   and any(h["name"] == "Bad" for h in row.event.payload.get("handlers", ())))
+        table.focus()
+        table.move_cursor(row=table.get_row_index(key))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, TraceEventDetail))
+        shown = str(app.screen.query_one("#detail-receivers").render())
+        assert "Bad (request)" in shown and "handler error: Bad.on_chain_start: ValueError('sync boom')" in shown
+
+
+async def test_a_flood_of_output_keeps_the_app_responsive_and_the_console_bounded():
+    app = trace_app(sys.executable, program("flood.py"), str(10 * 1024 * 1024))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: len(app.query_one(ConsoleView).lines) > 100)
+        started = time.monotonic()
+        pane = app.query_one(EventsPane)
+        await pilot.press("escape", "f")  # a key during the flood is handled at once
+        await wait_until(pilot, lambda: pane.mode == "no tokens", timeout=5)
+        assert time.monotonic() - started < 5
+        await wait_until(pilot, lambda: app.query_one(TraceStatus).state == "exited 0", timeout=120)
+        await wait_until(pilot, lambda: "flood done" in console_text(app))
+        assert len(app.query_one(ConsoleView).lines) <= MAX_LINES + 1

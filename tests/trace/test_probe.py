@@ -1,0 +1,54 @@
+"""The probe inside a program: never blocks it, never breaks it, never makes `import flowertui` heavy."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from flowertui.trace.launcher import probe_env
+from tests.trace.helpers import program
+
+
+def test_a_stalled_viewer_never_blocks_the_program_and_what_it_did_not_take_is_spooled(tmp_path):
+    server = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def accept_and_never_read():
+        conn, _ = server.accept()
+        held.append(conn)  # keeps the connection open, reads nothing, acknowledges nothing
+
+    threading.Thread(target=accept_and_never_read, daemon=True).start()
+    host, port = server.getsockname()[:2]
+    env = probe_env(os.environ, addr=f"{host}:{port}", token="t", spool_dir=tmp_path / "spool", session_id="stall",
+                    run=1)
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, program("survivor.py"), str(tmp_path)], env=env, capture_output=True,
+                          timeout=60)
+    took = time.monotonic() - started
+    assert done.returncode == 5 and done.stdout.endswith(b"second: second answer\n")
+    assert took < 20  # the probe's exit wait is bounded (3 s), whatever the viewer does
+    [spooled] = (tmp_path / "spool").glob("stall.1.*.jsonl")
+    records = [r for line in spooled.read_text().splitlines() for r in json.loads(line)["records"]]
+    assert [r["payload"]["text"] for r in records if r.get("kind") == "llm_end"] == ["first answer", "second answer"]
+    server.close()
+
+
+def test_a_broken_environment_never_stops_the_program(tmp_path):
+    env = probe_env(os.environ, addr="not-an-address", token="t", spool_dir=tmp_path / "file-not-dir",
+                    session_id="x", run=1)
+    (tmp_path / "file-not-dir").write_text("in the way")
+    done = subprocess.run([sys.executable, program("survivor.py"), str(tmp_path)], env=env, capture_output=True,
+                          timeout=60)
+    assert done.returncode == 5 and done.stderr == b""
+
+
+def test_import_flowertui_stays_light():
+    code = ("import sys, flowertui; heavy = [m for m in sys.modules if m.split('.')[0] in "
+            "('langchain_core', 'textual', 'tiktoken', 'sqlite3')]; print(heavy)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr

@@ -1,0 +1,36 @@
+"""An event of a traced program in full: who received it, how each was attached, and handler errors."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from flowertui.app.screens.event_detail import EventDetail
+from flowertui.engine.events import Event
+
+
+def receivers_text(event: Event, errors: list[Event]) -> Text:
+    """Plain lines (no markup): each receiving handler with its scope, then the errors, then usage advice."""
+    text = Text()
+    handlers = event.payload.get("handlers")
+    if handlers is not None:
+        text.append("received by: ", style="bold")
+        text.append(", ".join(f"{h['name']} ({h['scope']}{'' if h.get('acts') else ', no-op'})" for h in handlers)
+                    or "no handler of the program")
+    for error in errors:
+        text.append("\nhandler error: ", style="bold red")
+        text.append(f"{error.payload.get('handler')}.{error.payload.get('callback')}: {error.payload.get('error')}")
+    if event.payload.get("usage_missing"):
+        text.append("\nusage missing: ", style="bold yellow")
+        text.append(str(event.payload["usage_missing"]))
+    return text
+
+
+class TraceEventDetail(EventDetail):
+    def __init__(self, event: Event, errors: list[Event]) -> None:
+        super().__init__(event)
+        self.errors = errors
+
+    def on_mount(self) -> None:
+        info = Static(receivers_text(self.event, self.errors), id="detail-receivers")
+        self.query_one("#detail-box").mount(info, after="#detail-title")

@@ -1,0 +1,65 @@
+"""Tokens and cost of a traced program per model and per top-level run, read from the trace ledger."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from flowertui.engine.events import Event
+from flowertui.engine.prices import Price, format_cost
+from flowertui.engine.trace_ledger import TraceLedger
+
+LEGEND = "? usage not reported: tiktoken estimate   … run in progress"
+SHOWN_RUNS = 200
+
+
+class TraceCounter(Vertical):
+    """Feeds a TraceLedger (the engine's numbers) with the events it is shown and draws its summary."""
+
+    def __init__(self, prices: dict[str, Price], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.ledger = TraceLedger(prices)
+        self._dirty = False
+
+    def compose(self) -> ComposeResult:
+        models = DataTable(id="trace-models", cursor_type="none", zebra_stripes=True)
+        for label, key in (("model", "model"), ("calls", "calls"), ("prompt", "prompt"), ("compl", "completion"),
+                           ("total", "total"), ("cost", "cost")):
+            models.add_column(label, key=key)
+        yield models
+        runs = DataTable(id="trace-runs", cursor_type="none", zebra_stripes=True)
+        for label, key in (("top-level run", "name"), ("kind", "kind"), ("run", "turn"), ("time", "duration"),
+                           ("tokens", "total")):
+            runs.add_column(label, key=key)
+        yield runs
+        yield Static(LEGEND, id="counter-legend", markup=False)
+
+    def add(self, events: list[Event]) -> None:
+        for event in events:
+            self.ledger(event)
+            if event.kind == "llm_end" or (event.run_id and event.parent_run_id is None):
+                self._dirty = True
+        if self._dirty:
+            self.redraw()
+
+    def redraw(self) -> None:
+        self._dirty = False
+        summary = self.ledger.summary()
+        models = self.query_one("#trace-models", DataTable)
+        models.clear()
+        for name, row in summary["models"].items():
+            mark = "?" if row["usage_missing_calls"] else ""
+            models.add_row(Text(name), row["calls"], row["prompt_tokens"], row["completion_tokens"],
+                           f"{row['total_tokens']}{mark}", format_cost(row["cost"], row["currency"]))
+        runs = self.query_one("#trace-runs", DataTable)
+        runs.clear()
+        for run in summary["runs"][-SHOWN_RUNS:]:
+            took = "…" if run["status"] == "running" else (f"{run['duration']:.2f}s" if run["duration"] else "")
+            mark = "?" if run["usage_missing_calls"] else ""
+            runs.add_row(Text(run["name"]), run["kind"], run["turn"], took, f"{run['total_tokens']}{mark}")
+
+    def clear(self) -> None:
+        self.ledger = TraceLedger(self.ledger.prices)
+        self.redraw()

@@ -1,0 +1,69 @@
+"""The trace mode's status line: command, pid, state and elapsed time of the current run, from events."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widgets import Static
+
+from flowertui.engine.events import Event
+
+ENDINGS = ("turn_end", "turn_error", "turn_cancelled")
+
+
+class TraceStatus(Static):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.command = "…"
+        self.session = "…"
+        self.pid: int | None = None
+        self.state = "starting"
+        self.langchain = False
+        self.started: float | None = None  # time.monotonic() when the run started, for the clock
+        self.elapsed: float | None = None  # set when the run ended
+        self.run = 0
+
+    def on_mount(self) -> None:
+        self.set_interval(0.5, self._draw)
+        self._draw()
+
+    def add(self, events: list[Event]) -> None:
+        for event in events:
+            p = event.payload
+            if event.kind == "session_start":
+                self.command, self.session = p.get("command") or p.get("model", "…"), event.session_id
+                self.state = "listening" if p.get("mode") == "listen" else self.state
+            elif event.kind == "turn_start":
+                self.pid, self.run, self.langchain = p.get("pid"), p.get("run", event.turn), False
+                self.state, self.started, self.elapsed = "running", time.monotonic(), None
+            elif event.kind == "probe_hello":
+                self.langchain = True
+            elif event.kind in ENDINGS:
+                self.state = p.get("reply") or event.kind
+                self.elapsed = p.get("elapsed")
+                self.langchain = bool(p.get("langchain", self.langchain))
+        self._draw()
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        self._draw()
+
+    def _draw(self) -> None:
+        running = self.state == "running"
+        seconds = (time.monotonic() - self.started) if running and self.started else self.elapsed
+        colour = "bold green" if running else ("bold yellow" if self.state in ("starting", "stopping…") else "bold")
+        if self.state.startswith(("exited", "killed")) and self.state != "exited 0":
+            colour = "bold red"
+        line = Text.assemble(
+            (f"● {self.state}", colour),
+            ("  │  ", "dim"), (self.command, "bold"),
+            ("  │  pid ", "dim"), str(self.pid or "–"),
+            ("  │  run ", "dim"), str(self.run or "–"),
+            ("  │  ", "dim"), f"{seconds:.1f}s" if seconds is not None else "–",
+            ("  │  ", "dim"), ("LangChain seen" if self.langchain else "no LangChain yet",
+                              "green" if self.langchain else "dim"),
+            ("  │  session ", "dim"), self.session,
+        )
+        line.truncate(max(self.size.width, 20), overflow="ellipsis")
+        self.update(line)

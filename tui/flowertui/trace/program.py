@@ -1,0 +1,160 @@
+"""A traced program driven from the app: its output as console lines, its stdin, stop and restart.
+
+Reader threads turn the program's stdout and stderr into lines (escape sequences
+stripped, very long lines cut) in one bounded buffer, so a flood of output costs
+bounded memory and the app draws only what it can keep. Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import select
+import signal
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flowertui.engine.sanitize import strip_escapes, truncate
+from flowertui.trace.tracer import Tracer
+
+KEPT_LINES = 5_000  # lines waiting for the screen; older ones are counted and dropped in a flood
+LINE_LIMIT = 2_000  # characters shown of one line
+READ_SIZE = 1 << 16
+PROMPT_WAIT = 0.05  # seconds a line without its newline waits for the rest before it is shown
+STOP_GRACE = 3.0  # seconds after SIGINT before SIGTERM, and after SIGTERM before SIGKILL
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleLine:
+    stream: str  # "out", "err", or "in" (a line sent to the program)
+    text: str
+
+
+class ProgramConsole:
+    """One run of the program at a time; `wake` is called (from any thread) when lines wait in `drain()`."""
+
+    def __init__(self, tracer: Tracer, wake: Callable[[], None], exited: Callable[[int], None]) -> None:
+        self.tracer = tracer
+        self.wake = wake
+        self.exited = exited
+        self.process: subprocess.Popen | None = None
+        self._lines: deque[ConsoleLine] = deque()
+        self._skipped = 0
+        self._lock = threading.Lock()
+        self._stopping = False
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> int:
+        """Start a new run (LaunchError when the program cannot start); returns its pid."""
+        self._stopping = False
+        process = self.tracer.start_run(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        start_new_session=True, unbuffered=True)
+        self.process = process
+        readers = [threading.Thread(target=self._read, args=(process.stdout, "out"), daemon=True),
+                   threading.Thread(target=self._read, args=(process.stderr, "err"), daemon=True)]
+        for reader in readers:
+            reader.start()
+        threading.Thread(target=self._wait, args=(process, readers), daemon=True).start()
+        return process.pid
+
+    def send(self, text: str) -> bool:
+        """Write one line to the program's stdin; False when it is not running or stopped reading."""
+        process = self.process
+        if process is None or process.poll() is not None or process.stdin is None:
+            return False
+        self._add(ConsoleLine("in", text))
+        try:
+            process.stdin.write((text + "\n").encode())
+            process.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            return False
+        return True
+
+    def stop(self, wait: bool = False) -> None:
+        """SIGINT to the program's process group, then SIGTERM, then SIGKILL, STOP_GRACE apart."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        self._stopping = True
+        stopper = threading.Thread(target=self._escalate, args=(process,), daemon=True)
+        stopper.start()
+        if wait:
+            stopper.join()
+
+    def _escalate(self, process: subprocess.Popen) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(process.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                return
+            try:
+                process.wait(STOP_GRACE)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+    def drain(self) -> tuple[list[ConsoleLine], int]:
+        """The lines waiting, and how many were dropped since the last drain because too many waited."""
+        with self._lock:
+            lines, skipped = list(self._lines), self._skipped
+            self._lines.clear()
+            self._skipped = 0
+        return lines, skipped
+
+    def _add(self, line: ConsoleLine) -> None:
+        with self._lock:
+            if len(self._lines) >= KEPT_LINES:
+                self._lines.popleft()
+                self._skipped += 1
+            self._lines.append(line)
+        self.wake()
+
+    def _read(self, pipe, stream: str) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pending = ""
+        fd = pipe.fileno()
+        while True:
+            if pending and not select.select([fd], [], [], PROMPT_WAIT)[0]:
+                self._add(ConsoleLine(stream, self._shown(pending)))  # a prompt waiting without its newline
+                pending = ""
+            try:
+                data = os.read(fd, READ_SIZE)
+            except OSError:
+                data = b""
+            text = pending + decoder.decode(data, final=not data)
+            *complete, pending = text.split("\n")
+            if not data and pending:
+                complete, pending = [*complete, pending], ""
+            with self._lock:
+                for line in complete:
+                    if len(self._lines) >= KEPT_LINES:
+                        self._lines.popleft()
+                        self._skipped += 1
+                    self._lines.append(ConsoleLine(stream, self._shown(line)))
+            if complete:
+                self.wake()
+            if not data:
+                pipe.close()
+                return
+
+    @staticmethod
+    def _shown(line: str) -> str:
+        return truncate(strip_escapes(line.rstrip("\r")), LINE_LIMIT)
+
+    def _wait(self, process: subprocess.Popen, readers: list[threading.Thread]) -> None:
+        returncode = process.wait()
+        for reader in readers:
+            reader.join(timeout=2)
+        if process.stdin is not None:
+            try:
+                process.stdin.close()
+            except OSError:
+                pass
+        self.tracer.finish_run(returncode, stopped=self._stopping)
+        self.exited(returncode)
