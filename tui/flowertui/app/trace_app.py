@@ -52,10 +52,9 @@ class ProgramExited(Message):
         self.returncode = returncode
 
 
-class TraceApp(FlowerApp):
+class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare keys
     CSS_PATH = ["app.tcss", "trace.tcss"]
     TITLE = "flowertui trace"
-    inherit_bindings = False
     BINDINGS = TRACE_BINDINGS
     COMMANDS_SHOWN = TRACE_COMMANDS
 
