@@ -15,6 +15,7 @@ import asyncio
 import threading
 from contextlib import suppress
 from functools import partial
+from pathlib import Path
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -53,7 +54,7 @@ class ProgramExited(Message):
 
 
 class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare keys
-    CSS_PATH = ["app.tcss", "trace.tcss"]
+    CSS_PATH = [Path(__file__).parent / "app.tcss", Path(__file__).parent / "trace.tcss"]  # subclasses too
     TITLE = "flowertui trace"
     BINDINGS = TRACE_BINDINGS
     COMMANDS_SHOWN = TRACE_COMMANDS
