@@ -28,6 +28,7 @@ from flowertui.app.app import FlowerApp
 from flowertui.app.keys import TRACE_BINDINGS, TRACE_COMMANDS
 from flowertui.app.messages import EngineProblem, EventsPending
 from flowertui.app.screens.export_dialog import ExportDialog
+from flowertui.app.screens.help import TRACE_PANES, HelpScreen
 from flowertui.app.screens.trace_detail import TraceEventDetail
 from flowertui.app.widgets.console import ConsoleView
 from flowertui.app.widgets.events_pane import EventsPane
@@ -272,6 +273,9 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
         for owner in (self.tracer, self.watched):
             if owner is not None:
                 owner.close()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.key_table(), TRACE_PANES))
 
     async def action_clear(self) -> None:
         self.query_one(EventsPane).clear()
