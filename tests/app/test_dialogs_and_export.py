@@ -58,6 +58,7 @@ async def test_without_a_documents_folder_the_dialog_offers_the_data_folder(tmp_
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
+        await say(pilot, LESSON[0])
         dialog = await _open_dialog(pilot)
         offered = dialog.query_one("#export-path").value
         assert offered.startswith(str(tmp_path / "data"))
@@ -102,7 +103,7 @@ async def test_the_export_reads_and_writes_in_a_worker_thread(tmp_path, monkeypa
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await say(pilot, LESSON[0])
-        dialog = await _open_dialog(pilot)
+        await _open_dialog(pilot)
         await pilot.click("#export-go")
         await wait_until(pilot, lambda: threads)
         assert threads[0] != threading.main_thread().name

@@ -13,9 +13,10 @@ from flowertui.app.screens.export_dialog import ExportDialog
 from flowertui.app.state import save_state
 from flowertui.app.widgets.conversation import AssistantTurn
 from flowertui.app.widgets.status import StatusLine
+from flowertui.engine.ledger import Ledger
 from flowertui.engine.providers import ProviderSettings
-from flowertui.session.export import SessionData
-from flowertui.session.store import session_header
+from flowertui.session.model import SessionData
+from flowertui.session.replay import Replay
 from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
 from tests.helpers import LESSON
 
@@ -146,6 +147,7 @@ async def test_export_from_the_palette_opens_the_dialog():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
+        await say(pilot, LESSON[0])  # a session has something to export from its first turn
         await pilot.press("ctrl+p")
         await pilot.pause(0.3)
         await pilot.press(*"export session")
@@ -207,7 +209,7 @@ async def test_a_replay_of_a_failed_turn_keeps_provider_model_and_memory_in_the_
                     sinks=[recorded.append])
     with pytest.raises(TurnFailed):
         live.conversation.ask(LESSON[0])
-    app = make_app(history=SessionData(session_header(recorded), recorded), replay_speed=0)
+    app = make_app(history=SessionData.of(recorded), replay=Replay(time_scale=0))
     async with app.run_test(size=(width, 40)) as pilot:
         await wait_until(pilot, lambda: len(app.recorded) == len(recorded))
         await settle(pilot)
@@ -238,6 +240,8 @@ async def test_a_narrow_status_line_gives_way_in_order_and_keeps_state_and_memor
     from textual.app import App
 
     class Host(App[None]):
+        ledger = Ledger({})  # the status line reads the memory mode from the session's ledger
+
         def compose(self):
             yield StatusLine(id="status")
 
