@@ -138,3 +138,23 @@ async def test_listen_shows_a_watched_program_live():
         assert [e.payload["text"] for e in pane.events if e.kind == "llm_end"] == ["watched answer"]
         runs = cells(app.query_one("#trace-runs", DataTable))
         assert runs[0].startswith("RunnableSequence chain 1")
+
+
+async def test_a_traced_session_replays_in_the_trace_panes():
+    from flowertui.session.replay import Replay, load_session
+    from tests.trace.helpers import trace_json
+
+    doc, _ = trace_json(program("graph.py"))
+    import os
+    from pathlib import Path
+
+    data = load_session(doc["session_id"], Path(os.environ["FLOWERTUI_DATA_DIR"]) / "sessions.sqlite3")
+    app = TraceApp(Settings(ProviderSettings(speed=0), MemorySettings()), None, history=data,
+                   replay=Replay(time_scale=0))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: len(app.query_one(EventsPane).events) == len(data.events))
+        await pilot.pause(0.1)
+        runs = cells(app.query_one("#trace-runs", DataTable))
+        assert runs[0].startswith("LangGraph graph 1")
+        assert app.query_one(TraceStatus).state == "exited 0" and app.query_one("#message").disabled
+        assert not app.check_action("restart", ())

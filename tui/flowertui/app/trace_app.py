@@ -40,6 +40,8 @@ from flowertui.config import Settings
 from flowertui.engine.events import Event
 from flowertui.engine.sanitize import strip_escapes
 from flowertui.paths import data_dir, save_dir
+from flowertui.session.model import SessionData
+from flowertui.session.replay import Replay, play
 from flowertui.session.store import DB_NAME, SessionWriter, StoreError
 from flowertui.trace.launcher import LaunchError, describe_exit
 
@@ -61,9 +63,10 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
     COMMANDS_SHOWN = TRACE_COMMANDS
 
     def __init__(self, settings: Settings, command: list[str] | None, *, listen: bool = False,
-                 theme: str | None = None) -> None:
-        """`command` is the program to run; with `listen` (and no command) programs calling watch() report here."""
-        super().__init__(settings, theme=theme)
+                 theme: str | None = None, history: SessionData | None = None, replay: Replay | None = None) -> None:
+        """`command` is the program to run; with `listen` (and no command) programs calling watch() report here;
+        with `history` and `replay`, a recorded traced session plays back (its output was not recorded)."""
+        super().__init__(settings, theme=theme, history=history, replay=replay)
         self.command = command
         self.listen = listen
         self.tracer = None
@@ -105,7 +108,13 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        self.query_one(HistoryInput).focus()
+        box = self.query_one(HistoryInput)
+        if self.replaying:
+            box.disabled = True
+            box.placeholder = f"Replay at {self.replay.describe()}: no program runs"
+            self.query_one("#events-table").focus()
+        else:
+            box.focus()
         self.boot()
 
     def _theme_changed(self, theme) -> None:
@@ -119,6 +128,12 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
     @work(thread=True, group="engine", exit_on_error=False)
     def boot(self) -> None:
         """Open the store and the probe listener off the UI thread, then start the program (or listen)."""
+        if self.replaying:
+            self.session_id = self.history.header.get("session_id")
+            self.call_from_thread(self.query_one(ConsoleView).note,
+                                  f"replay of session {self.session_id}: the program's output was not recorded")
+            play(self.history.events, self.inbox, self.replay, self._stop_replay)
+            return
         try:
             self.writer = SessionWriter(data_dir() / DB_NAME, self.prices,
                                         on_error=lambda text: self.post_message(EngineProblem(text)))
