@@ -53,7 +53,8 @@ async def test_the_console_the_stdin_box_the_panes_and_the_status_follow_the_pro
         assert "ctor:Mine" in end and " c llm ctor:Mine" in end  # scope letters, then the badged receivers
         models = cells(app.query_one("#trace-models", DataTable))
         assert models[0].startswith("unknown model 1 ")
-        assert "memory" not in " ".join(b.description for b in app.BINDINGS)
+        keys = set(app._bindings.key_to_bindings)  # the app's own keys, inherited ones included
+        assert not keys & {"1", "2", "m", "c"} and {"r", "s"} <= keys  # memory keys hidden, program keys there
 
         await pilot.press("escape", "s")  # stop: SIGINT
         await wait_until(pilot, lambda: status.state not in ("running", "stopping…"))
@@ -99,3 +100,61 @@ async def test_a_flood_of_output_keeps_the_app_responsive_and_the_console_bounde
         await wait_until(pilot, lambda: app.query_one(TraceStatus).state == "exited 0", timeout=120)
         await wait_until(pilot, lambda: "flood done" in console_text(app))
         assert len(app.query_one(ConsoleView).lines) <= MAX_LINES + 1
+
+
+async def test_help_describes_the_trace_mode_and_lists_its_keys():
+    from flowertui.app.screens.help import HelpScreen
+
+    app = trace_app(sys.executable, program("plain.py"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.query_one(TraceStatus).state == "exited 0")
+        await pilot.press("escape", "question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        keys = dict(app.key_table())
+        assert keys["r"].startswith("restart the program") and keys["s"].startswith("stop the program")
+        assert not any(does.startswith("memory kind") for does in keys.values())
+        assert "Program console" in app.screen.panes
+
+
+async def test_listen_shows_a_watched_program_live():
+    import asyncio
+    import os
+    import subprocess
+    from pathlib import Path
+
+    import flowertui
+
+    app = TraceApp(Settings(ProviderSettings(speed=0), MemorySettings()), None, listen=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.watched is not None)
+        assert not app.check_action("restart", ()) and not app.check_action("stop", ())
+        env = {**os.environ, "FLOWERTUI_SOURCE": str(Path(flowertui.__file__).parent.parent),
+               "DEMO_API_KEY": "demo-secret-value-123"}
+        done = await asyncio.to_thread(subprocess.run, [sys.executable, program("watched.py")], env=env,
+                                       capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr.decode()
+        pane = app.query_one(EventsPane)
+        await wait_until(pilot, lambda: any(e.kind == "turn_end" for e in pane.events))
+        assert [e.payload["text"] for e in pane.events if e.kind == "llm_end"] == ["watched answer"]
+        runs = cells(app.query_one("#trace-runs", DataTable))
+        assert runs[0].startswith("RunnableSequence chain 1")
+
+
+async def test_a_traced_session_replays_in_the_trace_panes():
+    from flowertui.session.replay import Replay, load_session
+    from tests.trace.helpers import trace_json
+
+    doc, _ = trace_json(program("graph.py"))
+    import os
+    from pathlib import Path
+
+    data = load_session(doc["session_id"], Path(os.environ["FLOWERTUI_DATA_DIR"]) / "sessions.sqlite3")
+    app = TraceApp(Settings(ProviderSettings(speed=0), MemorySettings()), None, history=data,
+                   replay=Replay(time_scale=0))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: len(app.query_one(EventsPane).events) == len(data.events))
+        await pilot.pause(0.1)
+        runs = cells(app.query_one("#trace-runs", DataTable))
+        assert runs[0].startswith("LangGraph graph 1")
+        assert app.query_one(TraceStatus).state == "exited 0" and app.query_one("#message").disabled
+        assert not app.check_action("restart", ())

@@ -256,6 +256,11 @@ def _replay(args: argparse.Namespace) -> int:
         history = _load(args.session)
     except (ConfigError, OSError, RuntimeError) as exc:
         return _fail(str(exc))
+    if history.header.get("provider") == "trace":  # a traced program's session replays in the trace panes
+        from flowertui.app.trace_app import TraceApp
+
+        TraceApp(settings, None, theme=args.theme, history=history, replay=replay).run()
+        return 0
     from flowertui.app.app import FlowerApp
 
     FlowerApp(settings, theme=args.theme, history=history, replay=replay).run()

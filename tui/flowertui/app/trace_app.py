@@ -29,6 +29,7 @@ from flowertui.app.app import FlowerApp
 from flowertui.app.keys import TRACE_BINDINGS, TRACE_COMMANDS
 from flowertui.app.messages import EngineProblem, EventsPending
 from flowertui.app.screens.export_dialog import ExportDialog
+from flowertui.app.screens.help import TRACE_PANES, HelpScreen
 from flowertui.app.screens.trace_detail import TraceEventDetail
 from flowertui.app.widgets.console import ConsoleView
 from flowertui.app.widgets.events_pane import EventsPane
@@ -42,6 +43,8 @@ from flowertui.engine.events import Event
 from flowertui.engine.sanitize import strip_escapes
 from flowertui.lesson.catalog import Example
 from flowertui.paths import data_dir, save_dir
+from flowertui.session.model import SessionData
+from flowertui.session.replay import Replay, play
 from flowertui.session.store import DB_NAME, SessionWriter, StoreError
 from flowertui.trace.launcher import LaunchError, describe_exit
 
@@ -59,22 +62,22 @@ class ProgramExited(Message):
         self.returncode = returncode
 
 
-class TraceApp(FlowerApp):
-    CSS_PATH = ["app.tcss", "trace.tcss"]
+class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare keys
+    CSS_PATH = [Path(__file__).parent / "app.tcss", Path(__file__).parent / "trace.tcss"]  # subclasses too
     TITLE = "flowertui trace"
-    inherit_bindings = False
     BINDINGS = TRACE_BINDINGS
     COMMANDS_SHOWN = TRACE_COMMANDS
 
     def __init__(self, settings: Settings, command: list[str] | None, *, listen: bool = False,
-                 theme: str | None = None, offline: bool = False, cwd: Path | None = None,
-                 lesson: Example | None = None) -> None:
-        """`command` is the program to run; with `listen` (and no command) programs calling watch() report here.
+                 theme: str | None = None, history: SessionData | None = None, replay: Replay | None = None,
+                 offline: bool = False, cwd: Path | None = None, lesson: Example | None = None) -> None:
+        """`command` is the program to run; with `listen` (and no command) programs calling watch() report here;
+        with `history` and `replay`, a recorded traced session plays back (its output was not recorded).
 
         `offline` starts the offline server (in the boot worker) and points the program at it; `cwd` is the
         program's working folder; `lesson` is the lesson example being run (its note, its source on `v`).
         """
-        super().__init__(settings, theme=theme)
+        super().__init__(settings, theme=theme, history=history, replay=replay)
         self.command = command
         self.listen = listen
         self.offline = offline
@@ -130,7 +133,13 @@ class TraceApp(FlowerApp):
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        self.query_one(HistoryInput).focus()
+        box = self.query_one(HistoryInput)
+        if self.replaying:
+            box.disabled = True
+            box.placeholder = f"Replay at {self.replay.describe()}: no program runs"
+            self.query_one("#events-table").focus()
+        else:
+            box.focus()
         self.boot()
 
     def _theme_changed(self, theme) -> None:
@@ -144,6 +153,12 @@ class TraceApp(FlowerApp):
     @work(thread=True, group="engine", exit_on_error=False)
     def boot(self) -> None:
         """Open the store and the probe listener off the UI thread, then start the program (or listen)."""
+        if self.replaying:
+            self.session_id = self.history.header.get("session_id")
+            self.call_from_thread(self.query_one(ConsoleView).note,
+                                  f"replay of session {self.session_id}: the program's output was not recorded")
+            play(self.history.events, self.inbox, self.replay, self._stop_replay)
+            return
         try:
             self.writer = SessionWriter(data_dir() / DB_NAME, self.prices,
                                         on_error=lambda text: self.post_message(EngineProblem(text)))
@@ -318,6 +333,9 @@ class TraceApp(FlowerApp):
                 owner.close()
         if self.server is not None:
             self.server.stop()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.key_table(), TRACE_PANES))
 
     async def action_clear(self) -> None:
         self.query_one(EventsPane).clear()

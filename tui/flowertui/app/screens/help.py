@@ -49,15 +49,46 @@ config file's `[keymap]` table.
 """
 
 
+TRACE_PANES = """\
+# flowertui trace
+
+Another Python program, run with flowertui's probe inside it: its LangChain callbacks made visible.
+
+**Program console** (left): the program's stdout and stderr as they come (`err│` marks stderr), shown
+literally; the last 5,000 lines are kept. A line typed in the box goes to the program's stdin (`›│`).
+The line under the console gives the state (running, exited N, killed by a signal), the command, the pid,
+the run, the elapsed time, whether LangChain has been seen, and the session.
+
+**Callback events** (right, top): one line per callback of the program, in order, indented by run.
+After the name, every handler of the program that received the event, badged by how it was attached:
+`ctor:` given to a constructor (that object's runs only; `verbose=True` is one), `req:` passed with the
+request (inherited by every child run), `ctx:` registered by a context manager such as
+`get_openai_callback`. The scope column abbreviates them `c`, `r`, `x`. A handler that raised shows as a
+`handler_error` line: LangChain only logs those. Enter on a line lists the receivers, the errors on that
+event and, where usage is missing, how to get it.
+
+**Token stream** (right, middle): the pieces of the model reply being streamed.
+
+**Counter** (right, bottom): tokens and cost per model, and per top-level run (the outermost chain,
+graph or model call). `?` usage not reported (tiktoken estimate), `…` run in progress.
+
+# Keys
+
+Keys work when the input box is not focused: press **Esc** to leave it; start typing to return to it.
+"""
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close", id="help.close")]
 
-    def __init__(self, keys: list[tuple[str, str]]) -> None:
+    def __init__(self, keys: list[tuple[str, str]], panes: str = PANES) -> None:
+        """`panes`: what the panes show (trace mode passes its own)."""
         super().__init__()
         self.keys = keys
+        self.panes = panes
 
     def compose(self) -> ComposeResult:
         table = "\n".join(f"| `{key}` | {does} |" for key, does in self.keys)
         with VerticalScroll(id="help-box"):
-            yield Markdown(PANES + "\n| key | does |\n| --- | --- |\n" + table)
+            yield Markdown(self.panes + "\n| key | does |\n| --- | --- |\n" + table)
         yield Footer()

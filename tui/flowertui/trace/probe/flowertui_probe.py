@@ -40,7 +40,7 @@ ENV_RUN = "FLOWERTUI_TRACE_RUN"
 
 QUEUE_LIMIT = 50_000
 BATCH = 512
-BATCH_PAUSE = 0.02  # seconds a woken sender waits for a batch to gather
+BATCH_PAUSE = 0.005  # seconds a woken sender waits for a batch to gather
 BURST, BURST_PAUSE = 200, 0.1  # a batch this big means a burst: pause longer between sends
 ACK_READ_EVERY = 32
 TEXT_LIMIT = 4000
