@@ -70,3 +70,9 @@ def test_lesson_headless_passes_the_output_through_then_the_trace_table(tmp_path
     lines = done.stdout.splitlines()
     assert lines[:2] == ["正在获取花卉数据...", "花卉数据获取完毕。提供建议..."] and lines[-1] == "祝你今天愉快！"
     assert "top-level run" in done.stderr and "MyFlowerShopAsyncHandler" in done.stderr
+
+
+def test_provider_openai_without_a_key_is_one_line_and_exit_2(tmp_path):
+    done = flowertui("lesson", "4", "--provider", "openai", "--cwd", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.strip() == "flowertui: error: --provider openai needs OPENAI_API_KEY in the environment"
