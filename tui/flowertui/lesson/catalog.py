@@ -27,8 +27,6 @@ class Example:
     note: str
     """A few sentences: what the example teaches and what flowertui shows of it."""
     uses_model: bool = True
-    streams: bool = False
-    """Streams with ChatOpenAI: the port adds stream_usage=True so the server sends usage."""
     writes: tuple[str, ...] = ()
 
     def source(self) -> str:
@@ -52,11 +50,11 @@ EXAMPLES: tuple[Example, ...] = (
             "where loguru also appends the answer.",
             writes=("output.log",)),
     Example(3, "03_async_handlers.py", "自定义同步和异步回调处理器", "Custom sync and async handlers",
-            "the async handler's 0.5 s sleeps: a gap before the first token and another after the last",
+            "the async handler's 0.5 s sleeps: a gap from chat_model_start to the first token, another after llm_end",
             "A streaming ChatOpenAI with a sync handler (one line per token) and an async one whose "
-            "on_llm_start and on_llm_end each sleep 0.5 s. The model waits for the async handler before "
-            "streaming, so the gaps show between chat_model_start and the first token, and before the end.",
-            streams=True),
+            "on_llm_start and on_llm_end each sleep 0.5 s. agenerate awaits the async handler before it "
+            "streams, so the first token comes 0.5 s after chat_model_start, and the program ends 0.5 s "
+            "after llm_end."),
     Example(4, "04_token_counter.py", "用 get_openai_callback 构造令牌计数器", "Counting tokens with get_openai_callback",
             "three turns with buffer memory: the prompt grows each turn; the printed total equals the ledger's",
             "ConversationChain with ConversationBufferMemory over three turns inside get_openai_callback. "
@@ -76,8 +74,7 @@ EXAMPLES: tuple[Example, ...] = (
             "Example 3's MyFlowerShopSyncHandler stays in ChatOpenAI's constructor; the exercise's "
             "MyCallBackHandler is passed with the request (chain.run(callbacks=…), then "
             "invoke(config={'callbacks': …})). The request handler is inherited by every child run; "
-            "the constructor one fires only on the model's own run. Both print every token.",
-            streams=True),
+            "the constructor one fires only on the model's own run. Both print every token."),
 )
 
 
