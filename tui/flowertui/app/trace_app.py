@@ -44,6 +44,7 @@ from flowertui.session.model import SessionData
 from flowertui.session.replay import Replay, play
 from flowertui.session.store import DB_NAME, SessionWriter, StoreError
 from flowertui.trace.launcher import LaunchError, describe_exit
+from flowertui.trace.priority import lower_this_thread
 
 
 class ConsolePending(Message):
@@ -134,6 +135,7 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
                                   f"replay of session {self.session_id}: the program's output was not recorded")
             play(self.history.events, self.inbox, self.replay, self._stop_replay)
             return
+        lower_this_thread()  # the session writer this thread starts yields the CPU to the program
         try:
             self.writer = SessionWriter(data_dir() / DB_NAME, self.prices,
                                         on_error=lambda text: self.post_message(EngineProblem(text)))

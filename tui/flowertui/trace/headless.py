@@ -20,6 +20,7 @@ from flowertui.engine.trace_ledger import TraceLedger
 from flowertui.paths import data_dir
 from flowertui.session.store import DB_NAME, SessionWriter
 from flowertui.trace import launcher
+from flowertui.trace.priority import built_low
 from flowertui.trace.tracer import Tracer
 
 
@@ -35,7 +36,8 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
     """Trace one run of the program; returns its exit code (LaunchError when it cannot start)."""
     prices = configured_prices()
     ledger, count = TraceLedger(prices), _Count()
-    writer = SessionWriter(data_dir() / DB_NAME, prices, on_error=lambda text: print(f"flowertui: {text}", file=err))
+    writer = built_low(lambda: SessionWriter(data_dir() / DB_NAME, prices,
+                                             on_error=lambda text: print(f"flowertui: {text}", file=err)))
     try:
         tracer = Tracer(command, [count, ledger, writer], commit=writer.flush)
     except launcher.LaunchError:
