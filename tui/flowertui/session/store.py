@@ -21,6 +21,7 @@ from pathlib import Path
 from flowertui.engine.events import Event
 from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import Price
+from flowertui.engine.trace_ledger import TraceLedger
 from flowertui.session.model import turn_status
 
 BATCH_SECONDS = 0.2
@@ -179,6 +180,7 @@ class SessionWriter:
         self.path = path
         self.on_error = on_error
         self.ledger = Ledger(prices)
+        self.trace_ledger = TraceLedger(prices)  # a traced program's events (scope context): tokens per run
         self._queue: queue.Queue[Event | threading.Event | None] = queue.Queue()
         self._db = connect(path)
         self.error: str | None = None  # set once writing failed; nothing more is written after that
@@ -252,6 +254,8 @@ class SessionWriter:
     def _record(self, event: Event) -> None:
         db, sid, p = self._db, event.session_id, event.payload
         self.ledger(event)
+        if event.scope == "context":
+            self.trace_ledger(event)
         db.execute("INSERT OR REPLACE INTO events (session_id, seq, turn, kind, body) VALUES (?, ?, ?, ?, ?)",
                    (sid, event.seq, event.turn, event.kind, json.dumps(event.to_dict(), ensure_ascii=False)))
         if event.kind == "session_start":
@@ -271,4 +275,7 @@ class SessionWriter:
                 if event.turn in rows:
                     db.execute("INSERT OR REPLACE INTO ledger (session_id, turn, memory_kind, row) VALUES (?, ?, ?, ?)",
                                (sid, event.turn, kind, json.dumps(rows[event.turn].to_dict(self.ledger.prices))))
+            if event.turn in self.trace_ledger.turn_tokens:  # a traced run: its tokens, for `sessions`
+                db.execute("INSERT OR REPLACE INTO ledger (session_id, turn, memory_kind, row) VALUES (?, ?, ?, ?)",
+                           (sid, event.turn, "trace", json.dumps({"total_tokens": self.trace_ledger.turn_tokens[event.turn]})))
 

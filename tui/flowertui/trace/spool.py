@@ -74,6 +74,9 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
     begun = any(e.kind == "turn_start" and e.turn == run for e in events)
     bus = EventBus(session_id, seq=max((e.seq for e in events), default=0), turn=run if begun else run - 1)
     writer = SessionWriter(database, prices, recorded=bool(events))
+    for event in events:  # so the run's tokens in the ledger table count what was stored before, too
+        if event.scope == "context":
+            writer.trace_ledger(event)
     bus.subscribe(writer)
     try:
         hello = next((r for r in records if r.get("t") == "hello"), {})
