@@ -46,10 +46,11 @@ def record_session(turns: list[str], memory: str = "buffer", *, compare: bool = 
     from flowertui.session.store import DB_NAME, SessionWriter
 
     path = data_dir() / DB_NAME
-    writer = SessionWriter(path, load_prices())
+    ledger = Ledger(load_prices())
+    writer = SessionWriter(path, ledger)
     events: list[Event] = []
     live = assemble(provider or ProviderSettings(speed=0), MemorySettings(), memory_kind=memory, compare=compare,
-                    sinks=[events.append, writer])
+                    sinks=[events.append, writer], ledger=ledger)
     rig = Rig(live.conversation, live.bus, live.ledger, events)
     try:
         for user in turns:

@@ -204,12 +204,14 @@ def _sessions(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from flowertui.engine.ledger import Ledger
     from flowertui.engine.prices import PriceTableError, configured_prices
     from flowertui.session.export import export
 
     try:
         data = _load(args.session)
-        path = export(data, args.format, Path(args.output), configured_prices(), force=args.force)
+        path = export(data, args.format, Path(args.output), Ledger.of(data.events, configured_prices()),
+                      force=args.force)
     except (OSError, RuntimeError, PriceTableError) as exc:
         return _fail(str(exc))
     print(f"exported session {data.header.get('session_id')} ({len(data.events)} events) to {path}")

@@ -191,9 +191,9 @@ class FlowerApp(App[None]):
         resume = Resume()
         if self.history is not None:  # show the recorded session first, then carry on recording it
             play(self.history.events, self._recorded_event, Replay(time_scale=0), self._stop_replay)
-            resume = resume_point(self.history)
+            resume = resume_point(self.history, self.ledger)
         try:
-            self.writer = SessionWriter(data_dir() / DB_NAME, self.prices,
+            self.writer = SessionWriter(data_dir() / DB_NAME, self.ledger,
                                         on_error=lambda text: self.post_message(EngineProblem(text)))
         except StoreError as exc:
             self.post_message(EngineProblem(f"{exc}; this session will not be saved"))
@@ -406,7 +406,9 @@ class FlowerApp(App[None]):
         """Read the session and write the file off the event loop; the result comes back as a notice."""
         try:
             data = self.session_data(session_id, unsaved)
-            written = export(data, fmt, path, self.prices, force=force)
+            # the live ledger, unless a replay has not fed it every event yet
+            ledger = Ledger.of(data.events, self.prices) if self.replaying else self.ledger
+            written = export(data, fmt, path, ledger, force=force)
         except (ExportError, StoreError) as exc:
             self.post_message(Notice(str(exc), "Export failed", "error"))
             return
