@@ -30,6 +30,17 @@ class Rig:
         return [e for e in self.events if e.kind in kinds]
 
 
+def summary_text(memory) -> str | None:
+    """What a summarising memory currently holds as its summary (None for other kinds)."""
+    from flowertui.engine import legacy
+
+    if isinstance(memory, legacy.ConversationSummaryMemory):
+        return memory.buffer
+    if isinstance(memory, legacy.ConversationSummaryBufferMemory):
+        return memory.moving_summary_buffer
+    return None
+
+
 def offline_rig(memory: str = "buffer", *, compare: bool = False, provider: ProviderSettings | None = None) -> Rig:
     """A conversation (offline assistant, unpaced, unless another provider is given) and its events."""
     events: list[Event] = []

@@ -64,7 +64,7 @@ class FlowerApp(App[None]):
     BINDINGS = BINDINGS
 
     def __init__(self, settings: Settings, *, memory_kind: str | None = None, compare: bool = False,
-                 theme: str | None = None, session_id: str | None = None, history: SessionData | None = None,
+                 theme: str | None = None, history: SessionData | None = None,
                  replay: Replay | None = None) -> None:
         """`history` with `replay` replays a recorded session; without it, resumes the session.
 
@@ -83,7 +83,6 @@ class FlowerApp(App[None]):
         self.start_kind = memory_kind
         self.start_compare = compare
         self.asked_theme = theme
-        self.session_id = session_id
         self.inbox = EventInbox(self)
         self.live = None
         self._engine_lock = threading.Lock()
@@ -198,7 +197,7 @@ class FlowerApp(App[None]):
         except StoreError as exc:
             self.post_message(EngineProblem(f"{exc}; this session will not be saved"))
         sinks = [self.inbox] + ([self.writer] if self.writer else [])
-        session = self.history.header.get("session_id") if self.history else self.session_id
+        session = self.history.header.get("session_id") if self.history else None
         try:
             live = assemble(self.settings.provider, self.settings.memory, sinks=sinks, session_id=session,
                             memory_kind=self.start_kind or resume.memory_kind,  # flags given now win
