@@ -274,11 +274,6 @@ class Ledger:
             rows = {kind: replace(by_turn[turn]) for kind, by_turn in self.rows.items() if turn in by_turn}
         return {kind: rows[kind] for kind in _in_lesson_order(rows)}
 
-    def cost(self, kind: str) -> tuple[float | None, str | None]:
-        """Cumulative cost and currency of a kind; None only when a counted turn's model has no price."""
-        totals = self.totals(kind)
-        return totals.cost, totals.currency
-
     def catching_up(self, kind: str) -> CatchUp | None:
         """The catch-up of `kind` still open (its calls counted so far)."""
         with self._lock:
