@@ -6,7 +6,7 @@ Provider-reported usage is preferred; where the provider reported nothing the
 tiktoken estimate is used and the row says so, so missing usage never reads as 0.
 Summariser calls that catch a newly started summary memory up on the transcript
 are kept apart from the turn rows (they belong to no turn) and counted in the
-kind's totals. Every view (counter pane, headless table, exports) reads the
+kind's totals. Every view (counter pane, headless table, store, exports) reads the
 per-kind figures computed here.
 """
 
