@@ -15,6 +15,7 @@ import threading
 from typing import Any, TextIO
 
 from flowertui import __version__
+from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import configured_prices, format_cost
 from flowertui.engine.trace_ledger import TraceLedger
 from flowertui.paths import data_dir
@@ -36,7 +37,7 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
     """Trace one run of the program; returns its exit code (LaunchError when it cannot start)."""
     prices = configured_prices()
     ledger, count = TraceLedger(prices), _Count()
-    writer = built_low(lambda: SessionWriter(data_dir() / DB_NAME, prices,
+    writer = built_low(lambda: SessionWriter(data_dir() / DB_NAME, Ledger(prices), trace_ledger=ledger,
                                              on_error=lambda text: print(f"flowertui: {text}", file=err)))
     try:
         tracer = Tracer(command, [count, ledger, writer], commit=writer.flush)
@@ -115,7 +116,8 @@ def listen_headless(*, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sy
 
     prices = configured_prices()
     ledger, count = TraceLedger(prices), _Count()
-    writer = SessionWriter(data_dir() / DB_NAME, prices, on_error=lambda text: print(f"flowertui: {text}", file=err))
+    writer = built_low(lambda: SessionWriter(data_dir() / DB_NAME, Ledger(prices), trace_ledger=ledger,
+                                             on_error=lambda text: print(f"flowertui: {text}", file=err)))
     stop = stop or threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     runs = WatchedRuns([count, ledger, writer], commit=writer.flush)
