@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 def run_fault(fault, folder: Path) -> tuple[str, int, int, float]:
     from flowertui.engine.assembly import assemble
     from flowertui.engine.kinds import MemorySettings
+    from flowertui.engine.ledger import Ledger
     from flowertui.engine.prices import load_prices
     from flowertui.engine.runner import TurnFailed
     from flowertui.session.store import SessionStore, SessionWriter
@@ -33,8 +34,10 @@ def run_fault(fault, folder: Path) -> tuple[str, int, int, float]:
     database = folder / f"{abs(hash(fault.name))}.sqlite3"
     emitted: list[int] = []
     with serving(fault, Reply()) as (server, url):
-        writer = SessionWriter(database, load_prices())
-        live = assemble(provider(url, fault), MemorySettings(), sinks=[writer, lambda e: emitted.append(e.seq)])
+        ledger = Ledger(load_prices())
+        writer = SessionWriter(database, ledger)
+        live = assemble(provider(url, fault), MemorySettings(), sinks=[writer, lambda e: emitted.append(e.seq)],
+                        ledger=ledger)
         started = time.perf_counter()
         outcome = "reply"
         try:

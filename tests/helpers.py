@@ -30,6 +30,17 @@ class Rig:
         return [e for e in self.events if e.kind in kinds]
 
 
+def summary_text(memory) -> str | None:
+    """What a summarising memory currently holds as its summary (None for other kinds)."""
+    from flowertui.engine import legacy
+
+    if isinstance(memory, legacy.ConversationSummaryMemory):
+        return memory.buffer
+    if isinstance(memory, legacy.ConversationSummaryBufferMemory):
+        return memory.moving_summary_buffer
+    return None
+
+
 def offline_rig(memory: str = "buffer", *, compare: bool = False, provider: ProviderSettings | None = None) -> Rig:
     """A conversation (offline assistant, unpaced, unless another provider is given) and its events."""
     events: list[Event] = []
@@ -46,10 +57,11 @@ def record_session(turns: list[str], memory: str = "buffer", *, compare: bool = 
     from flowertui.session.store import DB_NAME, SessionWriter
 
     path = data_dir() / DB_NAME
-    writer = SessionWriter(path, load_prices())
+    ledger = Ledger(load_prices())
+    writer = SessionWriter(path, ledger)
     events: list[Event] = []
     live = assemble(provider or ProviderSettings(speed=0), MemorySettings(), memory_kind=memory, compare=compare,
-                    sinks=[events.append, writer])
+                    sinks=[events.append, writer], ledger=ledger)
     rig = Rig(live.conversation, live.bus, live.ledger, events)
     try:
         for user in turns:

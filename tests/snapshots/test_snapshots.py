@@ -13,10 +13,11 @@ from tests.helpers import LESSON
 
 @pytest.fixture
 def frozen_clock(monkeypatch):
-    """Every event is stamped 10 ms after the previous one, whatever the machine's speed."""
+    """Every event is stamped 10 ms after the previous one, whatever the machine's speed; the session id is fixed."""
     ticks = itertools.count()
     clock = SimpleNamespace(monotonic=lambda: 100 + next(ticks) * 0.01, time=lambda: 1_790_000_000.0)
     monkeypatch.setattr("flowertui.engine.bus.time", clock)
+    monkeypatch.setattr("flowertui.engine.bus.uuid", SimpleNamespace(uuid4=lambda: SimpleNamespace(hex="snapshot")))
 
 
 async def _lesson(pilot) -> None:
@@ -29,5 +30,5 @@ async def _lesson(pilot) -> None:
 
 @pytest.mark.parametrize("theme", ["peony", "camellia"])
 def test_main_screen_after_the_lesson(snap_compare, frozen_clock, theme):
-    app = make_app(theme=theme, session_id="snapshot")
+    app = make_app(theme=theme)
     assert snap_compare(app, terminal_size=SIZE, run_before=_lesson)

@@ -52,3 +52,29 @@ def test_import_flowertui_stays_light():
             "('langchain_core', 'textual', 'tiktoken', 'sqlite3')]; print(heavy)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_flowertuis_own_work_on_events_runs_at_lower_priority_and_the_program_does_not(tmp_path):
+    """The receiver's threads are lowered (Linux); the program keeps the priority flowertui started with."""
+    import pytest
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread priorities are Linux's")
+    from flowertui.trace.priority import NICENESS
+    from flowertui.trace.receiver import Listener
+
+    seen = []
+
+    def handle(record, origin):
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    listener = Listener(handle)
+    env = probe_env(os.environ, addr=listener.addr, token=listener.token, spool_dir=tmp_path, session_id="p", run=1)
+    code = "import os; from langchain_core.prompts import ChatPromptTemplate; ChatPromptTemplate.from_template('x')" \
+           ".invoke({}); print(os.getpriority(os.PRIO_PROCESS, 0))"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    listener.wait_quiet(10)
+    listener.close()
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert int(done.stdout) == ours
+    assert seen and all(prio == min(19, ours + NICENESS) for prio in seen)

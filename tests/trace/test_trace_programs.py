@@ -71,7 +71,8 @@ def test_a_bad_flag_or_a_program_that_cannot_start_exits_2_with_one_line(tmp_pat
 def test_a_traced_session_is_listed_and_exports_in_every_format(tmp_path):
     doc, _ = trace_json(program("graph.py"))
     listed = flowertui("sessions")
-    assert doc["session_id"].encode() in listed.stdout and b"trace/" in listed.stdout
+    row = next(line for line in listed.stdout.decode().splitlines() if line.startswith(doc["session_id"]))
+    assert "trace/" in row and row.split()[-1] == str(sum(m["total_tokens"] for m in doc["models"].values()))
     for fmt in ("jsonl", "md", "html", "log"):
         target = tmp_path / f"session.{fmt}"
         done = flowertui("export", doc["session_id"], "--format", fmt, "-o", str(target))

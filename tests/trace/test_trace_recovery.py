@@ -97,5 +97,6 @@ def test_watch_reports_live_to_a_listening_flowertui(tmp_path):
     assert kinds[:3] == ["session_start", "turn_start", "probe_hello"] and kinds[-1] == "turn_end"
     assert [e.payload["text"] for e in events if e.kind == "llm_end"] == ["watched answer"]
     assert doc["runs"][0]["name"] == "RunnableSequence"
+    assert not any("demo-secret-value-123" in json.dumps(e.to_dict()) for e in events)  # the program's own secret
     assert not list((Path(os.environ["FLOWERTUI_DATA_DIR"]) / "trace-spool").glob("*.jsonl"))  # nothing spooled
     assert not (Path(os.environ["FLOWERTUI_DATA_DIR"]) / "trace-listener.json").exists()

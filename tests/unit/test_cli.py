@@ -119,6 +119,55 @@ def test_sessions_export_in_every_format_and_bad_paths(tmp_path):
     assert missing.returncode == 2 and "flowertui sessions" in missing.stderr
 
 
+def _listed_total(env: dict) -> int:
+    listed = flowertui("sessions", env=env)
+    assert listed.returncode == 0, listed.stderr
+    return int(listed.stdout.splitlines()[1].split()[-1])
+
+
+def _md_total(tmp_path, env: dict) -> int:
+    out = tmp_path / "total.md"
+    done = flowertui("export", "latest", "--format", "md", "-o", str(out), "--force", env=env)
+    assert done.returncode == 0, done.stderr
+    row = next(line for line in out.read_text("utf-8").splitlines() if line.startswith("| all kinds |"))
+    return int(row.split("|")[6])
+
+
+def test_a_summary_switched_to_mid_session_is_listed_and_exported_with_its_catch_up(tmp_path):
+    from flowertui.engine.assembly import assemble
+    from flowertui.engine.kinds import MemorySettings
+    from flowertui.engine.ledger import Ledger
+    from flowertui.engine.prices import load_prices
+    from flowertui.engine.providers import ProviderSettings
+    from flowertui.session.store import DB_NAME, SessionWriter
+    from tests.helpers import LESSON
+
+    data = tmp_path / "data"
+    ledger = Ledger(load_prices())
+    writer = SessionWriter(data / DB_NAME, ledger)
+    live = assemble(ProviderSettings(speed=0), MemorySettings(), sinks=[writer], ledger=ledger)
+    live.conversation.ask(LESSON[0])
+    live.conversation.ask(LESSON[1])
+    live.conversation.switch("summary")  # the summariser reads turns 1–2: tokens that belong to no turn
+    live.conversation.ask(LESSON[2])
+    writer.close()
+    assert ledger.totals("summary").catch_up_tokens > 0
+    grand = ledger.grand_total()
+    assert grand == sum(memory["total_tokens"] for memory in ledger.summary().values())  # `run --json`'s figures
+    env = {"FLOWERTUI_DATA_DIR": str(data)}
+    assert _listed_total(env) == grand
+    assert _md_total(tmp_path, env) == grand
+
+
+def test_run_json_sessions_and_the_markdown_export_give_one_total(tmp_path):
+    env = {"FLOWERTUI_DATA_DIR": str(tmp_path / "data")}
+    done = flowertui("run", "--script", "lesson", "--memory", "all", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["total_tokens"] == sum(memory["total_tokens"] for memory in document["memories"].values()) > 0
+    assert _listed_total(env) == document["total_tokens"] == _md_total(tmp_path, env)
+
+
 # Flags given before a sub-command: honoured by it, or refused with one line (never dropped) ---------------
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from flowertui.engine.kinds import KINDS
-from flowertui.engine.memory import summary_text
 from flowertui.engine.scripts import load_script
-from tests.helpers import LESSON, offline_rig
+from tests.helpers import LESSON, offline_rig, summary_text
 
 
 @pytest.mark.parametrize("script", ["lesson", "week"])

@@ -9,6 +9,7 @@ import pytest
 from langchain_core.callbacks import FileCallbackHandler
 
 from flowertui.engine.kinds import KINDS
+from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import load_prices
 from flowertui.engine.providers import ProviderSettings
 from flowertui.session.export import FORMATS, ExportError, export, read_jsonl
@@ -23,6 +24,11 @@ def _data(rig) -> SessionData:
     return SessionData.of(rig.events)
 
 
+def _ledger(rig) -> Ledger:
+    """The ledger the CLI's export builds: the recorded events fed in order."""
+    return Ledger.of(rig.events, PRICES)
+
+
 @pytest.fixture(scope="module")
 def compared():
     rig = offline_rig("buffer", compare=True)
@@ -32,7 +38,7 @@ def compared():
 
 
 def test_jsonl_is_a_header_and_exactly_the_events(compared, tmp_path):
-    path = export(_data(compared), "jsonl", tmp_path / "s.jsonl", PRICES)
+    path = export(_data(compared), "jsonl", tmp_path / "s.jsonl", _ledger(compared))
     lines = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
     assert lines[0]["schema"] == 1 and lines[0]["session_id"] == compared.bus.session_id
     assert lines[0]["provider"] == "offline" and lines[0]["memory_settings"]["window_k"] == 2
@@ -41,7 +47,7 @@ def test_jsonl_is_a_header_and_exactly_the_events(compared, tmp_path):
 
 
 def test_markdown_has_every_turn_and_the_ledger_numbers(compared):
-    text = FORMATS["md"](_data(compared), PRICES)
+    text = FORMATS["md"](_data(compared), _ledger(compared))
     for line in LESSON:
         assert f"> {line}" in text
     for kind in KINDS:
@@ -53,7 +59,7 @@ def test_markdown_has_every_turn_and_the_ledger_numbers(compared):
 
 
 def test_html_is_self_contained_with_turns_event_tree_and_ledger(compared):
-    text = FORMATS["html"](_data(compared), PRICES)
+    text = FORMATS["html"](_data(compared), _ledger(compared))
     assert text.startswith("<!DOCTYPE html>")
     assert not re.search(r"(src|href)=['\"]?https?:", text)
     assert text.count("<details>") == 3
@@ -67,7 +73,7 @@ def test_html_is_self_contained_with_turns_event_tree_and_ledger(compared):
 def test_html_escapes_markup_in_user_text():
     rig = offline_rig("buffer")
     rig.conversation.ask("<script>alert(1)</script> [/bold]")
-    text = FORMATS["html"](_data(rig), PRICES)
+    text = FORMATS["html"](_data(rig), _ledger(rig))
     assert "<script>alert" not in text and "&lt;script&gt;" in text
 
 
@@ -79,21 +85,21 @@ def test_the_callback_log_is_what_file_callback_handler_writes(tmp_path):
             rig.conversation.chain.invoke({"input": line},
                                           config={"callbacks": [rig.conversation._request, handler]})
     theirs = re.sub(r"\x1b\[[0-9;]*m", "", logfile.read_text("utf-8"))
-    assert FORMATS["log"](_data(rig), PRICES) == theirs
+    assert FORMATS["log"](_data(rig), _ledger(rig)) == theirs
 
 
 def test_an_existing_file_is_kept_unless_forced_and_bad_paths_say_why(compared, tmp_path):
     target = tmp_path / "s.md"
     target.write_text("mine")
     with pytest.raises(ExportError, match="--force"):
-        export(_data(compared), "md", target, PRICES)
+        export(_data(compared), "md", target, _ledger(compared))
     assert target.read_text() == "mine"
-    export(_data(compared), "md", target, PRICES, force=True)
+    export(_data(compared), "md", target, _ledger(compared), force=True)
     assert target.read_text().startswith("# flowertui session")
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     with pytest.raises(ExportError, match="cannot write"):
-        export(_data(compared), "md", blocker / "s.md", PRICES)
+        export(_data(compared), "md", blocker / "s.md", _ledger(compared))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "s.md"]
 
 
@@ -101,7 +107,7 @@ def test_an_existing_file_is_kept_unless_forced_and_bad_paths_say_why(compared, 
 def test_a_planted_key_is_absent_from_every_format(fmt):
     rig, _ = record_session([f"我的密钥是 {PLANTED}", LESSON[0]], "summary",
                             provider=ProviderSettings(speed=0, api_key=PLANTED))
-    text = FORMATS[fmt](_data(rig), PRICES)
+    text = FORMATS[fmt](_data(rig), _ledger(rig))
     assert PLANTED not in text
     assert "redacted" in text or fmt == "log"
 
@@ -112,7 +118,7 @@ def test_an_export_gets_the_permissions_the_umask_gives(compared, tmp_path, umas
 
     previous = os.umask(umask)
     try:
-        path = export(_data(compared), "md", tmp_path / "s.md", PRICES)
+        path = export(_data(compared), "md", tmp_path / "s.md", _ledger(compared))
     finally:
         os.umask(previous)
     assert path.stat().st_mode & 0o777 == mode
@@ -120,7 +126,7 @@ def test_an_export_gets_the_permissions_the_umask_gives(compared, tmp_path, umas
 
 
 def test_html_counts_streamed_pieces_as_pieces_and_tokens_as_the_provider_reported(compared):
-    text = FORMATS["html"](_data(compared), PRICES)
+    text = FORMATS["html"](_data(compared), _ledger(compared))
     assert "tokens streamed" not in text
     ends = [e for e in compared.events if e.kind == "llm_end" and not e.maintenance]
     for end in ends:

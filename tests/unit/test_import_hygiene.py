@@ -44,3 +44,16 @@ def test_the_app_draws_without_importing_langchain():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_command_line_reads_the_provider_registry_without_loading_langchain_or_tiktoken():
+    """`flowertui --help` and every start-up parse `--provider` against the preset registry itself."""
+    code = (
+        "import sys; from flowertui.cli import build_parser; from flowertui.engine.providers import PROVIDERS;"
+        "action = next(a for a in build_parser()._actions if a.dest == 'top_provider');"
+        "assert tuple(action.choices) == PROVIDERS, action.choices;"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('langchain_core', 'langchain_openai', 'tiktoken')];"
+        "assert not loaded, loaded"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -40,7 +40,7 @@ def test_a_failed_turn_is_closed_and_later_turns_keep_a_known_cost():
     assert totals.turns == (2,) and totals.coverage == "2"
     assert totals.cost is not None and totals.cost > 0 and totals.currency == "CNY"  # qwen-turbo has a price
     session = SessionData.of(rig.events)
-    page = FORMATS["html"](session, rig.ledger.prices)
+    page = FORMATS["html"](session, Ledger.of(session.events, rig.ledger.prices))
     assert "price unknown" not in page  # the export rebuilds the same ledger from the events
     table = ledger_table(rig.ledger).splitlines()
     buffer = next(line for line in table if line.startswith("buffer"))

@@ -8,7 +8,10 @@ import time
 import pytest
 
 from flowertui.engine.events import Event
-from flowertui.session.replay import MAX_GAP, Replay, play
+from flowertui.engine.ledger import Ledger
+from flowertui.session.model import SessionData
+from flowertui.session.replay import MAX_GAP, Replay, play, resume_point
+from tests.helpers import LESSON, offline_rig
 
 
 def _events(*monos: float) -> list[Event]:
@@ -51,3 +54,17 @@ def test_short_pauses_keep_their_recorded_length_and_zero_is_instant():
 ])
 def test_a_replay_says_how_it_is_paced(replay, says):
     assert replay.describe() == says
+
+
+def test_the_resume_point_takes_the_memory_the_sessions_ledger_followed_last():
+    rig = offline_rig("buffer")
+    rig.conversation.ask(LESSON[0])
+    rig.conversation.switch("window")
+    rig.conversation.set_compare(True)
+    rig.conversation.ask(LESSON[1])
+    data = SessionData.of(rig.events)
+    point = resume_point(data, Ledger.of(data.events, {}))
+    assert (point.memory_kind, point.compare) == (rig.ledger.mode.kind, rig.ledger.mode.compare)
+    assert (point.memory_kind, point.compare) == ("window", True)
+    assert point.transcript == tuple(rig.conversation.transcript) and point.last_turn == 2
+    assert point.last_seq == rig.events[-1].seq

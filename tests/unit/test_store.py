@@ -6,7 +6,6 @@ import sqlite3
 
 import pytest
 
-from flowertui.engine.kinds import KINDS
 from flowertui.engine.providers import ProviderSettings
 from flowertui.session.store import MIGRATIONS, SCHEMA_VERSION, SessionStore, StoreError, connect
 from tests.helpers import LESSON, record_session
@@ -24,7 +23,7 @@ def test_a_recorded_session_holds_its_turns_events_and_ledger():
     assert store.events(sid) == rig.events
     summary = next(s for s in store.sessions() if s.id == sid)
     assert summary.turns == 3 and summary.ended is not None
-    assert summary.total_tokens == sum(rig.ledger.total(kind) for kind in KINDS)
+    assert summary.total_tokens == rig.ledger.grand_total()
     assert summary.provider == "offline" and summary.model == "flowershop-offline"
     store.close()
 
@@ -87,12 +86,14 @@ def test_a_planted_key_never_reaches_the_database():
 def test_a_session_is_recorded_from_its_first_turn_with_everything_before_it(tmp_path):
     from flowertui.engine.assembly import assemble
     from flowertui.engine.kinds import MemorySettings
+    from flowertui.engine.ledger import Ledger
     from flowertui.engine.prices import load_prices
     from flowertui.session.store import SessionWriter
 
     path = tmp_path / "s.sqlite3"
-    writer = SessionWriter(path, load_prices())
-    idle = assemble(ProviderSettings(speed=0), MemorySettings(), sinks=[writer])
+    ledger = Ledger(load_prices())
+    writer = SessionWriter(path, ledger)
+    idle = assemble(ProviderSettings(speed=0), MemorySettings(), sinks=[writer], ledger=ledger)
     idle.conversation.switch("window")  # things happen, but nobody asks anything
     writer.close()
     store = SessionStore(path)
@@ -101,8 +102,9 @@ def test_a_session_is_recorded_from_its_first_turn_with_everything_before_it(tmp
     store.close()
 
     events = []
-    writer = SessionWriter(path, load_prices())
-    live = assemble(ProviderSettings(speed=0), MemorySettings(), sinks=[events.append, writer])
+    ledger = Ledger(load_prices())
+    writer = SessionWriter(path, ledger)
+    live = assemble(ProviderSettings(speed=0), MemorySettings(), sinks=[events.append, writer], ledger=ledger)
     live.conversation.switch("window")
     live.conversation.ask(LESSON[0])
     writer.close()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from flowertui import __version__
 from flowertui.engine.kinds import KINDS
+from flowertui.engine.providers import PROVIDERS
 
-PROVIDER_CHOICES = ("offline", "openai", "dashscope", "deepseek", "ollama", "compatible")
 APP = None  # the `command` of a launch without a sub-command: the app itself
 
 # Flags the top-level parser takes, and where each applies. Given before a sub-command they are
@@ -55,7 +55,7 @@ class _ExportFormats:
 
 def _provider_flags(parser: argparse.ArgumentParser, prefix: str = "") -> None:
     """The flags that choose a model; `prefix` keeps the top-level copies apart from a sub-command's."""
-    parser.add_argument("--provider", dest=prefix + "provider", choices=PROVIDER_CHOICES,
+    parser.add_argument("--provider", dest=prefix + "provider", choices=PROVIDERS,
                         help="offline (default without an API key), openai, a preset, or compatible")
     parser.add_argument("--model", dest=prefix + "model", metavar="NAME", help="model name (default: the provider's)")
     parser.add_argument("--base-url", dest=prefix + "base_url", metavar="URL",
@@ -230,12 +230,14 @@ def _sessions(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from flowertui.engine.ledger import Ledger
     from flowertui.engine.prices import PriceTableError, configured_prices
     from flowertui.session.export import export
 
     try:
         data = _load(args.session)
-        path = export(data, args.format, Path(args.output), configured_prices(), force=args.force)
+        path = export(data, args.format, Path(args.output), Ledger.of(data.events, configured_prices()),
+                      force=args.force)
     except (OSError, RuntimeError, PriceTableError) as exc:
         return _fail(str(exc))
     print(f"exported session {data.header.get('session_id')} ({len(data.events)} events) to {path}")

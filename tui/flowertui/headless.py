@@ -62,31 +62,32 @@ class _Echo:
 def run_script(settings: Settings, options: RunOptions, turns: list[str], out: TextIO = sys.stdout) -> int:
     """Run every turn, recording the session; print the replies and a ledger table, or one JSON document."""
     events: list[Event] = []
-    prices = configured_prices()
-    writer = SessionWriter(data_dir() / DB_NAME, prices, on_error=lambda text: print(f"flowertui: {text}", file=sys.stderr))
+    ledger = Ledger(configured_prices())  # the session's one ledger: the table, the JSON and the store read it
+    writer = SessionWriter(data_dir() / DB_NAME, ledger, on_error=lambda text: print(f"flowertui: {text}", file=sys.stderr))
     echo = None if options.json else _Echo(out)
     sinks = [events.append, writer] + ([echo] if echo else [])
     try:
         live = assemble(settings.provider, settings.memory, memory_kind=options.memory_kind, compare=options.compare,
-                        sinks=sinks)
+                        sinks=sinks, ledger=ledger)
         results, error = _play(live.conversation, turns, echo)
     finally:
         writer.close()
     data = SessionData.of(events)
     if options.export:
-        atomic_write(options.export, to_jsonl(data, prices), force=options.force)
+        atomic_write(options.export, to_jsonl(data), force=options.force)
     if options.json:
         document = {
             **data.header,
             "events": len(events),
             "turns": [{"turn": r.turn, "user": r.user, "reply": r.reply, "status": r.status} for r in results],
-            "memories": live.ledger.summary(),
+            "memories": ledger.summary(),
+            "total_tokens": ledger.grand_total(),
         }
         if error:
             document["error"] = error
         out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     else:
-        out.write("\n" + ledger_table(live.ledger) + "\n")
+        out.write("\n" + ledger_table(ledger) + "\n")
     if error:
         print(f"flowertui: provider error: {error}", file=sys.stderr)
         return EXIT_PROVIDER

@@ -65,7 +65,7 @@ class FlowerApp(App[None]):
     COMMANDS_SHOWN = COMMANDS  # what the help table and the palette list (trace mode has its own)
 
     def __init__(self, settings: Settings, *, memory_kind: str | None = None, compare: bool = False,
-                 theme: str | None = None, session_id: str | None = None, history: SessionData | None = None,
+                 theme: str | None = None, history: SessionData | None = None,
                  replay: Replay | None = None) -> None:
         """`history` with `replay` replays a recorded session; without it, resumes the session.
 
@@ -84,7 +84,6 @@ class FlowerApp(App[None]):
         self.start_kind = memory_kind
         self.start_compare = compare
         self.asked_theme = theme
-        self.session_id = session_id
         self.inbox = EventInbox(self)
         self.live = None
         self._engine_lock = threading.Lock()
@@ -192,14 +191,14 @@ class FlowerApp(App[None]):
         resume = Resume()
         if self.history is not None:  # show the recorded session first, then carry on recording it
             play(self.history.events, self._recorded_event, Replay(time_scale=0), self._stop_replay)
-            resume = resume_point(self.history)
+            resume = resume_point(self.history, self.ledger)
         try:
-            self.writer = SessionWriter(data_dir() / DB_NAME, self.prices,
+            self.writer = SessionWriter(data_dir() / DB_NAME, self.ledger,
                                         on_error=lambda text: self.post_message(EngineProblem(text)))
         except StoreError as exc:
             self.post_message(EngineProblem(f"{exc}; this session will not be saved"))
         sinks = [self.inbox] + ([self.writer] if self.writer else [])
-        session = self.history.header.get("session_id") if self.history else self.session_id
+        session = self.history.header.get("session_id") if self.history else None
         try:
             live = assemble(self.settings.provider, self.settings.memory, sinks=sinks, session_id=session,
                             memory_kind=self.start_kind or resume.memory_kind,  # flags given now win
@@ -407,7 +406,9 @@ class FlowerApp(App[None]):
         """Read the session and write the file off the event loop; the result comes back as a notice."""
         try:
             data = self.session_data(session_id, unsaved)
-            written = export(data, fmt, path, self.prices, force=force)
+            # the live ledger, unless a replay has not fed it every event yet
+            ledger = Ledger.of(data.events, self.prices) if self.replaying else self.ledger
+            written = export(data, fmt, path, ledger, force=force)
         except (ExportError, StoreError) as exc:
             self.post_message(Notice(str(exc), "Export failed", "error"))
             return

@@ -40,6 +40,7 @@ from flowertui.app.widgets.trace_counter import TraceCounter
 from flowertui.app.widgets.trace_status import TraceStatus
 from flowertui.config import Settings
 from flowertui.engine.events import Event
+from flowertui.engine.trace_ledger import TraceLedger
 from flowertui.engine.sanitize import strip_escapes
 from flowertui.lesson.catalog import Example
 from flowertui.paths import data_dir, save_dir
@@ -47,6 +48,7 @@ from flowertui.session.model import SessionData
 from flowertui.session.replay import Replay, play
 from flowertui.session.store import DB_NAME, SessionWriter, StoreError
 from flowertui.trace.launcher import LaunchError, describe_exit
+from flowertui.trace.priority import lower_this_thread
 
 
 OFFLINE_PACE = 100.0  # tokens/s of the offline server in the app: tokens arrive visibly, a lesson stays short
@@ -93,6 +95,8 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
         self._console_posted = False
         self._console_lock = threading.Lock()
         self._restart_pending = False
+        self.trace_ledger = TraceLedger(self.prices)  # the session's numbers: the bus feeds it, the counter reads it
+        self.session_id: str | None = None  # known once the tracer (or the listener, or the recording) is there
 
     # layout -----------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -110,7 +114,7 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
                            Tab("Counter", id="tab-counter"), id="side-tabs")
                 yield EventsPane(id="events-pane", classes="pane")
                 yield TokenStream(id="token-pane", classes="pane")
-                yield TraceCounter(self.prices, id="counter-pane", classes="pane")
+                yield TraceCounter(self.trace_ledger, id="counter-pane", classes="pane")
         yield Footer()
 
     def on_mount(self, event: events.Mount) -> None:
@@ -157,14 +161,15 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
             self.session_id = self.history.header.get("session_id")
             self.call_from_thread(self.query_one(ConsoleView).note,
                                   f"replay of session {self.session_id}: the program's output was not recorded")
-            play(self.history.events, self.inbox, self.replay, self._stop_replay)
+            play(self.history.events, self._recorded_event, self.replay, self._stop_replay)
             return
+        lower_this_thread()  # the session writer this thread starts yields the CPU to the program
         try:
-            self.writer = SessionWriter(data_dir() / DB_NAME, self.prices,
+            self.writer = SessionWriter(data_dir() / DB_NAME, self.ledger, trace_ledger=self.trace_ledger,
                                         on_error=lambda text: self.post_message(EngineProblem(text)))
         except StoreError as exc:
             self.post_message(EngineProblem(f"{exc}; this session will not be saved"))
-        sinks = [self.inbox] + ([self.writer] if self.writer else [])
+        sinks = [self.trace_ledger, self.inbox] + ([self.writer] if self.writer else [])
         commit = self.writer.flush if self.writer else (lambda: None)
         if self.listen:
             from flowertui.trace.listen import WatchedRuns
@@ -337,8 +342,13 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_table(), TRACE_PANES))
 
+    def _recorded_event(self, event: Event) -> None:
+        """A recorded event goes to the session's trace ledger, as a live one would, then to the panes."""
+        self.trace_ledger(event)
+        self.inbox(event)
+
     async def action_clear(self) -> None:
+        """Clear the panes; the numbers stay (they are the session's, not the screen's)."""
         self.query_one(EventsPane).clear()
         self.query_one(TokenStream).clear()
-        self.query_one(TraceCounter).clear()
         self.query_one(ConsoleView).clear()

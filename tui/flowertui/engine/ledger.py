@@ -6,13 +6,14 @@ Provider-reported usage is preferred; where the provider reported nothing the
 tiktoken estimate is used and the row says so, so missing usage never reads as 0.
 Summariser calls that catch a newly started summary memory up on the transcript
 are kept apart from the turn rows (they belong to no turn) and counted in the
-kind's totals. Every view (counter pane, headless table, exports) reads the
+kind's totals. Every view (counter pane, headless table, store, exports) reads the
 per-kind figures computed here.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -29,7 +30,13 @@ MARKS = {
     "↻": "catch-up",  # the summariser read earlier turns when the kind started
 }
 LEGEND = "  ".join(f"{mark} {meaning}" for mark, meaning in MARKS.items())
+# The event that closes a turn, and the status it leaves the turn in; a turn with none is still "running".
 TURN_ENDINGS = {"turn_end": "done", "turn_cancelled": "cancelled", "turn_error": "failed"}
+
+
+def turn_status(event_kind: str) -> str | None:
+    """The status a turn ends in when this event arrives, or None if the event does not end a turn."""
+    return TURN_ENDINGS.get(event_kind)
 
 
 @dataclass
@@ -152,6 +159,14 @@ class Ledger:
         self._prompts: dict[tuple[str, int], int] = {}  # the main call's prompt estimate, for a cancel
         self._lock = threading.Lock()
 
+    @classmethod
+    def of(cls, events: Iterable[Event], prices: dict[str, Price]) -> Ledger:
+        """The ledger of a recorded session: its events fed in order, as they were when it ran."""
+        ledger = cls(prices)
+        for event in events:
+            ledger(event)
+        return ledger
+
     def __call__(self, event: Event) -> None:
         with self._lock:
             self.mode.follow(event)
@@ -212,7 +227,7 @@ class Ledger:
         """Kinds with anything counted or in progress, in the lesson's order."""
         with self._lock:
             seen = set(self.rows) | set(self.catch_ups)
-        return [k for k in KINDS if k in seen] + sorted(seen - set(KINDS))
+        return _in_lesson_order(seen)
 
     def totals(self, kind: str) -> KindTotals:
         """The kind's figures for every view: counted turns, Σ tokens and cost, marks, plot points."""
@@ -249,10 +264,15 @@ class Ledger:
     def total(self, kind: str) -> int:
         return self.totals(kind).total_tokens
 
-    def cost(self, kind: str) -> tuple[float | None, str | None]:
-        """Cumulative cost and currency of a kind; None only when a counted turn's model has no price."""
-        totals = self.totals(kind)
-        return totals.cost, totals.currency
+    def grand_total(self) -> int:
+        """The session's tokens: every kind's total, catch-ups included (what `flowertui sessions` lists)."""
+        return sum(self.total(kind) for kind in self.kinds())
+
+    def turn_rows(self, turn: int) -> dict[str, LedgerRow]:
+        """Copies of one turn's rows by memory kind, in the lesson's order."""
+        with self._lock:
+            rows = {kind: replace(by_turn[turn]) for kind, by_turn in self.rows.items() if turn in by_turn}
+        return {kind: rows[kind] for kind in _in_lesson_order(rows)}
 
     def catching_up(self, kind: str) -> CatchUp | None:
         """The catch-up of `kind` still open (its calls counted so far)."""
@@ -273,6 +293,11 @@ class Ledger:
                 "currency": totals.currency,
             }
         return result
+
+
+def _in_lesson_order(kinds: Iterable[str]) -> list[str]:
+    kinds = set(kinds)
+    return [k for k in KINDS if k in kinds] + sorted(kinds - set(KINDS))
 
 
 def turn_ranges(turns) -> str:

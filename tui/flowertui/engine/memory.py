@@ -35,13 +35,3 @@ def prompt_for(memory, user_input: str) -> str:
     """The exact prompt ConversationChain would send with this memory for this input."""
     history = memory.load_memory_variables({"input": user_input})["history"]
     return legacy.CONVERSATION_PROMPT.format(history=history, input=user_input)
-
-
-def summary_text(memory) -> str | None:
-    """What a summarising memory currently holds as its summary (None for other kinds)."""
-    if isinstance(memory, legacy.ConversationSummaryMemory):
-        return memory.buffer
-    if isinstance(memory, legacy.ConversationSummaryBufferMemory):
-        return memory.moving_summary_buffer
-    return None
-

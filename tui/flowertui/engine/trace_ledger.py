@@ -86,6 +86,7 @@ class TraceLedger:
         self.models: dict[str, ModelRow] = {}
         self.runs: dict[str, RunRow] = {}
         self.handlers: dict[str, HandlerRow] = {}
+        self.turn_tokens: dict[int, int] = {}  # tokens per run of the program (a session's turn)
         self._roots: dict[str, str] = {}
         self._models_of: dict[str, str | None] = {}
         self._lock = threading.Lock()
@@ -133,6 +134,7 @@ class TraceLedger:
         else:
             spent_in = int(p.get("prompt_tokens_estimate") or 0)
             spent_out = int(p.get("completion_tokens_estimate") or 0)
+        self.turn_tokens[event.turn] = self.turn_tokens.get(event.turn, 0) + spent_in + spent_out
         model = p.get("model") or self._models_of.get(event.run_id or "") or "unknown model"
         self._models_of.pop(event.run_id or "", None)
         for row in (self.models.setdefault(model, ModelRow(model)), root):

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from flowertui.engine.events import Event
-from flowertui.engine.kinds import KINDS
-from flowertui.engine.ledger import LedgerRow
+from flowertui.engine.ledger import Ledger, LedgerRow
 from flowertui.engine.prices import Price, format_cost
 from flowertui.engine.trace_ledger import trace_ledger
 from flowertui.session.model import SessionData
@@ -59,16 +58,16 @@ def atomic_write(path: Path, text: str, *, force: bool = False) -> Path:
 # formats ------------------------------------------------------------------
 
 
-def to_jsonl(data: SessionData, prices: dict[str, Price]) -> str:
+def to_jsonl(data: SessionData, ledger: Ledger | None = None) -> str:
     """A header line, then exactly one normalized event per line."""
     lines = [json.dumps({"schema": JSONL_SCHEMA, **data.header}, ensure_ascii=False)]
     lines.extend(json.dumps(event.to_dict(), ensure_ascii=False) for event in data.events)
     return "\n".join(lines) + "\n"
 
 
-def to_markdown(data: SessionData, prices: dict[str, Price]) -> str:
-    """The transcript turn by turn, each with its ledger rows per memory kind, then the totals."""
-    ledger = data.ledger(prices)
+def to_markdown(data: SessionData, ledger: Ledger) -> str:
+    """The transcript turn by turn, each with its ledger rows per memory kind, then the ledger's totals."""
+    prices = ledger.prices
     h = data.header
     out = [f"# flowertui session {h.get('session_id')}", "",
            f"{h.get('provider')} · {h.get('model')} · started {_when(data.events)} · flowertui {h.get('flowertui')}",
@@ -79,7 +78,7 @@ def to_markdown(data: SessionData, prices: dict[str, Price]) -> str:
             out += ["**Shop:**", "", _quote(turn.reply), ""]
         if turn.error:
             out += [f"**Error:** {_md_cell(turn.error)}", ""]
-        rows = [(kind, row) for kind in KINDS for row in ledger.turns(kind) if row.turn == turn.number]
+        rows = ledger.turn_rows(turn.number).items()
         if rows:
             out += ["| memory kind | prompt | completion | maintenance | total | cost | notes |",
                     "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
@@ -88,14 +87,15 @@ def to_markdown(data: SessionData, prices: dict[str, Price]) -> str:
             out.append("")
     out += ["## Totals", "", "| memory kind | turns | prompt | completion | maintenance | total | cost |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for kind in [k for k in KINDS if ledger.turns(k)]:
-        rows = ledger.turns(kind)
-        out.append(f"| {kind} | {len(rows)} | {sum(r.prompt_tokens for r in rows)} | "
-                   f"{sum(r.completion_tokens for r in rows)} | {sum(r.maintenance_tokens for r in rows)} | "
-                   f"{ledger.total(kind)} | {format_cost(*ledger.cost(kind))} |")
-    out += _trace_markdown(data, prices)
+    for kind in ledger.kinds():
+        t = ledger.totals(kind)
+        out.append(f"| {kind} | {t.coverage} | {t.prompt_tokens} | {t.completion_tokens} | {t.maintenance_tokens} | "
+                   f"{t.total_tokens} | {format_cost(t.cost, t.currency)} |")
+    out.append(f"| all kinds | | | | | {ledger.grand_total()} | |")
+    out += _trace_markdown(data, ledger.prices)
     out += ["", "`estimated`: counted with tiktoken for a kind that did not send its prompt (compare mode). "
-            "`usage missing`: the provider reported no usage; tiktoken's count is shown.", ""]
+            "`usage missing`: the provider reported no usage; tiktoken's count is shown. "
+            "Maintenance includes ↻ catch-ups: the summariser reading earlier turns when a kind started.", ""]
     return "\n".join(out)
 
 
@@ -119,9 +119,9 @@ def _trace_markdown(data: SessionData, prices: dict[str, Price]) -> list[str]:
     return out
 
 
-def to_html(data: SessionData, prices: dict[str, Price]) -> str:
+def to_html(data: SessionData, ledger: Ledger) -> str:
     """One self-contained page: transcript, a collapsible event tree per turn with timings, the ledger."""
-    ledger = data.ledger(prices)
+    prices = ledger.prices
     h = data.header
     e = html.escape
     body = [f"<h1>flowertui session {e(str(h.get('session_id')))}</h1>",
@@ -140,15 +140,17 @@ def to_html(data: SessionData, prices: dict[str, Price]) -> str:
         body.append("</ul></details></section>")
     body.append("<h2>Tokens per memory kind</h2><table><tr><th>memory kind</th><th>turn</th><th>prompt</th>"
                 "<th>completion</th><th>maintenance</th><th>total</th><th>cost</th><th>notes</th></tr>")
-    for kind in KINDS:
+    for kind in ledger.kinds():
         for row in ledger.turns(kind):
             body.append(f"<tr><td>{kind}</td><td>{row.turn}</td><td>{row.prompt_tokens}</td>"
                         f"<td>{row.completion_tokens}</td><td>{row.maintenance_tokens}</td><td>{row.total_tokens}</td>"
                         f"<td>{e(format_cost(*row.cost(prices)))}</td><td>{e(_notes(row))}</td></tr>")
-        if ledger.turns(kind):
-            body.append(f"<tr class=total><td>{kind}</td><td>all</td><td colspan=3></td><td>{ledger.total(kind)}</td>"
-                        f"<td>{e(format_cost(*ledger.cost(kind)))}</td><td></td></tr>")
-    body.append("</table>")
+        t = ledger.totals(kind)
+        body.append(f"<tr class=total><td>{kind}</td><td>{e(t.coverage)}</td><td>{t.prompt_tokens}</td>"
+                    f"<td>{t.completion_tokens}</td><td>{t.maintenance_tokens}</td><td>{t.total_tokens}</td>"
+                    f"<td>{e(format_cost(t.cost, t.currency))}</td><td></td></tr>")
+    body.append(f"<tr class=total><td>all kinds</td><td colspan=4></td><td>{ledger.grand_total()}</td>"
+                "<td colspan=2></td></tr></table>")
     if h.get("provider") == "trace":  # a traced program: the same tables as the Markdown export
         body.append(f"<pre class=trace>{e(chr(10).join(_trace_markdown(data, prices)))}</pre>")
     title = e(f"flowertui session {h.get('session_id')}")
@@ -156,7 +158,7 @@ def to_html(data: SessionData, prices: dict[str, Price]) -> str:
             f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
 
 
-def to_callback_log(data: SessionData, prices: dict[str, Price]) -> str:
+def to_callback_log(data: SessionData, ledger: Ledger | None = None) -> str:
     """What LangChain's FileCallbackHandler writes when passed with each request (ANSI colours left out)."""
     out: list[str] = []
     for event in data.events:
@@ -180,13 +182,16 @@ def to_callback_log(data: SessionData, prices: dict[str, Price]) -> str:
 
 @dataclass(frozen=True)
 class Format:
-    """One export format: what it holds (shown by the CLI's help and the export dialog) and how to write it."""
+    """One export format: what it holds (shown by the CLI's help and the export dialog) and how to write it.
+
+    Every format is given the session's ledger: the live one when the session is still open.
+    """
 
     description: str
-    render: Callable[[SessionData, dict[str, Price]], str]
+    render: Callable[[SessionData, Ledger], str]
 
-    def __call__(self, data: SessionData, prices: dict[str, Price]) -> str:
-        return self.render(data, prices)
+    def __call__(self, data: SessionData, ledger: Ledger) -> str:
+        return self.render(data, ledger)
 
 
 # The one list of export formats: `flowertui export --format` and the app's export dialog both read it.
@@ -198,8 +203,8 @@ FORMATS: dict[str, Format] = {
 }
 
 
-def export(data: SessionData, fmt: str, path: Path, prices: dict[str, Price], *, force: bool = False) -> Path:
-    return atomic_write(path, FORMATS[fmt](data, prices), force=force)
+def export(data: SessionData, fmt: str, path: Path, ledger: Ledger, *, force: bool = False) -> Path:
+    return atomic_write(path, FORMATS[fmt](data, ledger), force=force)
 
 
 def read_jsonl(path: Path) -> SessionData:

@@ -10,16 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowertui.engine.events import Event
-from flowertui.engine.ledger import Ledger
-from flowertui.engine.prices import Price
-
-# The event that closes a turn, and the status it leaves the turn in; a turn with none is still "running".
-TURN_ENDINGS = {"turn_end": "done", "turn_cancelled": "cancelled", "turn_error": "failed"}
-
-
-def turn_status(event_kind: str) -> str | None:
-    """The status a turn ends in when this event arrives, or None if the event does not end a turn."""
-    return TURN_ENDINGS.get(event_kind)
+from flowertui.engine.ledger import turn_status  # the ledger settles its rows by the same rule
 
 
 def session_start(events: list[Event]) -> dict[str, Any]:
@@ -78,9 +69,3 @@ class SessionData:
                 turn.status, turn.error = status, p.get("error")
                 turn.reply = p.get("reply", turn.reply)
         return [turns[n] for n in sorted(turns)]
-
-    def ledger(self, prices: dict[str, Price]) -> Ledger:
-        ledger = Ledger(prices)
-        for event in self.events:
-            ledger(event)
-        return ledger

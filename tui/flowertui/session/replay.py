@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flowertui.engine.events import Event, MemoryMode
+from flowertui.engine.events import Event
+from flowertui.engine.ledger import Ledger
 from flowertui.engine.resume import Resume
 from flowertui.session.export import read_jsonl
 from flowertui.session.model import SessionData
@@ -50,13 +51,12 @@ def load_session(ref: str, database: Path) -> SessionData:
     return SessionData.of(events)
 
 
-def resume_point(data: SessionData) -> Resume:
-    """Completed turns become the transcript; numbering continues after the last event."""
+def resume_point(data: SessionData, ledger: Ledger) -> Resume:
+    """Completed turns become the transcript; numbering continues after the last event; the memory is
+    the one `ledger` (the session's, fed these events) followed last."""
     done = tuple((t.user, t.reply) for t in data.turns() if t.status == "done")
     last = data.events[-1] if data.events else None
-    mode = MemoryMode()
-    for event in data.events:
-        mode.follow(event)
+    mode = ledger.mode
     return Resume(done, last.seq if last else 0, max((e.turn for e in data.events), default=0), mode.kind, mode.compare)
 
 

@@ -2,8 +2,9 @@
 
 A writer thread owns its own connection and commits at most BATCH_SECONDS after
 an event arrives, so `kill -9` mid-reply loses at most that fraction of a second
-and never a completed turn. Turns and ledger rows are derived from the same
-events, so the database, the panes and the exports agree. A session is recorded
+and never a completed turn. The ledger rows and the session's total are read
+from the session's one ledger (the engine's, which the panes read too), so the
+database, the panes and the exports agree. A session is recorded
 from its first turn: a launch that asks nothing leaves nothing behind.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from flowertui.engine.events import Event
 from flowertui.engine.ledger import Ledger
-from flowertui.engine.prices import Price
+from flowertui.engine.trace_ledger import TraceLedger
 from flowertui.session.model import turn_status
 
 BATCH_SECONDS = 0.2
@@ -65,6 +66,10 @@ MIGRATIONS: tuple[str, ...] = (
         row TEXT NOT NULL,
         PRIMARY KEY (session_id, turn, memory_kind)
     );
+    """,
+    # The ledger's grand total: the turn rows leave out the summariser's catch-ups, which belong to no turn.
+    """
+    ALTER TABLE sessions ADD COLUMN total_tokens INTEGER;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -130,16 +135,17 @@ class SessionStore:
             raise StoreError(f"cannot read the session database {self.path}: {exc}") from exc
 
     def sessions(self) -> list[SessionSummary]:
-        """Newest first, with the number of turns and the total tokens of every memory kind.
+        """Newest first, with the number of turns and the session's total tokens (the ledger's grand total).
 
-        Sessions without a turn (only older flowertui versions recorded them) are left out.
+        Sessions without a turn (only older flowertui versions recorded them) are left out; sessions
+        recorded before the total was stored show the sum of their ledger rows.
         """
         rows = self._query(
             f"""
             SELECT s.id, s.started, s.ended, s.provider, s.model,
                    (SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id),
-                   (SELECT COALESCE(SUM(json_extract(l.row, '$.total_tokens')), 0) FROM ledger l
-                     WHERE l.session_id = s.id)
+                   COALESCE(s.total_tokens, (SELECT COALESCE(SUM(json_extract(l.row, '$.total_tokens')), 0)
+                                             FROM ledger l WHERE l.session_id = s.id))
             FROM sessions s WHERE {_HAS_TURNS} ORDER BY s.started DESC, s.rowid DESC
             """
         )
@@ -170,15 +176,19 @@ class SessionWriter:
     """A sink: queues events (never blocking the caller) for a thread that writes them in batches.
 
     Events before the session's first turn are held back and written with it, so a
-    launch that is closed without asking anything records no session.
+    launch that is closed without asking anything records no session. `ledger` is the
+    session's ledger, subscribed to the same bus before this writer: the writer reads
+    its rows and total, never counts again.
     """
 
-    def __init__(self, path: Path, prices: dict[str, Price], on_error: Callable[[str], None] = lambda _: None, *,
-                 recorded: bool = False) -> None:
-        """`recorded`: the session is in the database already (events recovered later): hold nothing back."""
+    def __init__(self, path: Path, ledger: Ledger, on_error: Callable[[str], None] = lambda _: None, *,
+                 trace_ledger: TraceLedger | None = None, recorded: bool = False) -> None:
+        """`trace_ledger`: a traced program's (subscribed before the writer, like `ledger`), counted in the
+        session's total; `recorded`: the session is in the database already (events recovered later)."""
         self.path = path
         self.on_error = on_error
-        self.ledger = Ledger(prices)
+        self.ledger = ledger
+        self.trace_ledger = trace_ledger
         self._queue: queue.Queue[Event | threading.Event | None] = queue.Queue()
         self._db = connect(path)
         self.error: str | None = None  # set once writing failed; nothing more is written after that
@@ -233,6 +243,7 @@ class SessionWriter:
                     self._last = event
                 if ended and self._last is not None:
                     self._db.execute("UPDATE sessions SET ended = ? WHERE id = ?", (self._last.wall, self._last.session_id))
+                    self._record_total(self._last.session_id)
             if self._last is not None:
                 self.saved_seq = self._last.seq
         except sqlite3.Error as exc:  # a full disk or a read-only file: say so once, keep the app running
@@ -251,7 +262,6 @@ class SessionWriter:
 
     def _record(self, event: Event) -> None:
         db, sid, p = self._db, event.session_id, event.payload
-        self.ledger(event)
         db.execute("INSERT OR REPLACE INTO events (session_id, seq, turn, kind, body) VALUES (?, ?, ?, ?, ?)",
                    (sid, event.seq, event.turn, event.kind, json.dumps(event.to_dict(), ensure_ascii=False)))
         if event.kind == "session_start":
@@ -267,8 +277,15 @@ class SessionWriter:
         elif status := turn_status(event.kind):
             db.execute("UPDATE turns SET reply = ?, status = ?, error = ? WHERE session_id = ? AND turn = ?",
                        (p.get("reply", ""), status, p.get("error"), sid, event.turn))
-            for kind, rows in self.ledger.rows.items():  # this ledger is the writer thread's alone
-                if event.turn in rows:
-                    db.execute("INSERT OR REPLACE INTO ledger (session_id, turn, memory_kind, row) VALUES (?, ?, ?, ?)",
-                               (sid, event.turn, kind, json.dumps(rows[event.turn].to_dict(self.ledger.prices))))
+            for kind, row in self.ledger.turn_rows(event.turn).items():
+                db.execute("INSERT OR REPLACE INTO ledger (session_id, turn, memory_kind, row) VALUES (?, ?, ?, ?)",
+                           (sid, event.turn, kind, json.dumps(row.to_dict(self.ledger.prices))))
+            self._record_total(sid)
+        elif event.kind == "memory_catchup_end":
+            self._record_total(sid)
+
+    def _record_total(self, session_id: str) -> None:
+        traced = self.trace_ledger.total_tokens() if self.trace_ledger is not None else 0
+        self._db.execute("UPDATE sessions SET total_tokens = ? WHERE id = ?",
+                         (self.ledger.grand_total() + traced, session_id))
 

@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from flowertui import __version__
+from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import configured_prices, format_cost
 from flowertui.engine.trace_ledger import TraceLedger
 from flowertui.paths import data_dir
 from flowertui.session.store import DB_NAME, SessionWriter
 from flowertui.trace import launcher
+from flowertui.trace.priority import built_low
 from flowertui.trace.tracer import Tracer
 
 
@@ -41,7 +43,8 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
     """
     prices = configured_prices()
     ledger, count = TraceLedger(prices), _Count()
-    writer = SessionWriter(data_dir() / DB_NAME, prices, on_error=lambda text: print(f"flowertui: {text}", file=err))
+    writer = built_low(lambda: SessionWriter(data_dir() / DB_NAME, Ledger(prices), trace_ledger=ledger,
+                                             on_error=lambda text: print(f"flowertui: {text}", file=err)))
     try:
         tracer = Tracer(command, [count, ledger, writer], commit=writer.flush, env=env, cwd=cwd)
     except launcher.LaunchError:
@@ -119,7 +122,8 @@ def listen_headless(*, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sy
 
     prices = configured_prices()
     ledger, count = TraceLedger(prices), _Count()
-    writer = SessionWriter(data_dir() / DB_NAME, prices, on_error=lambda text: print(f"flowertui: {text}", file=err))
+    writer = built_low(lambda: SessionWriter(data_dir() / DB_NAME, Ledger(prices), trace_ledger=ledger,
+                                             on_error=lambda text: print(f"flowertui: {text}", file=err)))
     stop = stop or threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     runs = WatchedRuns([count, ledger, writer], commit=writer.flush)

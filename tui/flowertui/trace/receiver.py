@@ -20,6 +20,7 @@ from flowertui.engine.bus import EventBus
 from flowertui.engine.events import _FAMILY_OF
 from flowertui.engine.sanitize import Redactor, clean
 from flowertui.engine.tokens import count_tokens
+from flowertui.trace.priority import lower_this_thread
 
 TEXT_LIMIT = 4000
 SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
@@ -157,6 +158,7 @@ class Listener:
             pass
 
     def _accept(self) -> None:
+        lower_this_thread()  # and so every connection thread it starts: decoding yields to the program
         while not self._closed:
             try:
                 conn, _ = self._server.accept()

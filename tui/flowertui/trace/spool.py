@@ -15,7 +15,9 @@ from typing import Any
 
 from flowertui import __version__
 from flowertui.engine.bus import EventBus
+from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import Price
+from flowertui.engine.trace_ledger import trace_ledger
 from flowertui.paths import data_dir
 from flowertui.trace.receiver import Translator, decode_line, pid_alive
 
@@ -73,7 +75,9 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
         store.close()
     begun = any(e.kind == "turn_start" and e.turn == run for e in events)
     bus = EventBus(session_id, seq=max((e.seq for e in events), default=0), turn=run if begun else run - 1)
-    writer = SessionWriter(database, prices, recorded=bool(events))
+    traced = trace_ledger(events, prices)  # what was stored before counts in the session's total too
+    writer = SessionWriter(database, Ledger(prices), trace_ledger=traced, recorded=bool(events))
+    bus.subscribe(traced)
     bus.subscribe(writer)
     try:
         hello = next((r for r in records if r.get("t") == "hello"), {})

@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from flowertui.engine.events import Event
-from flowertui.engine.prices import Price, format_cost
+from flowertui.engine.prices import format_cost
 from flowertui.engine.trace_ledger import TraceLedger
 
 LEGEND = "? usage not reported: tiktoken estimate   … run in progress"
@@ -16,12 +16,11 @@ SHOWN_RUNS = 200
 
 
 class TraceCounter(Vertical):
-    """Feeds a TraceLedger (the engine's numbers) with the events it is shown and draws its summary."""
+    """Draws the session's trace ledger (the engine feeds it from the bus); events only say when to redraw."""
 
-    def __init__(self, prices: dict[str, Price], **kwargs) -> None:
+    def __init__(self, ledger: TraceLedger, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.ledger = TraceLedger(prices)
-        self._dirty = False
+        self.ledger = ledger
 
     def compose(self) -> ComposeResult:
         models = DataTable(id="trace-models", cursor_type="none", zebra_stripes=True)
@@ -37,15 +36,10 @@ class TraceCounter(Vertical):
         yield Static(LEGEND, id="counter-legend", markup=False)
 
     def add(self, events: list[Event]) -> None:
-        for event in events:
-            self.ledger(event)
-            if event.kind == "llm_end" or (event.run_id and event.parent_run_id is None):
-                self._dirty = True
-        if self._dirty:
+        if any(event.kind == "llm_end" or (event.run_id and event.parent_run_id is None) for event in events):
             self.redraw()
 
     def redraw(self) -> None:
-        self._dirty = False
         summary = self.ledger.summary()
         models = self.query_one("#trace-models", DataTable)
         models.clear()
@@ -59,7 +53,3 @@ class TraceCounter(Vertical):
             took = "…" if run["status"] == "running" else (f"{run['duration']:.2f}s" if run["duration"] else "")
             mark = "?" if run["usage_missing_calls"] else ""
             runs.add_row(Text(run["name"]), run["kind"], run["turn"], took, f"{run['total_tokens']}{mark}")
-
-    def clear(self) -> None:
-        self.ledger = TraceLedger(self.ledger.prices)
-        self.redraw()

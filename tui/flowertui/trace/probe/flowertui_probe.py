@@ -651,7 +651,7 @@ class _Shipper:
         texts = [item if type(item) is str else json.dumps(item, ensure_ascii=False, default=str) for item in batch]
         head = '{"n":%d,"dropped":%d,"records":[' % (self._number, self.dropped)
         self.dropped = 0
-        line = (head + ",".join(texts) + "]}\n").encode("utf-8", "replace")
+        line = self._redact((head + ",".join(texts) + "]}\n").encode("utf-8", "replace"))
         if self._sock is None and not self._gave_up_socket:
             self._connect()
         if self._sock is not None:
@@ -733,13 +733,14 @@ class _Shipper:
                 fd = os.open(os.path.join(self.spool_dir, name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
                 self._spool = os.fdopen(fd, "ab")
             for line in lines:
-                self._spool.write(self._redact(line))
+                self._spool.write(line)
             self._spool.flush()
         except Exception:
             pass
 
     def _redact(self, data):
-        """The spool lies on disk until imported: the program's own secret values never go into it."""
+        """The program's own secret values never leave it: a viewer of `watch()` does not know its environment,
+        and the spool lies on disk until imported."""
         if not self._secrets:
             return data
         text = data.decode("utf-8", "replace")
