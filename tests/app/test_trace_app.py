@@ -42,7 +42,8 @@ async def test_the_console_the_stdin_box_the_panes_and_the_status_follow_the_pro
         box.focus()
         box.value = "pink roses?"
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "answer:" in console_text(app))
+        # stdout and stderr come through separate pipes: wait for both
+        await wait_until(pilot, lambda: "answer:" in console_text(app) and "mine saw" in console_text(app))
         text = console_text(app)
         assert "  ›│ pink roses?" in text  # what was sent, marked
         assert "   │ answer: [bold]roses[/bold] red [/oops]" in text  # literal, escapes stripped

@@ -331,8 +331,8 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
 
     def on_unmount(self, event: events.Unmount) -> None:
         """FlowerApp's handler runs after this one and closes the session writer."""
-        if self.program is not None and self.program.running:
-            self.program.stop(wait=True)
+        if self.program is not None:
+            self.program.stop(wait=True)  # the run's end is recorded before FlowerApp's handler closes the writer
         for owner in (self.tracer, self.watched):
             if owner is not None:
                 owner.close()

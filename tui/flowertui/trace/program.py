@@ -45,6 +45,7 @@ class ProgramConsole:
         self._skipped = 0
         self._lock = threading.Lock()
         self._stopping = False
+        self._waiter: threading.Thread | None = None
 
     @property
     def running(self) -> bool:
@@ -60,7 +61,8 @@ class ProgramConsole:
                    threading.Thread(target=self._read, args=(process.stderr, "err"), daemon=True)]
         for reader in readers:
             reader.start()
-        threading.Thread(target=self._wait, args=(process, readers), daemon=True).start()
+        self._waiter = threading.Thread(target=self._wait, args=(process, readers), daemon=True)
+        self._waiter.start()
         return process.pid
 
     def send(self, text: str) -> bool:
@@ -77,15 +79,19 @@ class ProgramConsole:
         return True
 
     def stop(self, wait: bool = False) -> None:
-        """SIGINT to the program's process group, then SIGTERM, then SIGKILL, STOP_GRACE apart."""
+        """SIGINT to the program's process group, then SIGTERM, then SIGKILL, STOP_GRACE apart.
+
+        With `wait`, return once the run is over and recorded (its last events and its end in the session).
+        """
         process = self.process
-        if process is None or process.poll() is not None:
-            return
-        self._stopping = True
-        stopper = threading.Thread(target=self._escalate, args=(process,), daemon=True)
-        stopper.start()
-        if wait:
-            stopper.join()
+        if process is not None and process.poll() is None:
+            self._stopping = True
+            stopper = threading.Thread(target=self._escalate, args=(process,), daemon=True)
+            stopper.start()
+            if wait:
+                stopper.join()
+        if wait and self._waiter is not None:
+            self._waiter.join(timeout=10)
 
     def _escalate(self, process: subprocess.Popen) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
