@@ -11,7 +11,7 @@ import threading
 from contextlib import suppress
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -25,9 +25,6 @@ from textual.worker import Worker, WorkerState
 from flowertui.app import themes
 from flowertui.app.bridge import EventInbox
 from flowertui.app.messages import EngineProblem, EngineReady, EventsPending
-from flowertui.app.screens.event_detail import EventDetail
-from flowertui.app.screens.export_dialog import ExportDialog
-from flowertui.app.screens.help import HelpScreen
 from flowertui.app.state import load_state, save_state
 from flowertui.app.widgets.conversation import ConversationView
 from flowertui.app.widgets.counter import TokenCounter
@@ -42,9 +39,9 @@ from flowertui.engine.prices import PriceTableError, configured_prices, load_pri
 from flowertui.engine.resume import Resume
 from flowertui.engine.sanitize import strip_escapes
 from flowertui.paths import data_dir
-from flowertui.session.export import ExportError, SessionData, export
-from flowertui.session.replay import play, resume_point
-from flowertui.session.store import DB_NAME, SessionStore, SessionWriter, StoreError, session_header
+
+if TYPE_CHECKING:  # the screens and the session layer are imported when first used, after the first frame
+    from flowertui.session.export import SessionData
 
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
 
@@ -78,7 +75,7 @@ class FlowerApp(App[None]):
         self.replay_speed = replay_speed
         self.recorded: list[Event] = []  # what `e` exports when there is no database to read it from
         self.drawn = 0  # events handed to the panes
-        self.writer: SessionWriter | None = None
+        self.writer = None  # the SessionWriter, once the boot worker opened the database
         self._stop_replay = threading.Event()
         self.settings = settings
         self.start_kind = memory_kind
@@ -97,6 +94,7 @@ class FlowerApp(App[None]):
             self.prices = configured_prices()
         except PriceTableError as exc:  # told on mount; the shipped prices still count
             self.prices, self.price_problem = load_prices(), str(exc)
+        self._load_themes()  # before the app runs: a theme set on mount would restyle every widget a second time
 
     # layout -----------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -119,7 +117,6 @@ class FlowerApp(App[None]):
                   "counter-pane": "Tokens per memory kind"}
         for widget_id, title in titles.items():
             self.query_one(f"#{widget_id}").border_title = title
-        self._load_themes()
         if self.price_problem:
             self.notify(f"Your prices file was skipped: {self.price_problem}", severity="warning", timeout=12,
                         markup=False)
@@ -152,6 +149,7 @@ class FlowerApp(App[None]):
         for name in wanted:
             if name in self.available_themes:
                 self.theme = name
+                save_state({"theme": name})  # remembered, as a later change is (the app is not running yet)
                 return
         if self.asked_theme:
             self.notify(f"Unknown theme {self.asked_theme!r}; using {themes.DEFAULT_THEME}. "
@@ -172,10 +170,13 @@ class FlowerApp(App[None]):
     @work(thread=True, group="engine", exit_on_error=False)
     def boot(self) -> None:
         """Replay a recording, or import LangChain and build the conversation, off the UI thread."""
+        from flowertui.session.replay import play, resume_point
+
         if self.replaying:
             play(self.history.events, self.inbox, self.replay_speed, self._stop_replay)
             return
         from flowertui.engine.assembly import assemble
+        from flowertui.session.store import DB_NAME, SessionWriter, StoreError
 
         resume = Resume()
         if self.history is not None:  # show the recorded session first, then carry on recording it
@@ -195,6 +196,8 @@ class FlowerApp(App[None]):
         except Exception as exc:  # a provider that cannot even be built is reported, not raised
             self.post_message(EngineProblem(f"could not start the engine: {exc}"))
             return
+        from textual.widgets import Markdown  # noqa: F401  the first reply's widget, imported here off the UI thread
+
         self.post_message(EngineReady(live))
 
     def on_unmount(self) -> None:
@@ -281,12 +284,15 @@ class FlowerApp(App[None]):
             event.stop()
 
     def on_events_pane_selected(self, message: EventsPane.Selected) -> None:
+        from flowertui.app.screens.event_detail import EventDetail
+
         self.push_screen(EventDetail(message.event))
 
     def on_tabs_tab_activated(self, message: Tabs.TabActivated) -> None:
-        side = self.query_one("#side")
-        side.remove_class(*SIDE_TABS.values())
-        side.add_class(SIDE_TABS[message.tab.id])
+        side, shown = self.query_one("#side"), SIDE_TABS[message.tab.id]
+        if not side.has_class(shown):  # restyling the side costs ~40 ms: not for the tab it already shows
+            side.remove_class(*SIDE_TABS.values())
+            side.add_class(shown)
 
     # actions ----------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -317,6 +323,9 @@ class FlowerApp(App[None]):
 
     def session_data(self) -> SessionData:
         """Everything recorded this session: from the database when it is kept there, else from memory."""
+        from flowertui.session.export import SessionData
+        from flowertui.session.store import SessionStore, session_header
+
         if self.writer is None or self.writer.error:
             return SessionData(session_header(self.recorded), list(self.recorded))
         self.writer.flush()
@@ -332,11 +341,16 @@ class FlowerApp(App[None]):
         if session is None:
             self.notify("Nothing to export yet.", markup=False)
             return
+        from flowertui.app.screens.export_dialog import ExportDialog
+
         self.push_screen(ExportDialog(session), self._exported)
 
     def _exported(self, outcome: tuple[str, Path] | None) -> None:
         if outcome is None:
             return
+        from flowertui.session.export import ExportError, export
+        from flowertui.session.store import StoreError
+
         fmt, path = outcome
         try:
             data = self.session_data()
@@ -367,6 +381,8 @@ class FlowerApp(App[None]):
         await self.query_one(ConversationView).clear()
 
     def action_help(self) -> None:
+        from flowertui.app.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(self.key_table()))
 
     def key_table(self) -> list[tuple[str, str]]:

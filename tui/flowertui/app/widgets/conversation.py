@@ -7,16 +7,19 @@ finished reply replaces the streamed text in one update, as oterm does.
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Markdown, Static
-from textual.widgets.markdown import MarkdownStream
+from textual.widgets import Static
 
 from flowertui.engine.events import Event
 from flowertui.engine.sanitize import strip_escapes
+
+if TYPE_CHECKING:  # Markdown (with markdown-it) is imported with the first reply, not before the first frame
+    from textual.widgets.markdown import MarkdownStream
 
 SHOWN_TURNS = 30
 WELCOME = (
@@ -34,6 +37,8 @@ class AssistantTurn(Vertical):
         self.turn = turn
         self.text = ""
         self.finished = False
+        from textual.widgets import Markdown
+
         self._stream: MarkdownStream | None = None
         self._body = Markdown("", open_links=False)
         self._note = Static(Text("waiting for the first token…", style="italic"), classes="turn-note")
@@ -46,7 +51,7 @@ class AssistantTurn(Vertical):
         if self.finished:  # a token that was in flight when the turn was cancelled
             return
         if self._stream is None:
-            self._stream = Markdown.get_stream(self._body)
+            self._stream = self._body.get_stream(self._body)
             self.note("")
         self.text += fragment
         await self._stream.write(fragment)

@@ -6,7 +6,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
-from textual_plotext import PlotextPlot
 
 from flowertui.engine.events import Event, MemoryMode
 from flowertui.engine.kinds import KINDS
@@ -39,12 +38,18 @@ class TokenCounter(Vertical):
             table.add_column(_pad(label, width, key != "kind"), key=key, width=width)
         yield table
         yield Static(LEGEND, id="counter-legend")
-        yield PlotextPlot(id="counter-plot")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for kind in KINDS:
             table.add_row(*self._cells(kind), key=kind)
+        self.call_after_refresh(self._mount_plot)
+
+    async def _mount_plot(self) -> None:
+        """The plot comes after the first frame: plotext alone takes longer to import than Textual draws it."""
+        from textual_plotext import PlotextPlot
+
+        await self.mount(PlotextPlot(id="counter-plot"))
         self._plot()
 
     def add(self, events: list[Event]) -> None:
@@ -102,7 +107,9 @@ class TokenCounter(Vertical):
                                                                                              strict=True))]
 
     def _plot(self) -> None:
-        plot = self.query_one(PlotextPlot)
+        plot = next(iter(self.query("#counter-plot")), None)
+        if plot is None:  # not mounted yet: it draws the whole ledger when it is
+            return
         plt = plot.plt
         plt.clear_data()
         plt.title("cumulative tokens per turn")
