@@ -89,6 +89,7 @@ class FlowerApp(App[None]):
         self._engine_lock = threading.Lock()
         self.mode = MemoryMode(memory_kind or "buffer", compare)  # as the engine reports it
         self.flower_themes: list[str] = []
+        self._themes_pending = True  # theme files not read yet (all but the starting one are read after the first frame)
         self.price_problem = ""
         try:
             self.prices = configured_prices()
@@ -131,21 +132,38 @@ class FlowerApp(App[None]):
             self.query_one("#events-table").focus()
         else:
             box.focus()
-        self.boot()
+        if self._themes_pending:
+            self.call_after_refresh(self._register_themes)
+        self.call_after_refresh(self.boot)  # after the first frame: importing LangChain holds the GIL for a second
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """App variables for themes that do not set them (Textual's built-in ones)."""
         return themes.default_variables(self.current_theme.dark)
 
     def _load_themes(self) -> None:
+        """Start with the wanted theme, read alone; every other theme file is read after the first frame."""
+        wanted = [name for name in (self.asked_theme, load_state().get("theme"), self.config_theme) if name]
+        for name in wanted or [themes.DEFAULT_THEME]:
+            theme = themes.load_named(name, themes.shipped_themes_dir(), themes.user_themes_dir())
+            if theme is not None:
+                self.register_theme(theme)
+            if name in self.available_themes:
+                self.flower_themes = [name]  # until the rest are read
+                self._choose_theme([name])
+                return
+        self._register_themes()  # a theme that is unknown or broken: read all now, to say why
+        self._choose_theme(wanted)
+
+    def _register_themes(self) -> None:
         loaded, problems = themes.load_themes(themes.shipped_themes_dir(), themes.user_themes_dir())
         for theme in loaded:
             self.register_theme(theme)
-        self.flower_themes = [theme.name for theme in loaded]
+        self.flower_themes, self._themes_pending = [theme.name for theme in loaded], False
         if problems:
             self.notify(themes.problems_message(problems), title="Theme files skipped", severity="warning",
                         timeout=12, markup=False)
-        wanted = [name for name in (self.asked_theme, load_state().get("theme"), self.config_theme) if name]
+
+    def _choose_theme(self, wanted: list[str]) -> None:
         for name in wanted:
             if name in self.available_themes:
                 self.theme = name

@@ -1,15 +1,14 @@
 """Chat model providers: the offline shop assistant, OpenAI, and OpenAI-compatible servers.
 
 langchain_openai is imported only when a network provider is chosen: it costs
-about 1.4 s, which the offline path never pays.
+about 1.4 s, which the offline path never pays. The settings themselves are light
+(the CLI and the app read them before their first frame).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-from flowertui.engine.tokens import SEEDED_ENCODINGS, ensure_offline_tiktoken
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -50,6 +49,8 @@ class ProviderSettings:
 
 def build_chat_model(settings: ProviderSettings) -> BaseChatModel:
     """The chat model for these settings, streaming inside invoke so tokens fire callbacks."""
+    from flowertui.engine.tokens import ensure_offline_tiktoken
+
     ensure_offline_tiktoken()
     if settings.provider == "offline":
         from flowertui.engine.shop_model import FlowerShopModel
@@ -72,6 +73,8 @@ def build_chat_model(settings: ProviderSettings) -> BaseChatModel:
 def _tiktoken_model(model: str) -> str | None:
     """A name tiktoken and ChatOpenAI's token counting accept, for models they do not know."""
     import tiktoken
+
+    from flowertui.engine.tokens import SEEDED_ENCODINGS
 
     try:
         if tiktoken.encoding_name_for_model(model) in SEEDED_ENCODINGS:
