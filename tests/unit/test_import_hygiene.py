@@ -75,3 +75,6 @@ async def test_only_the_starting_theme_is_read_before_the_first_frame(tmp_path, 
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.3)
         assert len(app.flower_themes) == 6 and app.theme == "lavender"
+        border = app.query_one("#conversation").styles.border_top[1]  # the starting theme is fully applied
+        assert border.hex.lower() == app.theme_variables["ft-pane-conversation"].lower()
+        assert app.has_class("-dark-mode", "-theme-lavender")

@@ -166,13 +166,21 @@ class FlowerApp(App[None]):
     def _choose_theme(self, wanted: list[str]) -> None:
         for name in wanted:
             if name in self.available_themes:
-                self.theme = name
+                self._start_theme(name)
                 save_state({"theme": name})  # remembered, as a later change is (the app is not running yet)
                 return
         if self.asked_theme:
             self.notify(f"Unknown theme {self.asked_theme!r}; using {themes.DEFAULT_THEME}. "
                         f"Themes: {', '.join(sorted(self.available_themes))}", severity="warning", markup=False)
-        self.theme = themes.DEFAULT_THEME
+        self._start_theme(themes.DEFAULT_THEME)
+
+    def _start_theme(self, name: str) -> None:
+        """What setting `theme` does, minus the full restyle it schedules: nothing is styled yet (~30 ms saved)."""
+        self.set_reactive(App.theme, name)
+        self.stylesheet.set_variables(self.get_css_variables())
+        dark = self.current_theme.dark
+        self.update_classes({f"-theme-{name}": True, "-dark-mode": dark, "-light-mode": not dark}, update=False)
+        self._refresh_truecolor_filter(self.ansi_theme)
 
     def _theme_changed(self, theme) -> None:
         save_state({"theme": theme.name})
