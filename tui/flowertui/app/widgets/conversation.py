@@ -2,6 +2,11 @@
 
 Replies are written to the Markdown stream once per batch of tokens, and the
 finished reply replaces the streamed text in one update, as oterm does.
+
+Textual re-wraps a Markdown block whole whenever it changes, so one block that
+grows without end (a 200 KB paragraph) would cost more every frame until the UI
+froze. A block in progress longer than LONG_BLOCK is therefore shown as plain
+text, only its last TAIL_CHARS, until it ends or the reply does.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ if TYPE_CHECKING:  # Markdown (with markdown-it) is imported with the first repl
     from textual.widgets.markdown import MarkdownStream
 
 SHOWN_TURNS = 30
+LONG_BLOCK = 2_000  # characters of an unfinished block still streamed as Markdown
+TAIL_CHARS = 1_000  # characters of a longer one shown, as plain text, while it streams
 WELCOME = (
     "Welcome to the flower shop. Ask for flowers (in Chinese or English) and watch LangChain work: "
     "callback events on the right, the raw token stream under them, and what each memory kind costs "
@@ -40,11 +47,16 @@ class AssistantTurn(Vertical):
         from textual.widgets import Markdown
 
         self._stream: MarkdownStream | None = None
+        self._sent = 0  # characters of `text` handed to the Markdown stream
+        self._block = 0  # where in `text` the block in progress starts
         self._body = Markdown("", open_links=False)
+        self._tail = Static("", classes="turn-tail", markup=False)
+        self._tail.display = False
         self._note = Static(Text("waiting for the first token…", style="italic"), classes="turn-note")
 
     def compose(self) -> ComposeResult:
         yield self._body
+        yield self._tail
         yield self._note
 
     async def write(self, fragment: str) -> None:
@@ -53,8 +65,22 @@ class AssistantTurn(Vertical):
         if self._stream is None:
             self._stream = self._body.get_stream(self._body)
             self.note("")
+        seen = len(self.text)
         self.text += fragment
-        await self._stream.write(fragment)
+        end = self.text.rfind("\n\n", max(0, seen - 1))
+        if end >= 0:
+            self._block = end + 2  # where the block in progress starts
+        upto = len(self.text) if len(self.text) - self._block <= LONG_BLOCK else max(self._sent, self._block)
+        if upto > self._sent:  # the finished blocks, and a block in progress while it is short
+            pending, self._sent = self.text[self._sent:upto], upto
+            await self._stream.write(pending)
+        self._show_tail(self.text[self._sent:])
+
+    def _show_tail(self, tail: str) -> None:
+        if tail:
+            shown = tail if len(tail) <= TAIL_CHARS else "… " + tail[-TAIL_CHARS:]
+            self._tail.update(Text(shown))
+        self._tail.display = bool(tail)
 
     async def finish(self, reply: str, note: str = "") -> None:
         """Stop streaming and show the whole reply in one update."""
@@ -63,6 +89,7 @@ class AssistantTurn(Vertical):
             self._stream = None
         self.text = reply
         self.finished = True
+        self._show_tail("")
         await self._body.update(reply)
         self.note(note)
 

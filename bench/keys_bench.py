@@ -1,0 +1,194 @@
+"""Responsiveness benchmark: how long keys, cancel and quit take, and how fast a 200 KB reply streams.
+
+    python bench/keys_bench.py [--runs 5]
+
+Each case drives the real app headless (160×48) with Pilot; the 200 KB reply and
+the cancel/quit cases stream from the loopback OpenAI-compatible test server
+(tests/support/openai_server.py), so the whole network path runs. Each number is
+set beside a baseline measured in the same run:
+
+- `k` with ~2,000 events: the time to handle the key, beside typing one letter.
+- cancel: Esc while the 200 KB reply streams (paced over about 5 s), until the turn shows cancelled and every
+  queued event is drawn; beside Esc at idle.
+- quit: Ctrl+Q while the reply streams, until the app has exited; beside Ctrl+Q at idle.
+- 200 KB reply: from Enter until the whole reply is drawn, beside the same reply
+  through the engine alone (no screen: LangChain, recorder and bus only).
+
+Medians print as a Markdown table for docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("FLOWERTUI_DATA_DIR", tempfile.mkdtemp(prefix="flowertui-bench-"))
+os.environ.setdefault("FLOWERTUI_CONFIG_DIR", tempfile.mkdtemp(prefix="flowertui-bench-"))
+
+from tests.support.faults import LARGE  # noqa: E402  about 200 KB in 1,000 pieces
+from tests.support.openai_server import OpenAIServer, Reply  # noqa: E402
+
+ASK = "请介绍一下店里的花。"
+REPLY = "".join(LARGE)
+PACE = 0.005  # seconds between pieces for the cancel and quit cases: 200 KB in about 5 s
+
+
+def server_settings(url: str):
+    from flowertui.engine.providers import ProviderSettings
+
+    return ProviderSettings(provider="compatible", model="qwen-turbo", base_url=url, api_key="sk-bench")
+
+
+async def _send(pilot, text: str = ASK) -> None:
+    box = pilot.app.query_one("#message")
+    box.focus()
+    box.value = text
+    await pilot.press("enter")
+
+
+async def _timed_press(pilot, key: str) -> float:
+    start = time.perf_counter()
+    await pilot.press(key)
+    await pilot.pause(0)
+    return time.perf_counter() - start
+
+
+async def case_tokens_key() -> dict[str, float]:
+    """`k` with the events of a 2,000-piece offline reply on the pane (folded, then every token)."""
+    import flowertui.engine.shop_model as shop_model
+    from bench.stream_bench import long_reply
+    from flowertui.app.widgets.events_pane import EventsPane
+    from tests.app.conftest import make_app, ready, settle
+
+    text = "".join(long_reply(2000))
+    shop_model.reply_for = lambda prompt: text
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await _send(pilot)
+        await settle(pilot)
+        await pilot.press("escape")
+        letter = await _timed_press(pilot, "z")  # goes to the message box
+        await pilot.press("escape")
+        show = await _timed_press(pilot, "k")
+        fold = await _timed_press(pilot, "k")
+        events = len(app.query_one(EventsPane).events)
+    return {"k (every token)": show, "k (fold)": fold, "letter": letter, "events": events}
+
+
+async def case_cancel(url: str) -> dict[str, float]:
+    from flowertui.app.widgets.conversation import AssistantTurn
+    from tests.app.conftest import make_app, ready, settle, wait_until
+
+    app = make_app(server_settings(url))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        await pilot.press("escape")
+        idle = await _timed_press(pilot, "escape")
+        await _send(pilot)
+        await wait_until(pilot, lambda: len(app.query(AssistantTurn)) and len(app.query_one(AssistantTurn).text) > 20_000)
+        start = time.perf_counter()
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.query_one(AssistantTurn).has_class("cancelled") and not app.inbox._queue,
+                         timeout=60)
+        cancel = time.perf_counter() - start
+        await settle(pilot)
+    return {"cancel": cancel, "esc idle": idle}
+
+
+async def case_quit(url: str, streaming: bool) -> float:
+    from flowertui.app.widgets.conversation import AssistantTurn
+    from tests.app.conftest import make_app, ready, wait_until
+
+    app = make_app(server_settings(url))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        if streaming:
+            await _send(pilot)
+            await wait_until(pilot, lambda: len(app.query(AssistantTurn))
+                             and len(app.query_one(AssistantTurn).text) > 20_000)
+        start = time.perf_counter()
+        await pilot.press("ctrl+q")
+        while app.is_running:
+            await asyncio.sleep(0.005)
+    return time.perf_counter() - start
+
+
+async def case_large_reply(url: str) -> dict[str, float]:
+    from flowertui.app.widgets.conversation import AssistantTurn
+    from tests.app.conftest import make_app, ready, wait_until
+
+    app = make_app(server_settings(url))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        start = time.perf_counter()
+        await _send(pilot)
+        await wait_until(pilot, lambda: len(app.query(AssistantTurn)) and app.query_one(AssistantTurn).finished
+                         and not app.inbox._queue, timeout=120)
+        drawn = time.perf_counter() - start
+        shown = app.query_one(AssistantTurn).text
+    return {"app": drawn, "lost": int(shown != REPLY)}
+
+
+def engine_alone(url: str) -> float:
+    from tests.helpers import offline_rig
+
+    rig = offline_rig(provider=server_settings(url))
+    start = time.perf_counter()
+    rig.conversation.ask(ASK)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    rows: dict[str, list[float]] = {}
+
+    def keep(name: str, value: float) -> None:
+        rows.setdefault(name, []).append(value)
+
+    lost = 0
+    for _ in range(args.runs):
+        for name, value in asyncio.run(case_tokens_key()).items():
+            keep(name, value)
+        with OpenAIServer(Reply(pieces=LARGE, completion_tokens=60000, piece_delay=PACE)) as server:
+            for name, value in asyncio.run(case_cancel(server.base_url)).items():
+                keep(name, value)
+            keep("quit streaming", asyncio.run(case_quit(server.base_url, True)))
+            keep("quit idle", asyncio.run(case_quit(server.base_url, False)))
+        with OpenAIServer(Reply(pieces=LARGE, completion_tokens=60000)) as server:
+            keep("engine alone", engine_alone(server.base_url))
+            large = asyncio.run(case_large_reply(server.base_url))
+            keep("200 KB app", large["app"])
+            lost += large["lost"]
+
+    m = {name: statistics.median(values) for name, values in rows.items()}
+    ms = lambda s: f"{s * 1000:,.0f} ms"  # noqa: E731
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {args.runs} runs (medians)")
+    print()
+    print("| measure | flowertui | baseline (same run) | ratio | target |")
+    print("| --- | --- | --- | --- | --- |")
+    print(f"| `k`: show every token ({m['events']:,.0f} events) | {ms(m['k (every token)'])} | "
+          f"{ms(m['letter'])} (typing a letter) | {m['k (every token)'] / m['letter']:.1f}× | ≤ 100 ms |")
+    print(f"| `k`: fold tokens again | {ms(m['k (fold)'])} | {ms(m['letter'])} (typing a letter) | "
+          f"{m['k (fold)'] / m['letter']:.1f}× | ≤ 100 ms |")
+    print(f"| Esc during a 200 KB stream, until cancelled and drawn | {ms(m['cancel'])} | {ms(m['esc idle'])} "
+          f"(Esc at idle) | {m['cancel'] / m['esc idle']:.1f}× | ≤ 300 ms |")
+    print(f"| Ctrl+Q during a 200 KB stream, until exited | {ms(m['quit streaming'])} | {ms(m['quit idle'])} "
+          f"(Ctrl+Q at idle) | {m['quit streaming'] / m['quit idle']:.1f}× | ≤ 500 ms |")
+    print(f"| 200 KB reply from the local server, drawn | {m['200 KB app']:.2f} s | {m['engine alone']:.2f} s "
+          f"(engine alone, no screen) | {m['200 KB app'] / m['engine alone']:.2f}× | ≈ 1× |")
+    print(f"| replies drawn incomplete | {lost} | | | 0 |")
+
+
+if __name__ == "__main__":
+    main()
