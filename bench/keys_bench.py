@@ -10,7 +10,8 @@ set beside a baseline measured in the same run:
 - `k` with ~2,000 events: the time to handle the key, beside typing one letter.
 - cancel: Esc while the 200 KB reply streams (paced over about 5 s), until the turn shows cancelled and every
   queued event is drawn; beside Esc at idle.
-- quit: Ctrl+Q while the reply streams, until the app has exited; beside Ctrl+Q at idle.
+- quit: Ctrl+Q while the reply streams, until the process has exited (a real process in a
+  pseudo-terminal); beside Ctrl+Q at idle.
 - 200 KB reply: from Enter until the whole reply is drawn, beside the same reply
   through the engine alone (no screen: LangChain, recorder and bus only).
 
@@ -104,22 +105,64 @@ async def case_cancel(url: str) -> dict[str, float]:
     return {"cancel": cancel, "esc idle": idle}
 
 
-async def case_quit(url: str, streaming: bool) -> float:
-    from flowertui.app.widgets.conversation import AssistantTurn
-    from tests.app.conftest import make_app, ready, wait_until
+def case_quit(url: str, streaming: bool) -> float:
+    """Ctrl+Q in a real terminal (a pseudo-terminal), until the process has exited."""
+    import pty
+    import select
+    import signal
 
-    app = make_app(server_settings(url))
-    async with app.run_test(size=(160, 48)) as pilot:
-        await ready(pilot)
+    env = {**os.environ, "TERM": "xterm-256color", "OPENAI_API_KEY": "sk-bench", "COLUMNS": "160", "LINES": "48"}
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvpe(sys.executable, [sys.executable, *os.environ.get("FLOWERTUI_BENCH_RUN", "-m flowertui").split(),
+                                    "--base-url", url, "--model", "qwen-turbo"], env)
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 48, 160, 0, 0))
+    seen = bytearray()
+
+    def read_until(marker: bytes, timeout: float) -> None:
+        deadline = time.perf_counter() + timeout
+        while marker not in seen:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.perf_counter()))
+            if not ready:
+                raise TimeoutError(marker, bytes(seen[-3000:]))
+            seen.extend(os.read(fd, 65536))
+        seen.clear()
+
+    try:
+        read_until(b"Conversation", 30)
+        read_until(b"idle", 60)  # the engine is up (the status line leaves "starting")
+        time.sleep(1.0)
         if streaming:
-            await _send(pilot)
-            await wait_until(pilot, lambda: len(app.query(AssistantTurn))
-                             and len(app.query_one(AssistantTurn).text) > 20_000)
+            os.write(fd, ASK.encode())
+            time.sleep(0.3)
+            os.write(fd, b"\r")
+            read_until(b"rose", 60)  # the reply is on the screen
+            time.sleep(0.5)
         start = time.perf_counter()
-        await pilot.press("ctrl+q")
-        while app.is_running:
-            await asyncio.sleep(0.005)
-    return time.perf_counter() - start
+        os.write(fd, b"\x11")  # Ctrl+Q
+        deadline = start + 30
+        while time.perf_counter() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.01)
+            if ready:
+                try:
+                    os.read(fd, 65536)
+                except OSError:
+                    pass
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return time.perf_counter() - start
+        raise TimeoutError("quit")
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
 
 
 async def case_large_reply(url: str) -> dict[str, float]:
@@ -163,8 +206,8 @@ def main() -> None:
         with OpenAIServer(Reply(pieces=LARGE, completion_tokens=60000, piece_delay=PACE)) as server:
             for name, value in asyncio.run(case_cancel(server.base_url)).items():
                 keep(name, value)
-            keep("quit streaming", asyncio.run(case_quit(server.base_url, True)))
-            keep("quit idle", asyncio.run(case_quit(server.base_url, False)))
+            keep("quit streaming", case_quit(server.base_url, True))
+            keep("quit idle", case_quit(server.base_url, False))
         with OpenAIServer(Reply(pieces=LARGE, completion_tokens=60000)) as server:
             keep("engine alone", engine_alone(server.base_url))
             large = asyncio.run(case_large_reply(server.base_url))

@@ -6,7 +6,8 @@ import flowertui.engine.shop_model as shop_model
 from flowertui.app.widgets.conversation import LONG_BLOCK, TAIL_CHARS, AssistantTurn
 from flowertui.app.widgets.events_pane import SHOWN_ROWS, EventsPane
 from flowertui.app.widgets.token_stream import SHOWN_CHARS, TokenStream
-from tests.app.conftest import SIZE, make_app, ready, say
+from flowertui.engine.providers import ProviderSettings
+from tests.app.conftest import SIZE, make_app, ready, say, wait_until
 from tests.helpers import LESSON
 
 
@@ -89,3 +90,18 @@ async def test_a_long_paragraph_streams_as_a_plain_tail_then_shows_whole():
         assert not turn._tail.display and turn.text.endswith("After.")
         await turn.finish(turn.text)
         assert not turn._tail.display and turn.text == "# Roses\n\nShort first block.\n\n" + long_block + "\n\nAfter."
+
+
+async def test_quitting_during_a_reply_cancels_it_so_nothing_keeps_the_process_alive():
+    app = make_app(ProviderSettings(speed=20))  # a slow reply: still streaming when ctrl+q comes
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        box = app.query_one("#message")
+        box.focus()
+        box.value = LESSON[0]
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.turn_running and app.query(AssistantTurn)
+                         and app.query_one(AssistantTurn).text)
+        conversation = app.live.conversation
+        await pilot.press("ctrl+q")
+    assert conversation._cancelled.is_set()

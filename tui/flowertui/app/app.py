@@ -228,6 +228,8 @@ class FlowerApp(App[None]):
 
     def on_unmount(self) -> None:
         self._stop_replay.set()
+        if self.live is not None:  # a reply in flight: its worker must not keep the process alive until it ends
+            self.live.conversation.cancel()
         if self.writer is not None:
             self.writer.close()
 
