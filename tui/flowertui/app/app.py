@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widget import MountError
 from textual.widgets import DataTable, Footer, Input, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
@@ -273,7 +274,7 @@ class FlowerApp(App[None]):
             self.recorded.extend(batch)
         for event in batch:
             self.mode.follow(event)
-        with suppress(NoMatches):  # the app may be closing while an abandoned call still reports
+        with suppress(NoMatches, MountError):  # the app may be closing while an abandoned call still reports
             self.query_one(StatusLine).add(batch)
             self.query_one(EventsPane).add(batch)
             self.query_one(TokenStream).add(batch)
