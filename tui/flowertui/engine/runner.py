@@ -185,7 +185,9 @@ class Conversation:
             self.bus.emit("turn_cancelled", name="turn", scope="app", payload={"reply": clean(reply, self.bus.redact)})
             return TurnResult(turn, user, reply, "cancelled")
         if "error" in outcome:
-            message = clean(describe_error(outcome["error"]), self.bus.redact)
+            server = getattr(self.model, "openai_api_base", None) or (
+                "https://api.openai.com/v1" if hasattr(self.model, "openai_api_base") else None)
+            message = clean(describe_error(outcome["error"], server), self.bus.redact)
             self.bus.emit("turn_error", name="turn", scope="app", payload={"error": message})
             raise TurnFailed(message) from outcome["error"]
         reply = outcome["result"]["response"]

@@ -152,8 +152,8 @@ class ConversationView(VerticalScroll):
             turn.add_class("cancelled")
         elif event.kind == "turn_error":
             await turn.finish(turn.text, "")
-            turn.note(f"⚠ {event.payload.get('error', 'the provider failed')} — not stored in memory; "
-                      "send it again when ready", "bold")
+            turn.note(f"⚠ {event.payload.get('error', 'the provider failed')} (this turn is not stored in memory)",
+                      "bold")
             turn.add_class("failed")
 
     async def _trim(self) -> None:
