@@ -89,7 +89,27 @@ async def test_a_long_paragraph_streams_as_a_plain_tail_then_shows_whole():
         await turn.write("\n\nAfter.")
         assert not turn._tail.display and turn.text.endswith("After.")
         await turn.finish(turn.text)
+        await wait_until(pilot, lambda: not turn._tail.display)
         assert not turn._tail.display and turn.text == "# Roses\n\nShort first block.\n\n" + long_block + "\n\nAfter."
+        paragraphs = [str(p._content) for p in turn.query("MarkdownParagraph")]
+        assert paragraphs[-2].strip() == long_block.strip() and paragraphs[-1] == "After."
+
+
+async def test_a_cancelled_long_block_is_shown_whole_once_the_turn_ends():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        turn = AssistantTurn(1)
+        await app.query_one("#conversation").mount(turn)
+        long_block = "pink roses " * 600
+        for start in range(0, len(long_block), 100):
+            await turn.write(long_block[start:start + 100])
+        assert turn._tail.display
+        await turn.finish(long_block, "cancelled")
+        assert str(turn._note.render()) == "cancelled"  # said before the long block is drawn
+        await wait_until(pilot, lambda: not turn._tail.display)
+        assert not turn._tail.display
+        assert [str(p._content).strip() for p in turn.query("MarkdownParagraph")] == [long_block.strip()]
 
 
 async def test_quitting_during_a_reply_cancels_it_so_nothing_keeps_the_process_alive():

@@ -83,15 +83,24 @@ class AssistantTurn(Vertical):
         self._tail.display = bool(tail)
 
     async def finish(self, reply: str, note: str = "") -> None:
-        """Stop streaming and show the whole reply in one update."""
+        """Stop streaming and show the whole reply: in one update, unless the stream already shows all of it.
+
+        That update re-wraps the whole reply, so it comes after the frame that shows the note (a cancel
+        is seen at once, however long the reply).
+        """
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
-        self.text = reply
+        shown = reply == self.text and self._sent == len(self.text)
+        self.text, self._sent = reply, len(reply)
         self.finished = True
-        self._show_tail("")
-        await self._body.update(reply)
         self.note(note)
+        if not shown:
+            self.call_after_refresh(self._show_whole)
+
+    async def _show_whole(self) -> None:
+        await self._body.update(self.text)
+        self._show_tail("")
 
     def note(self, text: str, style: str = "italic") -> None:
         self._note.update(Text(text, style=style))
