@@ -180,8 +180,10 @@ async def case_large_reply(url: str) -> dict[str, float]:
         await ready(pilot)
         start = time.perf_counter()
         await _send(pilot)
-        await wait_until(pilot, lambda: len(app.query(AssistantTurn)) and app.query_one(AssistantTurn).finished
-                         and not app.inbox._queue, timeout=120)
+        turn = lambda: app.query_one(AssistantTurn)  # noqa: E731
+        await wait_until(pilot, lambda: len(app.query(AssistantTurn)) and turn().finished and not app.inbox._queue
+                         and not getattr(getattr(turn(), "_tail", None), "display", False), timeout=120)
+        await pilot.pause(0)  # the frame that draws it
         drawn = time.perf_counter() - start
         shown = app.query_one(AssistantTurn).text
     return {"app": drawn, "lost": int(shown != REPLY)}

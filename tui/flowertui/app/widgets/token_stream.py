@@ -12,7 +12,7 @@ from flowertui.engine.events import Event
 # Older tokens of a huge reply are counted, not drawn: the pane re-wraps all it shows on every frame, so
 # what it shows is capped in characters (a server may send 200-character pieces), not only in pieces.
 SHOWN_TOKENS = 4000
-SHOWN_CHARS = 3000
+SHOWN_CHARS = 1200
 
 
 class TokenStream(Vertical):
