@@ -44,6 +44,7 @@ from flowertui.paths import data_dir
 if TYPE_CHECKING:  # the screens and the session layer are imported when first used, after the first frame
     from flowertui.session.export import SessionData
 
+BOOT_DELAY = 0.1  # seconds after the first frame before the engine starts loading
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
 
 
@@ -135,7 +136,8 @@ class FlowerApp(App[None]):
             box.focus()
         if self._themes_pending:
             self.call_after_refresh(self._register_themes)
-        self.call_after_refresh(self.boot)  # after the first frame: importing LangChain holds the GIL for a second
+        # Importing LangChain holds the GIL for about a second: it starts once the first frame is out.
+        self.call_after_refresh(self.set_timer, BOOT_DELAY, self.boot)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """App variables for themes that do not set them (Textual's built-in ones)."""
