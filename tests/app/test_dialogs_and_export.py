@@ -89,15 +89,15 @@ async def test_an_existing_file_is_replaced_only_after_a_second_enter(tmp_path, 
 
 async def test_the_export_reads_and_writes_in_a_worker_thread(tmp_path, monkeypatch):
     threads: list[str] = []
-    from flowertui.app import app as app_module
+    from flowertui.session import export as export_module
 
-    real_export = app_module.export
+    real_export = export_module.export
 
     def spying_export(*args, **kwargs):
         threads.append(threading.current_thread().name)
         return real_export(*args, **kwargs)
 
-    monkeypatch.setattr(app_module, "export", spying_export)
+    monkeypatch.setattr(export_module, "export", spying_export)
     _documents(monkeypatch, tmp_path)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -10,7 +10,7 @@ from flowertui.engine.runner import TurnFailed
 from tests.faults.conftest import provider, serving
 from tests.helpers import offline_rig
 from tests.support.faults import FAULTS, PLANTED_KEY
-from tests.support.openai_server import Reply
+from tests.support.openai_server import OpenAIServer, Reply
 
 ASK = "我姐姐明天过生日，推荐什么花？"
 
@@ -40,3 +40,23 @@ def test_fault(fault):
             assert row.prompt_tokens > 0 and row.completion_tokens > 0  # missing usage is estimated, never 0
         assert len(rig.kinds("retry")) == fault.retries
         assert PLANTED_KEY not in json.dumps([e.to_dict() for e in rig.events], ensure_ascii=False)
+
+
+def test_a_refused_key_says_which_variable_to_set():
+    with OpenAIServer(Reply(status=401, error="Incorrect API key provided")) as server:
+        rig = offline_rig("buffer", provider=provider(server.base_url, FAULTS[0]))
+        with pytest.raises(TurnFailed) as failure:
+            rig.conversation.ask(ASK)
+    said = str(failure.value)
+    assert "OPENAI_API_KEY" in said and server.base_url in said and "JSONDecodeError" not in said
+
+
+def test_the_retry_wrapper_is_named_plainly_in_the_event_tree():
+    with OpenAIServer(Reply()) as server:
+        rig = offline_rig("buffer", provider=provider(server.base_url, FAULTS[0]))
+        rig.conversation.ask(ASK)
+    names = [e.name for e in rig.kinds("chain_start")]
+    assert "retry (up to 3 tries)" in names and "ChatOpenAI" not in names
+    model_start = rig.kinds("chat_model_start")[0]
+    wrapper = next(e for e in rig.kinds("chain_start") if e.name.startswith("retry"))
+    assert model_start.parent_run_id == wrapper.run_id  # the model's run sits under it, as before

@@ -29,7 +29,8 @@ class Fault:
 
 
 FAULTS: list[Fault] = [
-    Fault("401 bad key", [Reply(status=401, error=f"Incorrect API key provided: {PLANTED_KEY}")], True, "401"),
+    Fault("401 bad key", [Reply(status=401, error=f"Incorrect API key provided: {PLANTED_KEY}")], True,
+          "401: the API key was refused by the server at http://127.0.0.1"),
     Fault("404 unknown model", [Reply(status=404, error="The model `qwen-nope` does not exist")], True, "does not exist"),
     Fault("429 then success", [Reply(status=429, error="Rate limit reached", headers={"Retry-After": "1"}), Reply()],
           False, retries=1, shown="Pink roses suit a birthday."),
@@ -38,7 +39,7 @@ FAULTS: list[Fault] = [
     Fault("connection refused", [Reply()], True, "Connection", refused=True),
     Fault("first token too slow", [Reply(first_delay=3.0)], True, "Timeout", timeout=1.0),
     Fault("disconnect mid-stream", [Reply(pieces=["Pink ", "roses ", "are "] * 5, cut_after=6)], True, "closed"),
-    Fault("malformed SSE line", [Reply(malformed_after=3)], True, "Error"),
+    Fault("malformed SSE line", [Reply(malformed_after=3)], True, "sent a reply that is not valid JSON"),
     Fault("no usage chunk", [Reply(usage=False)], False, usage_missing=True, shown="Pink roses suit a birthday."),
     Fault("Rich markup in reply", [Reply(pieces=MARKUP)], False, shown="".join(MARKUP)),
     Fault("ANSI and OSC escapes", [Reply(pieces=ESCAPES)], False, shown="red ok"),

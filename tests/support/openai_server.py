@@ -29,6 +29,7 @@ class Reply:
     error: str = ""  # the error message of a non-200 answer
     headers: dict[str, str] = field(default_factory=dict)
     first_delay: float = 0.0  # seconds before the first chunk
+    piece_delay: float = 0.0  # seconds between chunks (a paced stream)
     cut_after: int | None = None  # drop the connection after this many pieces
     malformed_after: int | None = None  # send a broken SSE line after this many pieces
     usage: bool = True  # send the usage chunk when the client asks for one
@@ -120,6 +121,8 @@ class OpenAIServer:
                         self._send(b'data: {"choices": [{"delta": {"content": "oops"\n\n')
                         break
                     self._send(f"data: {json.dumps(chunk)}\n\n".encode())
+                    if reply.piece_delay:
+                        time.sleep(reply.piece_delay)
                 else:
                     self._send(b"data: [DONE]\n\n")
                 self.wfile.write(b"0\r\n\r\n")

@@ -57,3 +57,37 @@ def test_the_command_line_reads_the_provider_registry_without_loading_langchain_
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_app_imports_before_its_first_frame_only_what_that_frame_draws():
+    """The plot, the screens, Markdown, the session layer and the tokenizer load after the first frame."""
+    later = ("plotext", "textual_plotext", "markdown_it", "flowertui.session", "flowertui.app.screens",
+             "flowertui.engine.tokens", "tiktoken", "sqlite3", "textual.widgets._markdown",
+             "textual.widgets._text_area")
+    code = (
+        "import sys; import flowertui.cli, flowertui.config, flowertui.app.app;"
+        f"loaded = [m for m in sys.modules if m.startswith({later!r})];"
+        "assert not loaded, loaded"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+async def test_only_the_starting_theme_is_read_before_the_first_frame(tmp_path, monkeypatch):
+    """The other theme files are read once the first frame is up; `t` then cycles through all of them."""
+    from flowertui.app.app import FlowerApp
+    from flowertui.config import Settings
+    from flowertui.engine.kinds import MemorySettings
+    from flowertui.engine.providers import ProviderSettings
+
+    monkeypatch.setenv("FLOWERTUI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FLOWERTUI_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setattr(FlowerApp, "boot", lambda self: None)  # no engine needed for this
+    app = FlowerApp(Settings(ProviderSettings(speed=0), MemorySettings()), theme="lavender")
+    assert app.theme == "lavender" and app.flower_themes == ["lavender"]
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.3)
+        assert len(app.flower_themes) == 6 and app.theme == "lavender"
+        border = app.query_one("#conversation").styles.border_top[1]  # the starting theme is fully applied
+        assert border.hex.lower() == app.theme_variables["ft-pane-conversation"].lower()
+        assert app.has_class("-dark-mode", "-theme-lavender")

@@ -173,8 +173,17 @@ def _tui(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     from flowertui.app.app import FlowerApp
 
-    FlowerApp(settings, memory_kind=args.memory, compare=bool(args.compare), theme=args.theme, history=history).run()
+    app = FlowerApp(settings, memory_kind=args.memory, compare=bool(args.compare), theme=args.theme, history=history)
+    app.run()
+    _exit_now(app.return_code or 0)
     return 0
+
+
+def _exit_now(code: int) -> None:
+    """Leave without tearing LangChain's modules down one by one (about 1 s); the session is already saved."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _load(ref: str):

@@ -15,7 +15,7 @@ from contextlib import suppress
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -23,6 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widget import MountError
 from textual.widgets import DataTable, Footer, Input, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
@@ -30,9 +31,6 @@ from flowertui.app import themes
 from flowertui.app.bridge import EventInbox
 from flowertui.app.keys import BINDINGS, COMMANDS
 from flowertui.app.messages import EngineProblem, EngineReady, EventsPending, Notice
-from flowertui.app.screens.event_detail import EventDetail
-from flowertui.app.screens.export_dialog import ExportDialog
-from flowertui.app.screens.help import HelpScreen
 from flowertui.app.state import load_state, save_state
 from flowertui.app.widgets.conversation import ConversationView
 from flowertui.app.widgets.counter import TokenCounter
@@ -48,11 +46,12 @@ from flowertui.engine.prices import PriceTableError, configured_prices, load_pri
 from flowertui.engine.resume import Resume
 from flowertui.engine.sanitize import strip_escapes
 from flowertui.paths import data_dir, save_dir
-from flowertui.session.export import ExportError, export
-from flowertui.session.model import SessionData
-from flowertui.session.replay import Replay, play, resume_point
-from flowertui.session.store import DB_NAME, SessionStore, SessionWriter, StoreError
 
+if TYPE_CHECKING:  # the screens and the session layer are imported when first used, after the first frame
+    from flowertui.session.model import SessionData
+    from flowertui.session.replay import Replay
+
+BOOT_DELAY = 0.1  # seconds after the first frame before the engine starts loading
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
 REPLAY_HIDDEN = ("memory", "cycle_memory", "compare")  # a replay calls no model
 
@@ -78,7 +77,7 @@ class FlowerApp(App[None]):
         # database's, they make the export, even after the database failed mid-session.
         self.recorded: deque[Event] = deque()
         self.pending: str | None = None  # a message sent before the engine was ready
-        self.writer: SessionWriter | None = None
+        self.writer = None  # the SessionWriter, once the boot worker opened the database
         self._stop_replay = threading.Event()
         self.settings = settings
         self.start_kind = memory_kind
@@ -89,6 +88,7 @@ class FlowerApp(App[None]):
         self._engine_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self.flower_themes: list[str] = []
+        self._themes_pending = True  # theme files not read yet (all but the starting one are read after the first frame)
         self.price_problem = ""
         try:
             self.prices = configured_prices()
@@ -97,6 +97,7 @@ class FlowerApp(App[None]):
         # The session's one ledger: the engine feeds it (a recording's events first, on replay or resume).
         self.ledger = Ledger(self.prices)
         self.ledger.mode = MemoryMode(memory_kind or "buffer", compare)  # until the engine reports it
+        self._load_themes()  # before the app runs: a theme set on mount would restyle every widget a second time
 
     # layout -----------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -119,7 +120,6 @@ class FlowerApp(App[None]):
                   "counter-pane": "Tokens per memory kind"}
         for widget_id, title in titles.items():
             self.query_one(f"#{widget_id}").border_title = title
-        self._load_themes()
         if self.price_problem:
             self.notify(f"Your prices file was skipped: {self.price_problem}", severity="warning", timeout=12,
                         markup=False)
@@ -135,28 +135,65 @@ class FlowerApp(App[None]):
             self.query_one("#events-table").focus()
         else:
             box.focus()
-        self.boot()
+        if self._themes_pending:
+            self.call_after_refresh(self._register_themes)
+        # Importing LangChain holds the GIL for about a second: it starts once the first frame is out.
+        self.call_after_refresh(self.set_timer, BOOT_DELAY, self.boot)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """App variables for themes that do not set them (Textual's built-in ones)."""
         return themes.default_variables(self.current_theme.dark)
 
     def _load_themes(self) -> None:
-        loaded, problems = themes.load_themes(themes.shipped_themes_dir(), themes.user_themes_dir())
-        for theme in loaded:
-            self.register_theme(theme)
-        self.flower_themes = [theme.name for theme in loaded]
-        if problems:
-            self.notify(themes.problems_message(problems), title="Theme files skipped", severity="warning",
-                        timeout=12, markup=False)
+        """Start with the wanted theme, read alone; every other theme file is read after the first frame.
+
+        A theme named by --theme or the config file that cannot be read makes every file be read now, to say why.
+        """
         named = {"--theme": self.asked_theme, "the config file's theme": self.settings.theme}
-        unknown = [(source, name) for source, name in named.items() if name and name not in self.available_themes]
-        wanted = [name for name in (self.asked_theme, load_state().get("theme"), self.settings.theme)
-                  if name in self.available_themes]
-        self.theme = wanted[0] if wanted else themes.DEFAULT_THEME
+        wanted = [name for name in (self.asked_theme, load_state().get("theme"), self.settings.theme) if name]
+        chosen = None
+        for name in wanted or [themes.DEFAULT_THEME]:
+            theme = themes.load_named(name, themes.shipped_themes_dir(), themes.user_themes_dir())
+            if theme is not None:
+                self.register_theme(theme)
+            if name in self.available_themes:
+                chosen = name
+                break
+        unknown = []
+        for source, name in named.items():  # a named theme not tried above is checked too: it is one small file
+            theme = None if not name or name in self.available_themes else themes.load_named(
+                name, themes.shipped_themes_dir(), themes.user_themes_dir())
+            if theme is not None:
+                self.register_theme(theme)
+            elif name and name not in self.available_themes:
+                unknown.append((source, name))
+        if chosen is None or unknown:
+            self._register_themes()
+        else:
+            self.flower_themes = [chosen]  # until the rest are read
+        self._start_theme(chosen or themes.DEFAULT_THEME)
+        if chosen in wanted:
+            save_state({"theme": chosen})  # remembered, as a later change is (the app is not running yet)
         for source, name in unknown:
             self.notify(f"Unknown theme {name!r} ({source}); using {self.theme}. "
                         f"Themes: {', '.join(sorted(self.available_themes))}", severity="warning", markup=False)
+
+    def _register_themes(self) -> None:
+        loaded, problems = themes.load_themes(themes.shipped_themes_dir(), themes.user_themes_dir())
+        for theme in loaded:
+            self.register_theme(theme)
+        self.flower_themes, self._themes_pending = [theme.name for theme in loaded], False
+        if problems:
+            self.notify(themes.problems_message(problems), title="Theme files skipped", severity="warning",
+                        timeout=12, markup=False)
+
+    def _start_theme(self, name: str) -> None:
+        """What setting `theme` does, minus the full restyle it schedules: nothing is styled yet (~30 ms saved)."""
+        self.set_reactive(App.theme, name)
+        self.stylesheet.set_variables(self.get_css_variables())
+        dark = self.current_theme.dark
+        self.update_classes({f"-theme-{name}": True, "-dark-mode": dark, "-light-mode": not dark}, update=False)
+        self._refresh_truecolor_filter(self.ansi_theme)
 
     def _remember(self, changes: dict[str, Any]) -> None:
         """Write the remembered state off the event loop, one write at a time."""
@@ -183,10 +220,13 @@ class FlowerApp(App[None]):
     @work(thread=True, group="engine", exit_on_error=False)
     def boot(self) -> None:
         """Replay a recording, or import LangChain and build the conversation, off the UI thread."""
+        from flowertui.session.replay import Replay, play, resume_point
+
         if self.replaying:
             play(self.history.events, self._recorded_event, self.replay, self._stop_replay)
             return
         from flowertui.engine.assembly import assemble
+        from flowertui.session.store import DB_NAME, SessionWriter, StoreError
 
         resume = Resume()
         if self.history is not None:  # show the recorded session first, then carry on recording it
@@ -207,6 +247,8 @@ class FlowerApp(App[None]):
         except Exception as exc:  # a provider that cannot even be built is reported, not raised
             self.post_message(EngineProblem(f"could not start the engine: {exc}"))
             return
+        from textual.widgets import Markdown  # noqa: F401  the first reply's widget, imported here off the UI thread
+
         self.post_message(EngineReady(live))
 
     def _recorded_event(self, event: Event) -> None:
@@ -216,6 +258,8 @@ class FlowerApp(App[None]):
 
     def on_unmount(self) -> None:
         self._stop_replay.set()
+        if self.live is not None:  # a reply in flight: its worker must not keep the process alive until it ends
+            self.live.conversation.cancel()
         if self.writer is not None:
             self.writer.close()
 
@@ -271,7 +315,7 @@ class FlowerApp(App[None]):
         if writer is not None and not writer.error:  # what the database holds need not be kept here too
             while self.recorded and self.recorded[0].seq <= writer.saved_seq:
                 self.recorded.popleft()
-        with suppress(NoMatches):  # the app may be closing while an abandoned call still reports
+        with suppress(NoMatches, MountError):  # the app may be closing while an abandoned call still reports
             self.query_one(StatusLine).add(batch)
             self.query_one(EventsPane).add(batch)
             self.query_one(TokenStream).add(batch)
@@ -317,12 +361,15 @@ class FlowerApp(App[None]):
             event.stop()
 
     def on_events_pane_selected(self, message: EventsPane.Selected) -> None:
+        from flowertui.app.screens.event_detail import EventDetail
+
         self.push_screen(EventDetail(message.event))
 
     def on_tabs_tab_activated(self, message: Tabs.TabActivated) -> None:
-        side = self.query_one("#side")
-        side.remove_class(*SIDE_TABS.values())
-        side.add_class(SIDE_TABS[message.tab.id])
+        side, shown = self.query_one("#side"), SIDE_TABS[message.tab.id]
+        if not side.has_class(shown):  # restyling the side costs ~40 ms: not for the tab it already shows
+            side.remove_class(*SIDE_TABS.values())
+            side.add_class(shown)
 
     def on_resize(self, _: events.Resize) -> None:
         """Below 120 columns `p` joins the footer, which packs its keys closer so every shown one fits."""
@@ -376,6 +423,9 @@ class FlowerApp(App[None]):
 
     def session_data(self, session_id: str, unsaved: list[Event]) -> SessionData:
         """Everything recorded this session, read in a worker: the database's events, then the ones it lacks."""
+        from flowertui.session.model import SessionData
+        from flowertui.session.store import SessionStore
+
         writer = self.writer
         events: list[Event] = []
         if writer is not None:
@@ -394,6 +444,8 @@ class FlowerApp(App[None]):
         if session is None or (self.live is not None and self.live.bus.turn == 0):
             self.notify("Nothing to export yet: a session is recorded from its first turn.", markup=False)
             return
+        from flowertui.app.screens.export_dialog import ExportDialog
+
         folder = await asyncio.to_thread(save_dir)
         self.push_screen(ExportDialog(session, folder), partial(self._exported, session))
 
@@ -404,6 +456,9 @@ class FlowerApp(App[None]):
 
     def _write_export(self, session_id: str, fmt: str, path: Path, force: bool, unsaved: list[Event]) -> None:
         """Read the session and write the file off the event loop; the result comes back as a notice."""
+        from flowertui.session.export import ExportError, export
+        from flowertui.session.store import StoreError
+
         try:
             data = self.session_data(session_id, unsaved)
             # the live ledger, unless a replay has not fed it every event yet
@@ -435,6 +490,8 @@ class FlowerApp(App[None]):
         await self.query_one(ConversationView).clear()
 
     def action_help(self) -> None:
+        from flowertui.app.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(self.key_table()))
 
     def key_table(self) -> list[tuple[str, str]]:

@@ -186,6 +186,18 @@ def load_themes(*folders: Path) -> tuple[list[Theme], list[ThemeProblem]]:
     return sorted(themes.values(), key=lambda theme: theme.name), problems
 
 
+def load_named(name: str, *folders: Path) -> Theme | None:
+    """Just the theme called `name` (later folders winning), or None when no folder has a good file for it."""
+    for folder in reversed(folders):
+        path = folder / f"{name}.toml"
+        if path.is_file():
+            try:
+                return load_theme_file(path)
+            except ThemeError:
+                return None  # load_themes names the problem
+    return None
+
+
 def problems_message(problems: Iterable[ThemeProblem]) -> str:
     """One notification text: a heading, then one line per skipped file; empty if nothing went wrong."""
     lines = [str(problem) for problem in problems]

@@ -6,6 +6,7 @@ event says how the handler saw it (scope) and whether it was memory upkeep.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -156,17 +157,66 @@ class Recorder(BaseCallbackHandler):
         return {"error": self._text(describe_error(error)), "type": type(error).__name__}
 
 
-def describe_error(error: BaseException) -> str:
-    """The provider's own message, without a traceback; a vague one gets its cause added."""
-    message = getattr(error, "message", None) or str(error) or type(error).__name__
+def describe_error(error: BaseException, server: str | None = None) -> str:
+    """What failed, in a user's terms, and what to do about it; the provider's own words in brackets.
+
+    `server` is the base URL the model talks to, named in the message when known.
+    """
+    at = f"the server at {server}" if server else "the server"
+    status = getattr(error, "status_code", None)
+    said = _provider_words(error)
+    if status == 401:
+        return (f"401: the API key was refused by {at} ({said}) — set {_key_variable(server)} "
+                "(or api_key in config.toml) to a valid key and start again")
+    if status == 403:
+        return f"403: {at} refused the request ({said}) — the key may lack access to this model"
+    if status == 404:
+        return f"404: {at} does not know this model or path ({said}) — check --model and --base-url"
+    if status == 429:
+        return f"429: {at} is rate-limiting ({said}) — wait a moment and send it again"
+    if status is not None and status >= 500:
+        return f"{status}: {at} failed ({said}) — send it again when it has recovered"
+    if status is not None:
+        return f"{status}: {at} rejected the request ({said})"
+    bad_json = _find_cause(error, json.JSONDecodeError)
+    if bad_json is not None:
+        return (f"{at} sent a reply that is not valid JSON ({type(bad_json).__name__}: {bad_json}) — "
+                "is the base URL an OpenAI-compatible API?")
+    return f"{type(error).__name__}: {_with_cause(error, said)} — send it again when ready"
+
+
+def _provider_words(error: BaseException) -> str:
+    return getattr(error, "message", None) or str(error) or type(error).__name__
+
+
+def _with_cause(error: BaseException, message: str) -> str:
+    """A vague message ("Connection error.") with the first cause that says why (the socket's own words)."""
     cause, depth = error.__cause__ or error.__context__, 0
-    while cause is not None and depth < 5 and getattr(error, "status_code", None) is None:
-        # a dropped connection's wrapper says only "Connection error."; the socket's own words say why
+    while cause is not None and depth < 5:
         said = str(cause).splitlines()[0] if str(cause) else ""
         if said and said not in message:
-            return f"{type(error).__name__}: {message} ({type(cause).__name__}: {said})"
+            return f"{message} ({type(cause).__name__}: {said})"
         cause, depth = cause.__cause__ or cause.__context__, depth + 1
-    return f"{type(error).__name__}: {message}"
+    return message
+
+
+def _find_cause(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    seen, depth = error, 0
+    while seen is not None and depth < 6:
+        if isinstance(seen, kind):
+            return seen
+        seen, depth = seen.__cause__ or seen.__context__, depth + 1
+    return None
+
+
+def _key_variable(server: str | None) -> str:
+    """The environment variable that holds the key for this server (a preset's own, else OPENAI_API_KEY)."""
+    from flowertui.engine.providers import PRESETS
+
+    for preset in PRESETS.values():
+        if preset.key_env and server and preset.base_url and server.rstrip("/") == preset.base_url.rstrip("/"):
+            return preset.key_env
+    return "OPENAI_API_KEY"
 
 
 def _name(serialized: dict[str, Any] | None, kwargs: dict[str, Any], fallback: str) -> str:

@@ -34,6 +34,10 @@ class ProviderRetry(RunnableRetry):
     handed over in a context variable.
     """
 
+    def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
+        """Its own name, not the model's it wraps: the event tree would show the model twice otherwise."""
+        return super().get_name(suffix, name=name or self.name)
+
     @property
     def _kwargs_retrying(self) -> dict[str, Any]:
         return {**super()._kwargs_retrying, "wait": wait_for_provider}
@@ -69,4 +73,9 @@ def with_provider_retry(model, attempts: int) -> ProviderRetry:
     import openai
 
     return ProviderRetry(bound=model, retry_exception_types=(openai.RateLimitError, openai.InternalServerError),
-                         max_attempt_number=attempts, wait_exponential_jitter=False)
+                         max_attempt_number=attempts, wait_exponential_jitter=False, name=retry_name(attempts))
+
+
+def retry_name(attempts: int) -> str:
+    """How the retry wrapper's own chain run is named in the event tree (it would otherwise borrow the model's name)."""
+    return f"retry (up to {attempts} tries)"

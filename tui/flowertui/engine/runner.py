@@ -211,7 +211,9 @@ class Conversation:
                 "reply": clean(reply, self.bus.redact), "completion_tokens": count_tokens(reply, self.model_name)})
             return TurnResult(turn, user, reply, "cancelled")
         if "error" in outcome:
-            message = clean(describe_error(outcome["error"]), self.bus.redact)
+            server = getattr(self.model, "openai_api_base", None) or (
+                "https://api.openai.com/v1" if hasattr(self.model, "openai_api_base") else None)
+            message = clean(describe_error(outcome["error"], server), self.bus.redact)
             self.bus.emit("turn_error", name="turn", scope="app", payload={"error": message})
             raise TurnFailed(message) from outcome["error"]
         reply = outcome["result"]["response"]

@@ -2,23 +2,33 @@
 
 Replies are written to the Markdown stream once per batch of tokens, and the
 finished reply replaces the streamed text in one update, as oterm does.
+
+Textual re-wraps a Markdown block whole whenever it changes, so one block that
+grows without end (a 200 KB paragraph) would cost more every frame until the UI
+froze. A block in progress longer than LONG_BLOCK is therefore shown as plain
+text, only its last TAIL_CHARS, until it ends or the reply does.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Markdown, Static
-from textual.widgets.markdown import MarkdownStream
+from textual.widgets import Static
 
 from flowertui.engine.events import Event
 from flowertui.engine.sanitize import strip_escapes
 
+if TYPE_CHECKING:  # Markdown (with markdown-it) is imported with the first reply, not before the first frame
+    from textual.widgets.markdown import MarkdownStream
+
 SHOWN_TURNS = 30
+LONG_BLOCK = 2_000  # characters of an unfinished block still streamed as Markdown
+TAIL_CHARS = 1_000  # characters of a longer one shown, as plain text, while it streams
 WELCOME = (
     "Welcome to the flower shop. Ask for flowers (in Chinese or English) and watch LangChain work: "
     "callback events on the right, the raw token stream under them, and what each memory kind costs "
@@ -34,32 +44,63 @@ class AssistantTurn(Vertical):
         self.turn = turn
         self.text = ""
         self.finished = False
+        from textual.widgets import Markdown
+
         self._stream: MarkdownStream | None = None
+        self._sent = 0  # characters of `text` handed to the Markdown stream
+        self._block = 0  # where in `text` the block in progress starts
         self._body = Markdown("", open_links=False)
+        self._tail = Static("", classes="turn-tail", markup=False)
+        self._tail.display = False
         self._note = Static(Text("waiting for the first token…", style="italic"), classes="turn-note")
 
     def compose(self) -> ComposeResult:
         yield self._body
+        yield self._tail
         yield self._note
 
     async def write(self, fragment: str) -> None:
         if self.finished:  # a token that was in flight when the turn was cancelled
             return
         if self._stream is None:
-            self._stream = Markdown.get_stream(self._body)
+            self._stream = self._body.get_stream(self._body)
             self.note("")
+        seen = len(self.text)
         self.text += fragment
-        await self._stream.write(fragment)
+        end = self.text.rfind("\n\n", max(0, seen - 1))
+        if end >= 0:
+            self._block = end + 2  # where the block in progress starts
+        upto = len(self.text) if len(self.text) - self._block <= LONG_BLOCK else max(self._sent, self._block)
+        if upto > self._sent:  # the finished blocks, and a block in progress while it is short
+            pending, self._sent = self.text[self._sent:upto], upto
+            await self._stream.write(pending)
+        self._show_tail(self.text[self._sent:])
+
+    def _show_tail(self, tail: str) -> None:
+        if tail:
+            shown = tail if len(tail) <= TAIL_CHARS else "… " + tail[-TAIL_CHARS:]
+            self._tail.update(Text(shown))
+        self._tail.display = bool(tail)
 
     async def finish(self, reply: str, note: str = "") -> None:
-        """Stop streaming and show the whole reply in one update."""
+        """Stop streaming and show the whole reply: in one update, unless the stream already shows all of it.
+
+        That update re-wraps the whole reply, so it comes after the frame that shows the note (a cancel
+        is seen at once, however long the reply).
+        """
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
-        self.text = reply
+        shown = reply == self.text and self._sent == len(self.text)
+        self.text, self._sent = reply, len(reply)
         self.finished = True
-        await self._body.update(reply)
         self.note(note)
+        if not shown:
+            self.call_after_refresh(self._show_whole)
+
+    async def _show_whole(self) -> None:
+        await self._body.update(self.text)
+        self._show_tail("")
 
     def note(self, text: str, style: str = "italic") -> None:
         self._note.update(Text(text, style=style))
@@ -149,8 +190,8 @@ class ConversationView(VerticalScroll):
             turn.add_class("cancelled")
         elif event.kind == "turn_error":
             await turn.finish(turn.text, "")
-            turn.note(f"⚠ {event.payload.get('error', 'the provider failed')} — not stored in memory; "
-                      "send it again when ready", "bold")
+            turn.note(f"⚠ {event.payload.get('error', 'the provider failed')} (this turn is not stored in memory)",
+                      "bold")
             turn.add_class("failed")
 
     async def _trim(self) -> None:

@@ -11,7 +11,6 @@ from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
-from textual_plotext import PlotextPlot
 
 from flowertui.app.themes import kind_variable
 from flowertui.engine.events import Event
@@ -42,7 +41,6 @@ class TokenCounter(Vertical):
             table.add_column(_pad(label, width, key != "kind"), key=key, width=width)
         yield table
         yield Static(LEGEND, id="counter-legend", markup=False)
-        yield PlotextPlot(id="counter-plot")
         yield Static("", id="counter-plot-legend", markup=False)
         yield Static(NO_DATA, id="counter-note", markup=False)
 
@@ -50,6 +48,13 @@ class TokenCounter(Vertical):
         table = self.query_one(DataTable)
         for kind in KINDS:
             table.add_row(*self._cells(self.ledger.totals(kind)), key=kind)
+        self.call_after_refresh(self._mount_plot)
+
+    async def _mount_plot(self) -> None:
+        """The plot comes after the first frame: plotext alone takes longer to import than Textual draws it."""
+        from textual_plotext import PlotextPlot
+
+        await self.mount(PlotextPlot(id="counter-plot"), before="#counter-plot-legend")
         self._plot()
 
     def on_resize(self) -> None:
@@ -98,7 +103,9 @@ class TokenCounter(Vertical):
 
     def _plot(self) -> None:
         """Cumulative tokens per counted turn, a line per kind in the theme's kind colour; legend below."""
-        plot = self.query_one(PlotextPlot)
+        plot = next(iter(self.query("#counter-plot")), None)
+        if plot is None:  # not mounted yet: it draws the whole ledger when it is
+            return
         series = [(kind, self.ledger.totals(kind).points) for kind in KINDS]
         series = [(kind, points) for kind, points in series if points]
         legend = Text()

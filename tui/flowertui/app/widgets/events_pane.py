@@ -77,6 +77,7 @@ class _Row:
     event: Event
     count: int = 1  # token events folded into this row
     last_text: str = ""  # the last token that carried text
+    since: str = ""  # time since the turn started, of the row's first event
 
 
 class EventsPane(Vertical):
@@ -113,48 +114,66 @@ class EventsPane(Vertical):
         return self.query_one(DataTable)
 
     def add(self, events: list[Event]) -> None:
-        """Show new events (already in sequence order)."""
+        """Show new events (already in sequence order): one table change per row, however many events fold into it."""
         table = self.table
         follow = table.cursor_row >= table.row_count - 1
+        changed: dict[str, None] = {}  # row keys in order, new and updated alike
         for event in events:
             self.events.append(event)
-            self._place(event)
-        self._trim()
+            key = self._place(event)
+            if key is not None:
+                changed[key] = None
+        fresh = []
+        for key in changed:
+            row = self._rows.get(key)
+            if row is None:
+                continue
+            if key in table.rows:
+                table.update_cell(key, "kind", self._kind_cell(row.event, row.count))
+                table.update_cell(key, "payload", self._payload_cell(row))
+            else:
+                fresh.append(key)
+        self._drop_oldest()
+        self._add_rows(key for key in fresh if key in self._rows)
         if follow and table.row_count:
             table.move_cursor(row=table.row_count - 1, animate=False)
 
-    def _place(self, event: Event) -> None:
+    def _place(self, event: Event) -> str | None:
+        """Fold the event into the row bookkeeping; the key of the row it made or changed, if shown."""
         if event.kind == "turn_start":
             self._turn_start[event.turn] = event.mono
         if event.run_id and event.kind.endswith("_start"):
             self._depth[event.run_id] = self._depth.get(event.parent_run_id or "", -1) + 1
         if not passes(event, self.mode):
-            return
-        folded = event.kind == "llm_new_token" and not self.every_token
-        key = f"tokens:{event.run_id}" if folded else f"event:{event.seq}"
+            return None
+        key = self._key(event)
         row = self._rows.get(key)
         if row is not None:
             row.count += 1
             row.event = event
             row.last_text = event.payload.get("token") or row.last_text
-            self.table.update_cell(key, "kind", self._kind_cell(event, row.count))
-            self.table.update_cell(key, "payload", self._payload_cell(row))
-            return
-        row = self._rows[key] = _Row(event, last_text=event.payload.get("token", ""))
-        self.table.add_row(
-            Text(self._since_turn(event), style="dim"),
-            self._kind_cell(event, 1),
-            self._scope_cell(event),
-            self._payload_cell(row),
-            key=key,
-        )
+        else:
+            self._rows[key] = _Row(event, last_text=event.payload.get("token", ""), since=self._since_turn(event))
+        return key
 
-    def _trim(self) -> None:
-        """Drop the oldest rows past SHOWN_ROWS, so a long session does not grow without end."""
-        excess = self.table.row_count - SHOWN_ROWS
-        for key in list(self._rows)[: max(0, excess)]:
+    def _key(self, event: Event) -> str:
+        folded = event.kind == "llm_new_token" and not self.every_token
+        return f"tokens:{event.run_id}" if folded else f"event:{event.seq}"
+
+    def _drop_oldest(self) -> None:
+        """Keep SHOWN_ROWS rows, so a long session does not grow without end; rows not yet drawn go first."""
+        table = self.table
+        for key in list(self._rows)[: max(0, len(self._rows) - SHOWN_ROWS)]:
             del self._rows[key]
-            self.table.remove_row(key)
+            if key in table.rows:
+                table.remove_row(key)
+
+    def _add_rows(self, keys) -> None:
+        table = self.table
+        for key in keys:
+            row = self._rows[key]
+            table.add_row(Text(row.since, style="dim"), self._kind_cell(row.event, row.count),
+                          self._scope_cell(row.event), self._payload_cell(row), key=key)
 
     def _since_turn(self, event: Event) -> str:
         start = self._turn_start.get(event.turn)
@@ -198,15 +217,41 @@ class EventsPane(Vertical):
         return text
 
     def rebuild(self) -> None:
-        """Redraw every stored event under the current filter and token mode."""
-        self.table.clear()
+        """Redraw every stored event under the current filter and token mode, keeping the selected event.
+
+        The rows are worked out first and only the last SHOWN_ROWS are drawn: adding thousands of rows
+        and removing most of them again froze the UI for seconds.
+        """
+        table = self.table
+        follow = table.cursor_row >= table.row_count - 1
+        selected = self._selected_event() if not follow else None
+        table.clear()
         self._rows.clear()
         for event in self.events:
             self._place(event)
-        self._trim()
-        if self.table.row_count:
-            self.table.move_cursor(row=self.table.row_count - 1, animate=False)
+        self._drop_oldest()
+        self._add_rows(list(self._rows))
+        if table.row_count:
+            target = self._row_of(selected) if selected is not None else None
+            row = table.get_row_index(target) if target is not None else table.row_count - 1
+            table.move_cursor(row=row, animate=False)
         self._update_header()
+
+    def _selected_event(self) -> Event | None:
+        table = self.table
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        row = self._rows.get(str(key))
+        return row.event if row is not None else None
+
+    def _row_of(self, event: Event) -> str | None:
+        """The row showing this event now (a folded token shows in its run's row), else the nearest later one."""
+        key = self._key(event) if passes(event, self.mode) else None
+        if key in self._rows:
+            return key
+        later = [k for k, row in self._rows.items() if row.event.seq >= event.seq]
+        return later[0] if later else None
 
     def cycle_filter(self) -> str:
         self.mode = FILTERS[(FILTERS.index(self.mode) + 1) % len(FILTERS)]

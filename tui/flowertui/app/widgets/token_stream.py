@@ -9,7 +9,10 @@ from textual.widgets import Static
 
 from flowertui.engine.events import Event
 
-SHOWN_TOKENS = 4000  # older tokens of a huge reply are counted, not drawn
+# Older tokens of a huge reply are counted, not drawn: the pane re-wraps all it shows on every frame, so
+# what it shows is capped in characters (a server may send 200-character pieces), not only in pieces.
+SHOWN_TOKENS = 4000
+SHOWN_CHARS = 1200
 
 
 class TokenStream(Vertical):
@@ -47,7 +50,7 @@ class TokenStream(Vertical):
             self.last = event.mono
             self.tokens.append(event.payload["token"])
             self._shade(len(self.tokens) - 1)
-            if len(self.tokens) - self._hidden > 2 * SHOWN_TOKENS:
+            if len(self.tokens) - self._hidden > 2 * SHOWN_TOKENS or len(self._text) > 2 * SHOWN_CHARS:
                 self.reshade()
         elif event.kind == "llm_end":
             usage = event.payload.get("usage")
@@ -84,7 +87,10 @@ class TokenStream(Vertical):
 
     def reshade(self) -> None:
         """Rebuild the shaded text (theme change, or trimming a huge reply to its last tokens)."""
-        self._hidden = max(0, len(self.tokens) - SHOWN_TOKENS)
+        self._hidden, chars = len(self.tokens), 0
+        while self._hidden > 0 and len(self.tokens) - self._hidden < SHOWN_TOKENS and chars < SHOWN_CHARS:
+            self._hidden -= 1
+            chars += len(self.tokens[self._hidden])
         self._text = Text(f"… {self._hidden} earlier tokens\n" if self._hidden else "", style="dim")
         for index in range(self._hidden, len(self.tokens)):
             self._shade(index)

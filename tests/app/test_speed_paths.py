@@ -1,0 +1,127 @@
+"""The paths that used to freeze the UI keep showing the same things, only faster (speed itself: bench/)."""
+
+from __future__ import annotations
+
+import flowertui.engine.shop_model as shop_model
+from flowertui.app.widgets.conversation import LONG_BLOCK, TAIL_CHARS, AssistantTurn
+from flowertui.app.widgets.events_pane import SHOWN_ROWS, EventsPane
+from flowertui.app.widgets.token_stream import SHOWN_CHARS, TokenStream
+from flowertui.engine.providers import ProviderSettings
+from tests.app.conftest import SIZE, make_app, ready, say, wait_until
+from tests.helpers import LESSON
+
+
+def selected_key(pane: EventsPane) -> str:
+    table = pane.table
+    return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+
+async def test_k_keeps_the_selected_event_selected():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await say(pilot, LESSON[0])
+        pane = app.query_one(EventsPane)
+        keys = [str(k.value) for k in pane.table.rows]
+        start = next(i for i, k in enumerate(keys) if pane._rows[k].event.kind == "chat_model_start")
+        pane.table.focus()
+        pane.table.move_cursor(row=start)
+        chosen = selected_key(pane)
+        await pilot.press("k")
+        assert pane.every_token and selected_key(pane) == chosen
+        await pilot.press("k")
+        assert selected_key(pane) == chosen
+        folded = next(i for i, k in enumerate(keys) if k.startswith("tokens:"))
+        pane.table.move_cursor(row=folded)
+        last_token = pane._rows[selected_key(pane)].event
+        await pilot.press("k")  # the folded row opens on its last token
+        assert selected_key(pane) == f"event:{last_token.seq}"
+        await pilot.press("k")
+        assert selected_key(pane) == keys[folded]
+
+
+async def test_k_on_a_long_reply_shows_the_last_rows_as_they_streamed(monkeypatch):
+    text = "rose " * 1200
+    monkeypatch.setattr(shop_model, "reply_for", lambda prompt: text)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await say(pilot, LESSON[0])
+        pane = app.query_one(EventsPane)
+        streamed = [str(k.value) for k in pane.table.rows]
+        assert SHOWN_ROWS < len(pane.events) < pane.events.maxlen
+        await pilot.press("escape", "k")
+        every = [str(k.value) for k in pane.table.rows]
+        assert len(every) == SHOWN_ROWS and every[-1] == streamed[-1]
+        tokens = [e for e in pane.events if e.kind == "llm_new_token"]
+        assert f"event:{tokens[-1].seq}" in every
+        await pilot.press("k")
+        assert [str(k.value) for k in pane.table.rows] == streamed
+        assert pane.table.cursor_row == pane.table.row_count - 1  # still following the newest event
+
+
+async def test_a_reply_of_long_pieces_keeps_the_token_pane_small_and_counts_every_piece(monkeypatch):
+    piece = "花" * 50 + "rose " * 30
+    monkeypatch.setattr(shop_model, "reply_for", lambda prompt: piece * 200)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await say(pilot, LESSON[0])
+        stream = app.query_one(TokenStream)
+        assert "".join(stream.tokens) == piece * 200
+        assert len(stream._text) <= 2 * SHOWN_CHARS + len(piece) + 40
+        assert str(stream._text).startswith(f"… {stream._hidden} earlier tokens")
+
+
+async def test_a_long_paragraph_streams_as_a_plain_tail_then_shows_whole():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        turn = AssistantTurn(1)
+        await app.query_one("#conversation").mount(turn)
+        await turn.write("# Roses\n\nShort first block.\n\n")
+        assert not turn._tail.display
+        long_block = "pink roses " * 600
+        for start in range(0, len(long_block), 100):
+            await turn.write(long_block[start:start + 100])
+        assert turn._tail.display and len(str(turn._tail.render())) <= TAIL_CHARS + 2
+        assert turn._sent <= len("# Roses\n\nShort first block.\n\n") + LONG_BLOCK + 100 < len(turn.text)
+        await turn.write("\n\nAfter.")
+        assert not turn._tail.display and turn.text.endswith("After.")
+        await turn.finish(turn.text)
+        await wait_until(pilot, lambda: not turn._tail.display)
+        assert not turn._tail.display and turn.text == "# Roses\n\nShort first block.\n\n" + long_block + "\n\nAfter."
+        paragraphs = [str(p._content) for p in turn.query("MarkdownParagraph")]
+        assert paragraphs[-2].strip() == long_block.strip() and paragraphs[-1] == "After."
+
+
+async def test_a_cancelled_long_block_is_shown_whole_once_the_turn_ends():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        turn = AssistantTurn(1)
+        await app.query_one("#conversation").mount(turn)
+        long_block = "pink roses " * 600
+        for start in range(0, len(long_block), 100):
+            await turn.write(long_block[start:start + 100])
+        assert turn._tail.display
+        await turn.finish(long_block, "cancelled")
+        assert str(turn._note.render()) == "cancelled"  # said before the long block is drawn
+        await wait_until(pilot, lambda: not turn._tail.display)
+        assert not turn._tail.display
+        assert [str(p._content).strip() for p in turn.query("MarkdownParagraph")] == [long_block.strip()]
+
+
+async def test_quitting_during_a_reply_cancels_it_so_nothing_keeps_the_process_alive():
+    app = make_app(ProviderSettings(speed=20))  # a slow reply: still streaming when ctrl+q comes
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        box = app.query_one("#message")
+        box.focus()
+        box.value = LESSON[0]
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.turn_running and app.query(AssistantTurn)
+                         and app.query_one(AssistantTurn).text)
+        conversation = app.live.conversation
+        await pilot.press("ctrl+q")
+    assert conversation._cancelled.is_set()
