@@ -7,6 +7,7 @@ from flowertui.app.widgets.conversation import LONG_BLOCK, TAIL_CHARS, Assistant
 from flowertui.app.widgets.events_pane import SHOWN_ROWS, EventsPane
 from flowertui.app.widgets.token_stream import SHOWN_CHARS, TokenStream
 from flowertui.engine.providers import ProviderSettings
+from flowertui.session.store import SessionStore
 from tests.app.conftest import SIZE, make_app, ready, say, wait_until
 from tests.helpers import LESSON
 
@@ -125,3 +126,8 @@ async def test_quitting_during_a_reply_cancels_it_so_nothing_keeps_the_process_a
         conversation = app.live.conversation
         await pilot.press("ctrl+q")
     assert conversation._cancelled.is_set()
+    store = SessionStore(app.writer.path)  # the cancelled turn is recorded before the writer closes
+    try:
+        assert [status for *_, status in store.turns(app.live.bus.session_id)] == ["cancelled"]
+    finally:
+        store.close()

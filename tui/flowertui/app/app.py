@@ -52,6 +52,7 @@ if TYPE_CHECKING:  # the screens and the session layer are imported when first u
     from flowertui.session.replay import Replay
 
 BOOT_DELAY = 0.1  # seconds after the first frame before the engine starts loading
+QUIT_WAIT = 0.3  # seconds a quit waits for the engine call in flight to record its cancel
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
 REPLAY_HIDDEN = ("memory", "cycle_memory", "compare")  # a replay calls no model
 
@@ -260,6 +261,8 @@ class FlowerApp(App[None]):
         self._stop_replay.set()
         if self.live is not None:  # a reply in flight: its worker must not keep the process alive until it ends
             self.live.conversation.cancel()
+            if self._engine_lock.acquire(timeout=QUIT_WAIT):  # the cancelled turn is recorded before the writer closes
+                self._engine_lock.release()
         if self.writer is not None:
             self.writer.close()
 
