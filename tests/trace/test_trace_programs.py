@@ -101,3 +101,8 @@ def test_handler_errors_become_visible_and_the_program_behaves_as_without_flower
     starts = {e.run_id: e for e in events if e.run_id}
     for error in errors:  # each error points at a run whose events list that handler
         assert any(h["name"] == error.payload["handler"] for h in starts[error.payload["of_run"]].payload["handlers"])
+
+
+def test_the_program_gets_ctrl_c_as_without_flowertui():
+    done = flowertui("trace", "--headless", program("sigint.py"))
+    assert done.stdout == b"True\n"

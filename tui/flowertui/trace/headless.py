@@ -53,7 +53,8 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
     try:
         tracer.start_session()
         streams: dict[str, Any] = {"stdout": _fileno(err)} if as_json else {}
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c is the program's to handle
+        # ctrl+c is the program's to handle; a handler, not SIG_IGN, which the program would inherit
+        previous = signal.signal(signal.SIGINT, lambda *_: None)
         try:
             process = tracer.start_run(**streams)
             returncode = process.wait()

@@ -55,7 +55,7 @@ TRACE_PANES = """\
 Another Python program, run with flowertui's probe inside it: its LangChain callbacks made visible.
 
 **Program console** (left): the program's stdout and stderr as they come (`err│` marks stderr), shown
-literally; the last 5,000 lines are kept. A line typed in the box goes to the program's stdin (`›│`).
+literally; at least the last 5,000 lines are kept. A line typed in the box goes to the program's stdin (`›│`).
 The line under the console gives the state (running, exited N, killed by a signal), the command, the pid,
 the run, the elapsed time, whether LangChain has been seen, and the session.
 

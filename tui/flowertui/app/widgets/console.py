@@ -1,11 +1,15 @@
 """A traced program's console: its stdout and stderr interleaved, and the lines sent to its stdin.
 
 A `Log` never parses markup; the lines arrive with escape sequences already
-stripped, and it keeps at most MAX_LINES, so a flood of output stays bounded.
+stripped. It holds between MAX_LINES and twice that: past that it is redrawn
+from the last MAX_LINES (Log's own max_lines pruning leaves stale lines on
+screen in a flood), so a flood of output stays bounded in memory and on screen.
 Each line has a gutter saying where it came from.
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 from textual.widgets import Log
 
@@ -17,15 +21,30 @@ GUTTER = {"out": "   │ ", "err": "err│ ", "in": "  ›│ "}
 
 class ConsoleView(Log):
     def __init__(self, **kwargs) -> None:
-        super().__init__(max_lines=MAX_LINES, highlight=False, **kwargs)
+        super().__init__(highlight=False, **kwargs)
+        self._kept: deque[str] = deque(maxlen=MAX_LINES)
 
     def add(self, lines: list[ConsoleLine], skipped: int = 0) -> None:
         shown = [GUTTER[line.stream] + line.text for line in lines]
         if skipped:
             shown.insert(0, f"   │ … {skipped} lines not shown: the program wrote faster than the screen draws")
-        if shown:
-            self.write_lines(shown)
+        self._write(shown)
 
     def note(self, text: str) -> None:
         """A line from flowertui itself (a run started, ended, stopped)."""
-        self.write_line(f"  ●│ {text}")
+        self._write([f"  ●│ {text}"])
+
+    def _write(self, shown: list[str]) -> None:
+        if not shown:
+            return
+        self._kept.extend(shown)
+        if self.line_count + len(shown) > 2 * MAX_LINES:
+            super().clear()
+            self.write_lines(list(self._kept))
+        else:
+            self.write_lines(shown)
+
+    def clear(self) -> ConsoleView:
+        """Empty the console (ctrl+l): what was kept for a redraw goes too."""
+        self._kept.clear()
+        return super().clear()
