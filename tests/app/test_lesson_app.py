@@ -52,6 +52,7 @@ async def test_the_note_is_shown_and_v_toggles_the_source_beside_the_console(tmp
         console = app.query_one(ConsoleView)
         text = "\n".join(console.lines)
         assert f"lesson 1: {item.title_zh} / {item.title_en}" in text and f"watch: {item.watch}" in text
+        assert f"working folder (files the example writes): {tmp_path}" in text
         source = app.query_one(LessonSource)
         assert not source.display
         await pilot.press("escape", "v")

@@ -128,6 +128,8 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
             console.note(f"watch: {self.lesson.watch}")
             console.note(self.lesson.note)
             console.note("v shows the example's source beside this console")
+            if self.cwd is not None:
+                console.note(f"working folder (files the example writes): {self.cwd}")
         for widget_id, title in titles.items():
             self.query_one(f"#{widget_id}").border_title = title
         self._load_themes()
