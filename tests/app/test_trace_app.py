@@ -48,7 +48,7 @@ async def test_the_console_the_stdin_box_the_panes_and_the_status_follow_the_pro
         assert "  ›│ pink roses?" in text  # what was sent, marked
         assert "   │ answer: [bold]roses[/bold] red [/oops]" in text  # literal, escapes stripped
         assert "err│ mine saw the end" in text  # stderr, marked
-        await wait_until(pilot, lambda: status.langchain)
+        await wait_until(pilot, lambda: any("llm_end" in row for row in cells(app.query_one(EventsPane).table)))
         rows = cells(app.query_one(EventsPane).table)
         end = next(row for row in rows if "llm_end" in row)
         assert "ctor:Mine" in end and " c llm ctor:Mine" in end  # scope letters, then the badged receivers
@@ -87,6 +87,36 @@ async def test_the_detail_view_lists_receivers_and_handler_errors():
         await wait_until(pilot, lambda: isinstance(app.screen, TraceEventDetail))
         shown = str(app.screen.query_one("#detail-receivers").render())
         assert "Bad (request)" in shown and "handler error: Bad.on_chain_start: ValueError('sync boom')" in shown
+
+
+async def _detail_of(pilot, app: TraceApp, kind: str) -> str:
+    pane = app.query_one(EventsPane)
+    key = next(k for k, row in pane._rows.items() if row.event.kind == kind)
+    pane.table.focus()
+    pane.table.move_cursor(row=pane.table.get_row_index(key))
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(app.screen, TraceEventDetail))
+    shown = str(app.screen.query_one("#detail-receivers").render())
+    await pilot.press("escape")
+    await wait_until(pilot, lambda: not isinstance(app.screen, TraceEventDetail))
+    return shown
+
+
+async def test_an_error_in_on_llm_start_shows_on_the_start_event_only():
+    app = trace_app(sys.executable, program("start_raising.py"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.query_one(TraceStatus).state == "exited 0")
+        assert "start boom" in await _detail_of(pilot, app, "chat_model_start")  # LangChain's fallback to it
+        assert "start boom" not in await _detail_of(pilot, app, "llm_end")
+
+
+async def test_t_cycles_through_every_flower_theme_in_trace_mode():
+    app = trace_app(listen=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: len(app.flower_themes) == 6)  # the other theme files, read after the first frame
+        first = app.theme
+        await pilot.press("escape", "t")
+        assert app.theme != first and app.theme in app.flower_themes
 
 
 async def test_a_flood_of_output_keeps_the_app_responsive_and_the_console_bounded():

@@ -117,8 +117,15 @@ class FlowerApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        titles = {"conversation": "Conversation", "events-pane": "Callback events", "token-pane": "Token stream",
-                  "counter-pane": "Tokens per memory kind"}
+        self.set_up({"conversation": "Conversation", "events-pane": "Callback events", "token-pane": "Token stream",
+                     "counter-pane": "Tokens per memory kind"},
+                    f"Replay of {self.history.header.get('session_id')} at {self.replay.describe()}: no model is called"
+                    if self.replaying else "")
+        if self.replaying:
+            self.query_one(StatusLine).replay = True
+
+    def set_up(self, titles: dict[str, str], replay_note: str) -> None:
+        """What every mode of the app does on mount; the engine and the other themes come after the first frame."""
         for widget_id, title in titles.items():
             self.query_one(f"#{widget_id}").border_title = title
         if self.price_problem:
@@ -130,9 +137,7 @@ class FlowerApp(App[None]):
         box = self.query_one(HistoryInput)
         if self.replaying:
             box.disabled = True
-            box.placeholder = (f"Replay of {self.history.header.get('session_id')} at {self.replay.describe()}: "
-                               "no model is called")
-            self.query_one(StatusLine).replay = True
+            box.placeholder = replay_note
             self.query_one("#events-table").focus()
         else:
             box.focus()

@@ -130,23 +130,7 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
             console.note("v shows the example's source beside this console")
             if self.cwd is not None:
                 console.note(f"working folder (files the example writes): {self.cwd}")
-        for widget_id, title in titles.items():
-            self.query_one(f"#{widget_id}").border_title = title
-        self._load_themes()
-        if self.price_problem:
-            self.notify(f"Your prices file was skipped: {self.price_problem}", severity="warning", timeout=12,
-                        markup=False)
-        if self.settings.keymap:
-            self.set_keymap(self.settings.keymap)
-        self.theme_changed_signal.subscribe(self, self._theme_changed)
-        box = self.query_one(HistoryInput)
-        if self.replaying:
-            box.disabled = True
-            box.placeholder = f"Replay at {self.replay.describe()}: no program runs"
-            self.query_one("#events-table").focus()
-        else:
-            box.focus()
-        self.boot()
+        self.set_up(titles, f"Replay at {self.replay.describe()}: no program runs" if self.replaying else "")
 
     def _theme_changed(self, theme) -> None:
         self.run_worker(partial(self._remember, {"theme": theme.name}), thread=True, group="state",
@@ -273,8 +257,8 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
     def on_events_pane_selected(self, message: EventsPane.Selected) -> None:
         message.prevent_default()
         event = message.event
-        errors = [e for e in self.handler_errors.get(event.run_id or "", [])
-                  if e.payload.get("callback") in (f"on_{event.kind}", "on_llm_start")]
+        callbacks = {f"on_{event.kind}"} | ({"on_llm_start"} if event.kind == "chat_model_start" else set())
+        errors = [e for e in self.handler_errors.get(event.run_id or "", []) if e.payload.get("callback") in callbacks]
         self.push_screen(TraceEventDetail(event, errors))
 
     # actions --------------------------------------------------------------
