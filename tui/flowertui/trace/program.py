@@ -135,6 +135,9 @@ class ProgramConsole:
                 data = b""
             text = pending + decoder.decode(data, final=not data)
             *complete, pending = text.split("\n")
+            while len(pending) > LINE_LIMIT:  # output that never ends its line: cut it, or it waits in memory forever
+                complete.append(pending[:LINE_LIMIT])
+                pending = pending[LINE_LIMIT:]
             if not data and pending:
                 complete, pending = [*complete, pending], ""
             with self._lock:
