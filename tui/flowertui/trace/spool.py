@@ -3,23 +3,20 @@
 A probe writes `<session>.<run>.<pid>.jsonl` when its viewer is gone (killed,
 crashed) or when `flowertui.watch()` runs with no viewer listening. The next
 flowertui start imports every file whose writer has exited, into the session it
-names (creating the session for a watched program), and deletes it.
+names (creating the session for a watched program), and deletes it. Every start checks
+for such files, so only `os` and the paths load until one is found.
 """
 
 from __future__ import annotations
 
 import os
-import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flowertui import __version__
-from flowertui.engine.bus import EventBus
-from flowertui.engine.ledger import Ledger
-from flowertui.engine.prices import Price
-from flowertui.engine.trace_ledger import trace_ledger
 from flowertui.paths import data_dir
-from flowertui.trace.receiver import Translator, decode_line, pid_alive
+
+if TYPE_CHECKING:
+    from flowertui.engine.prices import Price
 
 
 def spool_dir() -> Path:
@@ -37,6 +34,19 @@ def waiting() -> list[Path]:
         if len(parts) == 3 and parts[2].isdigit() and not pid_alive(int(parts[2])):
             ready.append(path)
     return ready
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id still runs (a spool file is imported only once its writer is gone)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def recover(database: Path, prices: dict[str, Price]) -> list[str]:
@@ -58,6 +68,8 @@ def recover(database: Path, prices: dict[str, Price]) -> list[str]:
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
+    from flowertui.trace.receiver import decode_line
+
     records = []
     for line in path.read_text("utf-8", errors="replace").splitlines():
         records.extend(decode_line(line)[1])  # the last line of a program killed mid-write decodes to nothing
@@ -66,7 +78,14 @@ def _read(path: Path) -> list[dict[str, Any]]:
 
 def _import(session_id: str, run: int, records: list[dict[str, Any]], database: Path,
             prices: dict[str, Price]) -> None:
+    import shlex
+
+    from flowertui import __version__
+    from flowertui.engine.bus import EventBus
+    from flowertui.engine.ledger import Ledger
+    from flowertui.engine.trace_ledger import trace_ledger
     from flowertui.session.store import SessionStore, SessionWriter
+    from flowertui.trace.receiver import Translator
 
     store = SessionStore(database)
     try:
