@@ -123,3 +123,12 @@ def test_a_secret_on_the_command_line_is_stored_and_shown_redacted(tmp_path):
         assert secret not in target.read_text(), fmt
     headless = flowertui("trace", "--headless", program("plain.py"), secret, env=env)
     assert secret not in headless.stderr.decode()
+
+
+def test_resuming_a_traced_session_refuses_in_one_line_naming_replay():
+    doc, _ = trace_json(program("plain.py"))
+    done = flowertui("--resume", "latest", timeout=60)
+    assert done.returncode != 0 and done.stdout == b""
+    message = done.stderr.decode().strip()
+    assert len(message.splitlines()) == 1, message
+    assert "traced sessions are replayed, not resumed" in message and f"flowertui replay {doc['session_id']}" in message
