@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from flowertui.paths import data_dir
 
+ONCE = ("_start", "_end", "_error", "agent_finish")  # event kinds a run has at most one of
+
 if TYPE_CHECKING:
     from flowertui.engine.prices import Price
 
@@ -60,8 +62,7 @@ def recover(database: Path, prices: dict[str, Price]) -> list[str]:
             continue
         session_id, run, _pid = path.name[: -len(".jsonl")].split(".")
         records = _read(claimed)
-        if records:
-            _import(session_id, int(run) if run.isdigit() else 1, records, database, prices)
+        if records and _import(session_id, int(run) if run.isdigit() else 1, records, database, prices):
             sessions.append(session_id)
         claimed.unlink(missing_ok=True)
     return sessions
@@ -76,8 +77,21 @@ def _read(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+def _unseen(records: list[dict[str, Any]], events: list, run: int) -> list[dict[str, Any]]:
+    """The records not stored yet: a viewer killed before its last acknowledgement reached the probe stored
+    some of what was spooled. A run's start and end happen once, and a stored end means all of that run is stored."""
+    once = {(e.kind, e.run_id) for e in events if e.run_id and e.kind.endswith(ONCE)}
+    finished = {run_id for kind, run_id in once if kind.endswith(("_end", "_error"))}
+    hello = any(e.kind == "probe_hello" and e.turn == run for e in events)
+    return [r for r in records if not (
+        (r.get("t") == "hello" and hello)
+        or (r.get("t") == "event" and r.get("run_id")
+            and (r["run_id"] in finished or (r.get("kind"), r["run_id"]) in once)))]
+
+
 def _import(session_id: str, run: int, records: list[dict[str, Any]], database: Path,
-            prices: dict[str, Price]) -> None:
+            prices: dict[str, Price]) -> bool:
+    """Whether any record was new."""
     import shlex
 
     from flowertui import __version__
@@ -92,6 +106,9 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
         events = store.events(session_id)
     finally:
         store.close()
+    records = _unseen(records, events, run)
+    if not records:
+        return False
     begun = any(e.kind == "turn_start" and e.turn == run for e in events)
     bus = EventBus(session_id, seq=max((e.seq for e in events), default=0), turn=run if begun else run - 1)
     traced = trace_ledger(events, prices)  # what was stored before counts in the session's total too
@@ -118,3 +135,4 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
             "recovered": len(records), "dropped_events": translator.dropped})
     finally:
         writer.close()
+    return True
