@@ -193,3 +193,11 @@ async def test_a_traced_session_replays_in_the_trace_panes():
         assert runs[0].startswith("LangGraph graph 1")
         assert app.query_one(TraceStatus).state == "exited 0" and app.query_one("#message").disabled
         assert not app.check_action("restart", ())
+
+
+async def test_the_console_redacts_the_programs_secrets(monkeypatch):
+    monkeypatch.setenv("MY_API_KEY", "supersecretvalue123")
+    app = trace_app(sys.executable, program("prints_key.py"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "key:" in console_text(app))
+        assert "key: [redacted]" in console_text(app) and "supersecretvalue123" not in console_text(app)

@@ -106,3 +106,29 @@ def test_handler_errors_become_visible_and_the_program_behaves_as_without_flower
 def test_the_program_gets_ctrl_c_as_without_flowertui():
     done = flowertui("trace", "--headless", program("sigint.py"))
     assert done.stdout == b"True\n"
+
+
+def test_a_secret_on_the_command_line_is_stored_and_shown_redacted(tmp_path):
+    secret = "supersecretvalue123"
+    env = {"MY_API_KEY": secret}
+    doc, done = trace_json(program("plain.py"), "--key", secret, env=env)
+    assert secret not in done.stdout.decode() and secret not in done.stderr.decode()
+    assert doc["command"].endswith("--key [redacted]")
+    listed = flowertui("sessions", env=env)
+    assert doc["session_id"] in listed.stdout.decode() and secret not in listed.stdout.decode()
+    assert not any(secret in str(e.payload) for e in session_events(doc["session_id"]))
+    for fmt in ("jsonl", "md", "html", "log"):
+        target = tmp_path / f"session.{fmt}"
+        assert flowertui("export", doc["session_id"], "--format", fmt, "-o", str(target), env=env).returncode == 0
+        assert secret not in target.read_text(), fmt
+    headless = flowertui("trace", "--headless", program("plain.py"), secret, env=env)
+    assert secret not in headless.stderr.decode()
+
+
+def test_resuming_a_traced_session_refuses_in_one_line_naming_replay():
+    doc, _ = trace_json(program("plain.py"))
+    done = flowertui("--resume", "latest", timeout=60)
+    assert done.returncode != 0 and done.stdout == b""
+    message = done.stderr.decode().strip()
+    assert len(message.splitlines()) == 1, message
+    assert "traced sessions are replayed, not resumed" in message and f"flowertui replay {doc['session_id']}" in message

@@ -100,3 +100,41 @@ def test_watch_reports_live_to_a_listening_flowertui(tmp_path):
     assert not any("demo-secret-value-123" in json.dumps(e.to_dict()) for e in events)  # the program's own secret
     assert not list((Path(os.environ["FLOWERTUI_DATA_DIR"]) / "trace-spool").glob("*.jsonl"))  # nothing spooled
     assert not (Path(os.environ["FLOWERTUI_DATA_DIR"]) / "trace-listener.json").exists()
+
+
+def test_batches_the_killed_viewer_acknowledged_are_not_recovered_twice(tmp_path, subreaper):
+    marker = tmp_path / "go-on"
+    viewer = subprocess.Popen([sys.executable, "-m", "flowertui", "trace", "--headless", program("many_batches.py"),
+                               str(marker), "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    pid = int(viewer.stdout.readline())
+    assert viewer.stdout.readline() == b"ready\n"
+    time.sleep(0.5)  # the viewer stores and acknowledges the last batch
+    viewer.send_signal(signal.SIGKILL)
+    viewer.wait(10)
+    marker.touch()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+    done = run_flowertui("sessions")
+    assert done.returncode == 0 and b"recovered spooled trace events into session" in done.stderr
+    session_id = done.stderr.decode().split("into session ")[1].split()[0]
+    texts = [e.payload["text"] for e in session_events(session_id) if e.kind == "llm_end"]
+    assert texts == [f"answer {i}" for i in range(40)]  # each call once: none lost, none imported twice
+
+
+def test_a_spool_holding_events_already_stored_adds_none_of_them_again():
+    env = {**os.environ, "FLOWERTUI_SOURCE": str(Path(flowertui.__file__).parent.parent),
+           "DEMO_API_KEY": "demo-secret-value-123"}
+    done = subprocess.run([sys.executable, program("watched.py")], capture_output=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    spooled = next((Path(os.environ["FLOWERTUI_DATA_DIR"]) / "trace-spool").glob("*.jsonl"))
+    kept = spooled.read_bytes()
+    first = run_flowertui("sessions")
+    assert b"recovered spooled trace events into session" in first.stderr
+    session_id = first.stderr.decode().split("into session ")[1].split()[0]
+    stored = session_events(session_id)
+    spooled.write_bytes(kept)  # as if the viewer had stored it all and died before its acknowledgement arrived
+    again = run_flowertui("sessions")
+    assert again.returncode == 0 and b"recovered" not in again.stderr
+    assert session_events(session_id) == stored and not spooled.exists()
+    assert [e.payload["text"] for e in stored if e.kind == "llm_end"] == ["watched answer"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,15 @@ async def test_only_the_starting_theme_is_read_before_the_first_frame(tmp_path, 
         border = app.query_one("#conversation").styles.border_top[1]  # the starting theme is fully applied
         assert border.hex.lower() == app.theme_variables["ft-pane-conversation"].lower()
         assert app.has_class("-dark-mode", "-theme-lavender")
+
+
+def test_the_spool_check_on_every_start_loads_nothing_when_no_spool_waits(tmp_path):
+    """Every command checks for spooled trace events first; with none, that costs no engine or session import."""
+    code = (
+        "import sys; from flowertui.cli import _recover_traces; before = set(sys.modules); _recover_traces();"
+        "loaded = sorted(m for m in set(sys.modules) - before if m.startswith('flowertui.') or m == 'shlex');"
+        "assert set(loaded) <= {'flowertui.trace', 'flowertui.trace.spool', 'flowertui.paths'}, loaded"
+    )
+    env = {**os.environ, "FLOWERTUI_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr

@@ -182,10 +182,14 @@ def _tui(args: argparse.Namespace) -> int:
     try:
         if args.resume:  # the session goes on with the provider and model it was recorded with, or not at all
             history = _load(args.resume)
+            recorded, session_id = session_start(history.events), history.header.get("session_id")
+            if recorded.get("provider") == "trace":  # a program's run has no conversation to go on with
+                raise ConfigError(f"session {session_id} is traced: traced sessions are replayed, not resumed "
+                                  f"(flowertui replay {session_id})")
             try:
-                settings = resume_settings(session_start(history.events), _flags(args))
+                settings = resume_settings(recorded, _flags(args))
             except ConfigError as exc:
-                raise ConfigError(f"cannot resume session {history.header.get('session_id')}: {exc}") from exc
+                raise ConfigError(f"cannot resume session {session_id}: {exc}") from exc
         else:
             history, settings = None, resolve(_flags(args))
     except (ConfigError, OSError, RuntimeError) as exc:

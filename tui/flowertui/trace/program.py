@@ -1,7 +1,7 @@
 """A traced program driven from the app: its output as console lines, its stdin, stop and restart.
 
 Reader threads turn the program's stdout and stderr into lines (escape sequences
-stripped, very long lines cut) in one bounded buffer, so a flood of output costs
+stripped, secrets redacted, very long lines cut) in one bounded buffer, so a flood of output costs
 bounded memory and the app draws only what it can keep. Nothing here imports Textual.
 """
 
@@ -135,6 +135,9 @@ class ProgramConsole:
                 data = b""
             text = pending + decoder.decode(data, final=not data)
             *complete, pending = text.split("\n")
+            while len(pending) > LINE_LIMIT:  # output that never ends its line: cut it, or it waits in memory forever
+                complete.append(pending[:LINE_LIMIT])
+                pending = pending[LINE_LIMIT:]
             if not data and pending:
                 complete, pending = [*complete, pending], ""
             with self._lock:
@@ -149,9 +152,9 @@ class ProgramConsole:
                 pipe.close()
                 return
 
-    @staticmethod
-    def _shown(line: str) -> str:
-        return truncate(strip_escapes(line.rstrip("\r")), LINE_LIMIT)
+    def _shown(self, line: str) -> str:
+        """Redacted with the tracer's redactor (the program's own secrets) before anything is shown."""
+        return truncate(self.tracer.bus.redact(strip_escapes(line.rstrip("\r"))), LINE_LIMIT)
 
     def _wait(self, process: subprocess.Popen, readers: list[threading.Thread]) -> None:
         returncode = process.wait()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 import secrets
 import socket
 import threading
@@ -220,16 +219,3 @@ def decode_line(line: bytes | str) -> tuple[int, list[dict[str, Any]]]:
     if records and batch.get("dropped"):
         records[0]["dropped"] = int(batch["dropped"])
     return number, records
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id still runs (a spool file is imported only once its writer is gone)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

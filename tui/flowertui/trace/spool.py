@@ -3,23 +3,22 @@
 A probe writes `<session>.<run>.<pid>.jsonl` when its viewer is gone (killed,
 crashed) or when `flowertui.watch()` runs with no viewer listening. The next
 flowertui start imports every file whose writer has exited, into the session it
-names (creating the session for a watched program), and deletes it.
+names (creating the session for a watched program), and deletes it. Every start checks
+for such files, so only `os` and the paths load until one is found.
 """
 
 from __future__ import annotations
 
 import os
-import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flowertui import __version__
-from flowertui.engine.bus import EventBus
-from flowertui.engine.ledger import Ledger
-from flowertui.engine.prices import Price
-from flowertui.engine.trace_ledger import trace_ledger
 from flowertui.paths import data_dir
-from flowertui.trace.receiver import Translator, decode_line, pid_alive
+
+ONCE = ("_start", "_end", "_error", "agent_finish")  # event kinds a run has at most one of
+
+if TYPE_CHECKING:
+    from flowertui.engine.prices import Price
 
 
 def spool_dir() -> Path:
@@ -39,6 +38,19 @@ def waiting() -> list[Path]:
     return ready
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id still runs (a spool file is imported only once its writer is gone)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def recover(database: Path, prices: dict[str, Price]) -> list[str]:
     """Import every finished spool file into the store; returns the session ids that received events."""
     sessions = []
@@ -50,29 +62,53 @@ def recover(database: Path, prices: dict[str, Price]) -> list[str]:
             continue
         session_id, run, _pid = path.name[: -len(".jsonl")].split(".")
         records = _read(claimed)
-        if records:
-            _import(session_id, int(run) if run.isdigit() else 1, records, database, prices)
+        if records and _import(session_id, int(run) if run.isdigit() else 1, records, database, prices):
             sessions.append(session_id)
         claimed.unlink(missing_ok=True)
     return sessions
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
+    from flowertui.trace.receiver import decode_line
+
     records = []
     for line in path.read_text("utf-8", errors="replace").splitlines():
         records.extend(decode_line(line)[1])  # the last line of a program killed mid-write decodes to nothing
     return records
 
 
+def _unseen(records: list[dict[str, Any]], events: list, run: int) -> list[dict[str, Any]]:
+    """The records not stored yet: a viewer killed before its last acknowledgement reached the probe stored
+    some of what was spooled. A run's start and end happen once, and a stored end means all of that run is stored."""
+    once = {(e.kind, e.run_id) for e in events if e.run_id and e.kind.endswith(ONCE)}
+    finished = {run_id for kind, run_id in once if kind.endswith(("_end", "_error"))}
+    hello = any(e.kind == "probe_hello" and e.turn == run for e in events)
+    return [r for r in records if not (
+        (r.get("t") == "hello" and hello)
+        or (r.get("t") == "event" and r.get("run_id")
+            and (r["run_id"] in finished or (r.get("kind"), r["run_id"]) in once)))]
+
+
 def _import(session_id: str, run: int, records: list[dict[str, Any]], database: Path,
-            prices: dict[str, Price]) -> None:
+            prices: dict[str, Price]) -> bool:
+    """Whether any record was new."""
+    import shlex
+
+    from flowertui import __version__
+    from flowertui.engine.bus import EventBus
+    from flowertui.engine.ledger import Ledger
+    from flowertui.engine.trace_ledger import trace_ledger
     from flowertui.session.store import SessionStore, SessionWriter
+    from flowertui.trace.receiver import Translator
 
     store = SessionStore(database)
     try:
         events = store.events(session_id)
     finally:
         store.close()
+    records = _unseen(records, events, run)
+    if not records:
+        return False
     begun = any(e.kind == "turn_start" and e.turn == run for e in events)
     bus = EventBus(session_id, seq=max((e.seq for e in events), default=0), turn=run if begun else run - 1)
     traced = trace_ledger(events, prices)  # what was stored before counts in the session's total too
@@ -99,3 +135,4 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
             "recovered": len(records), "dropped_events": translator.dropped})
     finally:
         writer.close()
+    return True

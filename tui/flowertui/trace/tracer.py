@@ -31,9 +31,9 @@ class Tracer:
         """`env` replaces the program's environment (an offline server's settings), `cwd` its working folder."""
         self.argv = launcher.resolve(command)
         self.cwd = cwd
-        self.command = launcher.display(command)
         self.env = dict(os.environ if env is None else env)
         self.bus = EventBus(redactor=program_redactor(self.env))
+        self.command = self.bus.redact(launcher.display(command))  # shown and stored: never the secrets on argv
         for sink in sinks:
             self.bus.subscribe(sink)
         self.translator = Translator(self.bus)
@@ -48,7 +48,7 @@ class Tracer:
     def start_session(self) -> None:
         self.bus.emit("session_start", name="session", scope="app", payload={
             "provider": PROVIDER, "model": self.command, "flowertui": __version__, "memory_kind": None,
-            "memory_settings": {}, "compare": False, "mode": "trace", "command": self.bus.redact(self.command)})
+            "memory_settings": {}, "compare": False, "mode": "trace", "command": self.command})
 
     def start_run(self, *, unbuffered: bool = False, **streams) -> subprocess.Popen:
         """Spawn the program as the next turn (LaunchError when it cannot start)."""
@@ -60,7 +60,7 @@ class Tracer:
         self.started = time.monotonic()
         self.bus.begin_turn()
         self.bus.emit("turn_start", name="run", scope="app", payload={
-            "user": self.bus.redact(self.command), "pid": self.process.pid, "run": run})
+            "user": self.command, "pid": self.process.pid, "run": run})
         return self.process
 
     def finish_run(self, returncode: int, *, stopped: bool = False) -> None:

@@ -23,7 +23,7 @@ def listener_file() -> Path:
 
 
 def _running_listener() -> dict | None:
-    from flowertui.trace.receiver import pid_alive
+    from flowertui.trace.spool import pid_alive
 
     try:
         found = json.loads(listener_file().read_text("utf-8"))

@@ -696,6 +696,12 @@ class _Shipper:
                 return
 
     def _lose_viewer(self):
+        """Spool what the viewer did not acknowledge; acks still unread in the socket buffer count, or batches it
+        already stored would be imported a second time."""
+        try:
+            self._read_acks(0)
+        except Exception:
+            pass
         try:
             self._sock.close()
         except Exception:
