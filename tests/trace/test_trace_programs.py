@@ -85,6 +85,20 @@ def test_a_traced_session_is_listed_and_exports_in_every_format(tmp_path):
     assert len((tmp_path / "session.jsonl").read_text().splitlines()) == doc["events"] + 1
 
 
+def test_a_traced_sessions_exports_end_with_the_total_sessions_lists(tmp_path):
+    doc, _ = trace_json(program("graph.py"))
+    listed = flowertui("sessions").stdout.decode().splitlines()
+    total = next(line for line in listed if line.startswith(doc["session_id"])).split()[-1]
+    assert int(total) > 0
+    for fmt in ("md", "html"):
+        target = tmp_path / f"totals.{fmt}"
+        assert flowertui("export", doc["session_id"], "--format", fmt, "-o", str(target)).returncode == 0
+        text = target.read_text()
+        assert f"Session total: {total} tokens" in text, fmt
+        assert "all kinds" not in text and "memory kind" not in text and "· None ·" not in text, fmt
+        assert "Run 1" in text and "Turn 1" not in text, fmt
+
+
 def test_handler_errors_become_visible_and_the_program_behaves_as_without_flowertui():
     doc, done = trace_json(program("raising.py"))
     assert done.returncode == 0

@@ -225,6 +225,9 @@ def test_a_speed_before_run_paces_the_offline_assistant(tmp_path):
         (["--compare", "sessions"], "--compare"),
         (["--provider", "offline", "run", "--provider", "offline", "--script", "lesson"], "give it once"),
         (["replay", "x", "--speed", "5"], "--speed"),
+        (["--theme", "lavender", "lesson", "1", "--headless"], "where a screen opens"),
+        (["--theme", "lavender", "trace", "--json", "x.py"], "where a screen opens"),
+        (["--theme", "lavender", "lesson"], "where a screen opens"),
     ],
 )
 def test_a_flag_that_does_not_apply_is_refused_with_one_line(args, says):
@@ -237,6 +240,13 @@ def test_a_flag_that_does_not_apply_is_refused_with_one_line(args, says):
 def test_a_theme_before_replay_is_accepted(tmp_path):
     done = flowertui("--theme", "peony", "replay", "no-such-session", env={"FLOWERTUI_DATA_DIR": str(tmp_path)})
     assert done.returncode == 2 and "no session matching 'no-such-session'" in done.stderr
+
+
+@pytest.mark.parametrize("command", [["lesson", "99"], ["trace", "--", "no-such-command-xyz"]])
+def test_a_theme_before_lesson_or_trace_is_accepted_where_the_app_opens(command):
+    done = flowertui("--theme", "lavender", *command)  # fails after the flags are taken, before any screen
+    assert done.returncode == 2 and "--theme" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(("args", "says"), [(["--time-scale", "-1"], "--time-scale"), (["--max-gap", "0"], "--max-gap")])

@@ -24,9 +24,10 @@ GLOBAL_FLAGS: dict[str, tuple[str, tuple[str | None, ...]]] = {
     "model": ("--model", (APP, "run")),
     "base_url": ("--base-url", (APP, "run")),
     "speed": ("--speed", (APP, "run")),
-    "theme": ("--theme", (APP, "replay", "trace")),
+    "theme": ("--theme", (APP, "replay", "trace", "lesson")),
     "resume": ("--resume", (APP,)),
 }
+SCREEN_FLAGS = {"theme"}  # of those, the ones that mean something only where a screen opens
 
 
 class _Parser(argparse.ArgumentParser):
@@ -159,8 +160,18 @@ def _apply_global_flags(args: argparse.Namespace) -> str | None:
             return f"{flag} applies to {where}, not to `{args.command}`{hint}"
         if own is not None and own is not False:
             return f"{flag} given both before and after `{args.command}`: give it once"
+        if dest in SCREEN_FLAGS and (screenless := _without_screen(args)):
+            return f"{flag} applies where a screen opens, not to {screenless}"
         setattr(args, dest, value)
     return None
+
+
+def _without_screen(args: argparse.Namespace) -> str | None:
+    """How this command was asked to run with no screen (so a theme would mean nothing), or None."""
+    if args.command == "lesson" and args.number is None:
+        return "`lesson` without a number (it lists the examples)"
+    flag = next((name for name in ("headless", "json", "copy") if getattr(args, name, None)), None)
+    return f"`{args.command} --{flag}`" if flag else None
 
 
 def _fail(message: str, code: int = 2) -> int:

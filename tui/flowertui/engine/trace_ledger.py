@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowertui.engine.events import Event
+from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import Price
 
 RUN_KINDS = {"chain": "chain", "chat_model": "chat_model", "llm": "llm", "tool": "tool", "retriever": "retriever"}
@@ -175,3 +176,8 @@ def trace_ledger(events: list[Event], prices: dict[str, Price]) -> TraceLedger:
     for event in events:
         ledger(event)
     return ledger
+
+
+def session_total(ledger: Ledger, traced: TraceLedger | None) -> int:
+    """A session's tokens, as `flowertui sessions` lists them and exports end with: memory kinds' plus a traced program's."""
+    return ledger.grand_total() + (traced.total_tokens() if traced is not None else 0)

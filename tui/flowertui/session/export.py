@@ -20,7 +20,7 @@ from typing import Any
 from flowertui.engine.events import Event
 from flowertui.engine.ledger import Ledger, LedgerRow
 from flowertui.engine.prices import Price, format_cost
-from flowertui.engine.trace_ledger import trace_ledger
+from flowertui.engine.trace_ledger import TraceLedger, session_total, trace_ledger
 from flowertui.session.model import SessionData
 
 JSONL_SCHEMA = 1
@@ -66,25 +66,37 @@ def to_jsonl(data: SessionData, ledger: Ledger | None = None) -> str:
 
 
 def to_markdown(data: SessionData, ledger: Ledger) -> str:
-    """The transcript turn by turn, each with its ledger rows per memory kind, then the ledger's totals."""
+    """The transcript turn by turn, each with its ledger rows per memory kind, then the ledger's totals.
+
+    A traced program has no memory kinds: its runs, then its tokens per model and run, and the session total.
+    """
     prices = ledger.prices
     h = data.header
+    traced = _traced(data, prices)
     out = [f"# flowertui session {h.get('session_id')}", "",
-           f"{h.get('provider')} · {h.get('model')} · started {_when(data.events)} · flowertui {h.get('flowertui')}",
-           f"memory settings: {_settings(h)}", ""]
+           f"{h.get('provider')} · {h.get('model')} · started {_when(data.events)} · flowertui {h.get('flowertui')}"]
+    out += [""] if traced else [f"memory settings: {_settings(h)}", ""]
     for turn in data.turns():
-        out += [f"## Turn {turn.number} · {turn.memory_kind} · {turn.status}", "", "**You:**", "", _quote(turn.user), ""]
-        if turn.reply:
-            out += ["**Shop:**", "", _quote(turn.reply), ""]
+        if traced:
+            out += [f"## Run {turn.number} · {turn.status}", "", "**Command:**", "", _quote(turn.user), ""]
+            out += ["**Ended:**", "", _quote(turn.reply), ""] if turn.reply else []
+        else:
+            out += [f"## Turn {turn.number} · {turn.memory_kind} · {turn.status}", "", "**You:**", "",
+                    _quote(turn.user), ""]
+            out += ["**Shop:**", "", _quote(turn.reply), ""] if turn.reply else []
         if turn.error:
             out += [f"**Error:** {_md_cell(turn.error)}", ""]
-        rows = ledger.turn_rows(turn.number).items()
-        if rows:
+        if not traced and (rows := ledger.turn_rows(turn.number).items()):
             out += ["| memory kind | prompt | completion | maintenance | total | cost | notes |",
                     "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
             out += [f"| {kind} | {row.prompt_tokens} | {row.completion_tokens} | {row.maintenance_tokens} | "
                     f"{row.total_tokens} | {format_cost(*row.cost(prices))} | {_notes(row)} |" for kind, row in rows]
             out.append("")
+    if traced:
+        out += _trace_markdown(traced)
+        out += ["", "## Total", "", _trace_total(ledger, traced), "",
+                "`usage missing`: calls whose provider reported no usage; tiktoken's estimates are counted.", ""]
+        return "\n".join(out)
     out += ["## Totals", "", "| memory kind | turns | prompt | completion | maintenance | total | cost |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for kind in ledger.kinds():
@@ -92,18 +104,25 @@ def to_markdown(data: SessionData, ledger: Ledger) -> str:
         out.append(f"| {kind} | {t.coverage} | {t.prompt_tokens} | {t.completion_tokens} | {t.maintenance_tokens} | "
                    f"{t.total_tokens} | {format_cost(t.cost, t.currency)} |")
     out.append(f"| all kinds | | | | | {ledger.grand_total()} | |")
-    out += _trace_markdown(data, ledger.prices)
     out += ["", "`estimated`: counted with tiktoken for a kind that did not send its prompt (compare mode). "
             "`usage missing`: the provider reported no usage; tiktoken's count is shown. "
             "Maintenance includes ↻ catch-ups: the summariser reading earlier turns when a kind started.", ""]
     return "\n".join(out)
 
 
-def _trace_markdown(data: SessionData, prices: dict[str, Price]) -> list[str]:
-    """A traced program's tokens per model and per top-level run, and its handlers (nothing for a chat session)."""
-    if data.header.get("provider") != "trace":
-        return []
-    summary = trace_ledger(data.events, prices).summary()
+def _traced(data: SessionData, prices: dict[str, Price]) -> TraceLedger | None:
+    """A traced program's ledger, rebuilt from its events; None for a chat session."""
+    return trace_ledger(data.events, prices) if data.header.get("provider") == "trace" else None
+
+
+def _trace_total(ledger: Ledger, traced: TraceLedger) -> str:
+    """The session total `flowertui sessions` lists, with the cost when every model has a price."""
+    return f"Session total: {session_total(ledger, traced)} tokens · {format_cost(*traced.cost())}"
+
+
+def _trace_markdown(traced: TraceLedger) -> list[str]:
+    """A traced program's tokens per model and per top-level run, and its handlers."""
+    summary = traced.summary()
     out = ["", "## Tokens per model", "", "| model | calls | prompt | completion | total | cost | usage missing |",
            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     out += [f"| {_md_cell(name)} | {m['calls']} | {m['prompt_tokens']} | {m['completion_tokens']} | "
@@ -120,42 +139,58 @@ def _trace_markdown(data: SessionData, prices: dict[str, Price]) -> list[str]:
 
 
 def to_html(data: SessionData, ledger: Ledger) -> str:
-    """One self-contained page: transcript, a collapsible event tree per turn with timings, the ledger."""
+    """One self-contained page: transcript, a collapsible event tree per turn with timings, the ledger.
+
+    A traced program's page has runs instead of turns, and its trace tables and session total instead of memory kinds.
+    """
     prices = ledger.prices
     h = data.header
     e = html.escape
+    traced = _traced(data, prices)
+    settings = "" if traced else f" · memory settings {e(_settings(h))}"
     body = [f"<h1>flowertui session {e(str(h.get('session_id')))}</h1>",
             f"<p class=meta>{e(str(h.get('provider')))} · {e(str(h.get('model')))} · started {e(_when(data.events))}"
-            f" · memory settings {e(_settings(h))} · flowertui {e(str(h.get('flowertui')))}</p>"]
+            f"{settings} · flowertui {e(str(h.get('flowertui')))}</p>"]
     for turn in data.turns():
-        body.append(f"<section class='turn {e(turn.status)}'><h2>Turn {turn.number} "
-                    f"<small>{e(str(turn.memory_kind))} · {e(turn.status)}</small></h2>")
-        body.append(f"<div class=user><b>You</b><p>{e(turn.user)}</p></div>")
+        label = f"Run {turn.number} <small>{e(turn.status)}" if traced else \
+            f"Turn {turn.number} <small>{e(str(turn.memory_kind))} · {e(turn.status)}"
+        asked, answered = ("Command", "Ended") if traced else ("You", "Shop")
+        body.append(f"<section class='turn {e(turn.status)}'><h2>{label}</small></h2>")
+        body.append(f"<div class=user><b>{asked}</b><p>{e(turn.user)}</p></div>")
         if turn.reply:
-            body.append(f"<div class=reply><b>Shop</b><p>{e(turn.reply)}</p></div>")
+            body.append(f"<div class=reply><b>{answered}</b><p>{e(turn.reply)}</p></div>")
         if turn.error:
             body.append(f"<div class=error><b>Error</b><p>{e(turn.error)}</p></div>")
         body.append(f"<details><summary>{len(turn.events)} callback events</summary><ul class=tree>")
         body.extend(_html_event_lines(turn.events))
         body.append("</ul></details></section>")
-    body.append("<h2>Tokens per memory kind</h2><table><tr><th>memory kind</th><th>turn</th><th>prompt</th>"
-                "<th>completion</th><th>maintenance</th><th>total</th><th>cost</th><th>notes</th></tr>")
+    if traced:  # the same tables as the Markdown export, then the session total
+        body.append(f"<pre class=trace>{e(chr(10).join(_trace_markdown(traced)))}</pre>")
+        body.append(f"<h2>Total</h2><p class=total>{e(_trace_total(ledger, traced))}</p>")
+    else:
+        body.append(_html_kinds(ledger))
+    title = e(f"flowertui session {h.get('session_id')}")
+    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
+            f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
+
+
+def _html_kinds(ledger: Ledger) -> str:
+    """The tokens-per-memory-kind table: every turn's row, each kind's total, and all kinds'."""
+    e = html.escape
+    body = ["<h2>Tokens per memory kind</h2><table><tr><th>memory kind</th><th>turn</th><th>prompt</th>"
+            "<th>completion</th><th>maintenance</th><th>total</th><th>cost</th><th>notes</th></tr>"]
     for kind in ledger.kinds():
         for row in ledger.turns(kind):
             body.append(f"<tr><td>{kind}</td><td>{row.turn}</td><td>{row.prompt_tokens}</td>"
                         f"<td>{row.completion_tokens}</td><td>{row.maintenance_tokens}</td><td>{row.total_tokens}</td>"
-                        f"<td>{e(format_cost(*row.cost(prices)))}</td><td>{e(_notes(row))}</td></tr>")
+                        f"<td>{e(format_cost(*row.cost(ledger.prices)))}</td><td>{e(_notes(row))}</td></tr>")
         t = ledger.totals(kind)
         body.append(f"<tr class=total><td>{kind}</td><td>{e(t.coverage)}</td><td>{t.prompt_tokens}</td>"
                     f"<td>{t.completion_tokens}</td><td>{t.maintenance_tokens}</td><td>{t.total_tokens}</td>"
                     f"<td>{e(format_cost(t.cost, t.currency))}</td><td></td></tr>")
     body.append(f"<tr class=total><td>all kinds</td><td colspan=4></td><td>{ledger.grand_total()}</td>"
                 "<td colspan=2></td></tr></table>")
-    if h.get("provider") == "trace":  # a traced program: the same tables as the Markdown export
-        body.append(f"<pre class=trace>{e(chr(10).join(_trace_markdown(data, prices)))}</pre>")
-    title = e(f"flowertui session {h.get('session_id')}")
-    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
-            f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
+    return "".join(body)
 
 
 def to_callback_log(data: SessionData, ledger: Ledger | None = None) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from flowertui.engine.events import Event
 from flowertui.engine.ledger import Ledger
-from flowertui.engine.trace_ledger import TraceLedger
+from flowertui.engine.trace_ledger import TraceLedger, session_total
 from flowertui.session.model import turn_status
 
 BATCH_SECONDS = 0.2
@@ -285,7 +285,6 @@ class SessionWriter:
             self._record_total(sid)
 
     def _record_total(self, session_id: str) -> None:
-        traced = self.trace_ledger.total_tokens() if self.trace_ledger is not None else 0
         self._db.execute("UPDATE sessions SET total_tokens = ? WHERE id = ?",
-                         (self.ledger.grand_total() + traced, session_id))
+                         (session_total(self.ledger, self.trace_ledger), session_id))
 
