@@ -153,7 +153,9 @@ def main() -> None:
 
 def startup(runs: int) -> None:
     """First frame of the app beside a bare hello app, interleaved so both see the same machine load."""
-    env = {"TERM": "xterm-256color", "COLUMNS": "160", "LINES": "48"}
+    # The warm-up writes bytecode caches, as any user's first launch does, even where PYTHONDONTWRITEBYTECODE is set
+    # (it is on the development machines): without them every launch would compile flowertui from source again.
+    env = {"TERM": "xterm-256color", "COLUMNS": "160", "LINES": "48", "PYTHONDONTWRITEBYTECODE": ""}
     flowertui = [sys.executable, "-m", "flowertui"]
     hello = [sys.executable, "-c", HELLO]
     first_frame(flowertui, b"Conversation", env)  # warm the bytecode caches of both

@@ -104,3 +104,15 @@ def test_the_spool_check_on_every_start_loads_nothing_when_no_spool_waits(tmp_pa
     env = {**os.environ, "FLOWERTUI_DATA_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
+
+
+def test_starting_the_app_loads_no_session_layer_before_its_first_frame():
+    """The command line's own path to the app (flags, settings, the App built) leaves the session layer for later."""
+    code = (
+        "import sys; from textual.app import App; App.run = lambda self, *a, **k: None;"
+        "import flowertui.cli as cli; cli._exit_now = lambda code: None; cli.main([]);"
+        "loaded = [m for m in sys.modules if m.startswith(('flowertui.session', 'sqlite3'))];"
+        "assert not loaded, loaded"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

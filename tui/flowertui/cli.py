@@ -188,10 +188,11 @@ def _flags(args: argparse.Namespace, default_speed: float | None = None) -> dict
 def _tui(args: argparse.Namespace) -> int:
     """The app; Textual is imported here, LangChain only once the first frame is up."""
     from flowertui.config import ConfigError, resolve, resume_settings
-    from flowertui.session.model import session_start
 
     try:
         if args.resume:  # the session goes on with the provider and model it was recorded with, or not at all
+            from flowertui.session.model import session_start
+
             history = _load(args.resume)
             recorded, session_id = session_start(history.events), history.header.get("session_id")
             if recorded.get("provider") == "trace":  # a program's run has no conversation to go on with
