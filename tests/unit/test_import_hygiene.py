@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -116,3 +117,25 @@ def test_starting_the_app_loads_no_session_layer_before_its_first_frame():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_probe_started_in_a_program_loads_only_the_standard_library(tmp_path):
+    """Injected at interpreter start, the probe imports nothing beyond the standard library (LangChain it
+    patches only when the program itself imports it), and nothing of flowertui's package."""
+    code = (
+        "import sys, json; probe = sys.modules.get('flowertui_probe');"
+        "print(json.dumps({'active': bool(probe and probe.active()),"
+        " 'loaded': sorted(m for m in sys.modules if m.split('.')[0] not in sys.stdlib_module_names)}))"
+    )
+
+    def loaded(**env: str) -> dict:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, **env})
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    without = loaded()  # what this interpreter loads anyway (a virtualenv's .pth hooks)
+    traced = loaded(PYTHONPATH=str(PACKAGE / "trace" / "probe"), FLOWERTUI_TRACE="1",
+                    FLOWERTUI_TRACE_SPOOL=str(tmp_path))  # no viewer: the probe would spool; nothing is sent
+    assert traced["active"]
+    assert set(traced["loaded"]) - set(without["loaded"]) == {"sitecustomize", "flowertui_probe"}
