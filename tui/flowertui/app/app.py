@@ -314,15 +314,20 @@ class FlowerApp(App[None]):
     def turn_running(self) -> bool:
         return any(w.group == "turn" and not w.is_finished for w in self.workers)
 
-    async def on_events_pending(self, _: EventsPending) -> None:
+    def take_batch(self) -> list[Event]:
+        """The events queued for the panes; those the database does not hold yet are kept for the export."""
         batch = self.inbox.drain()
-        if not batch:
-            return
         self.recorded.extend(batch)
         writer = self.writer
         if writer is not None and not writer.error:  # what the database holds need not be kept here too
             while self.recorded and self.recorded[0].seq <= writer.saved_seq:
                 self.recorded.popleft()
+        return batch
+
+    async def on_events_pending(self, _: EventsPending) -> None:
+        batch = self.take_batch()
+        if not batch:
+            return
         with suppress(NoMatches, MountError):  # the app may be closing while an abandoned call still reports
             self.query_one(StatusLine).add(batch)
             self.query_one(EventsPane).add(batch)

@@ -220,14 +220,9 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
 
     async def on_events_pending(self, message: EventsPending) -> None:
         message.prevent_default()
-        batch = self.inbox.drain()
+        batch = self.take_batch()
         if not batch:
             return
-        self.recorded.extend(batch)
-        writer = self.writer
-        if writer is not None and not writer.error:  # what the database holds need not be kept here too
-            while self.recorded and self.recorded[0].seq <= writer.saved_seq:
-                self.recorded.popleft()
         for event in batch:
             if event.kind == "handler_error" and event.payload.get("of_run"):
                 self.handler_errors.setdefault(event.payload["of_run"], []).append(event)

@@ -311,17 +311,20 @@ def turn_ranges(turns) -> str:
     return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
 
 
-def _spent(event: Event) -> tuple[int, int, bool]:
-    """Input and output tokens of one finished call, and whether they are tiktoken's (usage missing)."""
+def spent(event: Event) -> tuple[int, int, bool]:
+    """Input and output tokens of one finished call, and whether they are tiktoken's (usage missing).
+
+    Both ledgers (memory kinds and traced programs) count a call this way.
+    """
     payload = event.payload
     usage = payload.get("usage")
     if usage:
-        return usage["input_tokens"], usage["output_tokens"], False
-    return payload.get("prompt_tokens_estimate") or 0, payload.get("completion_tokens_estimate") or 0, True
+        return int(usage["input_tokens"]), int(usage["output_tokens"]), False
+    return int(payload.get("prompt_tokens_estimate") or 0), int(payload.get("completion_tokens_estimate") or 0), True
 
 
 def _add_call(row: LedgerRow, event: Event) -> None:
-    spent_in, spent_out, missing = _spent(event)
+    spent_in, spent_out, missing = spent(event)
     row.model = row.model or event.payload.get("model")
     if event.maintenance:
         row.maintenance_input += spent_in
@@ -337,7 +340,7 @@ def _add_call(row: LedgerRow, event: Event) -> None:
 
 
 def _add_catch_up(catch_up: CatchUp, event: Event) -> None:
-    spent_in, spent_out, missing = _spent(event)
+    spent_in, spent_out, missing = spent(event)
     catch_up.model = catch_up.model or event.payload.get("model")
     catch_up.input_tokens += spent_in
     catch_up.output_tokens += spent_out

@@ -13,15 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowertui.engine.events import Event
-from flowertui.engine.ledger import Ledger
+from flowertui.engine.ledger import Ledger, spent
 from flowertui.engine.prices import Price
 
-RUN_KINDS = {"chain": "chain", "chat_model": "chat_model", "llm": "llm", "tool": "tool", "retriever": "retriever"}
+@dataclass(kw_only=True)
+class CallTotals:
+    """The model calls counted under one row (a model, or a top-level run)."""
 
-
-@dataclass
-class ModelRow:
-    model: str
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -31,19 +29,32 @@ class ModelRow:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    def add(self, spent_in: int, spent_out: int, missing: bool) -> None:
+        self.calls += 1
+        self.prompt_tokens += spent_in
+        self.completion_tokens += spent_out
+        self.usage_missing_calls += missing
+
+    def totals(self) -> dict[str, int]:
+        return {"calls": self.calls, "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "total_tokens": self.total_tokens, "usage_missing_calls": self.usage_missing_calls}
+
+
+@dataclass(kw_only=True)
+class ModelRow(CallTotals):
+    model: str
+
     def cost(self, prices: dict[str, Price]) -> tuple[float | None, str | None]:
         price = prices.get(self.model)
         return (None, None) if price is None else (price.cost(self.prompt_tokens, self.completion_tokens), price.currency)
 
     def to_dict(self, prices: dict[str, Price]) -> dict[str, Any]:
         cost, currency = self.cost(prices)
-        return {"calls": self.calls, "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                "total_tokens": self.total_tokens, "usage_missing_calls": self.usage_missing_calls, "cost": cost,
-                "currency": currency}
+        return {**self.totals(), "cost": cost, "currency": currency}
 
 
-@dataclass
-class RunRow:
+@dataclass(kw_only=True)
+class RunRow(CallTotals):
     """One top-level run: the outermost chain, graph or model call, with everything under it."""
 
     name: str
@@ -52,20 +63,10 @@ class RunRow:
     turn: int
     duration: float | None = None
     status: str = "running"
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    usage_missing_calls: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "run_id": self.run_id, "kind": self.kind, "turn": self.turn,
-                "duration": self.duration, "status": self.status, "calls": self.calls,
-                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                "total_tokens": self.total_tokens, "usage_missing_calls": self.usage_missing_calls}
+                "duration": self.duration, "status": self.status, **self.totals()}
 
 
 @dataclass
@@ -115,7 +116,7 @@ class TraceLedger:
             root = self._roots.get(parent, parent) if parent else run_id
             self._roots[run_id] = root
             if parent is None:
-                self.runs[run_id] = RunRow(event.name, run_id, RUN_KINDS.get(event.family, event.family), event.turn)
+                self.runs[run_id] = RunRow(name=event.name, run_id=run_id, kind=event.family, turn=event.turn)
             if event.kind in ("chat_model_start", "llm_start"):
                 self._models_of[run_id] = p.get("model")
         root = self.runs.get(self._roots.get(run_id, run_id))
@@ -128,23 +129,13 @@ class TraceLedger:
             top.duration, top.status = event.duration, "error" if event.kind.endswith("_error") else "done"
 
     def _add_call(self, event: Event, root: RunRow | None) -> None:
-        p = event.payload
-        usage = p.get("usage")
-        if usage:
-            spent_in, spent_out = int(usage["input_tokens"]), int(usage["output_tokens"])
-        else:
-            spent_in = int(p.get("prompt_tokens_estimate") or 0)
-            spent_out = int(p.get("completion_tokens_estimate") or 0)
+        spent_in, spent_out, missing = spent(event)
         self.turn_tokens[event.turn] = self.turn_tokens.get(event.turn, 0) + spent_in + spent_out
-        model = p.get("model") or self._models_of.get(event.run_id or "") or "unknown model"
+        model = event.payload.get("model") or self._models_of.get(event.run_id or "") or "unknown model"
         self._models_of.pop(event.run_id or "", None)
-        for row in (self.models.setdefault(model, ModelRow(model)), root):
-            if row is None:
-                continue
-            row.calls += 1
-            row.prompt_tokens += spent_in
-            row.completion_tokens += spent_out
-            row.usage_missing_calls += not usage
+        for row in (self.models.setdefault(model, ModelRow(model=model)), root):
+            if row is not None:
+                row.add(spent_in, spent_out, missing)
 
     # reading ---------------------------------------------------------------
 
