@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widget import MountError
+from textual.widget import MountError, Widget
 from textual.widgets import DataTable, Footer, Input, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
@@ -108,13 +108,18 @@ class FlowerApp(App[None]):
                 yield StatusLine(id="status")
                 yield HistoryInput(placeholder="Ask the flower shop…  (Enter to send, Esc for keys, ? for help)",
                                    id="message")
-            with Vertical(id="side", classes="show-events"):
-                yield Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"),
-                           Tab("Counter", id="tab-counter"), id="side-tabs")
-                yield EventsPane(id="events-pane", classes="pane")
-                yield TokenStream(id="token-pane", classes="pane")
-                yield TokenCounter(self.ledger, id="counter-pane", classes="pane")
+            yield from self.side(TokenCounter(self.ledger, id="counter-pane", classes="pane"))
         yield Footer()
+
+    @staticmethod
+    def side(counter: Widget) -> ComposeResult:
+        """The right-hand panes (tabs below 120 columns), with the mode's counter."""
+        with Vertical(id="side", classes="show-events"):
+            yield Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"),
+                       Tab("Counter", id="tab-counter"), id="side-tabs")
+            yield EventsPane(id="events-pane", classes="pane")
+            yield TokenStream(id="token-pane", classes="pane")
+            yield counter
 
     def on_mount(self) -> None:
         self.set_up({"conversation": "Conversation", "events-pane": "Callback events", "token-pane": "Token stream",

@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import Footer, Input, Tab, Tabs
+from textual.widgets import Footer, Input
 
 from flowertui.app.app import FlowerApp
 from flowertui.app.keys import TRACE_BINDINGS, TRACE_COMMANDS
@@ -109,12 +109,7 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
                 yield TraceStatus(id="status")
                 yield HistoryInput(placeholder="A line for the program's stdin  (Enter to send, Esc for keys, "
                                                "? for help)", id="message")
-            with Vertical(id="side", classes="show-events"):
-                yield Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"),
-                           Tab("Counter", id="tab-counter"), id="side-tabs")
-                yield EventsPane(id="events-pane", classes="pane")
-                yield TokenStream(id="token-pane", classes="pane")
-                yield TraceCounter(self.trace_ledger, id="counter-pane", classes="pane")
+            yield from self.side(TraceCounter(self.trace_ledger, id="counter-pane", classes="pane"))
         yield Footer()
 
     def on_mount(self, event: events.Mount) -> None:
