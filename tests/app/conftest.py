@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from flowertui.app.app import FlowerApp
+from flowertui.app.app import ChatApp
 from flowertui.config import Settings
 from flowertui.engine.kinds import MemorySettings
 from flowertui.engine.providers import ProviderSettings
@@ -23,10 +23,10 @@ def _private_state(tmp_path, monkeypatch):
 
 
 def make_app(provider: ProviderSettings | None = None, *, keymap: dict[str, str] | None = None,
-             config_theme: str | None = None, **kwargs) -> FlowerApp:
+             config_theme: str | None = None, **kwargs) -> ChatApp:
     settings = Settings(provider or ProviderSettings(speed=0), MemorySettings(), theme=config_theme,
                         keymap=keymap or {})
-    return FlowerApp(settings, **kwargs)
+    return ChatApp(settings, **kwargs)
 
 
 async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 30.0) -> None:

@@ -13,7 +13,7 @@ from flowertui.app.screens.export_dialog import ExportDialog
 from flowertui.app.state import save_state
 from flowertui.app.widgets.conversation import AssistantTurn
 from flowertui.app.widgets.status import StatusLine
-from flowertui.engine.ledger import Ledger
+from flowertui.engine.events import MemoryMode
 from flowertui.engine.providers import ProviderSettings
 from flowertui.session.model import SessionData
 from flowertui.session.replay import Replay
@@ -240,10 +240,8 @@ async def test_a_narrow_status_line_gives_way_in_order_and_keeps_state_and_memor
     from textual.app import App
 
     class Host(App[None]):
-        ledger = Ledger({})  # the status line reads the memory mode from the session's ledger
-
         def compose(self):
-            yield StatusLine(id="status")
+            yield StatusLine(MemoryMode("buffer", False), id="status")  # the app passes the ledger's mode down
 
     host = Host()
     async with host.run_test(size=(60, 3)) as pilot:

@@ -43,3 +43,22 @@ async def test_an_unknown_theme_name_falls_back_with_a_notice():
         await ready(pilot)
         assert app.theme == "peony"
         assert any("no-such-flower" in n.message for n in app._notifications)
+
+
+async def test_a_light_starting_theme_maps_ansi_colours_for_a_light_background():
+    """AppBase._start_theme sets the starting theme without Textual's restyle and so calls Textual's private
+    `_refresh_truecolor_filter`: this fails if Textual renames it, or if ANSI colours (the status line's `green`)
+    keep the mapping Textual chose for its default dark theme."""
+    from rich.color import Color
+    from rich.style import Style
+    from textual.app import App
+    from textual.filter import ANSIToTruecolor
+
+    assert callable(getattr(App, "_refresh_truecolor_filter", None)), "Textual renamed _refresh_truecolor_filter"
+    app = make_app(theme="jasmine")
+    async with app.run_test(size=SIZE):
+        assert not app.current_theme.dark
+        [ansi] = [f for f in app._filters if isinstance(f, ANSIToTruecolor)]
+        green = ansi.truecolor_style(Style(color="green"), Color.parse("#ffffff")).color.triplet
+        assert green == Color.parse("green").get_truecolor(app.ansi_theme_light)
+        assert green != Color.parse("green").get_truecolor(app.ansi_theme_dark)

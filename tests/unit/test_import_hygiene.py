@@ -77,15 +77,15 @@ def test_the_app_imports_before_its_first_frame_only_what_that_frame_draws():
 
 async def test_only_the_starting_theme_is_read_before_the_first_frame(tmp_path, monkeypatch):
     """The other theme files are read once the first frame is up; `t` then cycles through all of them."""
-    from flowertui.app.app import FlowerApp
+    from flowertui.app.app import ChatApp
     from flowertui.config import Settings
     from flowertui.engine.kinds import MemorySettings
     from flowertui.engine.providers import ProviderSettings
 
     monkeypatch.setenv("FLOWERTUI_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FLOWERTUI_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setattr(FlowerApp, "boot", lambda self: None)  # no engine needed for this
-    app = FlowerApp(Settings(ProviderSettings(speed=0), MemorySettings()), theme="lavender")
+    monkeypatch.setattr(ChatApp, "boot", lambda self: None)  # no engine needed for this
+    app = ChatApp(Settings(ProviderSettings(speed=0), MemorySettings()), theme="lavender")
     assert app.theme == "lavender" and app.flower_themes == ["lavender"]
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.3)

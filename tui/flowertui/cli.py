@@ -206,9 +206,9 @@ def _tui(args: argparse.Namespace) -> int:
             history, settings = None, resolve(_flags(args))
     except (ConfigError, OSError, RuntimeError) as exc:
         return _fail(str(exc))
-    from flowertui.app.app import FlowerApp
+    from flowertui.app.app import ChatApp
 
-    app = FlowerApp(settings, memory_kind=args.memory, compare=bool(args.compare), theme=args.theme, history=history)
+    app = ChatApp(settings, memory_kind=args.memory, compare=bool(args.compare), theme=args.theme, history=history)
     app.run()
     _exit_now(app.return_code or 0)
     return 0
@@ -288,9 +288,9 @@ def _replay(args: argparse.Namespace) -> int:
 
         TraceApp(settings, None, theme=args.theme, history=history, replay=replay).run()
         return 0
-    from flowertui.app.app import FlowerApp
+    from flowertui.app.app import ChatApp
 
-    FlowerApp(settings, theme=args.theme, history=history, replay=replay).run()
+    ChatApp(settings, theme=args.theme, history=history, replay=replay).run()
     return 0
 
 

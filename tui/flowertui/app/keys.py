@@ -1,4 +1,8 @@
-"""The app's commands, defined once: the bindings, the footer, the help table and the command palette read them."""
+"""The apps' commands, defined once: the bindings, the footer, the help table and the command palette read them.
+
+One table for both apps; each command names the apps it belongs to, and each app takes its own set in
+table order (`commands("chat")`, `commands("trace")`).
+"""
 
 from __future__ import annotations
 
@@ -28,21 +32,32 @@ class Command:
     show: bool = True
     key_display: str | None = None
     priority: bool = False
+    apps: frozenset[str] = frozenset({"chat", "trace"})  # the apps that bind it
 
     def binding(self) -> Binding:
         return Binding(self.key, self.action, self.footer, show=self.show, key_display=self.key_display,
                        priority=self.priority, tooltip=self.help, id=self.id)
 
 
+CHAT, TRACE = frozenset({"chat"}), frozenset({"trace"})
+
 COMMANDS: tuple[Command, ...] = (
     *(Command(f"memory.{kind}", str(n), f"memory('{kind}')", "memory", f"Memory: {kind}",
               f"memory kind {kind}: {MEMORY_HELP[kind]} (the transcript carries over)", show=n == 1,
-              key_display="1-5" if n == 1 else None) for n, kind in enumerate(KINDS, start=1)),
+              key_display="1-5" if n == 1 else None, apps=CHAT) for n, kind in enumerate(KINDS, start=1)),
     Command("memory.cycle", "m", "cycle_memory", "next", "Next memory kind", "switch to the next memory kind",
-            show=False),
-    Command("compare", "c", "compare", "compare", "Compare mode", "compare mode on/off: all five kinds get every turn"),
+            show=False, apps=CHAT),
+    Command("compare", "c", "compare", "compare", "Compare mode", "compare mode on/off: all five kinds get every turn",
+            apps=CHAT),
+    # `flowertui trace`: the program can be restarted and stopped; `flowertui lesson N` shows its source.
+    Command("trace.restart", "r", "restart", "restart", "Restart program",
+            "restart the program: a new run in the same session (a running one is stopped first)", apps=TRACE),
+    Command("trace.stop", "s", "stop", "stop", "Stop program", "stop the program: SIGINT, then SIGTERM", apps=TRACE),
+    Command("lesson.source", "v", "toggle_source", "source", "Example source",
+            "`flowertui lesson N`: show or hide the example's source beside the console", apps=TRACE),
     Command("cancel", "escape", "cancel", "cancel", "Cancel reply",
-            "cancel the reply in flight; otherwise leave the message box so the keys work"),
+            "cancel the reply in flight; otherwise leave the message box so the keys work", apps=CHAT),
+    Command("cancel", "escape", "cancel", "keys", "Leave input", "leave the input box so the keys work", apps=TRACE),
     Command("export", "e", "export", "export", "Export session", "export the session (jsonl, md, html, log)"),
     Command("pane.next", "p", "next_pane", "pane", "Next side pane",
             "below 120 columns: show the next side pane (events, tokens, counter)"),
@@ -57,17 +72,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("quit", "ctrl+q", "quit", "quit", "Quit", "quit flowertui", priority=True),
 )
 
-BINDINGS = [command.binding() for command in COMMANDS]
 
-# Trace mode (`flowertui trace`): no memory kinds, no compare mode; the program can be restarted and stopped.
-TRACE_COMMANDS: tuple[Command, ...] = (
-    Command("trace.restart", "r", "restart", "restart", "Restart program",
-            "restart the program: a new run in the same session (a running one is stopped first)"),
-    Command("trace.stop", "s", "stop", "stop", "Stop program", "stop the program: SIGINT, then SIGTERM"),
-    Command("lesson.source", "v", "toggle_source", "source", "Example source",
-            "`flowertui lesson N`: show or hide the example's source beside the console"),
-    Command("cancel", "escape", "cancel", "keys", "Leave input", "leave the input box so the keys work"),
-    *(c for c in COMMANDS if not c.id.startswith("memory") and c.id not in ("compare", "cancel")),
-)
+def commands(app: str) -> tuple[Command, ...]:
+    """The commands one app binds, in table order."""
+    return tuple(command for command in COMMANDS if app in command.apps)
 
-TRACE_BINDINGS = [command.binding() for command in TRACE_COMMANDS]

@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Markdown
 
-PANES = """\
+CHAT_PANES = """\
 # flowertui
 
 A flower-shop conversation run through LangChain's `ConversationChain`, with its callbacks made visible.
@@ -78,11 +78,14 @@ Keys work when the input box is not focused: press **Esc** to leave it; start ty
 """
 
 
+PANES = {"chat": CHAT_PANES, "trace": TRACE_PANES}  # by the app's session kind
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close", id="help.close")]
 
-    def __init__(self, keys: list[tuple[str, str]], panes: str = PANES) -> None:
-        """`panes`: what the panes show (trace mode passes its own)."""
+    def __init__(self, keys: list[tuple[str, str]], panes: str) -> None:
+        """`panes`: what the app's panes show."""
         super().__init__()
         self.keys = keys
         self.panes = panes

@@ -1,4 +1,7 @@
-"""One line naming provider, model, memory kind, session and state, with a spinner while waiting."""
+"""One line naming provider, model, memory kind, session and state, with a spinner while waiting.
+
+The memory kind and compare mode are the session ledger's: the app sets `mode` before each batch.
+"""
 
 from __future__ import annotations
 
@@ -13,22 +16,14 @@ BUSY = ("starting", "waiting for first token", "updating memory")
 
 
 class StatusLine(Static):
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, mode: MemoryMode, *, replay: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
+        self.mode = mode  # the memory kind and compare mode, as the session's ledger follows them
+        self.replay = replay
         self.provider = self.model = self.session = "…"
         self.state = "starting"
         self.detail = ""
-        self.replay = False
         self._frame = 0
-
-    @property
-    def mode(self) -> MemoryMode:
-        """The memory kind and compare mode, as the session's ledger follows them."""
-        return self.app.ledger.mode
-
-    def on_mount(self) -> None:
-        self.set_interval(0.1, self._spin)
-        self._draw()
 
     def add(self, events: list[Event]) -> None:
         for event in events:
@@ -64,6 +59,10 @@ class StatusLine(Static):
 
     def set_state(self, state: str, detail: str = "") -> None:
         self.state, self.detail = state, detail
+        self._draw()
+
+    def on_mount(self) -> None:
+        self.set_interval(0.1, self._spin)
         self._draw()
 
     def _spin(self) -> None:

@@ -1,0 +1,471 @@
+"""What the chat app and the trace app share: themes, the side panes, per-frame batching, the session writer,
+export, help, the palette, screenshots and the footer.
+
+`ChatApp` (app.py) and `TraceApp` (trace_app.py) are siblings deriving from `AppBase`. Textual calls a message
+handler of every class up the MRO, so each handler is defined in one class only: the base handles the shared
+messages and asks its app through plain methods (`left`, `counter`, `draw`, `problem`, `stop_work`, …).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import events
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widget import MountError, Widget
+from textual.widgets import Footer, Input, Tab, Tabs
+from textual.worker import Worker, WorkerState
+
+from flowertui.app import themes
+from flowertui.app.bridge import EventInbox
+from flowertui.app.keys import Command, commands
+from flowertui.app.messages import EngineProblem, EventsPending, Notice
+from flowertui.app.state import load_state, save_state
+from flowertui.app.widgets.events_pane import EventsPane
+from flowertui.app.widgets.history_input import HistoryInput
+from flowertui.app.widgets.token_stream import TokenStream
+from flowertui.config import Settings
+from flowertui.engine.events import Event
+from flowertui.engine.prices import PriceTableError, configured_prices, load_prices
+from flowertui.paths import data_dir, save_dir
+
+if TYPE_CHECKING:  # the screens and the session layer are imported when first used, after the first frame
+    from flowertui.engine.ledger import Ledger
+    from flowertui.session.model import SessionData
+    from flowertui.session.replay import Replay
+
+HERE = Path(__file__).parent
+BOOT_DELAY = 0.1  # seconds after the first frame before the app's boot worker starts (it imports heavy modules)
+SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
+
+
+class AppBase(App[None]):
+    CSS_PATH: ClassVar = [HERE / "app.tcss"]  # absolute: an app subclassed in another folder (the benches) finds it
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    SESSION_KIND: ClassVar[str]  # "chat" or "trace": the app's commands (keys.py) and its help text
+    COMMANDS_SHOWN: ClassVar[tuple[Command, ...]]  # its set from keys.py: its bindings, help table and palette
+    PROBLEM_TITLE: ClassVar[str]  # the title of an EngineProblem's notification
+    NOTHING_TO_EXPORT: ClassVar[str]  # said by `e` before the session has anything recorded
+    ledger: Callable[[Event], None]  # the session's ledger, set by each app: the engine or the bus feeds it
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """An app that names its session kind takes its commands from keys.py (before Textual reads BINDINGS)."""
+        if "SESSION_KIND" in cls.__dict__:
+            cls.COMMANDS_SHOWN = commands(cls.SESSION_KIND)
+            cls.BINDINGS = [command.binding() for command in cls.COMMANDS_SHOWN]
+        super().__init_subclass__(**kwargs)
+
+    def __init__(self, settings: Settings, *, theme: str | None = None, history: SessionData | None = None,
+                 replay: Replay | None = None) -> None:
+        """`history` with `replay` plays a recorded session back; `theme` is the one asked for on the command line
+        (the config's theme and keymap come with `settings`)."""
+        super().__init__()
+        self.settings = settings
+        self.asked_theme = theme
+        self.history = history
+        self.replay = replay
+        # Events drawn but not yet known to be in the database (every event when there is none): with the
+        # database's, they make the export, even after the database failed mid-session.
+        self.recorded: deque[Event] = deque()
+        self.writer = None  # the SessionWriter, once the boot worker opened the database
+        self.inbox = EventInbox(self)
+        self._stop_replay = threading.Event()
+        self._state_lock = threading.Lock()
+        self.flower_themes: list[str] = []
+        self._themes_pending = True  # theme files not read yet (all but the starting one are read after the first frame)
+        self.price_problem = ""
+        try:
+            self.prices = configured_prices()
+        except PriceTableError as exc:  # told on mount; the shipped prices still count
+            self.prices, self.price_problem = load_prices(), str(exc)
+        self._load_themes()  # before the app runs: a theme set on mount would restyle every widget a second time
+
+    @property
+    def replaying(self) -> bool:
+        return self.replay is not None
+
+    # what each app provides -----------------------------------------------
+    def left(self) -> ComposeResult:
+        """The left column: the app's main pane, its status line and the message box (id `message`)."""
+        raise NotImplementedError
+
+    def counter(self) -> Widget:
+        """The app's counter pane (id `counter-pane`; `add(batch)` and `redraw()`), reading the session's ledger."""
+        raise NotImplementedError
+
+    def replay_note(self) -> str:
+        """What the disabled message box says during a replay."""
+        raise NotImplementedError
+
+    def mounted(self) -> None:
+        """Anything the app adds once its panes are mounted."""
+
+    def boot(self) -> None:
+        """The app's worker, started after the first frame: play the recording back, or start what the app shows."""
+        raise NotImplementedError
+
+    async def draw(self, batch: list[Event]) -> None:
+        """Show a batch of events: the app's own panes, and the side panes through `draw_side`."""
+        raise NotImplementedError
+
+    async def problem(self, text: str) -> None:
+        """Show an engine problem in the app's own panes too (the notification is already up)."""
+
+    def stop_work(self) -> None:
+        """Stop what the app runs (a reply in flight, a program) before the session writer closes."""
+
+    def export_session(self) -> str | None:
+        """The session `e` exports, None while there is nothing to export yet."""
+        raise NotImplementedError
+
+    def export_ledger(self, data: SessionData) -> Ledger:
+        """The memory-kind ledger an export reads: the recorded events' own."""
+        from flowertui.engine.ledger import Ledger
+
+        return Ledger.of(data.events, self.prices)
+
+    # layout -----------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield from self.left()
+            with Vertical(id="side", classes="show-events"):  # tabs below 120 columns
+                yield Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"),
+                           Tab("Counter", id="tab-counter"), id="side-tabs")
+                yield titled(EventsPane(id="events-pane", classes="pane"), "Callback events")
+                yield titled(TokenStream(id="token-pane", classes="pane"), "Token stream")
+                yield self.counter()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """The engine (or program) and the other themes come after the first frame."""
+        self.mounted()
+        if self.price_problem:
+            self.notify(f"Your prices file was skipped: {self.price_problem}", severity="warning", timeout=12,
+                        markup=False)
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        box = self.query_one(HistoryInput)
+        if self.replaying:
+            box.disabled = True
+            box.placeholder = self.replay_note()
+            self.query_one("#events-table").focus()
+        else:
+            box.focus()
+        if self._themes_pending:
+            self.call_after_refresh(self._register_themes)
+        # Importing LangChain holds the GIL for about a second: it starts once the first frame is out.
+        self.call_after_refresh(self.set_timer, BOOT_DELAY, self.boot)
+
+    def on_unmount(self) -> None:
+        self._stop_replay.set()
+        self.stop_work()
+        if self.writer is not None:
+            self.writer.close()
+
+    # themes -----------------------------------------------------------
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """App variables for themes that do not set them (Textual's built-in ones)."""
+        return themes.default_variables(self.current_theme.dark)
+
+    def _load_themes(self) -> None:
+        """Start with the wanted theme, read alone; every other theme file is read after the first frame.
+
+        A theme named by --theme or the config file that cannot be read makes every file be read now, to say why.
+        """
+        named = {"--theme": self.asked_theme, "the config file's theme": self.settings.theme}
+        wanted = [name for name in (self.asked_theme, load_state().get("theme"), self.settings.theme) if name]
+        chosen = None
+        for name in wanted or [themes.DEFAULT_THEME]:
+            theme = themes.load_named(name, themes.shipped_themes_dir(), themes.user_themes_dir())
+            if theme is not None:
+                self.register_theme(theme)
+            if name in self.available_themes:
+                chosen = name
+                break
+        unknown = []
+        for source, name in named.items():  # a named theme not tried above is checked too: it is one small file
+            theme = None if not name or name in self.available_themes else themes.load_named(
+                name, themes.shipped_themes_dir(), themes.user_themes_dir())
+            if theme is not None:
+                self.register_theme(theme)
+            elif name and name not in self.available_themes:
+                unknown.append((source, name))
+        if chosen is None or unknown:
+            self._register_themes()
+        else:
+            self.flower_themes = [chosen]  # until the rest are read
+        self._start_theme(chosen or themes.DEFAULT_THEME)
+        if chosen in wanted:
+            save_state({"theme": chosen})  # remembered, as a later change is (the app is not running yet)
+        for source, name in unknown:
+            self.notify(f"Unknown theme {name!r} ({source}); using {self.theme}. "
+                        f"Themes: {', '.join(sorted(self.available_themes))}", severity="warning", markup=False)
+
+    def _register_themes(self) -> None:
+        loaded, problems = themes.load_themes(themes.shipped_themes_dir(), themes.user_themes_dir())
+        for theme in loaded:
+            self.register_theme(theme)
+        self.flower_themes, self._themes_pending = [theme.name for theme in loaded], False
+        if problems:
+            self.notify(themes.problems_message(problems), title="Theme files skipped", severity="warning",
+                        timeout=12, markup=False)
+
+    def _start_theme(self, name: str) -> None:
+        """What setting `theme` does, minus the full restyle Textual's watcher schedules: nothing is styled yet.
+
+        Setting `self.theme` here (before the app runs) makes Textual re-parse the whole stylesheet a second time
+        (~16 ms of CPU before the first frame, measured 2026-12-05 with Textual 8.2.8). Textual has no public way to
+        set the starting theme without that, and the ANSI-to-truecolor filter it built in `App.__init__` for its
+        default dark theme must follow a light one: that one call is Textual's private `_refresh_truecolor_filter`.
+        tests/app/test_themes_in_app.py fails if Textual renames it or the starting theme's ANSI colours are wrong.
+        """
+        self.set_reactive(App.theme, name)
+        self.stylesheet.set_variables(self.get_css_variables())
+        dark = self.current_theme.dark
+        self.update_classes({f"-theme-{name}": True, "-dark-mode": dark, "-light-mode": not dark}, update=False)
+        self._refresh_truecolor_filter(self.ansi_theme)
+
+    def _remember(self, changes: dict[str, Any]) -> None:
+        """Write the remembered state off the event loop, one write at a time."""
+        with self._state_lock:
+            save_state(changes)
+
+    def _theme_changed(self, theme) -> None:
+        self.run_worker(partial(self._remember, {"theme": theme.name}), thread=True, group="state",
+                        exit_on_error=False)
+        self.query_one(TokenStream).reshade()
+        self.query_one(EventsPane).rebuild()
+        self.query_one("#counter-pane").redraw()
+
+    def action_next_theme(self) -> None:
+        names = self.flower_themes
+        current = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(current + 1) % len(names)]
+        self.notify(f"Theme: {self.theme}", timeout=2, markup=False)
+
+    # the session ------------------------------------------------------
+    def open_writer(self, ledger: Ledger, **kwargs: Any) -> None:
+        """Open the session's database writer (in the boot worker); if it cannot open, say the session is not saved."""
+        from flowertui.session.store import DB_NAME, SessionWriter, StoreError
+
+        try:
+            self.writer = SessionWriter(data_dir() / DB_NAME, ledger,
+                                        on_error=lambda text: self.post_message(EngineProblem(text)), **kwargs)
+        except StoreError as exc:
+            self.post_message(EngineProblem(f"{exc}; this session will not be saved"))
+
+    def sinks(self, *first: Any) -> list[Any]:
+        """Where the session's events go: `first` (a ledger), the panes' inbox, then the writer if it opened."""
+        return [*first, self.inbox, *([self.writer] if self.writer else [])]
+
+    def play(self, replay: Replay) -> None:
+        """Play the recorded session's events at `replay`'s pace, as `_recorded_event`s (in the boot worker)."""
+        from flowertui.session.replay import play
+
+        play(self.history.events, self._recorded_event, replay, self._stop_replay)
+
+    def _recorded_event(self, event: Event) -> None:
+        """A recorded event goes to the session's ledger, as a live one would, then to the panes."""
+        self.ledger(event)
+        self.inbox(event)
+
+    def take_batch(self) -> list[Event]:
+        """The events queued for the panes; those the database does not hold yet are kept for the export."""
+        batch = self.inbox.drain()
+        self.recorded.extend(batch)
+        writer = self.writer
+        if writer is not None and not writer.error:  # what the database holds need not be kept here too
+            while self.recorded and self.recorded[0].seq <= writer.saved_seq:
+                self.recorded.popleft()
+        return batch
+
+    async def on_events_pending(self, _: EventsPending) -> None:
+        batch = self.take_batch()
+        if not batch:
+            return
+        with suppress(NoMatches, MountError):  # the app may be closing while a thread still reports
+            await self.draw(batch)
+
+    def draw_side(self, batch: list[Event]) -> None:
+        self.query_one(EventsPane).add(batch)
+        self.query_one(TokenStream).add(batch)
+        self.query_one("#counter-pane").add(batch)
+
+    async def on_engine_problem(self, message: EngineProblem) -> None:
+        self.notify(message.text, title=self.PROBLEM_TITLE, severity="error", timeout=10, markup=False)
+        with suppress(NoMatches):  # the app may be closing while a thread still reports
+            await self.problem(message.text)
+
+    def on_notice(self, message: Notice) -> None:
+        self.notify(message.text, title=message.title, severity=message.severity, timeout=8, markup=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.post_message(EngineProblem(f"{type(event.worker.error).__name__}: {event.worker.error}"))
+
+    # input and panes --------------------------------------------------
+    def on_key(self, event: events.Key) -> None:
+        """Typing anywhere on the main screen goes to the message box (bound keys excepted).
+
+        A printable key reaches the app only when the box did not take it, even if the box
+        got the focus in the meantime: keys typed fast were already on their way elsewhere.
+        """
+        if (event.is_printable and event.character and self.screen is self.screen_stack[0]
+                and event.key not in self.active_bindings):
+            box = self.query_one(HistoryInput)
+            self.set_focus(box)  # at once: the keys typed right after this one must land in the box too
+            box.insert_text_at_cursor(event.character)
+            event.stop()
+
+    def on_tabs_tab_activated(self, message: Tabs.TabActivated) -> None:
+        side, shown = self.query_one("#side"), SIDE_TABS[message.tab.id]
+        if not side.has_class(shown):  # restyling the side costs ~40 ms: not for the tab it already shows
+            side.remove_class(*SIDE_TABS.values())
+            side.add_class(shown)
+
+    def on_resize(self, _: events.Resize) -> None:
+        """Below 120 columns `p` joins the footer, which packs its keys closer so every shown one fits."""
+        self.call_after_refresh(self._fit_footer)  # once the screen has taken its breakpoint class
+
+    def _fit_footer(self) -> None:
+        self.refresh_bindings()
+        with suppress(NoMatches):
+            self.screen_stack[0].query_one(Footer).compact = self.narrow
+
+    @property
+    def narrow(self) -> bool:
+        return self.screen_stack[0].has_class("-narrow")
+
+    # actions ----------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`p` only when the side panes are tabs: wide, every side pane shows already."""
+        return self.narrow if action == "next_pane" else True
+
+    def action_next_pane(self) -> None:
+        tabs = self.query_one("#side-tabs", Tabs)
+        ids = list(SIDE_TABS)
+        tabs.active = ids[(ids.index(tabs.active) + 1) % len(ids)] if tabs.active in ids else ids[0]
+
+    def action_cancel(self) -> None:
+        """Leave the message box, so the single-letter keys work."""
+        if isinstance(self.focused, Input):
+            self.query_one("#events-table").focus()
+
+    def action_cycle_filter(self) -> None:
+        self.notify(f"Events: {self.query_one(EventsPane).cycle_filter()}", timeout=2, markup=False)
+
+    def action_toggle_tokens(self) -> None:
+        every = self.query_one(EventsPane).toggle_tokens()
+        self.notify("Every token event shown" if every else "Token events folded per run", timeout=2, markup=False)
+
+    async def action_clear(self) -> None:
+        """Clear the side panes; the numbers stay (they are the session's, not the screen's)."""
+        self.query_one(EventsPane).clear()
+        self.query_one(TokenStream).clear()
+
+    def action_help(self) -> None:
+        from flowertui.app.screens.help import PANES, HelpScreen
+
+        self.push_screen(HelpScreen(self.key_table(), PANES[self.SESSION_KIND]))
+
+    def key_table(self) -> list[tuple[str, str]]:
+        """Each command's current key (after the user's keymap) and what it does."""
+        keymap = self.settings.keymap
+        return [(self.get_key_display(Binding(keymap.get(c.id, c.key), c.action)), c.help)
+                for c in self.COMMANDS_SHOWN]
+
+    # export -----------------------------------------------------------
+    async def action_export(self) -> None:
+        session = self.export_session()
+        if session is None:
+            self.notify(self.NOTHING_TO_EXPORT, markup=False)
+            return
+        from flowertui.app.screens.export_dialog import ExportDialog
+
+        folder = await asyncio.to_thread(save_dir)
+        self.push_screen(ExportDialog(session, folder), partial(self._exported, session))
+
+    def _exported(self, session_id: str, outcome: tuple[str, Path, bool] | None) -> None:
+        if outcome is not None:
+            self.run_worker(partial(self._write_export, session_id, *outcome, list(self.recorded)), thread=True,
+                            group="export", exit_on_error=False)
+
+    def _write_export(self, session_id: str, fmt: str, path: Path, force: bool, unsaved: list[Event]) -> None:
+        """Read the session and write the file off the event loop; the result comes back as a notice."""
+        from flowertui.session.export import ExportError, export
+        from flowertui.session.store import StoreError
+
+        try:
+            data = self.session_data(session_id, unsaved)
+            written = export(data, fmt, path, self.export_ledger(data), force=force)
+        except (ExportError, StoreError) as exc:
+            self.post_message(Notice(str(exc), "Export failed", "error"))
+            return
+        count = len(data.events)
+        self.post_message(Notice(f"{count} event{'s' * (count != 1)} written to {written.resolve()}",
+                                 f"Exported {fmt}"))
+
+    def session_data(self, session_id: str, unsaved: list[Event]) -> SessionData:
+        """Everything recorded this session, read in a worker: the database's events, then the ones it lacks."""
+        from flowertui.session.model import SessionData
+        from flowertui.session.store import SessionStore
+
+        writer = self.writer
+        events: list[Event] = []
+        if writer is not None:
+            writer.flush()
+            store = SessionStore(writer.path)
+            try:
+                events = store.events(session_id)
+            finally:
+                store.close()
+        last = events[-1].seq if events else 0
+        events += [event for event in unsaved if event.seq > last]
+        return SessionData.of(events)
+
+    # palette and screenshot -------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own commands (Theme, Keys…), then one per binding; the screenshot goes where exports go."""
+        ours = {c.title for c in self.COMMANDS_SHOWN} | {"Screenshot"}
+        yield from (command for command in super().get_system_commands(screen) if command.title not in ours)
+        for c in self.COMMANDS_SHOWN:
+            action = c.action.split("(")[0]
+            if self.check_action(action, ()):
+                yield SystemCommand(c.title, c.help[:1].upper() + c.help[1:], partial(self.run_action, c.action))
+        yield SystemCommand("Screenshot", "Save an SVG screenshot in the folder exports go to", self.take_screenshot)
+
+    def take_screenshot(self) -> None:
+        self.set_timer(0.1, self._shoot)  # once the palette has closed, as Textual's own command does
+
+    def _shoot(self) -> None:
+        svg = self.export_screenshot()
+        self.run_worker(partial(self._save_screenshot, svg), thread=True, group="export", exit_on_error=False)
+
+    def _save_screenshot(self, svg: str) -> None:
+        path = save_dir() / f"flowertui-{datetime.now():%Y%m%d-%H%M%S}.svg"
+        try:
+            path.write_text(svg, "utf-8")
+        except OSError as exc:
+            self.post_message(Notice(f"cannot write {path}: {exc.strerror or exc}", "Screenshot failed", "error"))
+            return
+        self.post_message(Notice(f"Saved to {path}", "Screenshot"))
+
+
+def titled(widget: Widget, title: str) -> Widget:
+    """The widget with its border title (shown once it is mounted)."""
+    widget.border_title = title
+    return widget
