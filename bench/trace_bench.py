@@ -49,9 +49,8 @@ def run_in_app(program: list[str], latencies: list[float] | None = None) -> tupl
     from flowertui.engine.providers import ProviderSettings
 
     class Timed(TraceApp):
-        async def on_events_pending(self, message) -> None:
-            batch = list(self.inbox._queue)
-            await super().on_events_pending(message)
+        async def draw(self, batch) -> None:
+            await super().draw(batch)
             if latencies is not None:
                 fired = [event.wall for event in batch if event.kind == "llm_new_token"]
                 self.call_after_refresh(lambda: latencies.extend(time.time() - wall for wall in fired))
