@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from flowertui.serve import shapes
 from flowertui.serve.bodies import BadRequest, chat_request, completion_request
-from flowertui.serve.embeddings import EmbeddingCall, call_of, embedding_request, embedding_response
+from flowertui.serve.embeddings import EmbeddingCall, call_of, embedding_body, embedding_request
 from flowertui.serve.limits import MAX_BODY_BYTES, TooLarge, decode
 from flowertui.serve.replies import answer_chat, answer_completion
 from flowertui.serve.responses_api import Shaper, responses_request
@@ -66,7 +66,7 @@ def create_app(speed: float = 0.0, on_embedding: EmbeddingSink | None = None) ->
 
     def embedding(body: bytes) -> Response:
         parsed = embedding_request(decode(body))
-        answer = JSONResponse(embedding_response(parsed))
+        answer = Response(embedding_body(parsed), media_type="application/json")
         if on_embedding is not None:
             try:
                 on_embedding(call_of(parsed))

@@ -11,16 +11,19 @@ are decoded with the model's encoding, so a text and its tokens give one vector.
 from __future__ import annotations
 
 import base64
+import json
 import math
 import re
 import struct
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from flowertui.engine import tokens
 from flowertui.serve.bodies import BadRequest
 from flowertui.serve.limits import check_context
+from flowertui.serve.replies import count
 
 DIMENSIONS = {"text-embedding-3-large": 3072, "text-embedding-3-small": 1536, "text-embedding-ada-002": 1536}
 DEFAULT_DIMENSIONS = 1536
@@ -83,7 +86,7 @@ def _inputs(raw: Any, model: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
     for index, item in enumerate(items):
         if isinstance(item, str):
             texts.append(item)
-            counts.append(tokens.count_tokens(item, model))
+            counts.append(count(item, model))
         elif isinstance(item, list) and item and all(_is_token(t) for t in item):
             try:
                 texts.append(encoding.decode(item, errors="replace"))
@@ -103,11 +106,12 @@ def vector(text: str, dimensions: int) -> list[float]:
     """The text's unit vector: hashed character 1–3-grams and words, signed, normalised."""
     values = [0.0] * dimensions
     lowered = text.lower()
-    grams = [lowered[i:i + n] for n in (1, 2, 3) for i in range(len(lowered) - n + 1)]
-    grams += [f"w:{word}" for word in _WORDS.findall(lowered)] * 2  # whole words weigh more than their letters
-    for gram in grams:
+    grams = Counter(lowered[i:i + n] for n in (1, 2, 3) for i in range(len(lowered) - n + 1))
+    for word, times in Counter(_WORDS.findall(lowered)).items():
+        grams[f"w:{word}"] += 2 * times  # whole words weigh more than their letters
+    for gram, times in grams.items():
         hashed = zlib.crc32(gram.encode("utf-8", "replace"))
-        values[hashed % dimensions] += 1.0 if hashed & 0x80000000 else -1.0
+        values[hashed % dimensions] += times if hashed & 0x80000000 else -times
     norm = math.sqrt(sum(v * v for v in values))
     if norm == 0:
         values[0] = 1.0
@@ -115,15 +119,17 @@ def vector(text: str, dimensions: int) -> list[float]:
     return [v / norm for v in values]
 
 
-def embedding_response(request: EmbeddingRequest) -> dict[str, Any]:
-    data = []
+def embedding_body(request: EmbeddingRequest) -> bytes:
+    """The response's JSON, rendered one embedding at a time: one json.dumps of 2048 × 3072 floats
+    would hold the GIL for seconds."""
+    items = []
     for index, text in enumerate(request.texts):
         values = vector(text, request.dimensions)
         encoded: Any = base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode() if request.base64 else values
-        data.append({"object": "embedding", "index": index, "embedding": encoded})
+        items.append(json.dumps({"object": "embedding", "index": index, "embedding": encoded}).encode())
     used = sum(request.token_counts)
-    return {"object": "list", "data": data, "model": request.model,
-            "usage": {"prompt_tokens": used, "total_tokens": used}}
+    tail = json.dumps({"model": request.model, "usage": {"prompt_tokens": used, "total_tokens": used}})
+    return b'{"object": "list", "data": [' + b", ".join(items) + b"], " + tail[1:].encode()
 
 
 def call_of(request: EmbeddingRequest) -> EmbeddingCall:
