@@ -6,8 +6,14 @@ Each test reproduces an attack from the review (issue 15, item 15) against a rea
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 import threading
 import time
+from types import SimpleNamespace
 
 import httpx
 import openai
@@ -114,25 +120,50 @@ def test_long_texts_are_counted_exactly_in_pieces():
     assert count(text, "gpt-3.5-turbo") == tokens.count_tokens(text, "gpt-3.5-turbo")
 
 
-def test_a_heavy_request_does_not_hold_up_a_small_one(server):
+@pytest.fixture
+def served():
+    """`flowertui serve` in its own process, so the test's client does not share its interpreter."""
+    process = subprocess.Popen([sys.executable, "-m", "flowertui", "serve"], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        found = re.search(r"http://127\.0\.0\.1:\d+/v1", process.stdout.readline())
+        assert found
+        yield SimpleNamespace(base_url=found.group(0))
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+
+
+def test_a_heavy_request_does_not_hold_up_a_small_one(served):
     """A small request sent while a big one is being answered is answered first."""
+    server = served
+    still_serving(server)  # warm: tiktoken's encodings load on first use (o200k_base here, cl100k_base below)
+    assert post(server, "/embeddings", {"model": "text-embedding-3-large", "input": "rose"}).status_code == 200
     passages = [f"passage {i}: roses, lilies and tulips for a birthday " * 60 for i in range(800)]  # 2.2 MB
-    heavy = {"model": "text-embedding-3-large", "input": passages, "encoding_format": "base64"}
+    heavy = json.dumps({"model": "text-embedding-3-large", "input": passages, "encoding_format": "base64"}).encode()
+    sent = threading.Event()
     done: dict[str, float] = {}
 
+    def body():
+        for start in range(0, len(heavy), 1 << 20):
+            yield heavy[start:start + (1 << 20)]
+        sent.set()  # the whole body is on its way: the server is about to answer it
+
     def send_heavy() -> None:
-        response = post(server, "/embeddings", heavy, timeout=120)
-        assert response.status_code == 200 and len(response.json()["data"]) == 800
-        done["heavy"] = time.monotonic()
+        with httpx.stream("POST", f"{server.base_url}/embeddings", content=body(), timeout=120,
+                          headers={"content-type": "application/json"}) as response:
+            done["heavy"] = time.monotonic()  # the server has built its answer and starts sending it
+            assert response.status_code == 200 and len(json.loads(response.read())["data"]) == 800
 
     worker = threading.Thread(target=send_heavy)
     worker.start()
-    time.sleep(0.5)  # the heavy body is sent (loopback) and being answered
+    assert sent.wait(timeout=60)
+    time.sleep(0.5)
     started = time.monotonic()
     still_serving(server)
     done["small"] = time.monotonic()
     worker.join(timeout=120)
     assert "heavy" in done, "the heavy request failed"
     assert done["small"] < done["heavy"], f"small answered {done['small'] - done['heavy']:.2f} s after the heavy one"
-    print(f"small request: {1000 * (done['small'] - started):.0f} ms; heavy finished "
+    print(f"small request: {1000 * (done['small'] - started):.0f} ms; heavy answered "
           f"{done['heavy'] - done['small']:.2f} s later")
