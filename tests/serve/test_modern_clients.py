@@ -6,6 +6,7 @@ Real LangChain objects and the real openai client against a real server on 127.0
 from __future__ import annotations
 
 import asyncio
+import json
 from enum import Enum
 from typing import Optional
 
@@ -262,3 +263,23 @@ def test_async_tool_calls_work_concurrently(env):
 
     replies = asyncio.run(gather())
     assert len({r.tool_calls[0]["id"] for r in replies}) == 1  # deterministic
+
+
+def test_the_older_functions_api_gets_a_function_call(env):
+    from langchain_core.output_parsers.openai_functions import JsonOutputFunctionsParser
+    from langchain_core.utils.function_calling import convert_to_openai_function
+
+    functions = [convert_to_openai_function(delivery_slots), convert_to_openai_function(flower_price)]
+    model = ChatOpenAI(model="gpt-3.5-turbo").bind(functions=functions)
+    reply = model.invoke(PRICE_QUESTION)
+    assert reply.additional_kwargs["function_call"]["name"] == "flower_price"
+    assert reply.response_metadata["finish_reason"] == "function_call"
+    args = (model | JsonOutputFunctionsParser()).invoke(PRICE_QUESTION)
+    flower_price.args_schema.model_validate(args)
+    streamed = list(ChatOpenAI(model="gpt-3.5-turbo", streaming=True).bind(
+        functions=functions, function_call={"name": "delivery_slots"}).stream(PRICE_QUESTION))
+    joined = streamed[0]
+    for chunk in streamed[1:]:
+        joined += chunk
+    assert joined.additional_kwargs["function_call"]["name"] == "delivery_slots" and len(streamed) > 3
+    delivery_slots.args_schema.model_validate(json.loads(joined.additional_kwargs["function_call"]["arguments"]))

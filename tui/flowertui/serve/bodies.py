@@ -83,6 +83,7 @@ class ChatRequest:
     tools: tuple[Tool, ...] = ()
     tool_choice: str = "auto"  # "auto", "none", "required", or "function:NAME"
     format: Format = Format()
+    functions_api: bool = False  # tools came as the older `functions`: answer with `function_call`
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,21 @@ def chat_request(body: Any) -> ChatRequest:
     name = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
     tools = chat_tools(body.get("tools"))
     choice = tool_choice(body.get("tool_choice"), tools, lambda c: c.get("function", {}).get("name"))
+    functions_api = not tools and body.get("functions") is not None
+    if functions_api:
+        tools = legacy_functions(body["functions"])
+        choice = tool_choice(body.get("function_call"), tools, lambda c: c.get("name"))
     return ChatRequest(parsed, _options(body, body.get(name), name), tools, choice,
-                       response_format(body.get("response_format"), "response_format"))
+                       response_format(body.get("response_format"), "response_format"), functions_api)
+
+
+def legacy_functions(functions: Any) -> tuple[Tool, ...]:
+    """The older `functions` parameter: [{"name", "description", "parameters"}]."""
+    if not isinstance(functions, list) or not functions or len(functions) > MAX_TOOLS:
+        raise BadRequest(f"'functions' must be an array of 1 to {MAX_TOOLS} functions", "functions")
+    if not all(isinstance(function, dict) for function in functions):
+        raise BadRequest("each of 'functions' must be an object", "functions")
+    return tuple(tool_definition(function, f"functions[{index}]") for index, function in enumerate(functions))
 
 
 def chat_tools(tools: Any) -> tuple[Tool, ...]:
@@ -200,6 +214,9 @@ def _message(item: Any, index: int) -> Message:
     if name is not None and not isinstance(name, str):
         raise BadRequest(f"{where}.name must be a string", f"{where}.name")
     calls = _tool_calls(item.get("tool_calls"), where) if role == "assistant" else ()
+    legacy = item.get("function_call")
+    if role == "assistant" and isinstance(legacy, dict):
+        calls += (ToolCall("", str(legacy.get("name", "")), str(legacy.get("arguments", ""))),)
     call_id = item.get("tool_call_id")
     if role == "tool" and not isinstance(call_id, str):
         raise BadRequest(f"{where}.tool_call_id must be the id of the call this message answers", f"{where}.tool_call_id")

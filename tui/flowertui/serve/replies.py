@@ -60,6 +60,7 @@ class Answer:
     choices: tuple[Choice, ...]
     prompt_tokens: int
     completion_tokens: int
+    functions_api: bool = False  # calls are shown as the older `function_call`, not `tool_calls`
 
     @property
     def total_tokens(self) -> int:
@@ -75,13 +76,14 @@ def answer_chat(request: ChatRequest) -> Answer:
     tool = chosen_tool(request, asked)
     if tool is not None:
         call = make_call(tool, asked, request.messages, options.model)
-        choice = Choice(0, "", (), "stop" if request.tool_choice.startswith("function:") else "tool_calls", (call,))
+        finish = "function_call" if request.functions_api else "tool_calls"
+        choice = Choice(0, "", (), "stop" if request.tool_choice.startswith("function:") else finish, (call,))
         said = tokens.count_tokens(call.name, options.model) + tokens.count_tokens(call.arguments, options.model)
     else:
         choice = _choice(reply_text(request, asked), options)
         said = tokens.count_tokens(choice.text, options.model)
     choices = tuple(Choice(i, choice.text, choice.pieces, choice.finish_reason, choice.calls) for i in range(options.n))
-    return Answer(options.model, choices, sent, said * options.n)
+    return Answer(options.model, choices, sent, said * options.n, request.functions_api)
 
 
 def customer_message(messages: tuple[Message, ...]) -> str:

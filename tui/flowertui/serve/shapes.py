@@ -39,7 +39,8 @@ def chat_response(answer: Answer) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": answer.model,
-        "choices": [{"index": c.index, "message": _message(c), "logprobs": None, "finish_reason": c.finish_reason}
+        "choices": [{"index": c.index, "message": _message(c, answer.functions_api), "logprobs": None,
+                     "finish_reason": c.finish_reason}
                     for c in answer.choices],
         "usage": usage(answer),
         "service_tier": "default",
@@ -47,10 +48,12 @@ def chat_response(answer: Answer) -> dict[str, Any]:
     }
 
 
-def _message(choice: Choice) -> dict[str, Any]:
+def _message(choice: Choice, functions_api: bool) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": None if choice.calls else choice.text,
                                "refusal": None, "annotations": []}
-    if choice.calls:
+    if choice.calls and functions_api:
+        message["function_call"] = {"name": choice.calls[0].name, "arguments": choice.calls[0].arguments}
+    elif choice.calls:
         message["tool_calls"] = [{"id": call.id, "type": "function",
                                   "function": {"name": call.name, "arguments": call.arguments}}
                                  for call in choice.calls]
@@ -71,26 +74,33 @@ def chat_chunks(answer: Answer, include_usage: bool) -> Iterator[list[dict[str, 
     def chunk(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {**head, "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}], **extra}
 
-    yield [chunk(c.index, _first_delta(c)) for c in answer.choices]
+    legacy = answer.functions_api
+    yield [chunk(c.index, _first_delta(c, legacy)) for c in answer.choices]
     steps = max(max(len(c.pieces), *(len(call.pieces) for call in c.calls), 0) for c in answer.choices)
     for step in range(steps):
-        yield [chunk(c.index, delta) for c in answer.choices if (delta := _delta(c, step))]
+        yield [chunk(c.index, delta) for c in answer.choices if (delta := _delta(c, step, legacy))]
     yield [chunk(c.index, {}, c.finish_reason) for c in answer.choices]
     if include_usage:
         yield [{**head, "choices": [], "usage": usage(answer)}]
 
 
-def _first_delta(choice: Choice) -> dict[str, Any]:
+def _first_delta(choice: Choice, functions_api: bool) -> dict[str, Any]:
     if not choice.calls:
         return {"role": "assistant", "content": "", "refusal": None}
+    if functions_api:
+        return {"role": "assistant", "content": None, "refusal": None,
+                "function_call": {"name": choice.calls[0].name, "arguments": ""}}
     return {"role": "assistant", "content": None, "refusal": None,
             "tool_calls": [{"index": i, "id": call.id, "type": "function",
                             "function": {"name": call.name, "arguments": ""}} for i, call in enumerate(choice.calls)]}
 
 
-def _delta(choice: Choice, step: int) -> dict[str, Any]:
+def _delta(choice: Choice, step: int, functions_api: bool) -> dict[str, Any]:
     if not choice.calls:
         return {"content": choice.pieces[step]} if step < len(choice.pieces) else {}
+    if functions_api:
+        pieces = choice.calls[0].pieces
+        return {"function_call": {"arguments": pieces[step]}} if step < len(pieces) else {}
     pieces = [{"index": i, "function": {"arguments": call.pieces[step]}}
               for i, call in enumerate(choice.calls) if step < len(call.pieces)]
     return {"tool_calls": pieces} if pieces else {}
