@@ -113,6 +113,11 @@ def test_after_the_tool_result_the_answer_is_the_shops_text_quoting_it(env):
     answer = model.invoke([question, call, result])
     assert not answer.tool_calls
     assert answer.content.startswith(reply_for(PRICE_QUESTION)) and result.content in answer.content
+    chinese = HumanMessage("玫瑰多少钱？")
+    call = model.invoke([chinese])
+    assert call.tool_calls[0]["args"]["flower"] == "玫瑰"
+    answer = model.invoke([chinese, call, flower_price.invoke(call.tool_calls[0])])
+    assert answer.content.startswith(reply_for("玫瑰多少钱？")) and "flower_price 的结果：11 玫瑰 cost 88 CNY" in answer.content
 
 
 @pytest.mark.parametrize("method", ["json_schema", "function_calling"])

@@ -108,8 +108,8 @@ def chosen_tool(request: ChatRequest, asked: str) -> Tool | None:
 def matching_tool(tools: tuple[Tool, ...], message: str) -> Tool:
     """The tool whose name or description shares most with the message (the first on a tie).
 
-    Shared words count once each; a shop cue both name (price, delivery…: "how much"
-    asks what a "price" tool answers) counts twice.
+    Shared words count once each; a shop cue found in both (price, delivery…: "how
+    much" asks what a "price" tool answers) counts twice.
     """
     said = {word[:5] for word in re.findall(r"[a-z]{3,}", message.lower())}
     said_cjk = _bigrams(message)

@@ -110,7 +110,11 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 @contextmanager
-def offline_env(base: Mapping[str, str], speed: float = 0.0) -> Iterator[dict[str, str]]:
-    """`base` plus what points a program at a server started for it here, stopped afterwards."""
-    with ShopServer(speed=speed) as server:
+def offline_env(base: Mapping[str, str], speed: float = 0.0,
+                on_embedding: EmbeddingSink | None = None) -> Iterator[dict[str, str]]:
+    """`base` plus what points a program at a server started for it here, stopped afterwards.
+
+    `on_embedding` hears of the program's embeddings requests (see create_app).
+    """
+    with ShopServer(speed=speed, on_embedding=on_embedding) as server:
         yield {**base, **server.child_env()}
