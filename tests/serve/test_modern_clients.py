@@ -201,6 +201,7 @@ def test_the_server_tells_its_owner_about_embeddings():
     assert [(c.model, c.inputs, c.prompt_tokens, c.dimensions) for c in seen] == [("text-embedding-3-large", 2, 5, 64)]
 
 
+@pytest.mark.filterwarnings("ignore:create_react_agent has been moved")
 def test_a_langgraph_react_agent_calls_its_tool_and_answers(env):
     from langgraph.prebuilt import create_react_agent
 
