@@ -157,7 +157,7 @@ def test_bad_chat_requests_get_a_400_in_the_api_error_shape(server, client, body
 def test_bad_legacy_prompt_and_unknown_routes(server):
     bad = httpx.post(f"{server.base_url}/completions", json={"model": "m", "prompt": 42})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "prompt"
-    missing = httpx.post(f"{server.base_url}/embeddings", json={})
+    missing = httpx.post(f"{server.base_url}/images/generations", json={})
     assert missing.status_code == 404 and missing.json()["error"]["message"]
     wrong = httpx.get(f"{server.base_url}/chat/completions")
     assert wrong.status_code == 405 and wrong.json()["error"]["message"]

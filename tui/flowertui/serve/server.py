@@ -18,7 +18,7 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
 from flowertui.engine.tokens import ensure_offline_tiktoken
-from flowertui.serve.app import create_app
+from flowertui.serve.app import EmbeddingSink, create_app
 
 LOCALHOST = "127.0.0.1"
 PLACEHOLDER_KEY = "sk-flowertui-offline"  # the client insists on a key; this server ignores it
@@ -32,11 +32,13 @@ class ServeError(RuntimeError):
 class ShopServer:
     """The offline assistant's OpenAI-compatible server, in a daemon thread."""
 
-    def __init__(self, host: str = LOCALHOST, port: int = 0, speed: float = 0.0, access_log: bool = False) -> None:
+    def __init__(self, host: str = LOCALHOST, port: int = 0, speed: float = 0.0, access_log: bool = False,
+                 on_embedding: EmbeddingSink | None = None) -> None:
         self.host = host
         self.port = port
         self.speed = speed
         self.access_log = access_log
+        self.on_embedding = on_embedding  # told of each embeddings request served (see create_app)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -50,7 +52,7 @@ class ShopServer:
         ensure_offline_tiktoken()  # disk work done before the first request, not during it
         sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(create_app(self.speed), log_config=LOGGING_CONFIG if self.access_log else None,
+        config = uvicorn.Config(create_app(self.speed, self.on_embedding), log_config=LOGGING_CONFIG if self.access_log else None,
                                 access_log=self.access_log, log_level="info" if self.access_log else "error",
                                 lifespan="off", timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
@@ -108,7 +110,11 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 @contextmanager
-def offline_env(base: Mapping[str, str], speed: float = 0.0) -> Iterator[dict[str, str]]:
-    """`base` plus what points a program at a server started for it here, stopped afterwards."""
-    with ShopServer(speed=speed) as server:
+def offline_env(base: Mapping[str, str], speed: float = 0.0,
+                on_embedding: EmbeddingSink | None = None) -> Iterator[dict[str, str]]:
+    """`base` plus what points a program at a server started for it here, stopped afterwards.
+
+    `on_embedding` hears of the program's embeddings requests (see create_app).
+    """
+    with ShopServer(speed=speed, on_embedding=on_embedding) as server:
         yield {**base, **server.child_env()}

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flowertui.serve.replies import Answer
+from flowertui.serve.replies import Answer, Choice
 
 SYSTEM_FINGERPRINT = "fp_flowershop"
 OWNER = "flowertui"
@@ -39,19 +39,34 @@ def chat_response(answer: Answer) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": answer.model,
-        "choices": [
-            {"index": c.index, "message": {"role": "assistant", "content": c.text, "refusal": None, "annotations": []},
-             "logprobs": None, "finish_reason": c.finish_reason}
-            for c in answer.choices
-        ],
+        "choices": [{"index": c.index, "message": _message(c, answer.functions_api), "logprobs": None,
+                     "finish_reason": c.finish_reason}
+                    for c in answer.choices],
         "usage": usage(answer),
         "service_tier": "default",
         "system_fingerprint": SYSTEM_FINGERPRINT,
     }
 
 
+def _message(choice: Choice, functions_api: bool) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": None if choice.calls else choice.text,
+                               "refusal": None, "annotations": []}
+    if choice.calls and functions_api:
+        message["function_call"] = {"name": choice.calls[0].name, "arguments": choice.calls[0].arguments}
+    elif choice.calls:
+        message["tool_calls"] = [{"id": call.id, "type": "function",
+                                  "function": {"name": call.name, "arguments": call.arguments}}
+                                 for call in choice.calls]
+    return message
+
+
 def chat_chunks(answer: Answer, include_usage: bool) -> Iterator[list[dict[str, Any]]]:
-    """Rounds of chunks (one per choice each), so a paced stream can wait between rounds."""
+    """Rounds of chunks (one per choice each), so a paced stream can wait between rounds.
+
+    A tool call streams as the API streams it: the first delta names the call
+    (index, id, type, function name, empty arguments), later ones carry pieces
+    of the arguments, the last an empty delta and finish_reason "tool_calls".
+    """
     head = {"id": new_id("chatcmpl"), "object": "chat.completion.chunk", "created": int(time.time()),
             "model": answer.model, "service_tier": "default", "system_fingerprint": SYSTEM_FINGERPRINT}
     extra = {"usage": None} if include_usage else {}
@@ -59,12 +74,36 @@ def chat_chunks(answer: Answer, include_usage: bool) -> Iterator[list[dict[str, 
     def chunk(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {**head, "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}], **extra}
 
-    yield [chunk(c.index, {"role": "assistant", "content": "", "refusal": None}) for c in answer.choices]
-    for step in range(max(len(c.pieces) for c in answer.choices)):
-        yield [chunk(c.index, {"content": c.pieces[step]}) for c in answer.choices if step < len(c.pieces)]
+    legacy = answer.functions_api
+    yield [chunk(c.index, _first_delta(c, legacy)) for c in answer.choices]
+    steps = max(max(len(c.pieces), *(len(call.pieces) for call in c.calls), 0) for c in answer.choices)
+    for step in range(steps):
+        yield [chunk(c.index, delta) for c in answer.choices if (delta := _delta(c, step, legacy))]
     yield [chunk(c.index, {}, c.finish_reason) for c in answer.choices]
     if include_usage:
         yield [{**head, "choices": [], "usage": usage(answer)}]
+
+
+def _first_delta(choice: Choice, functions_api: bool) -> dict[str, Any]:
+    if not choice.calls:
+        return {"role": "assistant", "content": "", "refusal": None}
+    if functions_api:
+        return {"role": "assistant", "content": None, "refusal": None,
+                "function_call": {"name": choice.calls[0].name, "arguments": ""}}
+    return {"role": "assistant", "content": None, "refusal": None,
+            "tool_calls": [{"index": i, "id": call.id, "type": "function",
+                            "function": {"name": call.name, "arguments": ""}} for i, call in enumerate(choice.calls)]}
+
+
+def _delta(choice: Choice, step: int, functions_api: bool) -> dict[str, Any]:
+    if not choice.calls:
+        return {"content": choice.pieces[step]} if step < len(choice.pieces) else {}
+    if functions_api:
+        pieces = choice.calls[0].pieces
+        return {"function_call": {"arguments": pieces[step]}} if step < len(pieces) else {}
+    pieces = [{"index": i, "function": {"arguments": call.pieces[step]}}
+              for i, call in enumerate(choice.calls) if step < len(call.pieces)]
+    return {"tool_calls": pieces} if pieces else {}
 
 
 def completion_response(answer: Answer) -> dict[str, Any]:
