@@ -445,6 +445,34 @@ class CustomEvent(Callback):
     data: str
 
 
+# the JSONL export's first line
+
+
+@_record
+class ChatHeader(Record):
+    """The header line of a chat session's JSONL export."""
+
+    schema: int
+    flowertui: str | None
+    session_kind: SessionKind
+    provider: str | None
+    model: str | None
+    memory_kind: str | None
+    memory_settings: dict[str, Any]
+    session_id: str | None
+
+
+@_record
+class TraceHeader(Record):
+    """The header line of a traced session's JSONL export."""
+
+    schema: int
+    flowertui: str | None
+    session_kind: SessionKind
+    command: str | None
+    session_id: str | None
+
+
 @_record
 class Unknown(Payload):
     """A kind this version does not know (a newer flowertui's): its payload kept as it was."""

@@ -17,8 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from flowertui.engine.events import (LLM_END, MEMORY_CATCHUP_END, ChatModelStart, Event, LlmStart, MemoryCatchupStart,
-                                     MemoryEstimate, MemoryMode, TurnCancelled, TurnStart)
+from flowertui.engine.events import (LLM_END, MEMORY_CATCHUP_END, TURN_CANCELLED, TURN_END, TURN_ERROR, ChatModelStart,
+                                     Event, LlmStart, MemoryCatchupStart, MemoryEstimate, MemoryMode, TurnCancelled,
+                                     TurnStart)
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.prices import Price
 
@@ -32,7 +33,7 @@ MARKS = {
 }
 LEGEND = "  ".join(f"{mark} {meaning}" for mark, meaning in MARKS.items())
 # The event that closes a turn, and the status it leaves the turn in; a turn with none is still "running".
-TURN_ENDINGS = {"turn_end": "done", "turn_cancelled": "cancelled", "turn_error": "failed"}
+TURN_ENDINGS = {TURN_END: "done", TURN_CANCELLED: "cancelled", TURN_ERROR: "failed"}
 
 
 def turn_status(event_kind: str) -> str | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from flowertui.engine.events import (AGENT_ACTION, AGENT_FINISH, CHAIN_END, CHAIN_START, LLM_END, LLM_NEW_TOKEN,
-                                     SCHEMA_VERSION, TEXT, TOOL_END, TRACE_KINDS, Event)
+                                     SCHEMA_VERSION, SESSION_START, TEXT, TOOL_END, TRACE_KINDS, Event)
 from flowertui.engine.ledger import Ledger, LedgerRow
 from flowertui.engine.prices import Price, format_cost
 from flowertui.engine.trace_ledger import TraceLedger, session_total, trace_ledger
@@ -61,7 +61,7 @@ def atomic_write(path: Path, text: str, *, force: bool = False) -> Path:
 
 def to_jsonl(data: SessionData, ledger: Ledger | None = None) -> str:
     """A header line, then exactly one normalized event per line."""
-    lines = [json.dumps({"schema": JSONL_SCHEMA, **data.header}, ensure_ascii=False)]
+    lines = [json.dumps({**data.header, "schema": JSONL_SCHEMA}, ensure_ascii=False)]
     lines.extend(json.dumps(event.to_dict(), ensure_ascii=False) for event in data.events)
     return "\n".join(lines) + "\n"
 
@@ -250,7 +250,7 @@ def read_jsonl(path: Path) -> SessionData:
         if not lines or "schema" not in lines[0]:
             raise ValueError("no flowertui header line")
         events = [Event.from_dict(line) for line in lines[1:]]
-        if any(event.kind == "session_start" for event in events):  # an old file's header is read as upgraded
+        if any(event.kind == SESSION_START for event in events):  # an old file's header is read as upgraded
             return SessionData.of(events)
         return SessionData({k: v for k, v in lines[0].items() if k != "schema"}, events)
     except (OSError, ValueError, TypeError, KeyError) as exc:
@@ -295,7 +295,7 @@ def _html_event_lines(events: list[Event]) -> list[str]:
     start = events[0].mono if events else 0.0
     pieces: dict[str, int] = {}  # streamed pieces per run; a piece is one callback, not always one token
     for event in events:
-        if event.kind == "llm_new_token":
+        if event.kind == LLM_NEW_TOKEN:
             pieces[event.run_id or ""] = pieces.get(event.run_id or "", 0) + event.counted_token
     lines = []
     for event in events:

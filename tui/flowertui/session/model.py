@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowertui.engine.events import (SESSION_START, TURN_START, ChatSessionStart, Event, RunEnd, RunStart,
-                                     SessionStart, TraceSessionStart, TurnStart)
+from flowertui.engine.events import (SCHEMA_VERSION, SESSION_START, TURN_START, ChatHeader, ChatSessionStart, Event,
+                                     RunEnd, RunStart, SessionStart, TraceHeader, TraceSessionStart, TurnStart)
 from flowertui.engine.ledger import turn_status  # the ledger settles its rows by the same rule
 
 
@@ -21,20 +21,17 @@ def session_start(events: list[Event]) -> SessionStart | None:
 
 
 def session_header(events: list[Event]) -> dict[str, Any]:
-    """What an export's header says about a session, read from its first session_start event
-    (docs/events.schema.json, `header`)."""
+    """What an export's header line says about a session, read from its first session_start event."""
     start = session_start(events)
-    header: dict[str, Any] = {"flowertui": start.flowertui if start else None,
-                              "session_kind": start.session_kind if start else "chat"}
+    session_id = events[0].session_id if events else None
     if isinstance(start, TraceSessionStart):
-        header["command"] = start.command
-    else:
-        chat = start if isinstance(start, ChatSessionStart) else None
-        header |= {"provider": chat.provider if chat else None, "model": chat.model if chat else None,
-                   "memory_kind": chat.memory_kind if chat else None,
-                   "memory_settings": (chat.memory_settings if chat else None) or {}}
-    header["session_id"] = events[0].session_id if events else None
-    return header
+        return TraceHeader(schema=SCHEMA_VERSION, flowertui=start.flowertui, session_kind=start.session_kind,
+                           command=start.command, session_id=session_id).to_dict()
+    chat = start if isinstance(start, ChatSessionStart) else None
+    return ChatHeader(schema=SCHEMA_VERSION, flowertui=start.flowertui if start else None, session_kind="chat",
+                      provider=chat.provider if chat else None, model=chat.model if chat else None,
+                      memory_kind=chat.memory_kind if chat else None,
+                      memory_settings=(chat.memory_settings if chat else None) or {}, session_id=session_id).to_dict()
 
 
 @dataclass

@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowertui.engine.bus import EventBus
-from flowertui.engine.events import CALLBACK_KINDS, LLM_NEW_TOKEN, HandlerError, ProbeHello, Receiver
+from flowertui.engine.events import (CALLBACK_KINDS, HANDLER_ERROR, LLM_END, LLM_ERROR, LLM_NEW_TOKEN, HandlerError,
+                                     ProbeHello, Receiver)
 from flowertui.engine.normalise import NAME_LIMIT, TEXT_LIMIT, Normaliser
 from flowertui.engine.sanitize import Redactor
 from flowertui.trace.priority import lower_this_thread
@@ -55,7 +56,7 @@ class Translator:
             when = at if None not in at else None
             if kind == "event" and record.get("kind") in CALLBACK_KINDS:
                 self._event(record, when)
-            elif kind == "handler_error":
+            elif kind == HANDLER_ERROR:
                 self._handler_error(record, when)
             elif kind == "hello":
                 self.langchain = True
@@ -88,7 +89,7 @@ class Translator:
                 self._token_handlers[run_id] = handlers
             payload = self.normalise.token(fields.get("token"), handlers)
         else:
-            if kind in ("llm_end", "llm_error"):
+            if kind in (LLM_END, LLM_ERROR):
                 self._token_handlers.pop(run_id or "", None)
             payload = self.normalise(kind, fields, run_id, handlers)
         self.bus.emit(payload, name=self._text(record.get("name") or kind, NAME_LIMIT), scope="context",

@@ -219,15 +219,21 @@ def _register_hook(context_module):
 
 
 def _extract_module():
-    """The callback reader beside this file: a top-level module in a traced program (this folder is on its
-    PYTHONPATH), a package module under `flowertui.watch()`. Loaded with LangChain, not at interpreter start."""
+    """The callback reader beside this file, loaded with LangChain (not at interpreter start): a package module
+    under `flowertui.watch()`, else loaded from this folder by path (sitecustomize took the folder off sys.path)."""
+    import importlib
+    import importlib.util
+
     if __package__:
-        import importlib
-
         return importlib.import_module(__package__ + ".flowertui_extract")
-    import flowertui_extract
-
-    return flowertui_extract
+    module = sys.modules.get("flowertui_extract")
+    if module is None:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flowertui_extract.py")
+        spec = importlib.util.spec_from_file_location("flowertui_extract", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules["flowertui_extract"] = module
+    return module
 
 
 def _version():
