@@ -58,7 +58,8 @@ def test_a_traced_session_exports_valid_events(tmp_path):
     events = validate(exported(session, tmp_path))
     kinds = {e["kind"] for e in events}
     assert {"session_start", "probe_hello", "handler_error", "chain_start", "llm_end", "turn_end"} <= kinds
-    start, run, end = events[0]["payload"], next(e for e in events if e["kind"] == "turn_start"), events[-1]
+    start, run = events[0]["payload"], next(e for e in events if e["kind"] == "turn_start")
+    end = next(e for e in events if e["kind"] == "turn_end")  # under load a late spool import may add a second
     assert start["session_kind"] == "trace" and "provider" not in start and start["command"].endswith("raising.py")
     assert run["payload"]["command"] == start["command"] and run["payload"]["pid"] > 0
     assert end["payload"]["exit_state"] == "exited 0" and end["payload"]["exit_code"] == 0 and "reply" not in end["payload"]
