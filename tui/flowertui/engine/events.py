@@ -72,8 +72,10 @@ def key(name: str, **options: Any) -> Any:
 _record = dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 
 
-class Record(Mapping):
-    """A typed JSON object. Read-only mapping access by JSON key is kept for readers not yet moved to attributes."""
+class Record:
+    """A typed JSON object. Read-only mapping access by JSON key (`get`, `[]`, `in`, `==` a dict) is kept for
+    readers not yet moved to attributes. Not a collections.abc.Mapping: isinstance checks on the hot path stay
+    plain class checks."""
 
     __slots__ = ()
 
@@ -98,11 +100,33 @@ class Record(Mapping):
             raise KeyError(json_key)
         return value
 
+    def get(self, json_key: str, default: Any = None) -> Any:
+        try:
+            return self[json_key]
+        except KeyError:
+            return default
+
+    def __contains__(self, json_key: object) -> bool:
+        return json_key in self.to_dict()
+
+    def keys(self):
+        return self.to_dict().keys()
+
+    def items(self):
+        return self.to_dict().items()
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.to_dict())
 
     def __len__(self) -> int:
         return len(self.to_dict())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Record):
+            return type(other) is type(self) and other.to_dict() == self.to_dict()
+        return isinstance(other, Mapping) and dict(other) == self.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking values inside, like the dicts it replaces
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.to_dict()!r})"
@@ -557,6 +581,8 @@ def _convert(hint: Any, value: Any) -> Any:
         inner = [a for a in typing.get_args(hint) if a is not type(None)]
         return _convert(inner[0], value) if len(inner) == 1 else value
     if isinstance(hint, type) and issubclass(hint, Record):
+        if isinstance(value, hint):
+            return value
         return build(hint, value) if isinstance(value, Mapping) else None
     if origin is list:
         if not isinstance(value, (list, tuple)):
@@ -632,7 +658,7 @@ class Event:
     payload: Payload = field(default_factory=Unknown)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.payload, Payload):  # a plain JSON object (an old reader's or a test's)
+        if type(self.payload) is dict:  # a plain JSON object (an old reader's or a test's)
             object.__setattr__(self, "payload", payload_from(self.kind, self.payload))
 
     @property
