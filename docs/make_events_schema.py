@@ -67,7 +67,7 @@ def _ref(cls: type, defs: dict[str, Any]) -> dict[str, str]:
         defs[cls.__name__] = {}  # placeholder: records may refer to each other
         hints = typing.get_type_hints(cls)
         body: dict[str, Any] = {"type": "object"}
-        if cls.__doc__ and not cls.__doc__.startswith(("A typed JSON object", "An event's payload")):
+        if cls.__doc__ and not cls.__doc__.startswith(f"{cls.__name__}("):  # dataclass's made-up docstring
             body["description"] = " ".join(cls.__doc__.split())
         body["properties"] = {json_key: _type(hints[name], defs) for name, json_key, _ in events._fields(cls)}
         body["required"] = events.required(cls)
