@@ -22,7 +22,7 @@ def test_the_exit_code_is_the_programs(how, value, expected):
     assert ending.kind == ("turn_end" if expected == 0 else "turn_error")
     assert ending.payload["exit_code"] == expected
     if how == "signal":
-        assert ending.payload["reply"] == "killed by SIGTERM" and ending.payload["signal"] == signal.SIGTERM
+        assert ending.payload.exit_state == "killed by SIGTERM" and ending.payload.signal == signal.SIGTERM
 
 
 def test_a_crashing_program_keeps_its_traceback_byte_for_byte():

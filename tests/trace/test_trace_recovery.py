@@ -17,6 +17,8 @@ import flowertui
 from flowertui.session.store import SessionStore
 from tests.trace.helpers import flowertui as run_flowertui
 from tests.trace.helpers import program, session_events
+from tests.trace.test_event_schema import exported as exported_jsonl
+from tests.trace.test_event_schema import validate
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -56,6 +58,8 @@ def test_sigkill_of_headless_flowertui_leaves_the_program_running_and_its_events
     assert [e.kind for e in events].count("session_start") == 1 and events[-1].kind == "turn_end"
     assert events[-1].payload["recovered"] > 0
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    exported = validate(exported_jsonl(session_id, tmp_path))  # the export obeys docs/events.schema.json
+    assert [e["kind"] for e in exported] == [e.kind for e in events]
     assert not list((Path(os.environ["FLOWERTUI_DATA_DIR"]) / "trace-spool").glob("*.jsonl"))
 
 
@@ -71,7 +75,7 @@ def test_watch_saves_a_new_session_that_replay_can_load(tmp_path):
     store.close()
     events = session_events(latest)
     assert [e.payload["text"] for e in events if e.kind == "llm_end"] == ["watched answer"]
-    assert events[0].kind == "session_start" and events[0].payload["provider"] == "trace"
+    assert events[0].kind == "session_start" and events[0].payload.session_kind == "watch"
     assert not any("demo-secret-value-123" in json.dumps(e.to_dict()) for e in events)
     exported = tmp_path / "watched.jsonl"
     assert run_flowertui("export", "latest", "--format", "jsonl", "-o", str(exported)).returncode == 0

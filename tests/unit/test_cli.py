@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from flowertui.engine.events import SCHEMA_VERSION
 from flowertui.engine.kinds import KINDS
 
 
@@ -62,7 +63,7 @@ def test_export_writes_a_jsonl_header_and_every_event(tmp_path):
     done = flowertui("run", "--script", "lesson", "--json", "--export", str(target))
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in target.read_text("utf-8").splitlines()]
-    assert lines[0]["schema"] == 1 and lines[0]["session_id"] == json.loads(done.stdout)["session_id"]
+    assert lines[0]["schema"] == SCHEMA_VERSION and lines[0]["session_id"] == json.loads(done.stdout)["session_id"]
     assert len(lines) - 1 == json.loads(done.stdout)["events"]
     again = flowertui("run", "--script", "lesson", "--export", str(target))
     assert again.returncode == 2 and "--force" in again.stderr

@@ -8,6 +8,7 @@ import re
 import pytest
 from langchain_core.callbacks import FileCallbackHandler
 
+from flowertui.engine.events import SCHEMA_VERSION
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import load_prices
@@ -40,7 +41,7 @@ def compared():
 def test_jsonl_is_a_header_and_exactly_the_events(compared, tmp_path):
     path = export(_data(compared), "jsonl", tmp_path / "s.jsonl", _ledger(compared))
     lines = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
-    assert lines[0]["schema"] == 1 and lines[0]["session_id"] == compared.bus.session_id
+    assert lines[0]["schema"] == SCHEMA_VERSION and lines[0]["session_id"] == compared.bus.session_id
     assert lines[0]["provider"] == "offline" and lines[0]["memory_settings"]["window_k"] == 2
     assert [e for e in lines[1:]] == [e.to_dict() for e in compared.events]
     assert read_jsonl(path).events == compared.events

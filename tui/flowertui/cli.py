@@ -191,15 +191,16 @@ def _tui(args: argparse.Namespace) -> int:
 
     try:
         if args.resume:  # the session goes on with the provider and model it was recorded with, or not at all
+            from flowertui.engine.events import TraceSessionStart
             from flowertui.session.model import session_start
 
             history = _load(args.resume)
             recorded, session_id = session_start(history.events), history.header.get("session_id")
-            if recorded.get("provider") == "trace":  # a program's run has no conversation to go on with
+            if isinstance(recorded, TraceSessionStart):  # a program's run has no conversation to go on with
                 raise ConfigError(f"session {session_id} is traced: traced sessions are replayed, not resumed "
                                   f"(flowertui replay {session_id})")
             try:
-                settings = resume_settings(recorded, _flags(args))
+                settings = resume_settings(recorded or {}, _flags(args))
             except ConfigError as exc:
                 raise ConfigError(f"cannot resume session {session_id}: {exc}") from exc
         else:
@@ -283,7 +284,7 @@ def _replay(args: argparse.Namespace) -> int:
         history = _load(args.session)
     except (ConfigError, OSError, RuntimeError) as exc:
         return _fail(str(exc))
-    if history.header.get("provider") == "trace":  # a traced program's session replays in the trace panes
+    if history.header.get("session_kind") in ("trace", "listen", "watch"):  # replayed in the trace panes
         from flowertui.app.trace_app import TraceApp
 
         TraceApp(settings, None, theme=args.theme, history=history, replay=replay).run()

@@ -56,7 +56,7 @@ class _Echo:
 
     def __call__(self, event: Event) -> None:
         if event.counted_token and not event.maintenance:
-            self.write(event.payload["token"])
+            self.write(event.payload.token)
 
 
 def run_script(settings: Settings, options: RunOptions, turns: list[str], out: TextIO = sys.stdout) -> int:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 from flowertui import __version__
 from flowertui.engine.bus import EventBus, Sink
+from flowertui.engine.events import ChatSessionStart
 from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import Price, configured_prices
 from flowertui.engine.providers import ProviderSettings, build_chat_model
@@ -55,15 +56,15 @@ def assemble(
     conversation = Conversation(build_chat_model(provider), bus, memory_kind=memory_kind, settings=memory,
                                 compare=compare, transcript=resume.transcript,
                                 retries=0 if provider.provider == "offline" else provider.max_retries, ledger=ledger)
-    bus.emit("session_start", name="session", scope="app", payload={
-        "flowertui": __version__,
-        "provider": provider.provider,
-        "model": conversation.model_name,
-        "base_url": bus.redact(provider.base_url) if provider.base_url else None,
-        "api_key_used": bool(provider.api_key),  # whether one was used (never the key): resuming needs one too
-        "memory_kind": memory_kind,
-        "compare": compare,
-        "memory_settings": asdict(memory),
-        "resumed": bool(resume.last_seq),
-    })
+    bus.emit(ChatSessionStart(
+        flowertui=__version__,
+        provider=provider.provider,
+        model=conversation.model_name,
+        base_url=bus.redact(provider.base_url) if provider.base_url else None,
+        api_key_used=bool(provider.api_key),
+        memory_kind=memory_kind,
+        compare=compare,
+        memory_settings=asdict(memory),
+        resumed=bool(resume.last_seq),
+    ), name="session", scope="app")
     return Assembly(bus, ledger, conversation)

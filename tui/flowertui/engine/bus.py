@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flowertui.engine.events import Event
+from flowertui.engine.events import LLM_NEW_TOKEN, Event, Payload, payload_from
 from flowertui.engine.sanitize import Redactor
 
 Sink = Callable[[Event], None]
@@ -51,10 +51,11 @@ class EventBus:
 
     def emit(
         self,
-        kind: str,
+        what: Payload | str,
         *,
         name: str,
         scope: str,
+        kind: str | None = None,
         payload: dict[str, Any] | None = None,
         run_id: str | None = None,
         parent_run_id: str | None = None,
@@ -65,9 +66,17 @@ class EventBus:
     ) -> Event:
         """Build the next event and deliver it to every sink, in sequence order.
 
+        `what` is the payload; its type gives the kind unless `kind` names another its type allows (a traced
+        run's end is a turn_end, turn_error or turn_cancelled). A kind with a JSON object as `payload` is read
+        leniently, as a stored event is.
         `at` is (wall, monotonic) for an event that happened in another process (a traced program);
         `turn` places it in an earlier turn than the latest (programs watched at the same time).
         """
+        if isinstance(what, str):
+            kind, what = what, payload_from(what, payload)
+        kind = kind or what.KIND
+        if kind is None:
+            raise ValueError(f"{type(what).__name__} is the payload of more than one kind: name the kind")
         with self._lock:
             now = time.monotonic() if at is None else at[1]
             duration = since = None
@@ -78,7 +87,7 @@ class EventBus:
                     self._run_turns[run_id] = turn
                 else:  # a run abandoned by a cancel may end after the next turn began
                     turn = self._run_turns.get(run_id, turn)
-                if kind == "llm_new_token":
+                if kind == LLM_NEW_TOKEN:
                     since = _elapsed(self._run_starts.get(run_id), now)
                 elif kind.endswith(("_end", "_error")):
                     duration = _elapsed(self._run_starts.pop(run_id, None), now)
@@ -99,7 +108,7 @@ class EventBus:
                 parent_run_id=parent_run_id,
                 duration=duration,
                 since_run_start=since,
-                payload=payload or {},
+                payload=what,
             )
             for sink in self._sinks:
                 sink(event)

@@ -17,7 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from flowertui.engine.events import Event, MemoryMode
+from flowertui.engine.events import (LLM_END, MEMORY_CATCHUP_END, TURN_CANCELLED, TURN_END, TURN_ERROR, ChatModelStart,
+                                     Event, LlmStart, MemoryCatchupStart, MemoryEstimate, MemoryMode, TurnCancelled,
+                                     TurnStart)
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.prices import Price
 
@@ -31,7 +33,7 @@ MARKS = {
 }
 LEGEND = "  ".join(f"{mark} {meaning}" for mark, meaning in MARKS.items())
 # The event that closes a turn, and the status it leaves the turn in; a turn with none is still "running".
-TURN_ENDINGS = {"turn_end": "done", "turn_cancelled": "cancelled", "turn_error": "failed"}
+TURN_ENDINGS = {TURN_END: "done", TURN_CANCELLED: "cancelled", TURN_ERROR: "failed"}
 
 
 def turn_status(event_kind: str) -> str | None:
@@ -171,26 +173,26 @@ class Ledger:
         with self._lock:
             self.mode.follow(event)
             p = event.payload
-            if event.kind == "turn_start":
-                for kind in p.get("kinds", ()):
-                    self._row(kind, event.turn).model = p.get("model")
+            if isinstance(p, TurnStart):
+                for kind in p.kinds or ():
+                    self._row(kind, event.turn).model = p.model
             elif event.kind in TURN_ENDINGS:
                 self._settle(event)
-            elif event.kind == "memory_estimate":
+            elif isinstance(p, MemoryEstimate):
                 row = self._row(event.memory_kind, event.turn)
-                row.model = p.get("model") or row.model
-                row.prompt_tokens = int(p["prompt_tokens"])
-                row.completion_tokens = int(p["completion_tokens"])
+                row.model = p.model or row.model
+                row.prompt_tokens = int(p.prompt_tokens)
+                row.completion_tokens = int(p.completion_tokens)
                 row.estimated = True
-            elif event.kind in ("chat_model_start", "llm_start") and event.memory_kind and not event.maintenance:
-                self._prompts[(event.memory_kind, event.turn)] = int(p.get("prompt_tokens_estimate") or 0)
-            elif event.kind == "memory_catchup_start" and event.memory_kind:
-                self._catching[event.memory_kind] = CatchUp(event.memory_kind, event.turn, int(p.get("turns", 0)))
-            elif event.kind == "memory_catchup_end" and event.memory_kind in self._catching:
+            elif isinstance(p, (ChatModelStart, LlmStart)) and event.memory_kind and not event.maintenance:
+                self._prompts[(event.memory_kind, event.turn)] = int(p.prompt_tokens_estimate or 0)
+            elif isinstance(p, MemoryCatchupStart) and event.memory_kind:
+                self._catching[event.memory_kind] = CatchUp(event.memory_kind, event.turn, int(p.turns or 0))
+            elif event.kind == MEMORY_CATCHUP_END and event.memory_kind in self._catching:
                 catch_up = self._catching.pop(event.memory_kind)
                 if catch_up.calls:  # a memory that had nothing to summarise yet spent nothing
                     self.catch_ups.setdefault(event.memory_kind, []).append(catch_up)
-            elif event.kind == "llm_end" and event.memory_kind:
+            elif event.kind == LLM_END and event.memory_kind:
                 catching = self._catching.get(event.memory_kind) if event.maintenance else None
                 if catching is not None:
                     _add_catch_up(catching, event)
@@ -213,7 +215,8 @@ class Ledger:
             row.status = status
             if status == "cancelled" and kind == event.memory_kind and row.prompt_tokens + row.completion_tokens == 0:
                 row.prompt_tokens = self._prompts.get((kind, event.turn), 0)
-                row.completion_tokens = int(event.payload.get("completion_tokens") or 0)
+                cancelled = event.payload
+                row.completion_tokens = int(cancelled.completion_tokens or 0) if isinstance(cancelled, TurnCancelled) else 0
                 row.estimated = row.cancel_estimate = row.prompt_tokens + row.completion_tokens > 0
         for key in [key for key in self._prompts if key[1] == event.turn]:
             del self._prompts[key]
@@ -317,15 +320,15 @@ def spent(event: Event) -> tuple[int, int, bool]:
     Both ledgers (memory kinds and traced programs) count a call this way.
     """
     payload = event.payload
-    usage = payload.get("usage")
+    usage = payload.usage
     if usage:
-        return int(usage["input_tokens"]), int(usage["output_tokens"]), False
-    return int(payload.get("prompt_tokens_estimate") or 0), int(payload.get("completion_tokens_estimate") or 0), True
+        return int(usage.input_tokens), int(usage.output_tokens), False
+    return int(payload.prompt_tokens_estimate or 0), int(payload.completion_tokens_estimate or 0), True
 
 
 def _add_call(row: LedgerRow, event: Event) -> None:
     spent_in, spent_out, missing = spent(event)
-    row.model = row.model or event.payload.get("model")
+    row.model = row.model or event.payload.model
     if event.maintenance:
         row.maintenance_input += spent_in
         row.maintenance_output += spent_out
@@ -341,7 +344,7 @@ def _add_call(row: LedgerRow, event: Event) -> None:
 
 def _add_catch_up(catch_up: CatchUp, event: Event) -> None:
     spent_in, spent_out, missing = spent(event)
-    catch_up.model = catch_up.model or event.payload.get("model")
+    catch_up.model = catch_up.model or event.payload.model
     catch_up.input_tokens += spent_in
     catch_up.output_tokens += spent_out
     catch_up.usage_missing |= missing

@@ -11,20 +11,20 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatGeneration, LLMResult
 from typing_extensions import override
 
+from flowertui.engine import events as ev
 from flowertui.engine.bus import EventBus
-from flowertui.engine.sanitize import clean
-from flowertui.engine.tokens import count_tokens
-
-TEXT_LIMIT = 4000
-VALUE_LIMIT = 1000
+from flowertui.engine.normalise import NAME_LIMIT, Normaliser
+from flowertui.trace.probe.flowertui_extract import extract
 
 
 class Recorder(BaseCallbackHandler):
-    """Turns callbacks into events. `scope` is constructor, request or context."""
+    """Turns callbacks into events. `scope` is constructor, request or context.
+
+    The callback's arguments are read by the probe's reader (the same reading a traced program gets), whole;
+    the normaliser estimates, cleans and bounds them.
+    """
 
     run_inline = True  # keep event order when LangChain runs handlers from async code
 
@@ -33,128 +33,106 @@ class Recorder(BaseCallbackHandler):
         self.scope = scope
         self.maintenance = maintenance
         self.memory_kind = memory_kind
-        self._prompt_estimates: dict[UUID, tuple[str | None, int]] = {}
+        self.normalise = Normaliser(bus.redact)
 
-    def _emit(self, kind: str, run_id: UUID, parent_run_id: UUID | None, name: str, **payload: Any) -> None:
+    def _emit(self, payload: ev.Payload, run_id: UUID, parent_run_id: UUID | None, name: str) -> None:
         self.bus.emit(
-            kind,
+            payload,
             name=name,
             scope=self.scope,
-            payload=payload,
             run_id=str(run_id),
             parent_run_id=str(parent_run_id) if parent_run_id else None,
             memory_kind=self.memory_kind,
             maintenance=self.maintenance,
         )
 
-    def _text(self, value: Any, limit: int = TEXT_LIMIT) -> str:
-        return clean(value if isinstance(value, str) else str(value), self.bus.redact, limit)
-
-    def _values(self, values: Any) -> dict[str, str]:
-        if not isinstance(values, dict):
-            return {"value": self._text(values, VALUE_LIMIT)}
-        return {str(k): self._text(v, VALUE_LIMIT) for k, v in values.items()}
+    def _callback(self, kind: str, args: tuple, kwargs: dict[str, Any], run_id: UUID,
+                  parent_run_id: UUID | None, error: BaseException | None = None) -> None:
+        read = extract(kind, args, kwargs, 0)
+        fields = read["payload"]
+        if error is not None:  # in the user's terms, with what to do about it
+            fields["error"] = describe_error(error)
+        self._emit(self.normalise(kind, fields, str(run_id)), run_id, parent_run_id,
+                   self.normalise.text(read["name"], NAME_LIMIT))
 
     # chains -------------------------------------------------------------
     @override
     def on_chain_start(self, serialized, inputs, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._emit("chain_start", run_id, parent_run_id, _name(serialized, kwargs, "chain"), inputs=self._values(inputs))
+        self._callback(ev.CHAIN_START, (serialized, inputs), kwargs, run_id, parent_run_id)
 
     @override
     def on_chain_end(self, outputs, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._emit("chain_end", run_id, parent_run_id, kwargs.get("name") or "chain", outputs=self._values(outputs))
+        self._callback(ev.CHAIN_END, (outputs,), kwargs, run_id, parent_run_id)
 
     @override
     def on_chain_error(self, error, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._emit("chain_error", run_id, parent_run_id, "chain", **self._error(error))
+        self._callback(ev.CHAIN_ERROR, (error,), kwargs, run_id, parent_run_id, error)
 
     # models -------------------------------------------------------------
     @override
-    def on_chat_model_start(self, serialized, messages: list[list[BaseMessage]], *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        model = _model_name(kwargs)
-        flat = [m for batch in messages for m in batch]
-        estimate = count_tokens("\n".join(_content(m) for m in flat), model)
-        self._prompt_estimates[run_id] = (model, estimate)
-        shown = [{"role": m.type, "content": self._text(_content(m))} for m in flat]
-        self._emit("chat_model_start", run_id, parent_run_id, _name(serialized, kwargs, "chat_model"),
-                   model=model, messages=shown, prompt_tokens_estimate=estimate)
+    def on_chat_model_start(self, serialized, messages, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
+        self._callback(ev.CHAT_MODEL_START, (serialized, messages), kwargs, run_id, parent_run_id)
 
     @override
     def on_llm_start(self, serialized, prompts: list[str], *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        model = _model_name(kwargs)
-        estimate = count_tokens("\n".join(prompts), model)
-        self._prompt_estimates[run_id] = (model, estimate)
-        self._emit("llm_start", run_id, parent_run_id, _name(serialized, kwargs, "llm"),
-                   model=model, prompts=[self._text(p) for p in prompts], prompt_tokens_estimate=estimate)
+        self._callback(ev.LLM_START, (serialized, prompts), kwargs, run_id, parent_run_id)
 
     @override
     def on_llm_new_token(self, token: str, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._emit("llm_new_token", run_id, parent_run_id, "token", token=self._text(token, 0))
+        self._emit(self.normalise.token(token), run_id, parent_run_id, "token")
 
     @override
-    def on_llm_end(self, response: LLMResult, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        model, prompt_estimate = self._prompt_estimates.pop(run_id, (None, None))
-        text, usage, reported_model, finish = _result_parts(response)
-        model = reported_model or model
-        self._emit("llm_end", run_id, parent_run_id, "llm", text=self._text(text), model=model,
-                   usage=usage, finish_reason=finish, prompt_tokens_estimate=prompt_estimate,
-                   completion_tokens_estimate=count_tokens(text, model))
+    def on_llm_end(self, response, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
+        self._callback(ev.LLM_END, (response,), kwargs, run_id, parent_run_id)
 
     @override
     def on_llm_error(self, error, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._prompt_estimates.pop(run_id, None)
-        self._emit("llm_error", run_id, parent_run_id, "llm", **self._error(error))
+        self._callback(ev.LLM_ERROR, (error,), kwargs, run_id, parent_run_id, error)
 
     # everything else --------------------------------------------------
     @override
     def on_text(self, text: str, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._emit("text", run_id, parent_run_id, "text", text=self._text(text))
+        self._callback(ev.TEXT, (text,), kwargs, run_id, parent_run_id)
 
     @override
     def on_retry(self, retry_state, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        outcome = retry_state.outcome
-        error = outcome.exception() if outcome is not None and outcome.failed else None
-        self._emit("retry", run_id, parent_run_id, "retry", attempt=retry_state.attempt_number,
-                   error=self._text(error) if error else None)
+        self._callback(ev.RETRY, (retry_state,), kwargs, run_id, parent_run_id)
 
     @override
     def on_tool_start(self, serialized, input_str: str, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._emit("tool_start", run_id, parent_run_id, _name(serialized, kwargs, "tool"), input=self._text(input_str))
+        self._callback(ev.TOOL_START, (serialized, input_str), kwargs, run_id, parent_run_id)
 
     @override
     def on_tool_end(self, output: Any, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._emit("tool_end", run_id, parent_run_id, kwargs.get("name") or "tool", output=self._text(output))
+        self._callback(ev.TOOL_END, (output,), kwargs, run_id, parent_run_id)
 
     @override
     def on_tool_error(self, error, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._emit("tool_error", run_id, parent_run_id, "tool", **self._error(error))
+        self._callback(ev.TOOL_ERROR, (error,), kwargs, run_id, parent_run_id, error)
 
     @override
     def on_agent_action(self, action, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._emit("agent_action", run_id, parent_run_id, "agent", tool=self._text(action.tool), log=self._text(action.log))
+        self._callback(ev.AGENT_ACTION, (action,), kwargs, run_id, parent_run_id)
 
     @override
     def on_agent_finish(self, finish, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._emit("agent_finish", run_id, parent_run_id, "agent", log=self._text(finish.log))
+        self._callback(ev.AGENT_FINISH, (finish,), kwargs, run_id, parent_run_id)
 
     @override
     def on_retriever_start(self, serialized, query: str, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._emit("retriever_start", run_id, parent_run_id, _name(serialized, kwargs, "retriever"), query=self._text(query))
+        self._callback(ev.RETRIEVER_START, (serialized, query), kwargs, run_id, parent_run_id)
 
     @override
     def on_retriever_end(self, documents, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._emit("retriever_end", run_id, parent_run_id, "retriever", documents=len(documents))
+        self._callback(ev.RETRIEVER_END, (documents,), kwargs, run_id, parent_run_id)
 
     @override
     def on_retriever_error(self, error, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._emit("retriever_error", run_id, parent_run_id, "retriever", **self._error(error))
+        self._callback(ev.RETRIEVER_ERROR, (error,), kwargs, run_id, parent_run_id, error)
 
     @override
     def on_custom_event(self, name: str, data: Any, *, run_id, tags=None, metadata=None, **kwargs: Any) -> None:
-        self._emit("custom_event", run_id, None, self._text(name, 200), data=self._text(data))
-
-    def _error(self, error: BaseException) -> dict[str, str]:
-        return {"error": self._text(describe_error(error)), "type": type(error).__name__}
+        self._callback(ev.CUSTOM_EVENT, (name, data), kwargs, run_id, None)
 
 
 def describe_error(error: BaseException, server: str | None = None) -> str:
@@ -217,50 +195,3 @@ def _key_variable(server: str | None) -> str:
         if preset.key_env and server and preset.base_url and server.rstrip("/") == preset.base_url.rstrip("/"):
             return preset.key_env
     return "OPENAI_API_KEY"
-
-
-def _name(serialized: dict[str, Any] | None, kwargs: dict[str, Any], fallback: str) -> str:
-    if kwargs.get("name"):
-        return str(kwargs["name"])
-    serialized = serialized or {}
-    if serialized.get("name"):
-        return str(serialized["name"])
-    ids = serialized.get("id") or []
-    return str(ids[-1]) if ids else fallback
-
-
-def _model_name(kwargs: dict[str, Any]) -> str | None:
-    params = kwargs.get("invocation_params") or {}
-    metadata = kwargs.get("metadata") or {}
-    return params.get("model_name") or params.get("model") or metadata.get("ls_model_name")
-
-
-def _content(message: BaseMessage) -> str:
-    return message.content if isinstance(message.content, str) else message.text
-
-
-def _result_parts(response: LLMResult) -> tuple[str, dict[str, int] | None, str | None, str | None]:
-    """Text, provider-reported usage (None when the provider sent none), model and finish reason."""
-    generation = response.generations[0][0] if response.generations and response.generations[0] else None
-    text = generation.text if generation else ""
-    usage = None
-    model = finish = None
-    if isinstance(generation, ChatGeneration):
-        meta = generation.message.response_metadata or {}
-        model = meta.get("model_name") or meta.get("model")
-        finish = meta.get("finish_reason")
-        raw = getattr(generation.message, "usage_metadata", None)
-        if raw:
-            usage = {k: int(raw.get(k) or 0) for k in ("input_tokens", "output_tokens", "total_tokens")}
-    if usage is None and response.llm_output and response.llm_output.get("token_usage"):
-        raw = response.llm_output["token_usage"]
-        usage = {
-            "input_tokens": int(raw.get("prompt_tokens") or 0),
-            "output_tokens": int(raw.get("completion_tokens") or 0),
-            "total_tokens": int(raw.get("total_tokens") or 0),
-        }
-    if usage is not None and usage["input_tokens"] + usage["output_tokens"] == 0:
-        usage = None  # a provider that counted nothing did not report usage
-    if generation is not None and finish is None:
-        finish = (generation.generation_info or {}).get("finish_reason")
-    return text, usage, model, finish

@@ -17,6 +17,9 @@ from langchain_core.language_models import BaseChatModel
 
 from flowertui.engine import legacy
 from flowertui.engine.bus import EventBus
+from flowertui.engine.events import (CompareMode, MemoryCatchupEnd, MemoryCatchupStart, MemoryEstimate, MemorySwitch,
+                                     TurnEnd, TurnError, TurnStart, build)
+from flowertui.engine.events import TurnCancelled as CancelledTurn  # the payload; TurnCancelled here is the guard's
 from flowertui.engine.kinds import KINDS, SUMMARISING, MemorySettings, UnknownMemoryKind
 from flowertui.engine.ledger import Ledger
 from flowertui.engine.memory import build_memory, carry_over, prompt_for
@@ -129,7 +132,7 @@ class Conversation:
     def _catch_up(self, kind: str, memory) -> None:
         """Run the summariser over the transcript, between two events that say so and what it cost."""
         turns = len(self.transcript)
-        self.bus.emit("memory_catchup_start", name=kind, scope="app", memory_kind=kind, payload={"turns": turns})
+        self.bus.emit(MemoryCatchupStart(turns=turns), name=kind, scope="app", memory_kind=kind)
         ended: dict[str, Any] = {"turns": turns}
         try:
             carry_over(memory, self.transcript)
@@ -141,7 +144,7 @@ class Conversation:
             if spent is not None:
                 ended |= {key: value for key, value in spent.to_dict(self.ledger.prices).items()
                           if key in ("calls", "total_tokens", "usage_missing", "cost", "currency")}
-            self.bus.emit("memory_catchup_end", name=kind, scope="app", memory_kind=kind, payload=ended)
+            self.bus.emit(build(MemoryCatchupEnd, ended), name=kind, scope="app", memory_kind=kind)
 
     def switch(self, kind: str) -> None:
         """Make `kind` active; a memory new to this conversation is given the transcript so far."""
@@ -155,14 +158,14 @@ class Conversation:
             self.memories = {kind: self.memories[kind]}
         self.chain = legacy.ConversationChain(llm=self._chain_llm, memory=self.memories[kind])
         if previous:
-            self.bus.emit("memory_switch", name="memory", scope="app", memory_kind=kind,
-                          payload={"from": previous, "to": kind, "from_turn": self.bus.turn + 1})
+            self.bus.emit(MemorySwitch(from_=previous, to=kind, from_turn=self.bus.turn + 1), name="memory",
+                          scope="app", memory_kind=kind)
 
     def set_compare(self, on: bool) -> None:
         """Compare mode keeps all five memories fed with the same transcript."""
         if on != self.compare:
             self._keep_memories(on)
-            self.bus.emit("compare_mode", name="memory", scope="app", payload={"on": on})
+            self.bus.emit(CompareMode(on=on), name="memory", scope="app")
 
     def _keep_memories(self, compare: bool) -> None:
         self.compare = compare
@@ -186,9 +189,8 @@ class Conversation:
         self._cancelled = cancelled = threading.Event()
         turn = self.bus.begin_turn()
         kinds = list(self.memories) if self.compare else [self.active]
-        self.bus.emit("turn_start", name="turn", scope="app",
-                      payload={"user": clean(user, self.bus.redact), "kinds": kinds, "model": self.model_name,
-                               "compare": self.compare})
+        self.bus.emit(TurnStart(user=clean(user, self.bus.redact), kinds=kinds, model=self.model_name,
+                                compare=self.compare), name="turn", scope="app")
         guard = _Guard(cancelled)
         outcome: dict[str, Any] = {}
         finished = threading.Event()
@@ -207,20 +209,21 @@ class Conversation:
                 break
         if cancelled.is_set():
             reply = "".join(guard.partial)
-            self.bus.emit("turn_cancelled", name="turn", scope="app", payload={
-                "reply": clean(reply, self.bus.redact), "completion_tokens": count_tokens(reply, self.model_name)})
+            self.bus.emit(CancelledTurn(reply=clean(reply, self.bus.redact),
+                                        completion_tokens=count_tokens(reply, self.model_name)),
+                          name="turn", scope="app")
             return TurnResult(turn, user, reply, "cancelled")
         if "error" in outcome:
             server = getattr(self.model, "openai_api_base", None) or (
                 "https://api.openai.com/v1" if hasattr(self.model, "openai_api_base") else None)
             message = clean(describe_error(outcome["error"], server), self.bus.redact)
-            self.bus.emit("turn_error", name="turn", scope="app", payload={"error": message})
+            self.bus.emit(TurnError(error=message), name="turn", scope="app")
             raise TurnFailed(message) from outcome["error"]
         reply = outcome["result"]["response"]
         if self.compare:
             self._feed_others(user, reply)
         self.transcript.append((user, reply))
-        self.bus.emit("turn_end", name="turn", scope="app", payload={"reply": clean(reply, self.bus.redact)})
+        self.bus.emit(TurnEnd(reply=clean(reply, self.bus.redact)), name="turn", scope="app")
         return TurnResult(turn, user, reply, "done")
 
     def _feed_others(self, user: str, reply: str) -> None:
@@ -229,9 +232,7 @@ class Conversation:
             if kind == self.active:
                 continue
             prompt = prompt_for(memory, user)
-            self.bus.emit("memory_estimate", name=kind, scope="app", memory_kind=kind, payload={
-                "model": self.model_name,
-                "prompt_tokens": count_tokens(prompt, self.model_name),
-                "completion_tokens": count_tokens(reply, self.model_name),
-            })
+            self.bus.emit(MemoryEstimate(model=self.model_name, prompt_tokens=count_tokens(prompt, self.model_name),
+                                         completion_tokens=count_tokens(reply, self.model_name)),
+                          name=kind, scope="app", memory_kind=kind)
             memory.save_context({"input": user}, {"response": reply})

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowertui.engine.events import Event
+from flowertui.engine.events import LLM_END, ChatModelStart, Event, HandlerError, LlmStart
 from flowertui.engine.ledger import Ledger, spent
 from flowertui.engine.prices import Price
 
@@ -99,13 +99,13 @@ class TraceLedger:
 
     def _follow(self, event: Event) -> None:
         p = event.payload
-        for receiver in p.get("handlers") or ():
-            row = self.handlers.setdefault(receiver["name"], HandlerRow(receiver["name"]))
+        for receiver in getattr(p, "handlers", None) or ():  # callbacks from a probe carry them
+            row = self.handlers.setdefault(receiver.name, HandlerRow(receiver.name))
             row.events += 1
-            if receiver["scope"] not in row.scopes:
-                row.scopes.append(receiver["scope"])
-        if event.kind == "handler_error":
-            name = p.get("handler") or "unknown handler"
+            if receiver.scope not in row.scopes:
+                row.scopes.append(receiver.scope)
+        if isinstance(p, HandlerError):
+            name = p.handler or "unknown handler"
             self.handlers.setdefault(name, HandlerRow(name)).errors += 1
             return
         run_id = event.run_id
@@ -117,12 +117,12 @@ class TraceLedger:
             self._roots[run_id] = root
             if parent is None:
                 self.runs[run_id] = RunRow(name=event.name, run_id=run_id, kind=event.family, turn=event.turn)
-            if event.kind in ("chat_model_start", "llm_start"):
-                self._models_of[run_id] = p.get("model")
+            if isinstance(p, (ChatModelStart, LlmStart)):
+                self._models_of[run_id] = p.model
         root = self.runs.get(self._roots.get(run_id, run_id))
-        if root is not None and p.get("langgraph_node") is not None and root.kind == "chain":
+        if root is not None and getattr(p, "langgraph_node", None) is not None and root.kind == "chain":
             root.kind = "graph"
-        if event.kind == "llm_end":
+        if event.kind == LLM_END:
             self._add_call(event, root)
         if run_id in self.runs and event.kind.endswith(("_end", "_error")):
             top = self.runs[run_id]
@@ -131,7 +131,7 @@ class TraceLedger:
     def _add_call(self, event: Event, root: RunRow | None) -> None:
         spent_in, spent_out, missing = spent(event)
         self.turn_tokens[event.turn] = self.turn_tokens.get(event.turn, 0) + spent_in + spent_out
-        model = event.payload.get("model") or self._models_of.get(event.run_id or "") or "unknown model"
+        model = event.payload.model or self._models_of.get(event.run_id or "") or "unknown model"
         self._models_of.pop(event.run_id or "", None)
         for row in (self.models.setdefault(model, ModelRow(model=model)), root):
             if row is not None:

@@ -17,13 +17,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from flowertui.engine.events import Event
+from flowertui.engine.events import (AGENT_ACTION, AGENT_FINISH, CHAIN_END, CHAIN_START, LLM_END, LLM_NEW_TOKEN,
+                                     SCHEMA_VERSION, SESSION_START, TEXT, TOOL_END, TRACE_KINDS, Event)
 from flowertui.engine.ledger import Ledger, LedgerRow
 from flowertui.engine.prices import Price, format_cost
 from flowertui.engine.trace_ledger import TraceLedger, session_total, trace_ledger
 from flowertui.session.model import SessionData
 
-JSONL_SCHEMA = 1
+JSONL_SCHEMA = SCHEMA_VERSION  # the header line's "schema": the event schema's version (docs/events.schema.json)
 
 
 class ExportError(OSError):
@@ -60,7 +61,7 @@ def atomic_write(path: Path, text: str, *, force: bool = False) -> Path:
 
 def to_jsonl(data: SessionData, ledger: Ledger | None = None) -> str:
     """A header line, then exactly one normalized event per line."""
-    lines = [json.dumps({"schema": JSONL_SCHEMA, **data.header}, ensure_ascii=False)]
+    lines = [json.dumps({**data.header, "schema": JSONL_SCHEMA}, ensure_ascii=False)]
     lines.extend(json.dumps(event.to_dict(), ensure_ascii=False) for event in data.events)
     return "\n".join(lines) + "\n"
 
@@ -74,7 +75,7 @@ def to_markdown(data: SessionData, ledger: Ledger) -> str:
     h = data.header
     traced = _traced(data, prices)
     out = [f"# flowertui session {h.get('session_id')}", "",
-           f"{h.get('provider')} · {h.get('model')} · started {_when(data.events)} · flowertui {h.get('flowertui')}"]
+           f"{_what(h, traced is not None)} · started {_when(data.events)} · flowertui {h.get('flowertui')}"]
     out += [""] if traced else [f"memory settings: {_settings(h)}", ""]
     for turn in data.turns():
         if traced:
@@ -112,7 +113,7 @@ def to_markdown(data: SessionData, ledger: Ledger) -> str:
 
 def _traced(data: SessionData, prices: dict[str, Price]) -> TraceLedger | None:
     """A traced program's ledger, rebuilt from its events; None for a chat session."""
-    return trace_ledger(data.events, prices) if data.header.get("provider") == "trace" else None
+    return trace_ledger(data.events, prices) if data.header.get("session_kind") in TRACE_KINDS else None
 
 
 def _trace_total(ledger: Ledger, traced: TraceLedger) -> str:
@@ -149,7 +150,7 @@ def to_html(data: SessionData, ledger: Ledger) -> str:
     traced = _traced(data, prices)
     settings = "" if traced else f" · memory settings {e(_settings(h))}"
     body = [f"<h1>flowertui session {e(str(h.get('session_id')))}</h1>",
-            f"<p class=meta>{e(str(h.get('provider')))} · {e(str(h.get('model')))} · started {e(_when(data.events))}"
+            f"<p class=meta>{e(_what(h, traced is not None))} · started {e(_when(data.events))}"
             f"{settings} · flowertui {e(str(h.get('flowertui')))}</p>"]
     for turn in data.turns():
         label = f"Run {turn.number} <small>{e(turn.status)}" if traced else \
@@ -200,18 +201,18 @@ def to_callback_log(data: SessionData, ledger: Ledger | None = None) -> str:
         if event.scope not in ("request", "context"):  # context: a traced program's events, one per callback
             continue
         p = event.payload
-        if event.kind == "chain_start":
+        if event.kind == CHAIN_START:
             out.append(f"\n\n> Entering new {event.name} chain...\n")
-        elif event.kind == "chain_end":
+        elif event.kind == CHAIN_END:
             out.append("\n> Finished chain.\n")
-        elif event.kind == "text":
-            out.append(p.get("text", "") + "\n")
-        elif event.kind == "agent_action":
-            out.append(p.get("log", ""))
-        elif event.kind == "tool_end":
-            out.append(p.get("output", ""))
-        elif event.kind == "agent_finish":
-            out.append(p.get("log", "") + "\n")
+        elif event.kind == TEXT:
+            out.append((p.text or "") + "\n")
+        elif event.kind == AGENT_ACTION:
+            out.append(p.log or "")
+        elif event.kind == TOOL_END:
+            out.append(p.output or "")
+        elif event.kind == AGENT_FINISH:
+            out.append((p.log or "") + "\n")
     return "".join(out)
 
 
@@ -248,8 +249,10 @@ def read_jsonl(path: Path) -> SessionData:
         lines = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
         if not lines or "schema" not in lines[0]:
             raise ValueError("no flowertui header line")
-        header = {k: v for k, v in lines[0].items() if k != "schema"}
-        return SessionData(header, [Event.from_dict(line) for line in lines[1:]])
+        events = [Event.from_dict(line) for line in lines[1:]]
+        if any(event.kind == SESSION_START for event in events):  # an old file's header is read as upgraded
+            return SessionData.of(events)
+        return SessionData({k: v for k, v in lines[0].items() if k != "schema"}, events)
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise ExportError(f"cannot read {path} as a flowertui JSONL export: {exc}") from exc
 
@@ -260,6 +263,13 @@ def read_jsonl(path: Path) -> SessionData:
 def _when(events: Iterable[Event]) -> str:
     first = next(iter(events), None)
     return datetime.fromtimestamp(first.wall, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if first else "?"
+
+
+def _what(header: dict[str, Any], traced: bool) -> str:
+    """What ran: a traced program's command, or a chat's provider and model."""
+    if traced:
+        return f"{header.get('session_kind')} · {header.get('command')}"
+    return f"{header.get('provider')} · {header.get('model')}"
 
 
 def _settings(header: dict[str, Any]) -> str:
@@ -285,17 +295,17 @@ def _html_event_lines(events: list[Event]) -> list[str]:
     start = events[0].mono if events else 0.0
     pieces: dict[str, int] = {}  # streamed pieces per run; a piece is one callback, not always one token
     for event in events:
-        if event.kind == "llm_new_token":
+        if event.kind == LLM_NEW_TOKEN:
             pieces[event.run_id or ""] = pieces.get(event.run_id or "", 0) + event.counted_token
     lines = []
     for event in events:
         if event.run_id and event.kind.endswith("_start"):
             depth[event.run_id] = depth.get(event.parent_run_id or "", -1) + 1
-        if event.kind == "llm_new_token":
+        if event.kind == LLM_NEW_TOKEN:
             continue
         level = depth.get(event.run_id or "", 0)
         took = f" · {event.duration * 1000:.0f} ms" if event.duration is not None else ""
-        streamed = _streamed(pieces.get(event.run_id or ""), event) if event.kind == "llm_end" else ""
+        streamed = _streamed(pieces.get(event.run_id or ""), event) if event.kind == LLM_END else ""
         upkeep = " · memory maintenance" if event.maintenance else ""
         gist = html.escape(_gist(event))
         lines.append(f"<li style='margin-left:{level * 1.5}em' class={event.family}><code>+{event.mono - start:.3f}s"
@@ -306,15 +316,15 @@ def _html_event_lines(events: list[Event]) -> list[str]:
 
 def _streamed(pieces: int | None, end: Event) -> str:
     """How many pieces a run streamed and, when the provider reported it, how many tokens they made."""
-    usage = end.payload.get("usage") or {}
+    usage = end.payload.usage
     said = [f"{pieces} pieces streamed"] if pieces else []
-    if usage.get("output_tokens"):
-        said.append(f"{usage['output_tokens']} output tokens")
+    if usage and usage.output_tokens:
+        said.append(f"{usage.output_tokens} output tokens")
     return "".join(f" · {part}" for part in said)
 
 
 def _gist(event: Event) -> str:
-    text = json.dumps(event.payload, ensure_ascii=False)
+    text = json.dumps(event.payload.to_dict(), ensure_ascii=False)
     return text if len(text) <= 600 else text[:600] + "…"
 
 

@@ -9,27 +9,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowertui.engine.events import Event
+from flowertui.engine.events import (SCHEMA_VERSION, SESSION_START, TURN_START, ChatHeader, ChatSessionStart, Event,
+                                     RunEnd, RunStart, SessionStart, TraceHeader, TraceSessionStart, TurnStart)
 from flowertui.engine.ledger import turn_status  # the ledger settles its rows by the same rule
 
 
-def session_start(events: list[Event]) -> dict[str, Any]:
-    """The payload of the session's first session_start event (empty if it has none)."""
-    start = next((e for e in events if e.kind == "session_start"), None)
-    return start.payload if start else {}
+def session_start(events: list[Event]) -> SessionStart | None:
+    """The payload of the session's first session_start event (None if it has none)."""
+    start = next((e for e in events if e.kind == SESSION_START), None)
+    return start.payload if start and isinstance(start.payload, SessionStart) else None
 
 
 def session_header(events: list[Event]) -> dict[str, Any]:
-    """What an export's header says about a session, read from its first session_start event."""
-    payload = session_start(events)
-    return {
-        "flowertui": payload.get("flowertui"),
-        "provider": payload.get("provider"),
-        "model": payload.get("model"),
-        "memory_kind": payload.get("memory_kind"),
-        "memory_settings": payload.get("memory_settings", {}),
-        "session_id": events[0].session_id if events else None,
-    }
+    """What an export's header line says about a session, read from its first session_start event."""
+    start = session_start(events)
+    session_id = events[0].session_id if events else None
+    if isinstance(start, TraceSessionStart):
+        return TraceHeader(schema=SCHEMA_VERSION, flowertui=start.flowertui, session_kind=start.session_kind,
+                           command=start.command, session_id=session_id).to_dict()
+    chat = start if isinstance(start, ChatSessionStart) else None
+    return ChatHeader(schema=SCHEMA_VERSION, flowertui=start.flowertui if start else None, session_kind="chat",
+                      provider=chat.provider if chat else None, model=chat.model if chat else None,
+                      memory_kind=chat.memory_kind if chat else None,
+                      memory_settings=(chat.memory_settings if chat else None) or {}, session_id=session_id).to_dict()
 
 
 @dataclass
@@ -63,9 +65,10 @@ class SessionData:
             turn = turns.setdefault(event.turn, Turn(event.turn))
             turn.events.append(event)
             p = event.payload
-            if event.kind == "turn_start":
-                turn.user, turn.memory_kind = p.get("user", ""), event.memory_kind
+            if event.kind == TURN_START:  # a traced run's "user" line is its command, its "reply" how it ended
+                turn.user = p.command if isinstance(p, RunStart) else p.user if isinstance(p, TurnStart) else ""
+                turn.memory_kind = event.memory_kind
             elif status := turn_status(event.kind):
-                turn.status, turn.error = status, p.get("error")
-                turn.reply = p.get("reply", turn.reply)
+                turn.status, turn.error = status, getattr(p, "error", None)
+                turn.reply = p.exit_state if isinstance(p, RunEnd) else getattr(p, "reply", turn.reply)
         return [turns[n] for n in sorted(turns)]

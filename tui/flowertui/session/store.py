@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flowertui.engine.events import Event
+from flowertui.engine.events import (MEMORY_CATCHUP_END, TURN_START, ChatSessionStart, Event, RunEnd, RunStart,
+                                     SessionStart, TurnStart)
 from flowertui.engine.ledger import Ledger
 from flowertui.engine.trace_ledger import TraceLedger, session_total
 from flowertui.session.model import turn_status
@@ -255,7 +256,7 @@ class SessionWriter:
         if self._held is None:
             return batch
         self._held.extend(batch)
-        if not any(event.kind == "turn_start" for event in self._held):
+        if not any(event.kind == TURN_START for event in self._held):
             return []
         held, self._held = self._held, None
         return held
@@ -264,24 +265,28 @@ class SessionWriter:
         db, sid, p = self._db, event.session_id, event.payload
         db.execute("INSERT OR REPLACE INTO events (session_id, seq, turn, kind, body) VALUES (?, ?, ?, ?, ?)",
                    (sid, event.seq, event.turn, event.kind, json.dumps(event.to_dict(), ensure_ascii=False)))
-        if event.kind == "session_start":
+        if isinstance(p, SessionStart):
+            # a traced session is listed as provider "trace" with its command as the model, as before the schema
+            chat = p if isinstance(p, ChatSessionStart) else None
             db.execute(
                 "INSERT OR IGNORE INTO sessions (id, started, provider, model, memory_settings, app_version) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (sid, event.wall, p["provider"], p["model"], json.dumps(p.get("memory_settings", {})),
-                 p.get("flowertui")),
+                (sid, event.wall, chat.provider if chat else "trace", chat.model if chat else p.command,
+                 json.dumps(chat.memory_settings if chat else {}), p.flowertui),
             )
-        elif event.kind == "turn_start":
+        elif event.kind == TURN_START:
+            user = p.command if isinstance(p, RunStart) else p.user if isinstance(p, TurnStart) else ""
             db.execute("INSERT OR REPLACE INTO turns (session_id, turn, user, memory_kind, status) "
-                       "VALUES (?, ?, ?, ?, 'running')", (sid, event.turn, p.get("user", ""), event.memory_kind))
+                       "VALUES (?, ?, ?, ?, 'running')", (sid, event.turn, user, event.memory_kind))
         elif status := turn_status(event.kind):
+            reply = p.exit_state if isinstance(p, RunEnd) else getattr(p, "reply", "")
             db.execute("UPDATE turns SET reply = ?, status = ?, error = ? WHERE session_id = ? AND turn = ?",
-                       (p.get("reply", ""), status, p.get("error"), sid, event.turn))
+                       (reply, status, getattr(p, "error", None), sid, event.turn))
             for kind, row in self.ledger.turn_rows(event.turn).items():
                 db.execute("INSERT OR REPLACE INTO ledger (session_id, turn, memory_kind, row) VALUES (?, ?, ?, ?)",
                            (sid, event.turn, kind, json.dumps(row.to_dict(self.ledger.prices))))
             self._record_total(sid)
-        elif event.kind == "memory_catchup_end":
+        elif event.kind == MEMORY_CATCHUP_END:
             self._record_total(sid)
 
     def _record_total(self, session_id: str) -> None:

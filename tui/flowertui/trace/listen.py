@@ -13,6 +13,7 @@ from typing import Any
 
 from flowertui import __version__
 from flowertui.engine.bus import EventBus, Sink
+from flowertui.engine.events import TURN_END, RunEnd, RunStart, TraceSessionStart
 from flowertui.trace.receiver import Listener, Origin, Translator, program_redactor
 from flowertui.trace.watch import listener_file
 
@@ -28,9 +29,8 @@ class WatchedRuns:
         self.listener = Listener(self._record, commit, closed=self._closed)
         self._turns: dict[Origin, int] = {}
         self._lock = threading.Lock()
-        self.bus.emit("session_start", name="session", scope="app", payload={
-            "provider": "trace", "model": "watch()", "flowertui": __version__, "memory_kind": None,
-            "memory_settings": {}, "compare": False, "mode": "listen", "command": "flowertui trace --listen"})
+        self.bus.emit(TraceSessionStart(session_kind="listen", flowertui=__version__,
+                                        command="flowertui trace --listen"), name="session", scope="app")
         path = listener_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -47,15 +47,15 @@ class WatchedRuns:
                 self._turns[origin] = turn = self.bus.begin_turn()
                 argv = record.get("argv") if record.get("t") == "hello" else None
                 command = " ".join(str(a) for a in argv) if argv else f"pid {origin[1]}"
-                self.bus.emit("turn_start", name="run", scope="app",
-                              payload={"user": self.bus.redact(command), "pid": origin[1], "run": turn})
+                self.bus.emit(RunStart(command=self.bus.redact(command), pid=origin[1], run=turn), name="run",
+                              scope="app")
             self.translator(record, turn=self._turns[origin])
 
     def _closed(self, origin: Origin) -> None:
         with self._lock:
             if origin in self._turns:
-                self.bus.emit("turn_end", name="run", scope="app", turn=self._turns[origin],
-                              payload={"reply": "disconnected", "exit_code": None, "pid": origin[1]})
+                self.bus.emit(RunEnd(exit_state="disconnected", exit_code=None, pid=origin[1]), kind=TURN_END,
+                              name="run", scope="app", turn=self._turns[origin])
 
     def close(self) -> None:
         self.listener.close()

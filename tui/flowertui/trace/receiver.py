@@ -16,17 +16,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowertui.engine.bus import EventBus
-from flowertui.engine.events import _FAMILY_OF
-from flowertui.engine.sanitize import Redactor, clean
-from flowertui.engine.tokens import count_tokens
+from flowertui.engine.events import (CALLBACK_KINDS, HANDLER_ERROR, LLM_END, LLM_ERROR, LLM_NEW_TOKEN, HandlerError,
+                                     ProbeHello, Receiver)
+from flowertui.engine.normalise import NAME_LIMIT, TEXT_LIMIT, Normaliser
+from flowertui.engine.sanitize import Redactor
 from flowertui.trace.priority import lower_this_thread
 
-TEXT_LIMIT = 4000
 SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
 USAGE_HINT = ("the provider sent no usage, so these are tiktoken estimates. For ChatOpenAI with a custom base_url "
               "pass stream_usage=True (it sends no stream_options otherwise).")
 Origin = tuple[str, int, str]  # the probe's (session id, pid, run) from its connection line
-_KINDS = {kind for kind, family in _FAMILY_OF.items() if family != "app"} - {"turn_error", "handler_error"}
 
 
 def program_redactor(env: Mapping[str, str]) -> Redactor:
@@ -42,8 +41,9 @@ class Translator:
         self.langchain = False  # set by the probe's hello: the program imported LangChain
         self.dropped = 0
         self._turn: int | None = None
-        self._starts: dict[str, tuple[str | None, int]] = {}
-        self._token_handlers: dict[str, list[dict[str, Any]]] = {}
+        # the probe bounded chain values already (to VALUE_LIMIT, with a note of what it cut)
+        self.normalise = Normaliser(bus.redact, value_limit=TEXT_LIMIT, usage_hint=USAGE_HINT)
+        self._token_handlers: dict[str, list[Receiver]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, record: dict[str, Any], turn: int | None = None) -> None:
@@ -54,69 +54,52 @@ class Translator:
             kind = record.get("t")
             at = (float(record.get("wall") or 0) or None, float(record.get("mono") or 0) or None)
             when = at if None not in at else None
-            if kind == "event" and record.get("kind") in _KINDS:
+            if kind == "event" and record.get("kind") in CALLBACK_KINDS:
                 self._event(record, when)
-            elif kind == "handler_error":
+            elif kind == HANDLER_ERROR:
                 self._handler_error(record, when)
             elif kind == "hello":
                 self.langchain = True
-                self.bus.emit("probe_hello", name="probe", scope="context", turn=self._turn, payload={
-                    "pid": record.get("pid"), "python": self._text(record.get("python"), 50),
-                    "langchain_core": self._text(record.get("langchain_core"), 50),
-                    "argv": [self._text(a, 500) for a in (record.get("argv") or [])][:50]})
+                protocol = record.get("protocol")
+                self.bus.emit(ProbeHello(
+                    pid=record.get("pid"), python=self._text(record.get("python"), 50),
+                    langchain_core=self._text(record.get("langchain_core"), 50),
+                    argv=[self._text(a, 500) for a in (record.get("argv") or [])][:50],
+                    protocol=protocol if isinstance(protocol, int) else None),
+                    name="probe", scope="context", turn=self._turn)
 
     def _text(self, value: Any, limit: int = TEXT_LIMIT) -> str:
-        return clean("" if value is None else str(value), self.bus.redact, limit)
-
-    def _clean(self, value: Any, limit: int = TEXT_LIMIT) -> Any:
-        if isinstance(value, str):
-            return self._text(value, limit)
-        if isinstance(value, dict):
-            return {self._text(k, 200): self._clean(v, limit) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._clean(v, limit) for v in value]
-        return value if value is None or isinstance(value, (bool, int, float)) else self._text(value, limit)
+        return self.normalise.text(value, limit)
 
     def _event(self, record: dict[str, Any], at: tuple[float, float] | None) -> None:
         kind = record["kind"]
         run_id = record.get("run_id")
-        if kind == "llm_new_token" and "handlers" not in record:  # the hot path: one per streamed token
-            token = (record.get("payload") or {}).get("token")
+        fields = record.get("payload")
+        fields = fields if isinstance(fields, dict) else {}
+        if kind == LLM_NEW_TOKEN and "handlers" not in record:  # the hot path: one per streamed token
             # the probe sends a run's token receivers once; every token event still lists them
-            payload = {"token": self._text(token, 0), "handlers": self._token_handlers.get(run_id or "", [])}
-            self.bus.emit(kind, name="token", scope="context", payload=payload, run_id=run_id,
+            payload = self.normalise.token(fields.get("token"), self._token_handlers.get(run_id or "", []))
+            self.bus.emit(payload, name="token", scope="context", run_id=run_id,
                           parent_run_id=record.get("parent_run_id"), at=at, turn=self._turn)
             return
-        payload = self._clean(record.get("payload") or {}, 0 if kind == "llm_new_token" else TEXT_LIMIT)
-        payload["handlers"] = [{"name": self._text(name, 200), "scope": str(scope), "acts": bool(acts)}
-                               for name, scope, acts in record.get("handlers") or ()]
-        if kind == "llm_new_token" and run_id:
-            self._token_handlers[run_id] = payload["handlers"]
-        if kind in ("chat_model_start", "llm_start"):
-            texts = [m.get("content", "") for m in payload.get("messages", ())] or payload.get("prompts", [])
-            estimate = count_tokens("\n".join(texts), payload.get("model"))
-            payload["prompt_tokens_estimate"] = estimate
+        handlers = [Receiver(name=self._text(name, NAME_LIMIT), scope=str(scope), acts=bool(acts))
+                    for name, scope, acts in record.get("handlers") or ()]
+        if kind == LLM_NEW_TOKEN:
             if run_id:
-                self._starts[run_id] = (payload.get("model"), estimate)
-        elif kind in ("llm_end", "llm_error"):
-            model, estimate = self._starts.pop(run_id or "", (None, None))
-            self._token_handlers.pop(run_id or "", None)
-            if kind == "llm_end":
-                payload["model"] = payload.get("model") or model
-                payload["prompt_tokens_estimate"] = estimate
-                payload["completion_tokens_estimate"] = count_tokens(payload.get("text", ""), payload["model"])
-                if not payload.get("usage"):
-                    payload["usage"] = None
-                    payload["usage_missing"] = USAGE_HINT
-                payload["text"] = self._text(payload.get("text", ""))
-        self.bus.emit(kind, name=self._text(record.get("name") or kind, 200), scope="context", payload=payload,
+                self._token_handlers[run_id] = handlers
+            payload = self.normalise.token(fields.get("token"), handlers)
+        else:
+            if kind in (LLM_END, LLM_ERROR):
+                self._token_handlers.pop(run_id or "", None)
+            payload = self.normalise(kind, fields, run_id, handlers)
+        self.bus.emit(payload, name=self._text(record.get("name") or kind, NAME_LIMIT), scope="context",
                       run_id=run_id, parent_run_id=record.get("parent_run_id"), at=at, turn=self._turn)
 
     def _handler_error(self, record: dict[str, Any], at: tuple[float, float] | None) -> None:
-        handler = self._text(record.get("handler"), 200) if record.get("handler") else None
-        self.bus.emit("handler_error", name=handler or "handler", scope="context", at=at, turn=self._turn, payload={
-            "handler": handler, "callback": self._text(record.get("callback"), 100),
-            "error": self._text(record.get("error")), "of_run": record.get("run_id")})
+        handler = self._text(record.get("handler"), NAME_LIMIT) if record.get("handler") else None
+        self.bus.emit(HandlerError(handler=handler, callback=self._text(record.get("callback"), 100),
+                                   error=self._text(record.get("error")), of_run=record.get("run_id")),
+                      name=handler or "handler", scope="context", at=at, turn=self._turn)
 
 
 class Listener:

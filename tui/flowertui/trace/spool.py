@@ -96,6 +96,7 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
 
     from flowertui import __version__
     from flowertui.engine.bus import EventBus
+    from flowertui.engine.events import PROBE_HELLO, TURN_END, RunEnd, RunStart, TraceSessionStart
     from flowertui.engine.ledger import Ledger
     from flowertui.engine.trace_ledger import trace_ledger
     from flowertui.session.store import SessionStore, SessionWriter
@@ -119,20 +120,20 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
         hello = next((r for r in records if r.get("t") == "hello"), {})
         command = shlex.join(str(a) for a in hello.get("argv") or ["python"])
         if not events:
-            bus.emit("session_start", name="session", scope="app", payload={
-                "provider": "trace", "model": bus.redact(command), "flowertui": __version__, "memory_kind": None,
-                "memory_settings": {}, "compare": False, "mode": "watch", "command": bus.redact(command)})
+            bus.emit(TraceSessionStart(session_kind="watch", flowertui=__version__, command=bus.redact(command)),
+                     name="session", scope="app")
         if not begun:
             bus.begin_turn()
-            bus.emit("turn_start", name="run", scope="app",
-                     payload={"user": bus.redact(command), "pid": hello.get("pid"), "run": run})
+            pid = hello.get("pid")
+            bus.emit(RunStart(command=bus.redact(command), pid=pid if isinstance(pid, int) else None, run=run),
+                     name="run", scope="app")
         translator = Translator(bus)
         for record in records:
             translator(record)
-        bus.emit("turn_end", name="run", scope="app", payload={
-            "reply": f"recovered {len(records)} events from the spool", "exit_code": None, "signal": None,
-            "langchain": translator.langchain or any(e.kind == "probe_hello" for e in events),
-            "recovered": len(records), "dropped_events": translator.dropped})
+        bus.emit(RunEnd(exit_state=f"recovered {len(records)} events from the spool", exit_code=None,
+                        langchain=translator.langchain or any(e.kind == PROBE_HELLO for e in events),
+                        recovered=len(records), dropped_events=translator.dropped),
+                 kind=TURN_END, name="run", scope="app")
     finally:
         writer.close()
     return True

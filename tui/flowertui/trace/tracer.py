@@ -15,11 +15,11 @@ from pathlib import Path
 
 from flowertui import __version__
 from flowertui.engine.bus import EventBus, Sink
+from flowertui.engine.events import TURN_CANCELLED, TURN_END, TURN_ERROR, RunEnd, RunStart, TraceSessionStart
 from flowertui.trace import launcher
 from flowertui.trace.receiver import Listener, Translator, program_redactor
 from flowertui.trace.spool import spool_dir
 
-PROVIDER = "trace"
 DRAIN_SECONDS = 5.0
 
 
@@ -46,9 +46,8 @@ class Tracer:
         return self.bus.session_id
 
     def start_session(self) -> None:
-        self.bus.emit("session_start", name="session", scope="app", payload={
-            "provider": PROVIDER, "model": self.command, "flowertui": __version__, "memory_kind": None,
-            "memory_settings": {}, "compare": False, "mode": "trace", "command": self.command})
+        self.bus.emit(TraceSessionStart(session_kind="trace", flowertui=__version__, command=self.command),
+                      name="session", scope="app")
 
     def start_run(self, *, unbuffered: bool = False, **streams) -> subprocess.Popen:
         """Spawn the program as the next turn (LaunchError when it cannot start)."""
@@ -59,24 +58,20 @@ class Tracer:
         self.process = launcher.spawn(self.argv, env, cwd=self.cwd, **streams)
         self.started = time.monotonic()
         self.bus.begin_turn()
-        self.bus.emit("turn_start", name="run", scope="app", payload={
-            "user": self.command, "pid": self.process.pid, "run": run})
+        self.bus.emit(RunStart(command=self.command, pid=self.process.pid, run=run), name="run", scope="app")
         return self.process
 
     def finish_run(self, returncode: int, *, stopped: bool = False) -> None:
         """Wait (bounded) for the probe's last events, then close the turn with the exit status."""
         self.listener.wait_quiet(DRAIN_SECONDS)
         state = launcher.describe_exit(returncode)
-        payload = {"reply": state, "exit_code": launcher.exit_code(returncode), "signal": -returncode if returncode < 0 else None,
-                   "langchain": self.translator.langchain, "dropped_events": self.translator.dropped,
-                   "elapsed": round(time.monotonic() - self.started, 3)}
-        if stopped:
-            kind = "turn_cancelled"
-        elif returncode == 0:
-            kind = "turn_end"
-        else:
-            kind, payload["error"] = "turn_error", state
-        self.bus.emit(kind, name="run", scope="app", payload=payload)
+        kind = TURN_CANCELLED if stopped else TURN_END if returncode == 0 else TURN_ERROR
+        self.bus.emit(RunEnd(exit_state=state, exit_code=launcher.exit_code(returncode),
+                             signal=-returncode if returncode < 0 else None,
+                             error=state if kind == TURN_ERROR else None,
+                             langchain=self.translator.langchain, dropped_events=self.translator.dropped,
+                             elapsed=round(time.monotonic() - self.started, 3)),
+                      kind=kind, name="run", scope="app")
 
     def close(self) -> None:
         self.listener.close()

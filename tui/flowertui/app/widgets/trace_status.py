@@ -7,9 +7,7 @@ import time
 from rich.text import Text
 from textual.widgets import Static
 
-from flowertui.engine.events import Event
-
-ENDINGS = ("turn_end", "turn_error", "turn_cancelled")
+from flowertui.engine.events import PROBE_HELLO, Event, RunEnd, RunStart, TraceSessionStart
 
 
 class TraceStatus(Static):
@@ -31,18 +29,18 @@ class TraceStatus(Static):
     def add(self, events: list[Event]) -> None:
         for event in events:
             p = event.payload
-            if event.kind == "session_start":
-                self.command, self.session = p.get("command") or p.get("model", "…"), event.session_id
-                self.state = "listening" if p.get("mode") == "listen" else self.state
-            elif event.kind == "turn_start":
-                self.pid, self.run, self.langchain = p.get("pid"), p.get("run", event.turn), False
+            if isinstance(p, TraceSessionStart):
+                self.command, self.session = p.command or "…", event.session_id
+                self.state = "listening" if p.session_kind == "listen" else self.state
+            elif isinstance(p, RunStart):
+                self.pid, self.run, self.langchain = p.pid, p.run or event.turn, False
                 self.state, self.started, self.elapsed = "running", time.monotonic(), None
-            elif event.kind == "probe_hello":
+            elif event.kind == PROBE_HELLO:
                 self.langchain = True
-            elif event.kind in ENDINGS:
-                self.state = p.get("reply") or event.kind
-                self.elapsed = p.get("elapsed")
-                self.langchain = bool(p.get("langchain", self.langchain))
+            elif isinstance(p, RunEnd):
+                self.state = p.exit_state or event.kind
+                self.elapsed = p.elapsed
+                self.langchain = self.langchain if p.langchain is None else p.langchain
         self._draw()
 
     def set_state(self, state: str) -> None:

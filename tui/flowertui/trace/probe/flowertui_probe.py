@@ -37,13 +37,13 @@ ENV_TOKEN = "FLOWERTUI_TRACE_TOKEN"
 ENV_SPOOL = "FLOWERTUI_TRACE_SPOOL"
 ENV_SESSION = "FLOWERTUI_TRACE_SESSION"
 ENV_RUN = "FLOWERTUI_TRACE_RUN"
+PROTOCOL = 1  # the version of what the probe sends (docs/PROBE.md); in the connection line and the hello record
 
 QUEUE_LIMIT = 50_000
 BATCH = 512
 BATCH_PAUSE = 0.005  # seconds a woken sender waits for a batch to gather
 BURST, BURST_PAUSE = 200, 0.1  # a batch this big means a burst: pause longer between sends
 ACK_READ_EVERY = 32
-TEXT_LIMIT = 4000
 EXIT_WAIT = 3.0  # at most this long at exit
 ACK_WAIT = 2.0  # of which waiting for the viewer's last acknowledgement, then spool the rest
 _SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
@@ -52,7 +52,7 @@ _MANAGER = "langchain_core.callbacks.manager"
 _CONTEXT = "langchain_core.tracers.context"
 
 _shipper = None
-_state = {"hooks": None, "probe_class": None, "base_methods": None}
+_state = {"hooks": None, "probe_class": None, "base_methods": None, "extract": None}
 RUNS_LIMIT = 10_000  # open runs remembered; a program that abandons runs must not grow this forever
 _current = contextvars.ContextVar("flowertui_probe_event", default=None)
 _hook_var = contextvars.ContextVar("flowertui_probe_handler", default=None)
@@ -160,6 +160,7 @@ class _PostImportFinder:
 def _patch_manager(manager):
     if getattr(manager, "_flowertui_patched", False):
         return
+    _state["extract"] = _state["extract"] or _extract_module()  # the logger tap reads handler errors with it
     original_handle, original_ahandle = manager.handle_event, manager.ahandle_event
     fallback_code = original_handle.__code__
 
@@ -202,6 +203,8 @@ def _register_hook(context_module):
         return
     from langchain_core.callbacks.base import BaseCallbackHandler
 
+    _state["extract"] = _state["extract"] or _extract_module()
+
     class FlowertuiProbe(BaseCallbackHandler):
         """flowertui's handler: joins every run through the configure hook; the recording is done around it."""
 
@@ -211,8 +214,26 @@ def _register_hook(context_module):
     _state["base_methods"] = BaseCallbackHandler
     context_module.register_configure_hook(_hook_var, True, FlowertuiProbe, ENV_ENABLED)
     _state["hooks"] = context_module._configure_hooks
-    _shipper.put({"t": "hello", "pid": os.getpid(), "argv": list(sys.argv), "python": sys.version.split()[0],
-                  "langchain_core": _version()})
+    _shipper.put({"t": "hello", "protocol": PROTOCOL, "pid": os.getpid(), "argv": list(sys.argv),
+                  "python": sys.version.split()[0], "langchain_core": _version()})
+
+
+def _extract_module():
+    """The callback reader beside this file, loaded with LangChain (not at interpreter start): a package module
+    under `flowertui.watch()`, else loaded from this folder by path (sitecustomize took the folder off sys.path)."""
+    import importlib
+    import importlib.util
+
+    if __package__:
+        return importlib.import_module(__package__ + ".flowertui_extract")
+    module = sys.modules.get("flowertui_extract")
+    if module is None:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flowertui_extract.py")
+        spec = importlib.util.spec_from_file_location("flowertui_extract", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules["flowertui_extract"] = module
+    return module
 
 
 def _version():
@@ -271,24 +292,19 @@ def _record(event_name, ignore_condition_name, caller, handlers, args, kwargs):
         # it is encoded here, into a ready JSON text, so the sender thread holds the GIL for a join only
         token = args[0] if args else kwargs.get("token", "")
         return _TOKEN_JSON % (run[2], time.time(), time.monotonic(),
-                              _dumps(token if type(token) is str else _text(token)))
+                              _dumps(token if type(token) is str else _state["extract"].text(token)))
     receiving = run[0].get(event_name)
     if receiving is None:
         receiving = run[0][event_name] = [
             [name, scope, _acts(cls, event_name)] for name, scope, cls, handler in run[1]
             if ignore_condition_name is None or not _ignores(handler, ignore_condition_name)]
     kind = event_name[3:]
-    if kind == "llm_new_token":
-        token = args[0] if args else kwargs.get("token", "")
-        return {"t": "event", "kind": kind, "run_id": run[2], "parent_run_id": run[3], "wall": time.time(),
-                "mono": time.monotonic(), "handlers": receiving, "name": "token",
-                "payload": {"token": token if type(token) is str else _text(token)}}
     if kind.endswith(("_end", "_error")):
         _runs.pop(run_id, None)
     record = {"t": "event", "kind": kind, "run_id": run[2], "parent_run_id": run[3],
               "wall": time.time(), "mono": time.monotonic(), "handlers": receiving}
     try:
-        record.update(_EXTRACT.get(kind, _nothing)(args, kwargs))
+        record.update(_state["extract"].extract(kind, args, kwargs))
     except Exception as exc:
         record["name"] = kind
         record["payload"] = {"probe_error": repr(exc)[:200]}
@@ -377,168 +393,7 @@ def _handler_error(msg, args):
     else:
         return
     _shipper.put({"t": "handler_error", "run_id": str(run_id) if run_id else None, "handler": handler,
-                  "callback": callback, "error": error[:TEXT_LIMIT], "wall": time.time(), "mono": time.monotonic()})
-
-
-# --------------------------------------------------------------------------- payloads
-
-
-def _text(value, limit=TEXT_LIMIT):
-    try:
-        text = value if isinstance(value, str) else str(value)
-    except Exception:
-        text = "<unprintable>"
-    return text if limit <= 0 or len(text) <= limit else text[:limit] + " [+%d chars]" % (len(text) - limit)
-
-
-def _values(values):
-    if isinstance(values, dict):
-        return {str(k): _text(v, 1000) for k, v in list(values.items())[:50]}
-    return {"value": _text(values, 1000)}
-
-
-def _name(serialized, kwargs, fallback):
-    if kwargs.get("name"):
-        return str(kwargs["name"])
-    serialized = serialized or {}
-    if isinstance(serialized, dict):
-        if serialized.get("name"):
-            return str(serialized["name"])
-        ids = serialized.get("id") or []
-        if ids:
-            return str(ids[-1])
-    return fallback
-
-
-def _model(kwargs):
-    params = kwargs.get("invocation_params") or {}
-    meta = kwargs.get("metadata") or {}
-    return params.get("model_name") or params.get("model") or meta.get("ls_model_name")
-
-
-def _content(message):
-    content = getattr(message, "content", message)
-    if isinstance(content, str):
-        return content
-    try:
-        return message.text if isinstance(message.text, str) else message.text()
-    except Exception:
-        return _text(content)
-
-
-def _error(args, kwargs):
-    error = args[0] if args else kwargs.get("error")
-    message = getattr(error, "message", None) or str(error) or type(error).__name__
-    return {"name": kwargs.get("name") or "error",
-            "payload": {"error": _text("%s: %s" % (type(error).__name__, message)), "type": type(error).__name__}}
-
-
-def _chain_start(args, kwargs):
-    return {"name": _name(args[0] if args else None, kwargs, "chain"), "payload": {"inputs": _values(args[1])}}
-
-
-def _chain_end(args, kwargs):
-    return {"name": kwargs.get("name") or "chain", "payload": {"outputs": _values(args[0])}}
-
-
-def _chat_model_start(args, kwargs):
-    messages = [m for batch in args[1] for m in batch]
-    shown = [{"role": getattr(m, "type", "message"), "content": _text(_content(m))} for m in messages]
-    return {"name": _name(args[0], kwargs, "chat_model"), "payload": {"model": _model(kwargs), "messages": shown}}
-
-
-def _llm_start(args, kwargs):
-    return {"name": _name(args[0], kwargs, "llm"),
-            "payload": {"model": _model(kwargs), "prompts": [_text(p) for p in args[1]]}}
-
-
-def _llm_new_token(args, kwargs):
-    return {"name": "token", "payload": {"token": args[0] if isinstance(args[0], str) else _text(args[0])}}
-
-
-def _llm_end(args, kwargs):
-    response = args[0]
-    generations = getattr(response, "generations", None) or []
-    generation = generations[0][0] if generations and generations[0] else None
-    text = getattr(generation, "text", "") or ""
-    usage = model = finish = None
-    message = getattr(generation, "message", None)
-    if message is not None:
-        meta = getattr(message, "response_metadata", None) or {}
-        model = meta.get("model_name") or meta.get("model")
-        finish = meta.get("finish_reason")
-        raw = getattr(message, "usage_metadata", None)
-        if raw:
-            usage = {k: int(raw.get(k) or 0) for k in ("input_tokens", "output_tokens", "total_tokens")}
-    llm_output = getattr(response, "llm_output", None) or {}
-    if usage is None and llm_output.get("token_usage"):
-        raw = llm_output["token_usage"]
-        usage = {"input_tokens": int(raw.get("prompt_tokens") or 0),
-                 "output_tokens": int(raw.get("completion_tokens") or 0),
-                 "total_tokens": int(raw.get("total_tokens") or 0)}
-    model = model or llm_output.get("model_name")
-    if usage is not None and usage["input_tokens"] + usage["output_tokens"] == 0:
-        usage = None
-    if generation is not None and finish is None:
-        finish = (getattr(generation, "generation_info", None) or {}).get("finish_reason")
-    return {"name": "llm", "payload": {"text": _text(text, 0), "model": model, "usage": usage,
-                                       "finish_reason": finish, "generations": sum(len(g) for g in generations)}}
-
-
-def _tool_start(args, kwargs):
-    return {"name": _name(args[0], kwargs, "tool"), "payload": {"input": _text(args[1])}}
-
-
-def _tool_end(args, kwargs):
-    output = args[0]
-    return {"name": kwargs.get("name") or "tool", "payload": {"output": _text(getattr(output, "content", output))}}
-
-
-def _text_event(args, kwargs):
-    return {"name": "text", "payload": {"text": _text(args[0])}}
-
-
-def _retry(args, kwargs):
-    state = args[0]
-    outcome = getattr(state, "outcome", None)
-    error = outcome.exception() if outcome is not None and outcome.failed else None
-    return {"name": "retry", "payload": {"attempt": getattr(state, "attempt_number", None),
-                                         "error": _text(error) if error else None}}
-
-
-def _agent_action(args, kwargs):
-    return {"name": "agent", "payload": {"tool": _text(getattr(args[0], "tool", "")),
-                                         "log": _text(getattr(args[0], "log", ""))}}
-
-
-def _agent_finish(args, kwargs):
-    return {"name": "agent", "payload": {"log": _text(getattr(args[0], "log", ""))}}
-
-
-def _retriever_start(args, kwargs):
-    return {"name": _name(args[0], kwargs, "retriever"), "payload": {"query": _text(args[1])}}
-
-
-def _retriever_end(args, kwargs):
-    return {"name": "retriever", "payload": {"documents": len(args[0])}}
-
-
-def _custom_event(args, kwargs):
-    return {"name": _text(args[0], 200), "payload": {"data": _text(args[1])}}
-
-
-def _nothing(args, kwargs):
-    return {"name": "event", "payload": {}}
-
-
-_EXTRACT = {
-    "chain_start": _chain_start, "chain_end": _chain_end, "chain_error": _error,
-    "chat_model_start": _chat_model_start, "llm_start": _llm_start, "llm_new_token": _llm_new_token,
-    "llm_end": _llm_end, "llm_error": _error, "tool_start": _tool_start, "tool_end": _tool_end,
-    "tool_error": _error, "text": _text_event, "retry": _retry, "agent_action": _agent_action,
-    "agent_finish": _agent_finish, "retriever_start": _retriever_start, "retriever_end": _retriever_end,
-    "retriever_error": _error, "custom_event": _custom_event,
-}
+                  "callback": callback, "error": _state["extract"].text(error), "wall": time.time(), "mono": time.monotonic()})
 
 
 # --------------------------------------------------------------------------- shipping
@@ -671,8 +526,8 @@ class _Shipper:
             host, port = self.addr.rsplit(":", 1)
             sock = socket.create_connection((host, int(port)), timeout=2)
             sock.settimeout(10)
-            sock.sendall(("flowertui-probe %s %s %d %s\n" % (self.token, self.session_id, os.getpid(), self.run))
-                         .encode())
+            sock.sendall(("flowertui-probe %s %s %d %s %d\n" % (self.token, self.session_id, os.getpid(), self.run,
+                                                                 PROTOCOL)).encode())
             self._sock = sock
         except Exception:
             self._gave_up_socket = True
