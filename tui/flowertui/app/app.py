@@ -150,6 +150,8 @@ class FlowerApp(App[None]):
             self.call_after_refresh(self._register_themes)
         # Importing LangChain holds the GIL for about a second: it starts once the first frame is out.
         self.call_after_refresh(self.set_timer, BOOT_DELAY, self.boot)
+        # The price database too (~0.25 s to import), in its own thread, so no cost shown waits for it.
+        self.call_after_refresh(self.run_worker, self.prices.warm, thread=True, group="prices", exit_on_error=False)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """App variables for themes that do not set them (Textual's built-in ones)."""

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from flowertui import __version__
 from flowertui.engine.bus import EventBus, Sink
 from flowertui.engine.ledger import Ledger
-from flowertui.engine.prices import Price, configured_prices
+from flowertui.engine.prices import PriceBook, configured_prices
 from flowertui.engine.providers import ProviderSettings, build_chat_model
 from flowertui.engine.resume import Resume
 from flowertui.engine.kinds import MemorySettings
@@ -36,7 +36,7 @@ def assemble(
     memory_kind: str = "buffer",
     compare: bool = False,
     resume: Resume | None = None,
-    prices: dict[str, Price] | None = None,
+    prices: PriceBook | None = None,
     ledger: Ledger | None = None,
 ) -> Assembly:
     """Build the model and conversation; sinks see every event, after the ledger.

@@ -17,7 +17,7 @@ from typing_extensions import override
 
 from flowertui.engine.bus import EventBus
 from flowertui.engine.sanitize import clean
-from flowertui.engine.tokens import count_tokens
+from flowertui.engine.tokens import count_completion, count_prompt, count_tokens
 
 TEXT_LIMIT = 4000
 VALUE_LIMIT = 1000
@@ -50,6 +50,16 @@ class Recorder(BaseCallbackHandler):
     def _text(self, value: Any, limit: int = TEXT_LIMIT) -> str:
         return clean(value if isinstance(value, str) else str(value), self.bus.redact, limit)
 
+    def _plain(self, value: Any, depth: int = 8) -> Any:
+        """Tool definitions and calls for the payload: strings cleaned and bounded, nesting bounded."""
+        if isinstance(value, dict) and depth:
+            return {self._text(k, 200): self._plain(v, depth - 1) for k, v in value.items()}
+        if isinstance(value, list | tuple) and depth:
+            return [self._plain(v, depth - 1) for v in value]
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        return self._text(value, VALUE_LIMIT)
+
     def _values(self, values: Any) -> dict[str, str]:
         if not isinstance(values, dict):
             return {"value": self._text(values, VALUE_LIMIT)}
@@ -72,12 +82,14 @@ class Recorder(BaseCallbackHandler):
     @override
     def on_chat_model_start(self, serialized, messages: list[list[BaseMessage]], *, run_id, parent_run_id=None, **kwargs: Any) -> None:
         model = _model_name(kwargs)
-        flat = [m for batch in messages for m in batch]
-        estimate = count_tokens("\n".join(_content(m) for m in flat), model)
+        sent = [message_shape(m) for batch in messages for m in batch]
+        tools = _tools(kwargs)
+        estimate = count_prompt(sent, tools, model)
         self._prompt_estimates[run_id] = (model, estimate)
-        shown = [{"role": m.type, "content": self._text(_content(m))} for m in flat]
+        shown = [{**shape, "content": self._text(shape["content"])} for shape in sent]
+        extra = {"tools": self._plain(tools)} if tools else {}
         self._emit("chat_model_start", run_id, parent_run_id, _name(serialized, kwargs, "chat_model"),
-                   model=model, messages=shown, prompt_tokens_estimate=estimate)
+                   model=model, messages=shown, prompt_tokens_estimate=estimate, **extra)
 
     @override
     def on_llm_start(self, serialized, prompts: list[str], *, run_id, parent_run_id=None, **kwargs: Any) -> None:
@@ -96,9 +108,11 @@ class Recorder(BaseCallbackHandler):
         model, prompt_estimate = self._prompt_estimates.pop(run_id, (None, None))
         text, usage, reported_model, finish = _result_parts(response)
         model = reported_model or model
+        calls = _reply_tool_calls(response)
+        extra = {"tool_calls": self._plain(calls)} if calls else {}
         self._emit("llm_end", run_id, parent_run_id, "llm", text=self._text(text), model=model,
                    usage=usage, finish_reason=finish, prompt_tokens_estimate=prompt_estimate,
-                   completion_tokens_estimate=count_tokens(text, model))
+                   completion_tokens_estimate=count_completion(text, calls, model), **extra)
 
     @override
     def on_llm_error(self, error, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
@@ -239,6 +253,54 @@ def _content(message: BaseMessage) -> str:
     return message.content if isinstance(message.content, str) else message.text
 
 
+def message_shape(message: BaseMessage) -> dict[str, Any]:
+    """A message as the estimate counts it: role and text, plus name, tool calls and images when it has them."""
+    shape: dict[str, Any] = {"role": message.type, "content": _content(message)}
+    if message.name:
+        shape["name"] = message.name
+    calls = [_call(c["name"], c.get("args")) for c in getattr(message, "tool_calls", None) or ()]
+    if calls:
+        shape["tool_calls"] = calls
+    images = [_image_detail(part) for part in (message.content if isinstance(message.content, list) else ())
+              if isinstance(part, dict) and part.get("type") in ("image_url", "image")]
+    if images:
+        shape["images"] = images
+    return shape
+
+
+def _call(name: Any, args: Any) -> dict[str, str]:
+    """A tool call with its arguments as the compact JSON text the API carries."""
+    text = args if isinstance(args, str) else json.dumps(args or {}, ensure_ascii=False, separators=(",", ":"),
+                                                          default=str)
+    return {"name": str(name), "arguments": text}
+
+
+def _image_detail(part: dict[str, Any]) -> str:
+    url = part.get("image_url")
+    detail = url.get("detail") if isinstance(url, dict) else part.get("detail")
+    return str(detail or "auto")
+
+
+def _tools(kwargs: dict[str, Any]) -> list[Any]:
+    """The tool definitions the call sends (what bind_tools put in the invocation parameters)."""
+    params = kwargs.get("invocation_params") or {}
+    tools = params.get("tools") or params.get("functions") or []
+    return list(tools) if isinstance(tools, list | tuple) else []
+
+
+def _reply_tool_calls(response: LLMResult) -> list[dict[str, str]]:
+    generation = response.generations[0][0] if response.generations and response.generations[0] else None
+    message = getattr(generation, "message", None)
+    return [_call(c["name"], c.get("args")) for c in getattr(message, "tool_calls", None) or ()]
+
+
+def _details(prompt: Any, cached_key: str, completion: Any, reasoning_key: str) -> dict[str, int]:
+    """Cached prompt tokens (part of the input, priced lower) and reasoning tokens (already part of the output)."""
+    found = {"cached_input_tokens": prompt.get(cached_key) if isinstance(prompt, dict) else None,
+             "reasoning_tokens": completion.get(reasoning_key) if isinstance(completion, dict) else None}
+    return {key: int(value) for key, value in found.items() if isinstance(value, int) and value > 0}
+
+
 def _result_parts(response: LLMResult) -> tuple[str, dict[str, int] | None, str | None, str | None]:
     """Text, provider-reported usage (None when the provider sent none), model and finish reason."""
     generation = response.generations[0][0] if response.generations and response.generations[0] else None
@@ -252,12 +314,16 @@ def _result_parts(response: LLMResult) -> tuple[str, dict[str, int] | None, str 
         raw = getattr(generation.message, "usage_metadata", None)
         if raw:
             usage = {k: int(raw.get(k) or 0) for k in ("input_tokens", "output_tokens", "total_tokens")}
+            usage.update(_details(raw.get("input_token_details"), "cache_read", raw.get("output_token_details"),
+                                  "reasoning"))
     if usage is None and response.llm_output and response.llm_output.get("token_usage"):
         raw = response.llm_output["token_usage"]
         usage = {
             "input_tokens": int(raw.get("prompt_tokens") or 0),
             "output_tokens": int(raw.get("completion_tokens") or 0),
             "total_tokens": int(raw.get("total_tokens") or 0),
+            **_details(raw.get("prompt_tokens_details"), "cached_tokens", raw.get("completion_tokens_details"),
+                       "reasoning_tokens"),
         }
     if usage is not None and usage["input_tokens"] + usage["output_tokens"] == 0:
         usage = None  # a provider that counted nothing did not report usage

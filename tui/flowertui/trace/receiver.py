@@ -18,7 +18,7 @@ from typing import Any
 from flowertui.engine.bus import EventBus
 from flowertui.engine.events import _FAMILY_OF
 from flowertui.engine.sanitize import Redactor, clean
-from flowertui.engine.tokens import count_tokens
+from flowertui.engine.tokens import count_completion, count_prompt, count_tokens
 from flowertui.trace.priority import lower_this_thread
 
 TEXT_LIMIT = 4000
@@ -93,8 +93,12 @@ class Translator:
         if kind == "llm_new_token" and run_id:
             self._token_handlers[run_id] = payload["handlers"]
         if kind in ("chat_model_start", "llm_start"):
-            texts = [m.get("content", "") for m in payload.get("messages", ())] or payload.get("prompts", [])
-            estimate = count_tokens("\n".join(texts), payload.get("model"))
+            if kind == "chat_model_start":
+                messages = [m for m in payload.get("messages") or () if isinstance(m, dict)]
+                tools = payload.get("tools") if isinstance(payload.get("tools"), list) else ()
+                estimate = count_prompt(messages, tools, payload.get("model"))
+            else:
+                estimate = count_tokens("\n".join(map(str, payload.get("prompts") or ())), payload.get("model"))
             payload["prompt_tokens_estimate"] = estimate
             if run_id:
                 self._starts[run_id] = (payload.get("model"), estimate)
@@ -104,7 +108,9 @@ class Translator:
             if kind == "llm_end":
                 payload["model"] = payload.get("model") or model
                 payload["prompt_tokens_estimate"] = estimate
-                payload["completion_tokens_estimate"] = count_tokens(payload.get("text", ""), payload["model"])
+                payload["completion_tokens_estimate"] = count_completion(
+                    payload.get("text", ""), [c for c in payload.get("tool_calls") or () if isinstance(c, dict)],
+                    payload["model"])
                 if not payload.get("usage"):
                     payload["usage"] = None
                     payload["usage_missing"] = USAGE_HINT

@@ -44,6 +44,7 @@ BATCH_PAUSE = 0.005  # seconds a woken sender waits for a batch to gather
 BURST, BURST_PAUSE = 200, 0.1  # a batch this big means a burst: pause longer between sends
 ACK_READ_EVERY = 32
 TEXT_LIMIT = 4000
+TOOLS_LIMIT = 64  # tool definitions or calls sent per model call
 EXIT_WAIT = 3.0  # at most this long at exit
 ACK_WAIT = 2.0  # of which waiting for the viewer's last acknowledgement, then spool the rest
 _SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
@@ -443,8 +444,47 @@ def _chain_end(args, kwargs):
 
 def _chat_model_start(args, kwargs):
     messages = [m for batch in args[1] for m in batch]
-    shown = [{"role": getattr(m, "type", "message"), "content": _text(_content(m))} for m in messages]
-    return {"name": _name(args[0], kwargs, "chat_model"), "payload": {"model": _model(kwargs), "messages": shown}}
+    shown = [_message(m) for m in messages]
+    payload = {"model": _model(kwargs), "messages": shown}
+    params = kwargs.get("invocation_params") or {}
+    tools = params.get("tools") or params.get("functions")
+    if isinstance(tools, (list, tuple)) and tools:  # what bind_tools sends: the viewer counts it in the estimate
+        payload["tools"] = list(tools)[:TOOLS_LIMIT]
+    return {"name": _name(args[0], kwargs, "chat_model"), "payload": payload}
+
+
+def _message(message):
+    """Role and text, plus name, tool calls and images when the message has them (the estimate counts them)."""
+    shown = {"role": getattr(message, "type", "message"), "content": _text(_content(message))}
+    name = getattr(message, "name", None)
+    if name:
+        shown["name"] = _text(name, 200)
+    calls = _calls(message)
+    if calls:
+        shown["tool_calls"] = calls
+    content = getattr(message, "content", None)
+    if isinstance(content, list):
+        images = [_detail(part) for part in content
+                  if isinstance(part, dict) and part.get("type") in ("image_url", "image")]
+        if images:
+            shown["images"] = images
+    return shown
+
+
+def _calls(message):
+    calls = []
+    for call in (getattr(message, "tool_calls", None) or [])[:TOOLS_LIMIT]:
+        if isinstance(call, dict):
+            args = call.get("args")
+            text = args if isinstance(args, str) else json.dumps(args or {}, ensure_ascii=False,
+                                                                 separators=(",", ":"), default=str)
+            calls.append({"name": _text(call.get("name"), 200), "arguments": _text(text)})
+    return calls
+
+
+def _detail(part):
+    url = part.get("image_url")
+    return str((url.get("detail") if isinstance(url, dict) else part.get("detail")) or "auto")
 
 
 def _llm_start(args, kwargs):
@@ -470,19 +510,34 @@ def _llm_end(args, kwargs):
         raw = getattr(message, "usage_metadata", None)
         if raw:
             usage = {k: int(raw.get(k) or 0) for k in ("input_tokens", "output_tokens", "total_tokens")}
+            usage.update(_details(raw.get("input_token_details"), "cache_read", raw.get("output_token_details"),
+                                  "reasoning"))
     llm_output = getattr(response, "llm_output", None) or {}
     if usage is None and llm_output.get("token_usage"):
         raw = llm_output["token_usage"]
         usage = {"input_tokens": int(raw.get("prompt_tokens") or 0),
                  "output_tokens": int(raw.get("completion_tokens") or 0),
                  "total_tokens": int(raw.get("total_tokens") or 0)}
+        usage.update(_details(raw.get("prompt_tokens_details"), "cached_tokens", raw.get("completion_tokens_details"),
+                              "reasoning_tokens"))
     model = model or llm_output.get("model_name")
     if usage is not None and usage["input_tokens"] + usage["output_tokens"] == 0:
         usage = None
     if generation is not None and finish is None:
         finish = (getattr(generation, "generation_info", None) or {}).get("finish_reason")
-    return {"name": "llm", "payload": {"text": _text(text, 0), "model": model, "usage": usage,
-                                       "finish_reason": finish, "generations": sum(len(g) for g in generations)}}
+    payload = {"text": _text(text, 0), "model": model, "usage": usage, "finish_reason": finish,
+               "generations": sum(len(g) for g in generations)}
+    calls = _calls(message) if message is not None else []
+    if calls:
+        payload["tool_calls"] = calls
+    return {"name": "llm", "payload": payload}
+
+
+def _details(prompt, cached_key, completion, reasoning_key):
+    """Cached prompt tokens (part of the input, priced lower) and reasoning tokens (already part of the output)."""
+    found = {"cached_input_tokens": prompt.get(cached_key) if isinstance(prompt, dict) else None,
+             "reasoning_tokens": completion.get(reasoning_key) if isinstance(completion, dict) else None}
+    return {key: int(value) for key, value in found.items() if type(value) is int and value > 0}
 
 
 def _tool_start(args, kwargs):
