@@ -55,7 +55,7 @@ def test_the_users_file_overrides_the_database_for_dated_names(tmp_path):
     user.write_text('[models."gpt-4o-mini"]\ncurrency = "CNY"\ninput = 1.0\noutput = 2.0\n', "utf-8")
     match = load_prices(user).lookup("gpt-4o-mini-2024-07-18")
     assert (match.source, match.price) == (OVERRIDE, Price("CNY", 1.0, 2.0))
-    assert match.describe("gpt-4o-mini-2024-07-18") == "gpt-4o-mini-2024-07-18: prices.toml as gpt-4o-mini"
+    assert match.describe("gpt-4o-mini-2024-07-18") == "gpt-4o-mini-2024-07-18 from prices.toml as gpt-4o-mini"
 
 
 def test_cached_prompt_tokens_cost_less_and_reasoning_tokens_count_once_as_output(prices):

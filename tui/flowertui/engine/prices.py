@@ -61,7 +61,7 @@ class PriceMatch:
         if self.price is None:
             return f"{model or 'unknown model'}: no price (add it to prices.toml in the config folder)"
         alias = f" as {self.listed_as}" if self.listed_as and self.listed_as != model else ""
-        return f"{model}: {SOURCE_WORDS[self.source]}{alias}"
+        return f"{model} from {SOURCE_WORDS[self.source]}{alias}"
 
 
 class PriceTableError(ValueError):

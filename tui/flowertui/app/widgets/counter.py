@@ -109,7 +109,8 @@ class TokenCounter(Vertical):
         """Where each counted model's price comes from (prices.toml, genai-prices, or none)."""
         models = dict.fromkeys(row.model for kind in self.ledger.kinds() for row in self.ledger.turns(kind)
                                if row.model and row.counted)
-        return "  ".join(f"price {self.ledger.prices.lookup(model).describe(model)}" for model in models)
+        return ("prices: " + "; ".join(self.ledger.prices.lookup(model).describe(model) for model in models)
+                if models else "")
 
     def _plot(self) -> None:
         """Cumulative tokens per counted turn, a line per kind in the theme's kind colour; legend below."""
