@@ -21,6 +21,7 @@ from flowertui.engine.tokens import count_completion, count_prompt, count_tokens
 
 TEXT_LIMIT = 4000
 VALUE_LIMIT = 1000
+TOOLS_LIMIT = 64  # tool definitions shown per model call
 
 
 class Recorder(BaseCallbackHandler):
@@ -87,7 +88,7 @@ class Recorder(BaseCallbackHandler):
         estimate = count_prompt(sent, tools, model)
         self._prompt_estimates[run_id] = (model, estimate)
         shown = [{**shape, "content": self._text(shape["content"])} for shape in sent]
-        extra = {"tools": self._plain(tools)} if tools else {}
+        extra = {"tools": self._plain(tools[:TOOLS_LIMIT])} if tools else {}  # all of them are counted
         self._emit("chat_model_start", run_id, parent_run_id, _name(serialized, kwargs, "chat_model"),
                    model=model, messages=shown, prompt_tokens_estimate=estimate, **extra)
 
