@@ -52,7 +52,6 @@ if TYPE_CHECKING:  # the screens and the session layer are imported when first u
     from flowertui.session.replay import Replay
 
 BOOT_DELAY = 0.1  # seconds after the first frame before the engine starts loading
-PRICES_DELAY = 0.5  # seconds after the first frame before the price database loads
 QUIT_WAIT = 0.3  # seconds a quit waits for the engine call in flight to record its cancel
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
 REPLAY_HIDDEN = ("memory", "cycle_memory", "compare")  # a replay calls no model
@@ -151,9 +150,6 @@ class FlowerApp(App[None]):
             self.call_after_refresh(self._register_themes)
         # Importing LangChain holds the GIL for about a second: it starts once the first frame is out.
         self.call_after_refresh(self.set_timer, BOOT_DELAY, self.boot)
-        # The price database (~0.25 s to import) in its own thread, once the themes are in, so no cost waits for it.
-        self.call_after_refresh(self.set_timer, PRICES_DELAY, partial(self.run_worker, self.prices.warm, thread=True,
-                                                                      group="prices", exit_on_error=False))
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """App variables for themes that do not set them (Textual's built-in ones)."""
@@ -237,8 +233,7 @@ class FlowerApp(App[None]):
         """Replay a recording, or import LangChain and build the conversation, off the UI thread."""
         from flowertui.session.replay import Replay, play, resume_point
 
-        if self.history is not None:  # a recording's costs are drawn at once: the prices must not load on the UI thread
-            self.prices.warm()
+        self.prices.warm_in_background()  # off the first frame, and before any cost is drawn
         if self.replaying:
             play(self.history.events, self._recorded_event, self.replay, self._stop_replay)
             return

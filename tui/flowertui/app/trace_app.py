@@ -138,8 +138,8 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
     @work(thread=True, group="engine", exit_on_error=False)
     def boot(self) -> None:
         """Open the store and the probe listener off the UI thread, then start the program (or listen)."""
+        self.prices.warm_in_background()  # off the first frame, and before any cost is drawn
         if self.replaying:
-            self.prices.warm()  # the recording's costs are drawn at once: the prices must not load on the UI thread
             self.session_id = self.history.header.get("session_id")
             self.call_from_thread(self.query_one(ConsoleView).note,
                                   f"replay of session {self.session_id}: the program's output was not recorded")

@@ -90,6 +90,10 @@ class PriceBook:
         if self._use_database:
             _database_snapshot()
 
+    def warm_in_background(self) -> None:
+        """Load the database in a thread of its own (the apps start it after their first frame)."""
+        threading.Thread(target=self.warm, name="flowertui-prices", daemon=True).start()
+
     def _override(self, model: str | None) -> PriceMatch | None:
         if not model:
             return None
