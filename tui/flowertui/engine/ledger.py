@@ -330,7 +330,7 @@ def spent(event: Event) -> tuple[int, int, bool]:
 def cached(event: Event) -> int:
     """Input tokens of one finished call that the provider read from its cache (part of its input tokens)."""
     value = (event.payload.get("usage") or {}).get("cached_input_tokens")
-    return value if isinstance(value, int) and value > 0 else 0
+    return value if type(value) is int and value > 0 else 0
 
 
 def _add_call(row: LedgerRow, event: Event) -> None:
