@@ -33,6 +33,8 @@ class Reply:
     cut_after: int | None = None  # drop the connection after this many pieces
     malformed_after: int | None = None  # send a broken SSE line after this many pieces
     usage: bool = True  # send the usage chunk when the client asks for one
+    cached_tokens: int = 0  # of the prompt tokens, read from the cache (usage.prompt_tokens_details)
+    reasoning_tokens: int = 0  # of the completion tokens, spent reasoning (usage.completion_tokens_details)
 
 
 @dataclass
@@ -159,6 +161,9 @@ def _chunks(reply: Reply, include_usage: bool) -> list[dict[str, Any]]:
                 "prompt_tokens": reply.prompt_tokens,
                 "completion_tokens": reply.completion_tokens,
                 "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+                **({"prompt_tokens_details": {"cached_tokens": reply.cached_tokens}} if reply.cached_tokens else {}),
+                **({"completion_tokens_details": {"reasoning_tokens": reply.reasoning_tokens}}
+                   if reply.reasoning_tokens else {}),
             },
         })
     return chunks

@@ -91,6 +91,7 @@ class ChatApp(AppBase):
         """Replay a recording, or import LangChain and build the conversation, off the UI thread."""
         from flowertui.session.replay import Replay, resume_point
 
+        self.prices.warm_in_background()  # off the first frame, and before any cost is drawn
         if self.replaying:
             self.play(self.replay)
             return

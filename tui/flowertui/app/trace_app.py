@@ -131,6 +131,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
     @work(thread=True, group="engine", exit_on_error=False)
     def boot(self) -> None:
         """Open the store and the probe listener off the UI thread, then start the program (or listen)."""
+        self.prices.warm_in_background()  # off the first frame, and before any cost is drawn
         if self.replaying:
             self.call_from_thread(self.query_one(ConsoleView).note,
                                   f"replay of session {self.session_id}: the program's output was not recorded")

@@ -13,7 +13,7 @@ from flowertui import __version__
 from flowertui.engine.bus import EventBus, Sink
 from flowertui.engine.events import ChatSessionStart
 from flowertui.engine.ledger import Ledger
-from flowertui.engine.prices import Price, configured_prices
+from flowertui.engine.prices import PriceBook, configured_prices
 from flowertui.engine.providers import ProviderSettings, build_chat_model
 from flowertui.engine.resume import Resume
 from flowertui.engine.kinds import MemorySettings
@@ -37,7 +37,7 @@ def assemble(
     memory_kind: str = "buffer",
     compare: bool = False,
     resume: Resume | None = None,
-    prices: dict[str, Price] | None = None,
+    prices: PriceBook | None = None,
     ledger: Ledger | None = None,
 ) -> Assembly:
     """Build the model and conversation; sinks see every event, after the ledger.

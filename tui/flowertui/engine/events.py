@@ -139,12 +139,25 @@ class Usage(Record):
     input_tokens: int
     output_tokens: int
     total_tokens: int
+    cached_input_tokens: int | None = None  # part of input_tokens, read from the provider's cache (priced lower)
+    reasoning_tokens: int | None = None  # part of output_tokens (never added again)
+
+
+@_record
+class ToolCall(Record):
+    """A tool call a model asked for: its name and arguments as the compact JSON text the API carries."""
+
+    name: str
+    arguments: str
 
 
 @_record
 class Message(Record):
     role: str
     content: str
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    images: list[str] | None = None  # the detail level of each image part (the estimate prices them)
 
 
 @_record
@@ -384,6 +397,7 @@ class ChatModelStart(Callback):
     model: str | None
     messages: list[Message]
     prompt_tokens_estimate: int | None
+    tools: list[dict[str, Any]] | None = None  # the tool definitions sent (at most TOOLS_LIMIT; the estimate counts them)
 
 
 @_record
@@ -411,6 +425,7 @@ class LlmEnd(Callback):
     completion_tokens_estimate: int | None
     generations: int | None = None
     usage_missing: str | None = None  # a traced program's hint on how to make its provider report usage
+    tool_calls: list[ToolCall] | None = None  # the tool calls the reply asked for
 
 
 @_record

@@ -21,7 +21,7 @@ from flowertui.engine.events import (LLM_END, MEMORY_CATCHUP_END, TURN_CANCELLED
                                      Event, LlmStart, MemoryCatchupStart, MemoryEstimate, MemoryMode, TurnCancelled,
                                      TurnStart)
 from flowertui.engine.kinds import KINDS
-from flowertui.engine.prices import Price
+from flowertui.engine.prices import PriceBook
 
 # The marks every view puts beside a number, explained once.
 MARKS = {
@@ -50,6 +50,7 @@ class LedgerRow:
     completion_tokens: int = 0
     maintenance_input: int = 0
     maintenance_output: int = 0
+    cached_tokens: int = 0  # prompt and maintenance input read from the provider's cache (priced lower)
     estimated: bool = False  # counted with tiktoken: compare mode's other kinds, or a cancelled reply
     usage_missing: bool = False  # the provider reported no usage; numbers are tiktoken's
     maintenance_usage_missing: bool = False
@@ -69,15 +70,16 @@ class LedgerRow:
         """Settled, and part of the kind's totals: done, or ended early after spending tokens."""
         return self.status == "done" or (self.status != "running" and self.total_tokens > 0)
 
-    def cost(self, prices: dict[str, Price]) -> tuple[float | None, str | None]:
+    def cost(self, prices: PriceBook) -> tuple[float | None, str | None]:
         """Nothing spent costs 0 whatever the model; otherwise None when the model has no price."""
-        price = prices.get(self.model or "")
+        price = prices.lookup(self.model).price
         if price is None:
             return (0.0, None) if self.total_tokens == 0 else (None, None)
-        spent = price.cost(self.prompt_tokens + self.maintenance_input, self.completion_tokens + self.maintenance_output)
+        spent = price.cost(self.prompt_tokens + self.maintenance_input, self.completion_tokens + self.maintenance_output,
+                           self.cached_tokens)
         return spent, price.currency
 
-    def to_dict(self, prices: dict[str, Price]) -> dict[str, Any]:
+    def to_dict(self, prices: PriceBook) -> dict[str, Any]:
         cost, currency = self.cost(prices)
         return {
             "turn": self.turn,
@@ -92,6 +94,7 @@ class LedgerRow:
             "maintenance_usage_missing": self.maintenance_usage_missing,
             "cost": cost,
             "currency": currency,
+            "price_source": prices.lookup(self.model).source,
         }
 
 
@@ -105,6 +108,7 @@ class CatchUp:
     model: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_tokens: int = 0
     usage_missing: bool = False
     calls: int = 0
 
@@ -112,17 +116,17 @@ class CatchUp:
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
-    def cost(self, prices: dict[str, Price]) -> tuple[float | None, str | None]:
-        price = prices.get(self.model or "")
+    def cost(self, prices: PriceBook) -> tuple[float | None, str | None]:
+        price = prices.lookup(self.model).price
         if price is None:
             return (0.0, None) if self.total_tokens == 0 else (None, None)
-        return price.cost(self.input_tokens, self.output_tokens), price.currency
+        return price.cost(self.input_tokens, self.output_tokens, self.cached_tokens), price.currency
 
-    def to_dict(self, prices: dict[str, Price]) -> dict[str, Any]:
+    def to_dict(self, prices: PriceBook) -> dict[str, Any]:
         cost, currency = self.cost(prices)
         return {"after_turn": self.after_turn, "turns": self.turns, "model": self.model, "calls": self.calls,
                 "total_tokens": self.total_tokens, "usage_missing": self.usage_missing, "cost": cost,
-                "currency": currency}
+                "currency": currency, "price_source": prices.lookup(self.model).source}
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,7 @@ class KindTotals:
 class Ledger:
     """A sink: consumes events, keeps rows per memory kind in turn order, and follows the memory mode."""
 
-    def __init__(self, prices: dict[str, Price]) -> None:
+    def __init__(self, prices: PriceBook) -> None:
         self.prices = prices
         self.rows: dict[str, dict[int, LedgerRow]] = {}
         self.catch_ups: dict[str, list[CatchUp]] = {}
@@ -162,7 +166,7 @@ class Ledger:
         self._lock = threading.Lock()
 
     @classmethod
-    def of(cls, events: Iterable[Event], prices: dict[str, Price]) -> Ledger:
+    def of(cls, events: Iterable[Event], prices: PriceBook) -> Ledger:
         """The ledger of a recorded session: its events fed in order, as they were when it ran."""
         ledger = cls(prices)
         for event in events:
@@ -326,16 +330,24 @@ def spent(event: Event) -> tuple[int, int, bool]:
     return int(payload.prompt_tokens_estimate or 0), int(payload.completion_tokens_estimate or 0), True
 
 
+def cached(event: Event) -> int:
+    """Input tokens of one finished call that the provider read from its cache (part of its input tokens)."""
+    usage = event.payload.usage
+    value = usage.cached_input_tokens if usage else None
+    return value if type(value) is int and value > 0 else 0
+
+
 def _add_call(row: LedgerRow, event: Event) -> None:
     spent_in, spent_out, missing = spent(event)
     row.model = row.model or event.payload.model
+    row.cached_tokens += cached(event)
     if event.maintenance:
         row.maintenance_input += spent_in
         row.maintenance_output += spent_out
         row.maintenance_usage_missing |= missing
         return
     if row.cancel_estimate:  # the call ended after all: its real numbers replace the cancel-time estimate
-        row.prompt_tokens = row.completion_tokens = 0
+        row.prompt_tokens = row.completion_tokens = 0  # (an estimate has no cached tokens)
         row.estimated = row.cancel_estimate = False
     row.prompt_tokens += spent_in
     row.completion_tokens += spent_out
@@ -347,5 +359,6 @@ def _add_catch_up(catch_up: CatchUp, event: Event) -> None:
     catch_up.model = catch_up.model or event.payload.model
     catch_up.input_tokens += spent_in
     catch_up.output_tokens += spent_out
+    catch_up.cached_tokens += cached(event)
     catch_up.usage_missing |= missing
     catch_up.calls += 1

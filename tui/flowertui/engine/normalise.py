@@ -14,7 +14,7 @@ from typing import Any
 from flowertui.engine.events import (CHAIN_END, CHAIN_START, CHAT_MODEL_START, LLM_END, LLM_ERROR, LLM_NEW_TOKEN,
                                      LLM_START, LlmNewToken, Payload, Receiver, payload_from)
 from flowertui.engine.sanitize import Redactor, clean
-from flowertui.engine.tokens import count_tokens
+from flowertui.engine.tokens import count_completion, count_prompt, count_tokens
 from flowertui.trace.probe.flowertui_extract import NAME_LIMIT, TEXT_LIMIT, VALUE_LIMIT
 
 __all__ = ["NAME_LIMIT", "TEXT_LIMIT", "VALUE_LIMIT", "Normaliser"]
@@ -41,10 +41,13 @@ class Normaliser:
                  handlers: list[Receiver] | None = None) -> Payload:
         raw = dict(fields)
         if kind in (CHAT_MODEL_START, LLM_START):
-            messages = raw.get("messages") or ()
-            texts = [str(m.get("content", "")) for m in messages if isinstance(m, Mapping)] or \
-                [str(p) for p in raw.get("prompts") or ()]
-            raw["prompt_tokens_estimate"] = estimate = count_tokens("\n".join(texts), _name(raw.get("model")))
+            messages = [m for m in raw.get("messages") or () if isinstance(m, Mapping)]
+            if kind == CHAT_MODEL_START:
+                tools = raw.get("tools") if isinstance(raw.get("tools"), list) else ()
+                estimate = count_prompt(messages, tools, _name(raw.get("model")))
+            else:
+                estimate = count_tokens("\n".join(str(p) for p in raw.get("prompts") or ()), _name(raw.get("model")))
+            raw["prompt_tokens_estimate"] = estimate
             if run_id:
                 self._starts[run_id] = (raw.get("model"), estimate)
         elif kind in (LLM_END, LLM_ERROR):
@@ -52,7 +55,9 @@ class Normaliser:
             if kind == LLM_END:  # the whole text is counted, then bounded below
                 raw["model"] = raw.get("model") or model
                 raw["prompt_tokens_estimate"] = estimate
-                raw["completion_tokens_estimate"] = count_tokens(str(raw.get("text") or ""), _name(raw["model"]))
+                calls = [c for c in raw.get("tool_calls") or () if isinstance(c, Mapping)]
+                raw["completion_tokens_estimate"] = count_completion(str(raw.get("text") or ""), calls,
+                                                                     _name(raw["model"]))
                 if not raw.get("usage"):
                     raw["usage"] = None
                     if self.usage_hint:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowertui.engine.events import LLM_END, ChatModelStart, Event, HandlerError, LlmStart
-from flowertui.engine.ledger import Ledger, spent
-from flowertui.engine.prices import Price
+from flowertui.engine.ledger import Ledger, cached, spent
+from flowertui.engine.prices import PriceBook
 
 @dataclass(kw_only=True)
 class CallTotals:
@@ -23,14 +23,16 @@ class CallTotals:
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens read from the provider's cache (part of prompt_tokens, priced lower)
     usage_missing_calls: int = 0
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def add(self, spent_in: int, spent_out: int, missing: bool) -> None:
+    def add(self, spent_in: int, spent_out: int, missing: bool, cached_in: int = 0) -> None:
         self.calls += 1
+        self.cached_tokens += cached_in
         self.prompt_tokens += spent_in
         self.completion_tokens += spent_out
         self.usage_missing_calls += missing
@@ -44,13 +46,16 @@ class CallTotals:
 class ModelRow(CallTotals):
     model: str
 
-    def cost(self, prices: dict[str, Price]) -> tuple[float | None, str | None]:
-        price = prices.get(self.model)
-        return (None, None) if price is None else (price.cost(self.prompt_tokens, self.completion_tokens), price.currency)
+    def cost(self, prices: PriceBook) -> tuple[float | None, str | None]:
+        price = prices.lookup(self.model).price
+        if price is None:
+            return None, None
+        return price.cost(self.prompt_tokens, self.completion_tokens, self.cached_tokens), price.currency
 
-    def to_dict(self, prices: dict[str, Price]) -> dict[str, Any]:
+    def to_dict(self, prices: PriceBook) -> dict[str, Any]:
         cost, currency = self.cost(prices)
-        return {**self.totals(), "cost": cost, "currency": currency}
+        return {**self.totals(), "cached_tokens": self.cached_tokens, "cost": cost, "currency": currency,
+                "price_source": prices.lookup(self.model).source}
 
 
 @dataclass(kw_only=True)
@@ -83,7 +88,7 @@ class HandlerRow:
 class TraceLedger:
     """A sink over a traced session's events."""
 
-    def __init__(self, prices: dict[str, Price]) -> None:
+    def __init__(self, prices: PriceBook) -> None:
         self.prices = prices
         self.models: dict[str, ModelRow] = {}
         self.runs: dict[str, RunRow] = {}
@@ -135,7 +140,7 @@ class TraceLedger:
         self._models_of.pop(event.run_id or "", None)
         for row in (self.models.setdefault(model, ModelRow(model=model)), root):
             if row is not None:
-                row.add(spent_in, spent_out, missing)
+                row.add(spent_in, spent_out, missing, cached(event))
 
     # reading ---------------------------------------------------------------
 
@@ -161,7 +166,7 @@ class TraceLedger:
         return sum(c for c, _ in costs), costs[0][1]
 
 
-def trace_ledger(events: list[Event], prices: dict[str, Price]) -> TraceLedger:
+def trace_ledger(events: list[Event], prices: PriceBook) -> TraceLedger:
     """Rebuild a session's trace ledger from its events (replay, export)."""
     ledger = TraceLedger(prices)
     for event in events:

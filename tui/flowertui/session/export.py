@@ -20,7 +20,7 @@ from typing import Any
 from flowertui.engine.events import (AGENT_ACTION, AGENT_FINISH, CHAIN_END, CHAIN_START, LLM_END, LLM_NEW_TOKEN,
                                      SCHEMA_VERSION, SESSION_START, TEXT, TOOL_END, TRACE_KINDS, Event)
 from flowertui.engine.ledger import Ledger, LedgerRow
-from flowertui.engine.prices import Price, format_cost
+from flowertui.engine.prices import PriceBook, format_cost
 from flowertui.engine.trace_ledger import TraceLedger, session_total, trace_ledger
 from flowertui.session.model import SessionData
 
@@ -111,7 +111,7 @@ def to_markdown(data: SessionData, ledger: Ledger) -> str:
     return "\n".join(out)
 
 
-def _traced(data: SessionData, prices: dict[str, Price]) -> TraceLedger | None:
+def _traced(data: SessionData, prices: PriceBook) -> TraceLedger | None:
     """A traced program's ledger, rebuilt from its events; None for a chat session."""
     return trace_ledger(data.events, prices) if data.header.get("session_kind") in TRACE_KINDS else None
 

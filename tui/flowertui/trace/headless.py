@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from flowertui import __version__
 from flowertui.engine.ledger import Ledger
-from flowertui.engine.prices import configured_prices, format_cost
+from flowertui.engine.prices import SOURCE_WORDS, configured_prices, format_cost
 from flowertui.engine.trace_ledger import TraceLedger
 from flowertui.paths import data_dir
 from flowertui.session.store import DB_NAME, SessionWriter
@@ -95,12 +95,13 @@ def _fileno(stream: TextIO) -> int | None:
 def trace_table(ledger: TraceLedger) -> str:
     """Per model, per top-level run and per handler; `?` marks calls without reported usage."""
     s = ledger.summary()
-    head = f"{'model':<28}{'calls':>6}{'prompt':>9}{'completion':>12}{'total':>9}  cost"
+    head = f"{'model':<28}{'calls':>6}{'prompt':>9}{'completion':>12}{'total':>9}  {'cost':<15}price from"
     lines = [head, "─" * (len(head) + 12)]
     for name, row in s["models"].items():
         mark = "?" if row["usage_missing_calls"] else ""
         lines.append(f"{name[:27]:<28}{row['calls']:>6}{row['prompt_tokens']:>9}{row['completion_tokens']:>12}"
-                     f"{row['total_tokens']:>9}{mark:<2}{format_cost(row['cost'], row['currency'])}")
+                     f"{row['total_tokens']:>9}{mark:<2}{format_cost(row['cost'], row['currency']):<15}"
+                     f"{SOURCE_WORDS[row['price_source']]}")
     if not s["models"]:
         lines.append("(no model calls)")
     lines += ["", f"{'top-level run':<34}{'kind':<12}{'status':<8}{'duration':>10}{'tokens':>9}"]

@@ -49,6 +49,29 @@ def display(command: list[str]) -> str:
     return shlex.join(command[1:] if command and command[0] == "--" else command)
 
 
+def with_tiktoken_cache(base: Mapping[str, str]) -> dict[str, str]:
+    """The program's environment with TIKTOKEN_CACHE_DIR at flowertui's seeded cache, unless it names its own.
+
+    tiktoken downloads its files on first use; a program that counts tokens (token-buffer memory,
+    get_num_tokens) against any provider must not need the network for that. The files are checked
+    by hash on every read, so this never changes a count. A TIKTOKEN_CACHE_DIR (or tiktoken's older
+    DATA_GYM_CACHE_DIR) of the user's own is kept, even if flowertui pointed its own process elsewhere.
+    """
+    from flowertui.engine.tokens import CACHE_VARIABLE, TokenizerDataError, ensure_offline_tiktoken, \
+        inherited_cache_dir, tiktoken_cache_dir
+
+    env = dict(base)
+    if env.get(CACHE_VARIABLE) == str(tiktoken_cache_dir()) and inherited_cache_dir() is not None:
+        env[CACHE_VARIABLE] = inherited_cache_dir()  # flowertui's own setting leaked in: the user's wins
+    if CACHE_VARIABLE in env or "DATA_GYM_CACHE_DIR" in env:
+        return env
+    try:
+        env[CACHE_VARIABLE] = str(ensure_offline_tiktoken())
+    except TokenizerDataError:  # nothing seeded: the program counts as it would without flowertui
+        pass
+    return env
+
+
 def probe_env(base: Mapping[str, str], *, addr: str | None, token: str, spool_dir: Path, session_id: str,
               run: int, unbuffered: bool = False) -> dict[str, str]:
     """The program's environment: the caller's, plus the probe folder first on PYTHONPATH and its settings."""

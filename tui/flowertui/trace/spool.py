@@ -18,7 +18,7 @@ from flowertui.paths import data_dir
 ONCE = ("_start", "_end", "_error", "agent_finish")  # event kinds a run has at most one of
 
 if TYPE_CHECKING:
-    from flowertui.engine.prices import Price
+    from flowertui.engine.prices import PriceBook
 
 
 def spool_dir() -> Path:
@@ -51,7 +51,7 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def recover(database: Path, prices: dict[str, Price]) -> list[str]:
+def recover(database: Path, prices: PriceBook) -> list[str]:
     """Import every finished spool file into the store; returns the session ids that received events."""
     sessions = []
     for path in waiting():
@@ -90,7 +90,7 @@ def _unseen(records: list[dict[str, Any]], events: list, run: int) -> list[dict[
 
 
 def _import(session_id: str, run: int, records: list[dict[str, Any]], database: Path,
-            prices: dict[str, Price]) -> bool:
+            prices: PriceBook) -> bool:
     """Whether any record was new."""
     import shlex
 

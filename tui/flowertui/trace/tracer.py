@@ -31,7 +31,7 @@ class Tracer:
         """`env` replaces the program's environment (an offline server's settings), `cwd` its working folder."""
         self.argv = launcher.resolve(command)
         self.cwd = cwd
-        self.env = dict(os.environ if env is None else env)
+        self.env = launcher.with_tiktoken_cache(os.environ if env is None else env)
         self.bus = EventBus(redactor=program_redactor(self.env))
         self.command = self.bus.redact(launcher.display(command))  # shown and stored: never the secrets on argv
         for sink in sinks:

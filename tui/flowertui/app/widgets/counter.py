@@ -41,6 +41,7 @@ class TokenCounter(Vertical):
             table.add_column(_pad(label, width, key != "kind"), key=key, width=width)
         yield table
         yield Static(LEGEND, id="counter-legend", markup=False)
+        yield Static("", id="counter-prices", markup=False)  # shown once a counted model has a price source
         yield Static("", id="counter-plot-legend", markup=False)
         yield Static(NO_DATA, id="counter-note", markup=False)
 
@@ -69,6 +70,9 @@ class TokenCounter(Vertical):
         for kind in KINDS:
             for (_, key, _), cell in zip(COLUMNS, self._cells(self.ledger.totals(kind)), strict=True):
                 table.update_cell(kind, key, cell)
+        line = self._price_line()
+        self.query_one("#counter-prices", Static).update(line)
+        self.query_one("#counter-prices", Static).display = bool(line)
         self._plot()
 
     def _cells(self, totals: KindTotals) -> list[Text]:
@@ -100,6 +104,13 @@ class TokenCounter(Vertical):
                  (_cost(totals) if counted else "—", "dim" if totals.cost is None or not counted else "")]
         return [name, *(_pad(text, width, True, style) for (text, style), (_, _, width) in zip(cells, COLUMNS[1:],
                                                                                              strict=True))]
+
+    def _price_line(self) -> str:
+        """Where each counted model's price comes from (prices.toml, genai-prices, or none)."""
+        models = dict.fromkeys(row.model for kind in self.ledger.kinds() for row in self.ledger.turns(kind)
+                               if row.model and row.counted)
+        return ("prices: " + "; ".join(self.ledger.prices.lookup(model).describe(model) for model in models)
+                if models else "")
 
     def _plot(self) -> None:
         """Cumulative tokens per counted turn, a line per kind in the theme's kind colour; legend below."""
@@ -146,9 +157,10 @@ class TokenCounter(Vertical):
         return Color.parse(self.app.theme_variables.get(kind_variable(kind), "#888888"))
 
     def _plot_room(self, legend_rows: int) -> int:
-        """Rows left for the plot once the table, the marks line and the plot's legend are drawn."""
+        """Rows left for the plot once the table, the marks and price lines and the plot's legend are drawn."""
         table = self.query_one(DataTable)
-        return self.size.height - (table.outer_size.height or 7) - 1 - legend_rows
+        prices = 1 if self.query_one("#counter-prices", Static).display else 0
+        return self.size.height - (table.outer_size.height or 7) - 1 - prices - legend_rows
 
 
 def integer_ticks(top: int, most: int = 5) -> list[int]:

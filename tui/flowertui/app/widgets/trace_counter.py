@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from flowertui.engine.events import Event
-from flowertui.engine.prices import format_cost
+from flowertui.engine.prices import SOURCE_WORDS, format_cost
 from flowertui.engine.trace_ledger import TraceLedger
 
 LEGEND = "? usage not reported: tiktoken estimate   … run in progress"
@@ -25,7 +25,7 @@ class TraceCounter(Vertical):
     def compose(self) -> ComposeResult:
         models = DataTable(id="trace-models", cursor_type="none", zebra_stripes=True)
         for label, key in (("model", "model"), ("calls", "calls"), ("prompt", "prompt"), ("compl", "completion"),
-                           ("total", "total"), ("cost", "cost")):
+                           ("total", "total"), ("cost", "cost"), ("price from", "price")):
             models.add_column(label, key=key)
         yield models
         runs = DataTable(id="trace-runs", cursor_type="none", zebra_stripes=True)
@@ -46,7 +46,8 @@ class TraceCounter(Vertical):
         for name, row in summary["models"].items():
             mark = "?" if row["usage_missing_calls"] else ""
             models.add_row(Text(name), row["calls"], row["prompt_tokens"], row["completion_tokens"],
-                           f"{row['total_tokens']}{mark}", format_cost(row["cost"], row["currency"]))
+                           f"{row['total_tokens']}{mark}", format_cost(row["cost"], row["currency"]),
+                           SOURCE_WORDS[row["price_source"]])
         runs = self.query_one("#trace-runs", DataTable)
         runs.clear()
         for run in summary["runs"][-SHOWN_RUNS:]:

@@ -8,10 +8,14 @@ imported here). Each reader takes a callback's positional and keyword arguments,
 as LangChain's `handle_event` passes them, and returns {"name", "payload"}.
 """
 
+import json
+
 TEXT_LIMIT = 4000  # characters of one text kept in an event
 VALUE_LIMIT = 1000  # characters of one chain input or output value
 ITEMS_LIMIT = 50  # chain input or output values kept
 NAME_LIMIT = 200
+TOOLS_LIMIT = 64  # tool definitions or calls kept per model call
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode  # bound: a program may patch json
 
 
 def extract(kind, args, kwargs, limit=TEXT_LIMIT):
@@ -73,18 +77,65 @@ def result(response):
         raw = getattr(message, "usage_metadata", None)
         if raw:
             usage = {k: int(raw.get(k) or 0) for k in ("input_tokens", "output_tokens", "total_tokens")}
+            usage.update(_details(raw.get("input_token_details"), "cache_read", raw.get("output_token_details"),
+                                  "reasoning"))
     llm_output = getattr(response, "llm_output", None) or {}
     if usage is None and llm_output.get("token_usage"):
         raw = llm_output["token_usage"]
         usage = {"input_tokens": int(raw.get("prompt_tokens") or 0),
                  "output_tokens": int(raw.get("completion_tokens") or 0),
                  "total_tokens": int(raw.get("total_tokens") or 0)}
+        usage.update(_details(raw.get("prompt_tokens_details"), "cached_tokens", raw.get("completion_tokens_details"),
+                              "reasoning_tokens"))
     reported = reported or llm_output.get("model_name")
     if usage is not None and usage["input_tokens"] + usage["output_tokens"] == 0:
         usage = None  # a provider that counted nothing did not report usage
     if generation is not None and finish is None:
         finish = (getattr(generation, "generation_info", None) or {}).get("finish_reason")
     return said, usage, reported, finish, sum(len(g) for g in generations)
+
+
+def _details(prompt, cached_key, completion, reasoning_key):
+    """Cached prompt tokens (part of the input, priced lower) and reasoning tokens (already part of the output)."""
+    found = {"cached_input_tokens": prompt.get(cached_key) if isinstance(prompt, dict) else None,
+             "reasoning_tokens": completion.get(reasoning_key) if isinstance(completion, dict) else None}
+    return {key: int(value) for key, value in found.items() if type(value) is int and value > 0}
+
+
+def tool_calls(message):
+    """The tool calls a message carries, arguments as compact JSON text."""
+    calls = []
+    for call in (getattr(message, "tool_calls", None) or [])[:TOOLS_LIMIT]:
+        if isinstance(call, dict):
+            args = call.get("args")
+            try:
+                said = args if isinstance(args, str) else _dumps(args or {})
+            except Exception:
+                said = text(args)
+            calls.append({"name": text(call.get("name"), NAME_LIMIT), "arguments": said})
+    return calls
+
+
+def _message(message, limit):
+    """Role and text, plus name, tool calls and images when the message has them (the estimate counts them)."""
+    shown = {"role": getattr(message, "type", "message"), "content": text(content(message), limit)}
+    called = getattr(message, "name", None)
+    if called:
+        shown["name"] = text(called, NAME_LIMIT)
+    calls = tool_calls(message)
+    if calls:
+        shown["tool_calls"] = calls
+    parts = getattr(message, "content", None)
+    if isinstance(parts, list):
+        images = [_detail(part) for part in parts if isinstance(part, dict) and part.get("type") in ("image_url", "image")]
+        if images:
+            shown["images"] = images
+    return shown
+
+
+def _detail(part):
+    url = part.get("image_url")
+    return str((url.get("detail") if isinstance(url, dict) else part.get("detail")) or "auto")
 
 
 def _values(values, limit):
@@ -113,8 +164,12 @@ def _chain_end(args, kwargs, limit):
 
 def _chat_model_start(args, kwargs, limit):
     messages = [m for batch in args[1] for m in batch]
-    shown = [{"role": getattr(m, "type", "message"), "content": text(content(m), limit)} for m in messages]
-    return {"name": name(args[0], kwargs, "chat_model"), "payload": {"model": model(kwargs), "messages": shown}}
+    payload = {"model": model(kwargs), "messages": [_message(m, limit) for m in messages]}
+    params = kwargs.get("invocation_params") or {}
+    tools = params.get("tools") or params.get("functions")
+    if isinstance(tools, (list, tuple)) and tools:  # what bind_tools sends: the estimate counts it
+        payload["tools"] = list(tools)[:TOOLS_LIMIT]
+    return {"name": name(args[0], kwargs, "chat_model"), "payload": payload}
 
 
 def _llm_start(args, kwargs, limit):
@@ -130,8 +185,13 @@ def _llm_new_token(args, kwargs, limit):
 def _llm_end(args, kwargs, limit):
     said, usage, reported, finish, generations = result(args[0])
     # the whole text: its token estimate is counted before it is bounded
-    return {"name": "llm", "payload": {"text": text(said, 0), "model": reported, "usage": usage,
-                                       "finish_reason": finish, "generations": generations}}
+    payload = {"text": text(said, 0), "model": reported, "usage": usage, "finish_reason": finish,
+               "generations": generations}
+    found = getattr(args[0], "generations", None) or []
+    calls = tool_calls(getattr(found[0][0], "message", None)) if found and found[0] else []
+    if calls:
+        payload["tool_calls"] = calls
+    return {"name": "llm", "payload": payload}
 
 
 def _tool_start(args, kwargs, limit):
