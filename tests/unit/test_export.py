@@ -54,7 +54,7 @@ def test_markdown_has_every_turn_and_the_ledger_numbers(compared):
         for row in compared.ledger.turns(kind):
             assert (f"| {kind} | {row.prompt_tokens} | {row.completion_tokens} | {row.maintenance_tokens} | "
                     f"{row.total_tokens} |") in text
-        assert f"| {compared.ledger.total(kind)} |" in text
+        assert f"| {compared.ledger.totals(kind).total_tokens} |" in text
     assert "estimated" in text
 
 
@@ -67,7 +67,7 @@ def test_html_is_self_contained_with_turns_event_tree_and_ledger(compared):
         assert line in text
     assert "chat_model_start" in text and " ms" in text and "memory maintenance" in text
     for kind in KINDS:
-        assert f"<td>{compared.ledger.total(kind)}</td>" in text
+        assert f"<td>{compared.ledger.totals(kind).total_tokens}</td>" in text
 
 
 def test_html_escapes_markup_in_user_text():

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from flowertui.engine.providers import ProviderSettings
+from flowertui.engine.session_kinds import SessionKind
 from flowertui.session.store import MIGRATIONS, SCHEMA_VERSION, SessionStore, StoreError, connect
 from tests.helpers import LESSON, record_session
 
@@ -21,10 +22,11 @@ def test_a_recorded_session_holds_its_turns_events_and_ledger():
     assert [(t, u, s) for t, u, _, s in store.turns(sid)] == [(i + 1, line, "done") for i, line in enumerate(LESSON)]
     assert store.turns(sid)[2][2] == rig.conversation.transcript[2][1]
     assert store.events(sid) == rig.events
-    summary = next(s for s in store.sessions() if s.id == sid)
-    assert summary.turns == 3 and summary.ended is not None
-    assert summary.total_tokens == rig.ledger.grand_total()
-    assert summary.provider == "offline" and summary.model == "flowershop-offline"
+    overview = next(s for s in store.sessions() if s.id == sid)
+    assert overview.turns == 3 and overview.ended is not None
+    assert overview.total_tokens == rig.ledger.total().tokens
+    assert overview.provider == "offline" and overview.model == "flowershop-offline"
+    assert overview.kind == SessionKind.CHAT and overview.label == "offline/flowershop-offline"
     store.close()
 
 

@@ -474,14 +474,14 @@ class FlowerApp(App[None]):
 
     def _write_export(self, session_id: str, fmt: str, path: Path, force: bool, unsaved: list[Event]) -> None:
         """Read the session and write the file off the event loop; the result comes back as a notice."""
+        from flowertui.engine.session_kinds import ledger_of
         from flowertui.session.export import ExportError, export
         from flowertui.session.store import StoreError
 
         try:
             data = self.session_data(session_id, unsaved)
-            # the live ledger, unless a replay has not fed it every event yet
-            ledger = Ledger.of(data.events, self.prices) if self.replaying else self.ledger
-            written = export(data, fmt, path, ledger, force=force)
+            # the session's ledger of its kind, counted from every event it recorded (a replay's too)
+            written = export(data, fmt, path, ledger_of(data.kind, data.events, self.prices), force=force)
         except (ExportError, StoreError) as exc:
             self.post_message(Notice(str(exc), "Export failed", "error"))
             return

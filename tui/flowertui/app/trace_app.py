@@ -145,18 +145,11 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
             play(self.history.events, self._recorded_event, self.replay, self._stop_replay)
             return
         lower_this_thread()  # the session writer this thread starts yields the CPU to the program
-        try:
-            self.writer = SessionWriter(data_dir() / DB_NAME, self.ledger, trace_ledger=self.trace_ledger,
-                                        on_error=lambda text: self.post_message(EngineProblem(text)))
-        except StoreError as exc:
-            self.post_message(EngineProblem(f"{exc}; this session will not be saved"))
-        sinks = [self.trace_ledger, self.inbox] + ([self.writer] if self.writer else [])
-        commit = self.writer.flush if self.writer else (lambda: None)
         if self.listen:
             from flowertui.trace.listen import WatchedRuns
 
-            self.watched = WatchedRuns(sinks, commit=commit)
-            self.session_id = self.watched.session_id
+            self.watched = WatchedRuns([self.inbox], writer=self._open_writer, ledger=self.trace_ledger)
+            self.session_id, self.writer = self.watched.session_id, self.watched.session.writer
             self.call_from_thread(self.query_one(ConsoleView).note,
                                   "listening: programs that call flowertui.watch() report here")
             return
@@ -176,11 +169,19 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
             env = {**os.environ, **self.server.child_env()}
             self.call_from_thread(self.query_one(ConsoleView).note,
                                   f"offline: the program talks to flowertui's offline server at {self.server.base_url}")
-        tracer = Tracer(self.command or [], sinks, commit=commit, env=env, cwd=self.cwd)
+        tracer = Tracer(self.command or [], [self.inbox], writer=self._open_writer, ledger=self.trace_ledger, env=env,
+                        cwd=self.cwd)
         tracer.start_session()
-        self.tracer, self.session_id = tracer, tracer.session_id
+        self.tracer, self.session_id, self.writer = tracer, tracer.session_id, tracer.session.writer
         self.program = ProgramConsole(tracer, self._console_wake, lambda code: self.post_message(ProgramExited(code)))
         self.call_from_thread(self._start_run)
+
+    def _open_writer(self, ledger: TraceLedger) -> SessionWriter | None:
+        try:
+            return SessionWriter(data_dir() / DB_NAME, ledger, on_error=lambda text: self.post_message(EngineProblem(text)))
+        except StoreError as exc:
+            self.post_message(EngineProblem(f"{exc}; this session will not be saved"))
+            return None
 
     def _start_run(self) -> None:
         try:

@@ -11,6 +11,10 @@ from typing import Any
 
 from flowertui.engine.events import Event
 from flowertui.engine.ledger import turn_status  # the ledger settles its rows by the same rule
+from flowertui.engine.session_kinds import SessionKind, TraceVariant
+
+_OLD_TRACE_PROVIDER = "trace"  # how sessions recorded before kinds were written marked a traced program
+_OLD_VARIANTS = {"trace": TraceVariant.RUN, "listen": TraceVariant.LISTEN, "watch": TraceVariant.WATCH}  # their `mode`
 
 
 def session_start(events: list[Event]) -> dict[str, Any]:
@@ -19,10 +23,28 @@ def session_start(events: list[Event]) -> dict[str, Any]:
     return start.payload if start else {}
 
 
+def session_kind(recorded: str | None, provider: str | None) -> SessionKind:
+    """A session's kind as recorded in its session_start (or the store, or an export's header).
+
+    Sessions recorded before the kind was written are told apart here, and only here, by their provider.
+    """
+    if recorded:
+        return SessionKind(recorded)
+    return SessionKind.TRACE if provider == _OLD_TRACE_PROVIDER else SessionKind.CHAT
+
+
+def trace_variant(start: dict[str, Any]) -> TraceVariant | None:
+    """A traced session's variant, from its session_start payload (None for a chat session)."""
+    if found := start.get("trace_variant"):
+        return TraceVariant(found)
+    return _OLD_VARIANTS.get(start.get("mode") or "")
+
+
 def session_header(events: list[Event]) -> dict[str, Any]:
     """What an export's header says about a session, read from its first session_start event."""
     payload = session_start(events)
     return {
+        "session_kind": session_kind(payload.get("session_kind"), payload.get("provider")).value,
         "flowertui": payload.get("flowertui"),
         "provider": payload.get("provider"),
         "model": payload.get("model"),
@@ -49,6 +71,10 @@ class SessionData:
 
     header: dict[str, Any]
     events: list[Event]
+
+    @property
+    def kind(self) -> SessionKind:
+        return session_kind(self.header.get("session_kind"), self.header.get("provider"))
 
     @classmethod
     def of(cls, events: list[Event]) -> SessionData:

@@ -9,28 +9,32 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from flowertui import __version__
-from flowertui.engine.bus import EventBus, Sink
-from flowertui.trace.receiver import Listener, Origin, Translator, program_redactor
+from flowertui.engine.bus import Sink
+from flowertui.engine.session_kinds import TraceVariant
+from flowertui.engine.trace_ledger import TraceLedger
+from flowertui.session.store import SessionWriter
+from flowertui.trace.assembly import assemble_trace
+from flowertui.trace.receiver import Listener, Origin, program_redactor
 from flowertui.trace.watch import listener_file
+
+COMMAND = "flowertui trace --listen"
 
 
 class WatchedRuns:
     """One session; every program that connects becomes a turn of it, closed when its probe disconnects."""
 
-    def __init__(self, sinks: list[Sink], *, commit=lambda: None) -> None:
-        self.bus = EventBus(redactor=program_redactor(os.environ))
-        for sink in sinks:
-            self.bus.subscribe(sink)
-        self.translator = Translator(self.bus)
-        self.listener = Listener(self._record, commit, closed=self._closed)
+    def __init__(self, sinks: list[Sink], *, writer: Callable[[TraceLedger], SessionWriter | None] | None = None,
+                 ledger: TraceLedger | None = None) -> None:
+        """`sinks`, `writer` and `ledger` as `assemble_trace` takes them."""
+        self.session = assemble_trace(sinks, writer=writer, ledger=ledger, redactor=program_redactor(os.environ))
+        self.bus, self.ledger, self.translator = self.session.bus, self.session.ledger, self.session.translator
+        self.listener = Listener(self._record, self.session.commit, closed=self._closed)
         self._turns: dict[Origin, int] = {}
         self._lock = threading.Lock()
-        self.bus.emit("session_start", name="session", scope="app", payload={
-            "provider": "trace", "model": "watch()", "flowertui": __version__, "memory_kind": None,
-            "memory_settings": {}, "compare": False, "mode": "listen", "command": "flowertui trace --listen"})
+        self.session.start_session(TraceVariant.LISTEN, COMMAND)
         path = listener_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -44,21 +48,20 @@ class WatchedRuns:
     def _record(self, record: dict[str, Any], origin: Origin) -> None:
         with self._lock:
             if origin not in self._turns:
-                self._turns[origin] = turn = self.bus.begin_turn()
                 argv = record.get("argv") if record.get("t") == "hello" else None
                 command = " ".join(str(a) for a in argv) if argv else f"pid {origin[1]}"
-                self.bus.emit("turn_start", name="run", scope="app",
-                              payload={"user": self.bus.redact(command), "pid": origin[1], "run": turn})
+                self._turns[origin] = self.session.start_run(command, origin[1])
             self.translator(record, turn=self._turns[origin])
 
     def _closed(self, origin: Origin) -> None:
         with self._lock:
             if origin in self._turns:
-                self.bus.emit("turn_end", name="run", scope="app", turn=self._turns[origin],
-                              payload={"reply": "disconnected", "exit_code": None, "pid": origin[1]})
+                self.session.end_run("turn_end", "disconnected", turn=self._turns[origin], exit_code=None, pid=origin[1])
 
     def close(self) -> None:
+        """Stop listening, close the session writer, and remove the listener's file."""
         self.listener.close()
+        self.session.close()
         try:
             if json.loads(listener_file().read_text("utf-8")).get("pid") == os.getpid():
                 listener_file().unlink()

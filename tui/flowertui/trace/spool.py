@@ -94,12 +94,10 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
     """Whether any record was new."""
     import shlex
 
-    from flowertui import __version__
-    from flowertui.engine.bus import EventBus
-    from flowertui.engine.ledger import Ledger
-    from flowertui.engine.trace_ledger import trace_ledger
+    from flowertui.engine.session_kinds import TraceVariant
+    from flowertui.engine.trace_ledger import TraceLedger
     from flowertui.session.store import SessionStore, SessionWriter
-    from flowertui.trace.receiver import Translator
+    from flowertui.trace.assembly import assemble_trace
 
     store = SessionStore(database)
     try:
@@ -110,29 +108,22 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
     if not records:
         return False
     begun = any(e.kind == "turn_start" and e.turn == run for e in events)
-    bus = EventBus(session_id, seq=max((e.seq for e in events), default=0), turn=run if begun else run - 1)
-    traced = trace_ledger(events, prices)  # what was stored before counts in the session's total too
-    writer = SessionWriter(database, Ledger(prices), trace_ledger=traced, recorded=bool(events))
-    bus.subscribe(traced)
-    bus.subscribe(writer)
+    session = assemble_trace(  # what was stored before counts in the session's total too
+        ledger=TraceLedger.of(events, prices), writer=lambda ledger: SessionWriter(database, ledger, recorded=bool(events)),
+        session_id=session_id, seq=max((e.seq for e in events), default=0), turn=run if begun else run - 1)
     try:
         hello = next((r for r in records if r.get("t") == "hello"), {})
         command = shlex.join(str(a) for a in hello.get("argv") or ["python"])
         if not events:
-            bus.emit("session_start", name="session", scope="app", payload={
-                "provider": "trace", "model": bus.redact(command), "flowertui": __version__, "memory_kind": None,
-                "memory_settings": {}, "compare": False, "mode": "watch", "command": bus.redact(command)})
+            session.start_session(TraceVariant.WATCH, command)
         if not begun:
-            bus.begin_turn()
-            bus.emit("turn_start", name="run", scope="app",
-                     payload={"user": bus.redact(command), "pid": hello.get("pid"), "run": run})
-        translator = Translator(bus)
+            session.start_run(command, hello.get("pid"))
+        translator = session.translator
         for record in records:
             translator(record)
-        bus.emit("turn_end", name="run", scope="app", payload={
-            "reply": f"recovered {len(records)} events from the spool", "exit_code": None, "signal": None,
-            "langchain": translator.langchain or any(e.kind == "probe_hello" for e in events),
-            "recovered": len(records), "dropped_events": translator.dropped})
+        session.end_run("turn_end", f"recovered {len(records)} events from the spool", exit_code=None, signal=None,
+                        langchain=translator.langchain or any(e.kind == "probe_hello" for e in events),
+                        recovered=len(records), dropped_events=translator.dropped)
     finally:
-        writer.close()
+        session.close()
     return True

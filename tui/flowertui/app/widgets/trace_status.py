@@ -8,6 +8,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from flowertui.engine.events import Event
+from flowertui.engine.session_kinds import TraceVariant
+from flowertui.session.model import trace_variant
 
 ENDINGS = ("turn_end", "turn_error", "turn_cancelled")
 
@@ -33,7 +35,7 @@ class TraceStatus(Static):
             p = event.payload
             if event.kind == "session_start":
                 self.command, self.session = p.get("command") or p.get("model", "…"), event.session_id
-                self.state = "listening" if p.get("mode") == "listen" else self.state
+                self.state = "listening" if trace_variant(p) == TraceVariant.LISTEN else self.state
             elif event.kind == "turn_start":
                 self.pid, self.run, self.langchain = p.get("pid"), p.get("run", event.turn), False
                 self.state, self.started, self.elapsed = "running", time.monotonic(), None
