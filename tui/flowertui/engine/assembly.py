@@ -18,6 +18,7 @@ from flowertui.engine.resume import Resume
 from flowertui.engine.kinds import MemorySettings
 from flowertui.engine.runner import Conversation
 from flowertui.engine.sanitize import Redactor
+from flowertui.engine.session_kinds import SessionKind
 
 
 @dataclass
@@ -56,6 +57,7 @@ def assemble(
                                 compare=compare, transcript=resume.transcript,
                                 retries=0 if provider.provider == "offline" else provider.max_retries, ledger=ledger)
     bus.emit("session_start", name="session", scope="app", payload={
+        "session_kind": SessionKind.CHAT.value,
         "flowertui": __version__,
         "provider": provider.provider,
         "model": conversation.model_name,

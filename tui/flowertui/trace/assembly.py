@@ -54,9 +54,12 @@ class TraceAssembly:
                       payload={"user": self.bus.redact(command), "pid": pid, "run": turn})
         return turn
 
-    def end_run(self, kind: str, reply: str, *, turn: int | None = None, **details: Any) -> None:
-        """A run ends (`turn_end`, `turn_error`, `turn_cancelled`); `reply` says how, `details` the rest."""
-        self.bus.emit(kind, name="run", scope="app", turn=turn, payload={"reply": reply, **details})
+    def end_run(self, kind: str, reply: str, *, exit_code: int | None = None, signal: int | None = None,
+                turn: int | None = None, **details: Any) -> None:
+        """A run ends (`turn_end`, `turn_error`, `turn_cancelled`): `reply` says how, `exit_code` and `signal`
+        how the program ended when it is known, `details` the rest; `turn` when it is not the latest run."""
+        self.bus.emit(kind, name="run", scope="app", turn=turn,
+                      payload={"reply": reply, "exit_code": exit_code, "signal": signal, **details})
 
     def close(self) -> None:
         if self.writer is not None:

@@ -56,7 +56,7 @@ class WatchedRuns:
     def _closed(self, origin: Origin) -> None:
         with self._lock:
             if origin in self._turns:
-                self.session.end_run("turn_end", "disconnected", turn=self._turns[origin], exit_code=None, pid=origin[1])
+                self.session.end_run("turn_end", "disconnected", turn=self._turns[origin], pid=origin[1])
 
     def close(self) -> None:
         """Stop listening, close the session writer, and remove the listener's file."""

@@ -121,7 +121,7 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
         translator = session.translator
         for record in records:
             translator(record)
-        session.end_run("turn_end", f"recovered {len(records)} events from the spool", exit_code=None, signal=None,
+        session.end_run("turn_end", f"recovered {len(records)} events from the spool",
                         langchain=translator.langchain or any(e.kind == "probe_hello" for e in events),
                         recovered=len(records), dropped_events=translator.dropped)
     finally:
