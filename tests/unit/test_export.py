@@ -12,6 +12,7 @@ from flowertui.engine.kinds import KINDS
 from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import load_prices
 from flowertui.engine.providers import ProviderSettings
+from flowertui.engine.session_kinds import SessionKind, ledger_of
 from flowertui.session.export import FORMATS, ExportError, export, read_jsonl
 from flowertui.session.model import SessionData
 from tests.helpers import LESSON, offline_rig, record_session
@@ -26,7 +27,7 @@ def _data(rig) -> SessionData:
 
 def _ledger(rig) -> Ledger:
     """The ledger the CLI's export builds: the recorded events fed in order."""
-    return Ledger.of(rig.events, PRICES)
+    return ledger_of(SessionKind.CHAT, rig.events, PRICES)
 
 
 @pytest.fixture(scope="module")

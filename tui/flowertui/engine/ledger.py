@@ -181,14 +181,6 @@ class Ledger:
         self._prompts: dict[tuple[str, int], int] = {}  # the main call's prompt estimate, for a cancel
         self._lock = threading.Lock()
 
-    @classmethod
-    def of(cls, events: Iterable[Event], prices: dict[str, Price]) -> Ledger:
-        """The ledger of a recorded session: its events fed in order, as they were when it ran."""
-        ledger = cls(prices)
-        for event in events:
-            ledger(event)
-        return ledger
-
     def __call__(self, event: Event) -> None:
         with self._lock:
             self.mode.follow(event)

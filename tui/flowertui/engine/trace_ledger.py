@@ -9,7 +9,6 @@ preferred; a call without it counts tiktoken's estimates and is marked
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -118,14 +117,6 @@ class TraceLedger:
         self._roots: dict[str, str] = {}
         self._models_of: dict[str, str | None] = {}
         self._lock = threading.Lock()
-
-    @classmethod
-    def of(cls, events: Iterable[Event], prices: dict[str, Price]) -> TraceLedger:
-        """The ledger of a recorded traced session: its events fed in order."""
-        ledger = cls(prices)
-        for event in events:
-            ledger(event)
-        return ledger
 
     def __call__(self, event: Event) -> None:
         with self._lock:

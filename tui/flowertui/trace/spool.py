@@ -94,8 +94,7 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
     """Whether any record was new."""
     import shlex
 
-    from flowertui.engine.session_kinds import TraceVariant
-    from flowertui.engine.trace_ledger import TraceLedger
+    from flowertui.engine.session_kinds import SessionKind, TraceVariant, ledger_of
     from flowertui.session.store import SessionStore, SessionWriter
     from flowertui.trace.assembly import assemble_trace
 
@@ -109,7 +108,7 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
         return False
     begun = any(e.kind == "turn_start" and e.turn == run for e in events)
     session = assemble_trace(  # what was stored before counts in the session's total too
-        ledger=TraceLedger.of(events, prices), writer=lambda ledger: SessionWriter(database, ledger, recorded=bool(events)),
+        ledger=ledger_of(SessionKind.TRACE, events, prices), writer=lambda ledger: SessionWriter(database, ledger, recorded=bool(events)),
         session_id=session_id, seq=max((e.seq for e in events), default=0), turn=run if begun else run - 1)
     try:
         hello = next((r for r in records if r.get("t") == "hello"), {})
