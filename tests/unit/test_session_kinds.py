@@ -10,6 +10,7 @@ from flowertui.engine.events import Event
 from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import load_prices
 from flowertui.engine.session_kinds import LEDGER_OF, SessionKind, TraceVariant, ledger_of
+from flowertui.engine.session_ledger import SessionLedger
 from flowertui.engine.trace_ledger import TraceLedger
 from flowertui.session.export import SECTIONS, ExportError, read_jsonl, to_jsonl, to_markdown
 from flowertui.session.model import SessionData, session_kind, trace_variant
@@ -85,5 +86,8 @@ def test_an_unknown_session_kind_in_a_jsonl_file_is_refused_with_the_file_named(
         read_jsonl(path)
 
 
-def test_every_kind_has_a_ledger_and_export_sections():
+def test_every_kind_has_a_session_ledger_and_export_sections():
     assert set(LEDGER_OF) == set(SECTIONS) == set(SessionKind)
+    for make in LEDGER_OF.values():
+        ledger = make({})
+        assert isinstance(ledger, SessionLedger) and ledger.total().tokens == 0 and ledger.rows() is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from flowertui.engine.events import Event
 from flowertui.engine.prices import Price
@@ -29,6 +29,7 @@ class SessionTotal:
     currency: str | None
 
 
+@runtime_checkable
 class SessionLedger(Protocol[Rows]):
     prices: dict[str, Price]
 
