@@ -69,7 +69,8 @@ def test_an_old_traced_jsonl_export_is_still_a_trace(tmp_path):
     del old["payload"]["session_kind"], old["payload"]["trace_variant"]
     old["payload"]["mode"] = "trace"
     path = tmp_path / "old.jsonl"
-    header = {"schema": 1, "flowertui": "0.1.0", "provider": "trace", "model": "app.py", "session_id": old["session_id"]}
+    header = {"schema": 1, "flowertui": "0.1.0", "provider": "trace", "model": "app.py",
+              "session_id": old["session_id"]}
     path.write_text(json.dumps(header) + "\n" + json.dumps(old) + "\n", "utf-8")
     data = read_jsonl(path)
     assert data.kind == SessionKind.TRACE

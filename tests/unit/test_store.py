@@ -75,7 +75,8 @@ def test_sessions_recorded_before_kinds_are_told_apart_by_their_old_provider(tmp
     store = SessionStore(path)
     listed = {s.id: (s.kind, s.label) for s in store.sessions()}
     store.close()
-    assert listed == {"chat1": (SessionKind.CHAT, "offline/flowershop-offline"), "trace1": (SessionKind.TRACE, "trace/app.py")}
+    assert listed == {"chat1": (SessionKind.CHAT, "offline/flowershop-offline"),
+                      "trace1": (SessionKind.TRACE, "trace/app.py")}
 
 
 def test_a_database_from_a_newer_flowertui_is_refused(tmp_path):

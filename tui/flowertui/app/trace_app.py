@@ -177,8 +177,10 @@ class TraceApp(FlowerApp, inherit_bindings=False):  # no memory-kind or compare 
         self.call_from_thread(self._start_run)
 
     def _open_writer(self, ledger: TraceLedger) -> SessionWriter | None:
+        """The session writer; None when the database cannot be opened (the session runs unsaved, and says so)."""
         try:
-            return SessionWriter(data_dir() / DB_NAME, ledger, on_error=lambda text: self.post_message(EngineProblem(text)))
+            return SessionWriter(data_dir() / DB_NAME, ledger,
+                                 on_error=lambda text: self.post_message(EngineProblem(text)))
         except StoreError as exc:
             self.post_message(EngineProblem(f"{exc}; this session will not be saved"))
             return None

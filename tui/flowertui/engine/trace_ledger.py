@@ -48,8 +48,9 @@ class ModelRow(CallTotals):
 
     @property
     def cost(self) -> tuple[float | None, str | None]:
-        price = self.price
-        return (None, None) if price is None else (price.cost(self.prompt_tokens, self.completion_tokens), price.currency)
+        if self.price is None:
+            return None, None
+        return self.price.cost(self.prompt_tokens, self.completion_tokens), self.price.currency
 
     def to_dict(self) -> dict[str, Any]:
         cost, currency = self.cost

@@ -107,8 +107,9 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
     if not records:
         return False
     begun = any(e.kind == "turn_start" and e.turn == run for e in events)
-    session = assemble_trace(  # what was stored before counts in the session's total too
-        ledger=ledger_of(SessionKind.TRACE, events, prices), writer=lambda ledger: SessionWriter(database, ledger, recorded=bool(events)),
+    session = assemble_trace(
+        ledger=ledger_of(SessionKind.TRACE, events, prices),  # what was stored before counts in the total too
+        writer=lambda ledger: SessionWriter(database, ledger, recorded=bool(events)),
         session_id=session_id, seq=max((e.seq for e in events), default=0), turn=run if begun else run - 1)
     try:
         hello = next((r for r in records if r.get("t") == "hello"), {})
