@@ -51,7 +51,7 @@ async def test_the_lesson_streams_into_every_pane():
 
         counter = app.query_one(TokenCounter)
         total = cell_text(counter.query_one(DataTable), "buffer", "total").strip()
-        assert int(total) == app.live.ledger.total("buffer") > 0
+        assert int(total) == app.live.ledger.totals("buffer").total_tokens > 0
         assert cell_text(counter.query_one(DataTable), "window", "total").strip() == "—"
 
 

@@ -42,7 +42,7 @@ async def test_replaying_a_jsonl_export_and_exporting_again_gives_the_same_file(
         assert app.live is None  # no model, no engine
         assert [t.text for t in app.query(AssistantTurn)] == [reply for _, reply in rig.conversation.transcript]
         counter = app.query_one(TokenCounter)
-        assert counter.ledger.total("summary") == rig.ledger.total("summary")
+        assert counter.ledger.totals("summary").total_tokens == rig.ledger.totals("summary").total_tokens
         assert app.query_one("#message").disabled
         again = tmp_path / "again.jsonl"
         await _export_from_the_dialog(pilot, again)
@@ -76,7 +76,7 @@ async def test_resume_shows_the_transcript_rebuilds_memory_and_continues_the_ses
         counter = app.query_one(TokenCounter).query_one(DataTable)
         cumulative = int(counter.get_cell("buffer", "total").plain)
         assert app.live.ledger is app.ledger  # one ledger: the recording's turns, then this one
-        assert cumulative == app.ledger.total("buffer") == rig.ledger.total("buffer") + app.ledger.turns("buffer")[-1].total_tokens
+        assert cumulative == app.ledger.totals("buffer").total_tokens == rig.ledger.totals("buffer").total_tokens + app.ledger.turns("buffer")[-1].total_tokens
     store = SessionStore(path)
     sid = rig.bus.session_id
     assert [t[3] for t in store.turns(sid)] == ["done"] * 3

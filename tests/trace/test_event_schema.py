@@ -72,7 +72,7 @@ def test_a_spooled_session_exports_valid_events(tmp_path):
     assert done.returncode == 0, done.stderr
     assert b"recovered spooled trace events" in flowertui("sessions").stderr
     events = validate(exported("spooled00001", tmp_path))
-    assert events[0]["payload"]["session_kind"] == "watch"
+    assert events[0]["payload"]["trace_variant"] == "watch"
     hello = next(e for e in events if e["kind"] == "probe_hello")
     assert hello["payload"]["protocol"] == 1
     assert events[-1]["payload"]["recovered"] > 0

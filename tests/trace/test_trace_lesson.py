@@ -112,3 +112,26 @@ def test_a_langgraph_graph_nests_its_nodes_and_shows_the_tool_call():
     assert "5 CNY" in tool_end.payload["output"]
     assert root(tool_start.run_id) == graph["run_id"]
     assert sum(e.kind == "chat_model_start" for e in events) == 2
+
+
+def test_a_traced_run_is_stored_as_a_trace_session_whose_ledger_rows_the_json_document_prints():
+    from flowertui.engine.prices import configured_prices
+    from flowertui.engine.session_kinds import SessionKind, TraceVariant, ledger_of
+    from flowertui.paths import data_dir
+    from flowertui.engine.events import trace_variant
+    from flowertui.session.model import SessionData
+    from flowertui.session.store import DB_NAME, SessionStore
+
+    with OpenAIServer(Reply(model="gpt-4o-mini", prompt_tokens=42, completion_tokens=5)) as server:
+        doc, done = trace_json(program("lesson.py"), server.base_url)
+    assert done.returncode == 0, done.stderr.decode()
+    events = session_events(doc["session_id"])
+    data = SessionData.of(events)
+    assert data.kind == SessionKind.TRACE and trace_variant(events[0].payload) == TraceVariant.RUN
+    ledger = ledger_of(data.kind, events, configured_prices())
+    assert {key: doc[key] for key in ("models", "runs", "handlers")} == ledger.rows().to_dict()
+    store = SessionStore(data_dir() / DB_NAME)
+    [overview] = [s for s in store.sessions() if s.id == doc["session_id"]]
+    store.close()
+    assert overview.kind == SessionKind.TRACE
+    assert overview.total_tokens == ledger.total().tokens == sum(m["total_tokens"] for m in doc["models"].values()) > 0

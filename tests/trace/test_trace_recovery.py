@@ -75,7 +75,7 @@ def test_watch_saves_a_new_session_that_replay_can_load(tmp_path):
     store.close()
     events = session_events(latest)
     assert [e.payload["text"] for e in events if e.kind == "llm_end"] == ["watched answer"]
-    assert events[0].kind == "session_start" and events[0].payload.session_kind == "watch"
+    assert events[0].kind == "session_start" and events[0].payload.trace_variant == "watch"
     assert not any("demo-secret-value-123" in json.dumps(e.to_dict()) for e in events)
     exported = tmp_path / "watched.jsonl"
     assert run_flowertui("export", "latest", "--format", "jsonl", "-o", str(exported)).returncode == 0

@@ -153,8 +153,8 @@ def test_a_summary_switched_to_mid_session_is_listed_and_exported_with_its_catch
     live.conversation.ask(LESSON[2])
     writer.close()
     assert ledger.totals("summary").catch_up_tokens > 0
-    grand = ledger.grand_total()
-    assert grand == sum(memory["total_tokens"] for memory in ledger.summary().values())  # `run --json`'s figures
+    grand = ledger.total().tokens
+    assert grand == sum(kind.totals.total_tokens for kind in ledger.rows())  # `run --json`'s figures
     env = {"FLOWERTUI_DATA_DIR": str(data)}
     assert _listed_total(env) == grand
     assert _md_total(tmp_path, env) == grand

@@ -1,5 +1,6 @@
 """The event schema: typed payloads, the published JSON Schema, and old sessions still read."""
 
+
 from __future__ import annotations
 
 import importlib.util
@@ -12,10 +13,13 @@ import pytest
 from flowertui.engine import events as ev
 from flowertui.engine.bus import EventBus
 from flowertui.engine.ledger import Ledger
-from flowertui.engine.trace_ledger import trace_ledger
+from flowertui.engine.prices import PriceBook
+from flowertui.engine.session_kinds import ledger_of
 from flowertui.session.export import read_jsonl, to_jsonl, to_markdown
 from flowertui.session.model import SessionData
 from flowertui.session.store import SessionStore
+
+NO_PRICES = PriceBook({}, database=False)
 
 ROOT = Path(__file__).parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "events"  # exported by flowertui before the schema (schema 1)
@@ -60,8 +64,8 @@ def test_an_old_chat_export_reads_typed_and_exports_valid():
     ends = [e.payload for e in data.events if e.kind == ev.LLM_END]
     assert ends and all(isinstance(p.usage, ev.Usage) and p.usage.output_tokens > 0 for p in ends)
     assert [t.user for t in data.turns()][0] and all(t.reply for t in data.turns())
-    ledger = Ledger.of(data.events, {})
-    assert ledger.grand_total() > 0
+    ledger = ledger_of(data.kind, data.events, NO_PRICES)
+    assert isinstance(ledger, Ledger) and ledger.total().tokens > 0
     lines = _valid_export(data)
     assert len(lines) == len(data.events) + 1
 
@@ -79,8 +83,9 @@ def test_an_old_traced_export_is_upgraded_to_trace_fields(name):
     end = data.events[-1].payload
     assert isinstance(run, ev.RunStart) and run.command == old_start["command"] and run.pid > 0
     assert isinstance(end, ev.RunEnd) and end.exit_state == "exited 0" and end.exit_code == 0
-    assert trace_ledger(data.events, {}).summary()["models"]
-    assert "## Run 1 · done" in to_markdown(data, Ledger({}))
+    ledger = ledger_of(data.kind, data.events, NO_PRICES)
+    assert ledger.rows().models
+    assert "## Run 1 · done" in to_markdown(data, ledger)
     _valid_export(data)
 
 

@@ -13,6 +13,7 @@ from flowertui.engine.kinds import KINDS
 from flowertui.engine.ledger import Ledger
 from flowertui.engine.prices import load_prices
 from flowertui.engine.providers import ProviderSettings
+from flowertui.engine.session_kinds import SessionKind, ledger_of
 from flowertui.session.export import FORMATS, ExportError, export, read_jsonl
 from flowertui.session.model import SessionData
 from tests.helpers import LESSON, offline_rig, record_session
@@ -27,7 +28,7 @@ def _data(rig) -> SessionData:
 
 def _ledger(rig) -> Ledger:
     """The ledger the CLI's export builds: the recorded events fed in order."""
-    return Ledger.of(rig.events, PRICES)
+    return ledger_of(SessionKind.CHAT, rig.events, PRICES)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def test_markdown_has_every_turn_and_the_ledger_numbers(compared):
         for row in compared.ledger.turns(kind):
             assert (f"| {kind} | {row.prompt_tokens} | {row.completion_tokens} | {row.maintenance_tokens} | "
                     f"{row.total_tokens} |") in text
-        assert f"| {compared.ledger.total(kind)} |" in text
+        assert f"| {compared.ledger.totals(kind).total_tokens} |" in text
     assert "estimated" in text
 
 
@@ -68,7 +69,7 @@ def test_html_is_self_contained_with_turns_event_tree_and_ledger(compared):
         assert line in text
     assert "chat_model_start" in text and " ms" in text and "memory maintenance" in text
     for kind in KINDS:
-        assert f"<td>{compared.ledger.total(kind)}</td>" in text
+        assert f"<td>{compared.ledger.totals(kind).total_tokens}</td>" in text
 
 
 def test_html_escapes_markup_in_user_text():

@@ -8,9 +8,10 @@ from flowertui.engine.bus import EventBus
 from flowertui.engine.ledger import Ledger, turn_ranges
 from flowertui.engine.prices import load_prices
 from flowertui.engine.runner import TurnFailed
-from flowertui.headless import ledger_table
+from flowertui.run_script import ledger_table
 from flowertui.session.export import FORMATS
 from flowertui.session.model import SessionData
+from flowertui.engine.session_kinds import SessionKind, ledger_of
 from tests.faults.conftest import provider, serving
 from tests.helpers import LESSON, offline_rig
 from tests.support.faults import FAULTS
@@ -21,10 +22,7 @@ UNAUTHORISED = next(f for f in FAULTS if f.name == "401 bad key")
 
 def rebuild(events, prices) -> Ledger:
     """A ledger fed a recording's events, as replay and resume feed the app's."""
-    ledger = Ledger(prices)
-    for event in events:
-        ledger(event)
-    return ledger
+    return ledger_of(SessionKind.CHAT, events, prices)
 
 
 def test_a_failed_turn_is_closed_and_later_turns_keep_a_known_cost():
@@ -40,7 +38,7 @@ def test_a_failed_turn_is_closed_and_later_turns_keep_a_known_cost():
     assert totals.turns == (2,) and totals.coverage == "2"
     assert totals.cost is not None and totals.cost > 0 and totals.currency == "CNY"  # qwen-turbo has a price
     session = SessionData.of(rig.events)
-    page = FORMATS["html"](session, Ledger.of(session.events, rig.ledger.prices))
+    page = FORMATS["html"](session, ledger_of(SessionKind.CHAT, session.events, rig.ledger.prices))
     assert "price unknown" not in page  # the export rebuilds the same ledger from the events
     table = ledger_table(rig.ledger).splitlines()
     buffer = next(line for line in table if line.startswith("buffer"))
@@ -116,7 +114,7 @@ def test_a_ledger_rebuilt_from_events_matches_the_live_one():
     for user in LESSON:
         rig.conversation.ask(user)
     rebuilt = rebuild(rig.events, load_prices())
-    assert rebuilt.summary() == rig.ledger.summary()
+    assert rebuilt.rows() == rig.ledger.rows()
     assert rebuilt.mode == rig.ledger.mode
 
 

@@ -92,7 +92,7 @@ def test_a_turn_with_cached_tokens_costs_less_in_both_ledgers_and_json_names_the
     traced(_end(1, "gpt-4o-mini-2024-07-18", cached_usage))
     traced(_end(2, "qwen-turbo", usage))
     traced(_end(3, "my-own-finetune", usage))
-    models = traced.summary()["models"]
+    models = traced.rows().to_dict()["models"]
     assert models["gpt-4o-mini-2024-07-18"]["cost"] == pytest.approx(cost_cached)
     assert models["gpt-4o-mini-2024-07-18"]["cached_tokens"] == 800
     assert [m["price_source"] for m in models.values()] == [DATABASE, OVERRIDE, UNKNOWN]

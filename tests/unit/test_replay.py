@@ -8,7 +8,7 @@ import time
 import pytest
 
 from flowertui.engine.events import Event
-from flowertui.engine.ledger import Ledger
+from flowertui.engine.session_kinds import SessionKind, ledger_of
 from flowertui.session.model import SessionData
 from flowertui.session.replay import MAX_GAP, Replay, play, resume_point
 from tests.helpers import LESSON, offline_rig
@@ -63,7 +63,7 @@ def test_the_resume_point_takes_the_memory_the_sessions_ledger_followed_last():
     rig.conversation.set_compare(True)
     rig.conversation.ask(LESSON[1])
     data = SessionData.of(rig.events)
-    point = resume_point(data, Ledger.of(data.events, {}))
+    point = resume_point(data, ledger_of(SessionKind.CHAT, data.events, {}))
     assert (point.memory_kind, point.compare) == (rig.ledger.mode.kind, rig.ledger.mode.compare)
     assert (point.memory_kind, point.compare) == ("window", True)
     assert point.transcript == tuple(rig.conversation.transcript) and point.last_turn == 2

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from flowertui.engine.providers import ProviderSettings
+from flowertui.engine.session_kinds import SessionKind
 from flowertui.session.store import MIGRATIONS, SCHEMA_VERSION, SessionStore, StoreError, connect
 from tests.helpers import LESSON, record_session
 
@@ -21,10 +22,11 @@ def test_a_recorded_session_holds_its_turns_events_and_ledger():
     assert [(t, u, s) for t, u, _, s in store.turns(sid)] == [(i + 1, line, "done") for i, line in enumerate(LESSON)]
     assert store.turns(sid)[2][2] == rig.conversation.transcript[2][1]
     assert store.events(sid) == rig.events
-    summary = next(s for s in store.sessions() if s.id == sid)
-    assert summary.turns == 3 and summary.ended is not None
-    assert summary.total_tokens == rig.ledger.grand_total()
-    assert summary.provider == "offline" and summary.model == "flowershop-offline"
+    overview = next(s for s in store.sessions() if s.id == sid)
+    assert overview.turns == 3 and overview.ended is not None
+    assert overview.total_tokens == rig.ledger.total().tokens
+    assert overview.provider == "offline" and overview.model == "flowershop-offline"
+    assert overview.kind == SessionKind.CHAT and overview.label == "offline/flowershop-offline"
     store.close()
 
 
@@ -54,7 +56,27 @@ def test_a_first_version_database_is_migrated_and_keeps_its_data(tmp_path):
     assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION > 1
     assert store.turns("old1") == [(1, "hi", "hello", "done")]
     assert [s.id for s in store.sessions()] == ["old1"]
+    assert store.sessions()[0].kind == SessionKind.CHAT
     store.close()
+
+
+def test_sessions_recorded_before_kinds_are_told_apart_by_their_old_provider(tmp_path):
+    path = tmp_path / "before-kinds.sqlite3"
+    old = sqlite3.connect(path)
+    for script in MIGRATIONS[:3]:
+        old.executescript(script)
+    old.execute("PRAGMA user_version = 3")
+    for sid, provider, model in (("chat1", "offline", "flowershop-offline"), ("trace1", "trace", "app.py")):
+        old.execute("INSERT INTO sessions (id, started, provider, model, memory_settings) VALUES (?, 1.0, ?, ?, '{}')",
+                    (sid, provider, model))
+        old.execute("INSERT INTO turns (session_id, turn, user, status) VALUES (?, 1, 'hi', 'done')", (sid,))
+    old.commit()
+    old.close()
+    store = SessionStore(path)
+    listed = {s.id: (s.kind, s.label) for s in store.sessions()}
+    store.close()
+    assert listed == {"chat1": (SessionKind.CHAT, "offline/flowershop-offline"),
+                      "trace1": (SessionKind.TRACE, "trace/app.py")}
 
 
 def test_a_database_from_a_newer_flowertui_is_refused(tmp_path):

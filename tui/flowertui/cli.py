@@ -191,12 +191,12 @@ def _tui(args: argparse.Namespace) -> int:
 
     try:
         if args.resume:  # the session goes on with the provider and model it was recorded with, or not at all
-            from flowertui.engine.events import TraceSessionStart
+            from flowertui.engine.events import SessionKind
             from flowertui.session.model import session_start
 
             history = _load(args.resume)
             recorded, session_id = session_start(history.events), history.header.get("session_id")
-            if isinstance(recorded, TraceSessionStart):  # a program's run has no conversation to go on with
+            if history.kind != SessionKind.CHAT:  # a program's run has no conversation to go on with
                 raise ConfigError(f"session {session_id} is traced: traced sessions are replayed, not resumed "
                                   f"(flowertui replay {session_id})")
             try:
@@ -249,20 +249,20 @@ def _sessions(args: argparse.Namespace) -> int:
     print(f"{'session':<14}{'started':<18}{'provider/model':<34}{'turns':>6}{'tokens':>9}")
     for row in rows:
         started = datetime.fromtimestamp(row.started).strftime("%Y-%m-%d %H:%M")
-        print(f"{row.id:<14}{started:<18}{(row.provider + '/' + row.model)[:33]:<34}{row.turns:>6}{row.total_tokens:>9}")
+        print(f"{row.id:<14}{started:<18}{row.label[:33]:<34}{row.turns:>6}{row.total_tokens:>9}")
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from flowertui.engine.ledger import Ledger
     from flowertui.engine.prices import PriceTableError, configured_prices
+    from flowertui.engine.session_kinds import ledger_of
     from flowertui.session.export import export
 
     try:
         data = _load(args.session)
-        path = export(data, args.format, Path(args.output), Ledger.of(data.events, configured_prices()),
+        path = export(data, args.format, Path(args.output), ledger_of(data.kind, data.events, configured_prices()),
                       force=args.force)
     except (OSError, RuntimeError, PriceTableError) as exc:
         return _fail(str(exc))
@@ -284,7 +284,9 @@ def _replay(args: argparse.Namespace) -> int:
         history = _load(args.session)
     except (ConfigError, OSError, RuntimeError) as exc:
         return _fail(str(exc))
-    if history.header.get("session_kind") in ("trace", "listen", "watch"):  # replayed in the trace panes
+    from flowertui.engine.events import SessionKind
+
+    if history.kind == SessionKind.TRACE:  # a traced program's session replays in the trace panes
         from flowertui.app.trace_app import TraceApp
 
         TraceApp(settings, None, theme=args.theme, history=history, replay=replay).run()
@@ -310,7 +312,7 @@ def _run(args: argparse.Namespace) -> int:
         settings = resolve(_flags(args, default_speed=0.0))
     except (ScriptError, ConfigError) as exc:
         return _fail(str(exc))
-    from flowertui.headless import RunOptions, run_script
+    from flowertui.run_script import RunOptions, run_script
 
     compare = args.memory == "all" or bool(args.compare)
     options = RunOptions(memory_kind=args.memory if args.memory not in (None, "all") else "buffer", compare=compare,
@@ -403,11 +405,11 @@ def _trace(args: argparse.Namespace) -> int:
         if args.listen and args.program:
             return _fail("--listen takes no program: run yours with flowertui.watch() in it")
         if args.listen and (args.headless or args.json):
-            from flowertui.trace.headless import listen_headless
+            from flowertui.trace.headless_run import listen_headless
 
             return listen_headless(as_json=args.json)
         if args.headless or args.json:
-            from flowertui.trace.headless import run_headless
+            from flowertui.trace.headless_run import run_headless
 
             with _program_env(args) as env:
                 return run_headless(args.program, as_json=args.json, env=env)

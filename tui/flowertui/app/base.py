@@ -42,9 +42,10 @@ from flowertui.engine.prices import PriceTableError, configured_prices, load_pri
 from flowertui.paths import data_dir, save_dir
 
 if TYPE_CHECKING:  # the screens and the session layer are imported when first used, after the first frame
-    from flowertui.engine.ledger import Ledger
+    from flowertui.engine.session_ledger import SessionLedger
     from flowertui.session.model import SessionData
     from flowertui.session.replay import Replay
+    from flowertui.session.store import SessionWriter
 
 HERE = Path(__file__).parent
 BOOT_DELAY = 0.1  # seconds after the first frame before the app's boot worker starts (it imports heavy modules)
@@ -130,11 +131,11 @@ class AppBase(App[None]):
         """The session `e` exports, None while there is nothing to export yet."""
         raise NotImplementedError
 
-    def export_ledger(self, data: SessionData) -> Ledger:
-        """The memory-kind ledger an export reads: the recorded events' own."""
-        from flowertui.engine.ledger import Ledger
+    def export_ledger(self, data: SessionData) -> SessionLedger:
+        """The ledger an export reads: the one of the session's kind, counted from its recorded events."""
+        from flowertui.engine.session_kinds import ledger_of
 
-        return Ledger.of(data.events, self.prices)
+        return ledger_of(data.kind, data.events, self.prices)
 
     # layout -----------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -258,7 +259,7 @@ class AppBase(App[None]):
         self.notify(f"Theme: {self.theme}", timeout=2, markup=False)
 
     # the session ------------------------------------------------------
-    def open_writer(self, ledger: Ledger, **kwargs: Any) -> None:
+    def open_writer(self, ledger: SessionLedger, **kwargs: Any) -> SessionWriter | None:
         """Open the session's database writer (in the boot worker); if it cannot open, say the session is not saved."""
         from flowertui.session.store import DB_NAME, SessionWriter, StoreError
 
@@ -267,6 +268,7 @@ class AppBase(App[None]):
                                         on_error=lambda text: self.post_message(EngineProblem(text)), **kwargs)
         except StoreError as exc:
             self.post_message(EngineProblem(f"{exc}; this session will not be saved"))
+        return self.writer
 
     def sinks(self, *first: Any) -> list[Any]:
         """Where the session's events go: `first` (a ledger), the panes' inbox, then the writer if it opened."""

@@ -32,7 +32,6 @@ from flowertui.app.widgets.trace_counter import TraceCounter
 from flowertui.app.widgets.trace_status import TraceStatus
 from flowertui.config import Settings
 from flowertui.engine.events import Event
-from flowertui.engine.ledger import Ledger
 from flowertui.engine.sanitize import strip_escapes
 from flowertui.engine.trace_ledger import TraceLedger
 from flowertui.lesson.catalog import Example
@@ -138,15 +137,11 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
             self.play(self.replay)
             return
         lower_this_thread()  # the session writer this thread starts yields the CPU to the program
-        # The writer's memory-kind ledger stays empty: a traced program has no memory kinds.
-        self.open_writer(Ledger(self.prices), trace_ledger=self.ledger)
-        sinks = self.sinks(self.ledger)
-        commit = self.writer.flush if self.writer else (lambda: None)
         if self.listen:
             from flowertui.trace.listen import WatchedRuns
 
-            self.watched = WatchedRuns(sinks, commit=commit)
-            self.session_id = self.watched.session_id
+            self.watched = WatchedRuns([self.inbox], writer=self.open_writer, ledger=self.ledger)
+            self.session_id, self.writer = self.watched.session_id, self.watched.session.writer
             self.call_from_thread(self.query_one(ConsoleView).note,
                                   "listening: programs that call flowertui.watch() report here")
             return
@@ -166,9 +161,10 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
             env = {**os.environ, **self.server.child_env()}
             self.call_from_thread(self.query_one(ConsoleView).note,
                                   f"offline: the program talks to flowertui's offline server at {self.server.base_url}")
-        tracer = Tracer(self.command or [], sinks, commit=commit, env=env, cwd=self.cwd)
+        tracer = Tracer(self.command or [], [self.inbox], writer=self.open_writer, ledger=self.ledger, env=env,
+                        cwd=self.cwd)
         tracer.start_session()
-        self.tracer, self.session_id = tracer, tracer.session_id
+        self.tracer, self.session_id, self.writer = tracer, tracer.session_id, tracer.session.writer
         self.program = ProgramConsole(tracer, self._console_wake, lambda code: self.post_message(ProgramExited(code)))
         self.call_from_thread(self._start_run)
 

@@ -18,6 +18,7 @@ import types
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar, Literal, Union
 
 SCHEMA_VERSION = 2  # 1: the unversioned event stream before the schema was published
@@ -50,11 +51,44 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
 CALLBACK_KINDS = frozenset(k for k, family in FAMILY_OF.items() if family != "app") - {TURN_ERROR, HANDLER_ERROR}
 
-# session kinds: a chat with a model, or a traced program (run by `trace`, received by `--listen`, or spooled
-# by a `watch()` that had no viewer)
-SessionKind = Literal["chat", "trace", "listen", "watch"]
-SESSION_KINDS: tuple[str, ...] = typing.get_args(SessionKind)
-TRACE_KINDS = ("trace", "listen", "watch")
+
+
+class SessionKind(StrEnum):
+    """A chat with a model through a memory kind, or a traced program."""
+
+    CHAT = "chat"
+    TRACE = "trace"
+
+
+class TraceVariant(StrEnum):
+    """How a traced session's programs came: run by `trace`, received by `--listen`, or spooled by a `watch()`."""
+
+    RUN = "run"  # `flowertui trace PROGRAM`: each run of the program is a turn
+    LISTEN = "listen"  # `flowertui trace --listen`: each program that connects is a turn
+    WATCH = "watch"  # a `flowertui.watch()` program's spool, imported on the next start
+
+
+SessionKindName = Literal["chat", "trace"]  # the JSON values of SessionKind (the schema reads these)
+TraceVariantName = Literal["run", "listen", "watch"]
+_OLD_TRACE_PROVIDER = "trace"  # how sessions recorded before kinds were written marked a traced program
+_OLD_VARIANTS = {"trace": TraceVariant.RUN, "listen": TraceVariant.LISTEN, "watch": TraceVariant.WATCH}  # their `mode`
+
+
+def session_kind(recorded: str | None, provider: str | None = None) -> SessionKind:
+    """A session's kind as recorded (session_start, the store's row, an export's header); ValueError if unknown.
+
+    Sessions recorded before the kind was written are told apart here, and only here, by their provider.
+    """
+    if recorded:
+        return SessionKind.TRACE if recorded in _OLD_VARIANTS else SessionKind(recorded)
+    return SessionKind.TRACE if provider == _OLD_TRACE_PROVIDER else SessionKind.CHAT
+
+
+def trace_variant(data: Mapping[str, Any]) -> TraceVariant:
+    """A traced session's variant, from its session_start payload (older ones wrote it as `mode`)."""
+    if found := data.get("trace_variant"):
+        return TraceVariant(found)
+    return _OLD_VARIANTS.get(data.get("mode") or data.get("session_kind") or "", TraceVariant.RUN)
 
 
 def family_of(kind: str) -> str:
@@ -183,14 +217,14 @@ class Payload(Record):
 class SessionStart(Payload):
     KIND = SESSION_START
     schema: int = SCHEMA_VERSION
-    session_kind: SessionKind
+    session_kind: SessionKindName
     flowertui: str | None
     extra: dict[str, Any] | None = None
 
 
 @_record
 class ChatSessionStart(SessionStart):
-    session_kind: SessionKind = "chat"
+    session_kind: SessionKindName = "chat"
     provider: str
     model: str | None
     base_url: str | None = None
@@ -205,6 +239,8 @@ class ChatSessionStart(SessionStart):
 class TraceSessionStart(SessionStart):
     """A traced program's session: `command` is what was run (or listened for)."""
 
+    session_kind: SessionKindName = "trace"
+    trace_variant: TraceVariantName = "run"
     command: str
 
 
@@ -493,7 +529,7 @@ class ChatHeader(Record):
 
     schema: int
     flowertui: str | None
-    session_kind: SessionKind
+    session_kind: SessionKindName
     provider: str | None
     model: str | None
     memory_kind: str | None
@@ -507,7 +543,8 @@ class TraceHeader(Record):
 
     schema: int
     flowertui: str | None
-    session_kind: SessionKind
+    session_kind: SessionKindName
+    trace_variant: TraceVariantName | None = None
     command: str | None
     session_id: str | None
 
@@ -554,14 +591,19 @@ def payload_from(kind: str, data: Mapping[str, Any] | None) -> Payload:
         return Unknown(extra=data or None)
     cls = types[0]
     if kind == SESSION_START:
-        if data.get("session_kind") in TRACE_KINDS or data.get("provider") == "trace":  # before: a fake provider
+        try:
+            kind_of = session_kind(data.get("session_kind"), data.get("provider"))
+        except ValueError:
+            return Unknown(extra=data or None)
+        if kind_of is SessionKind.TRACE:
             cls = TraceSessionStart
-            data.setdefault("session_kind", data.get("mode") or "trace")
+            data["trace_variant"] = trace_variant(data).value
+            data["session_kind"] = kind_of.value
             data.setdefault("command", data.get("model"))
             for old in ("provider", "model", "mode", "memory_kind", "memory_settings", "compare"):
-                data.pop(old, None)
+                data.pop(old, None)  # before: a fake provider, the command as the model
         else:
-            data.setdefault("session_kind", "chat")
+            data["session_kind"] = kind_of.value
         data.setdefault("schema", 1)
     elif kind == TURN_START and ("run" in data or "command" in data):
         cls = RunStart

@@ -22,6 +22,7 @@ from flowertui.engine.events import (LLM_END, MEMORY_CATCHUP_END, TURN_CANCELLED
                                      TurnStart)
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.prices import PriceBook
+from flowertui.engine.session_ledger import SessionTotal, combined_cost
 
 # The marks every view puts beside a number, explained once.
 MARKS = {
@@ -153,25 +154,38 @@ class KindTotals:
         return ("~" if self.estimated else "") + ("?" if self.usage_missing else "")
 
 
+@dataclass(frozen=True)
+class KindRows:
+    """One memory kind's rows: its totals, its turn rows (whatever their state) and its catch-ups."""
+
+    totals: KindTotals
+    turns: tuple[LedgerRow, ...]
+    catch_ups: tuple[CatchUp, ...]
+
+    def to_dict(self, prices: PriceBook) -> dict[str, Any]:
+        """The shape `run --json` prints under `memories`."""
+        t = self.totals
+        return {
+            "turns": [row.to_dict(prices) for row in self.turns],
+            "catch_ups": [c.to_dict(prices) for c in self.catch_ups],
+            "counted_turns": t.coverage,
+            "total_tokens": t.total_tokens,
+            "cost": t.cost,
+            "currency": t.currency,
+        }
+
+
 class Ledger:
     """A sink: consumes events, keeps rows per memory kind in turn order, and follows the memory mode."""
 
     def __init__(self, prices: PriceBook) -> None:
         self.prices = prices
-        self.rows: dict[str, dict[int, LedgerRow]] = {}
+        self._turn_rows: dict[str, dict[int, LedgerRow]] = {}  # per memory kind, per turn
         self.catch_ups: dict[str, list[CatchUp]] = {}
         self.mode = MemoryMode()
         self._catching: dict[str, CatchUp] = {}
         self._prompts: dict[tuple[str, int], int] = {}  # the main call's prompt estimate, for a cancel
         self._lock = threading.Lock()
-
-    @classmethod
-    def of(cls, events: Iterable[Event], prices: PriceBook) -> Ledger:
-        """The ledger of a recorded session: its events fed in order, as they were when it ran."""
-        ledger = cls(prices)
-        for event in events:
-            ledger(event)
-        return ledger
 
     def __call__(self, event: Event) -> None:
         with self._lock:
@@ -204,7 +218,7 @@ class Ledger:
                     _add_call(self._row(event.memory_kind, event.turn), event)
 
     def _row(self, kind: str | None, turn: int) -> LedgerRow:
-        rows = self.rows.setdefault(kind or "unknown", {})
+        rows = self._turn_rows.setdefault(kind or "unknown", {})
         if turn not in rows:
             rows[turn] = LedgerRow(turn=turn, memory_kind=kind or "unknown")
         return rows[turn]
@@ -212,7 +226,7 @@ class Ledger:
     def _settle(self, event: Event) -> None:
         """Close every row of the turn; a cancelled reply counts its prompt and what had streamed."""
         status = TURN_ENDINGS[event.kind]
-        for kind, rows in self.rows.items():
+        for kind, rows in self._turn_rows.items():
             row = rows.get(event.turn)
             if row is None or row.status != "running":
                 continue
@@ -228,18 +242,18 @@ class Ledger:
     # reading ---------------------------------------------------------------
     def turns(self, kind: str) -> list[LedgerRow]:
         with self._lock:
-            return [row for _, row in sorted(self.rows.get(kind, {}).items())]
+            return [row for _, row in sorted(self._turn_rows.get(kind, {}).items())]
 
     def kinds(self) -> list[str]:
         """Kinds with anything counted or in progress, in the lesson's order."""
         with self._lock:
-            seen = set(self.rows) | set(self.catch_ups)
+            seen = set(self._turn_rows) | set(self.catch_ups)
         return _in_lesson_order(seen)
 
     def totals(self, kind: str) -> KindTotals:
         """The kind's figures for every view: counted turns, Σ tokens and cost, marks, plot points."""
         with self._lock:  # a consistent snapshot while the engine thread keeps counting
-            rows = [row for _, row in sorted(self.rows.get(kind, {}).items())]
+            rows = [row for _, row in sorted(self._turn_rows.get(kind, {}).items())]
             catch_ups = list(self.catch_ups.get(kind, ()))
             counted = [row for row in rows if row.counted]
             catch_up_tokens = sum(c.total_tokens for c in catch_ups)
@@ -268,17 +282,16 @@ class Ledger:
                 points=tuple(points),
             )
 
-    def total(self, kind: str) -> int:
-        return self.totals(kind).total_tokens
-
-    def grand_total(self) -> int:
+    def total(self) -> SessionTotal:
         """The session's tokens: every kind's total, catch-ups included (what `flowertui sessions` lists)."""
-        return sum(self.total(kind) for kind in self.kinds())
+        totals = [self.totals(kind) for kind in self.kinds()]
+        cost, currency = combined_cost((t.cost, t.currency) for t in totals)
+        return SessionTotal(sum(t.total_tokens for t in totals), cost, currency)
 
     def turn_rows(self, turn: int) -> dict[str, LedgerRow]:
         """Copies of one turn's rows by memory kind, in the lesson's order."""
         with self._lock:
-            rows = {kind: replace(by_turn[turn]) for kind, by_turn in self.rows.items() if turn in by_turn}
+            rows = {kind: replace(by_turn[turn]) for kind, by_turn in self._turn_rows.items() if turn in by_turn}
         return {kind: rows[kind] for kind in _in_lesson_order(rows)}
 
     def catching_up(self, kind: str) -> CatchUp | None:
@@ -286,20 +299,16 @@ class Ledger:
         with self._lock:
             return self._catching.get(kind)
 
-    def summary(self) -> dict[str, dict[str, Any]]:
-        """Per kind: the turn rows as dicts and the totals (the shape `run --json` prints)."""
-        result: dict[str, dict[str, Any]] = {}
-        for kind in self.kinds():
-            totals = self.totals(kind)
-            result[kind] = {
-                "turns": [row.to_dict(self.prices) for row in self.turns(kind)],
-                "catch_ups": [c.to_dict(self.prices) for c in self.catch_ups.get(kind, ())],
-                "counted_turns": totals.coverage,
-                "total_tokens": totals.total_tokens,
-                "cost": totals.cost,
-                "currency": totals.currency,
-            }
-        return result
+    def rows(self) -> tuple[KindRows, ...]:
+        """Per memory kind with anything counted or in progress, in the lesson's order: totals, turns, catch-ups."""
+        with self._lock:
+            catch_ups = {kind: tuple(found) for kind, found in self.catch_ups.items()}
+        return tuple(KindRows(self.totals(kind), tuple(self.turns(kind)), catch_ups.get(kind, ()))
+                     for kind in self.kinds())
+
+    def turn_records(self, turn: int) -> dict[str, dict[str, Any]]:
+        """The turn's rows by memory kind, as the store keeps them."""
+        return {kind: row.to_dict(self.prices) for kind, row in self.turn_rows(turn).items()}
 
 
 def _in_lesson_order(kinds: Iterable[str]) -> list[str]:

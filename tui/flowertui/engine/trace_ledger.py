@@ -1,7 +1,7 @@
 """Tokens and cost of a traced program, per model and per top-level run, and who received what.
 
 A pure function of events (a sink), so the headless table, `--json`, the app's
-counter and a replay all read one set of numbers. Provider-reported usage is
+counter, the exports and a replay all read one set of typed rows. Provider-reported usage is
 preferred; a call without it counts tiktoken's estimates and is marked
 `usage_missing`, never 0.
 """
@@ -9,12 +9,13 @@ preferred; a call without it counts tiktoken's estimates and is marked
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flowertui.engine.events import LLM_END, ChatModelStart, Event, HandlerError, LlmStart
-from flowertui.engine.ledger import Ledger, cached, spent
-from flowertui.engine.prices import PriceBook
+from flowertui.engine.ledger import cached, spent
+from flowertui.engine.prices import UNKNOWN, Price, PriceBook
+from flowertui.engine.session_ledger import SessionTotal, combined_cost
 
 @dataclass(kw_only=True)
 class CallTotals:
@@ -23,8 +24,8 @@ class CallTotals:
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cached_tokens: int = 0  # prompt tokens read from the provider's cache (part of prompt_tokens, priced lower)
     usage_missing_calls: int = 0
+    cached_tokens: int = 0  # prompt tokens read from the provider's cache (part of prompt_tokens, priced lower)
 
     @property
     def total_tokens(self) -> int:
@@ -45,17 +46,19 @@ class CallTotals:
 @dataclass(kw_only=True)
 class ModelRow(CallTotals):
     model: str
+    price: Price | None = None  # None: the model has no price in the overrides or the database
+    price_source: str = UNKNOWN  # where the price came from: override, database or unknown
 
-    def cost(self, prices: PriceBook) -> tuple[float | None, str | None]:
-        price = prices.lookup(self.model).price
-        if price is None:
+    @property
+    def cost(self) -> tuple[float | None, str | None]:
+        if self.price is None:
             return None, None
-        return price.cost(self.prompt_tokens, self.completion_tokens, self.cached_tokens), price.currency
+        return self.price.cost(self.prompt_tokens, self.completion_tokens, self.cached_tokens), self.price.currency
 
-    def to_dict(self, prices: PriceBook) -> dict[str, Any]:
-        cost, currency = self.cost(prices)
+    def to_dict(self) -> dict[str, Any]:
+        cost, currency = self.cost
         return {**self.totals(), "cached_tokens": self.cached_tokens, "cost": cost, "currency": currency,
-                "price_source": prices.lookup(self.model).source}
+                "price_source": self.price_source}
 
 
 @dataclass(kw_only=True)
@@ -64,13 +67,14 @@ class RunRow(CallTotals):
 
     name: str
     run_id: str
-    kind: str
+    run_type: str  # chain, graph (a LangGraph graph), chat_model, llm, tool or retriever
     turn: int
     duration: float | None = None
     status: str = "running"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "run_id": self.run_id, "kind": self.kind, "turn": self.turn,
+        """The `trace --json` shape (which calls the run type `kind`)."""
+        return {"name": self.name, "run_id": self.run_id, "kind": self.run_type, "turn": self.turn,
                 "duration": self.duration, "status": self.status, **self.totals()}
 
 
@@ -81,8 +85,30 @@ class HandlerRow:
     events: int = 0
     errors: int = 0
 
+    @property
+    def scope(self) -> str:
+        """The ways the handler was attached, comma-separated."""
+        return ",".join(self.scopes)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"scope": ",".join(self.scopes), "events": self.events, "errors": self.errors}
+        return {"scope": self.scope, "events": self.events, "errors": self.errors}
+
+
+@dataclass(frozen=True)
+class TraceRows:
+    """A snapshot of a traced session's rows: per model, per top-level run (in start order), per handler."""
+
+    models: tuple[ModelRow, ...]
+    runs: tuple[RunRow, ...]
+    handlers: tuple[HandlerRow, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `trace --json` shape: models, runs and handlers."""
+        return {
+            "models": {row.model: row.to_dict() for row in self.models},
+            "runs": [row.to_dict() for row in self.runs],
+            "handlers": {row.name: row.to_dict() for row in self.handlers},
+        }
 
 
 class TraceLedger:
@@ -93,7 +119,6 @@ class TraceLedger:
         self.models: dict[str, ModelRow] = {}
         self.runs: dict[str, RunRow] = {}
         self.handlers: dict[str, HandlerRow] = {}
-        self.turn_tokens: dict[int, int] = {}  # tokens per run of the program (a session's turn)
         self._roots: dict[str, str] = {}
         self._models_of: dict[str, str | None] = {}
         self._lock = threading.Lock()
@@ -121,12 +146,12 @@ class TraceLedger:
             root = self._roots.get(parent, parent) if parent else run_id
             self._roots[run_id] = root
             if parent is None:
-                self.runs[run_id] = RunRow(name=event.name, run_id=run_id, kind=event.family, turn=event.turn)
+                self.runs[run_id] = RunRow(name=event.name, run_id=run_id, run_type=event.family, turn=event.turn)
             if isinstance(p, (ChatModelStart, LlmStart)):
                 self._models_of[run_id] = p.model
         root = self.runs.get(self._roots.get(run_id, run_id))
-        if root is not None and getattr(p, "langgraph_node", None) is not None and root.kind == "chain":
-            root.kind = "graph"
+        if root is not None and getattr(p, "langgraph_node", None) is not None and root.run_type == "chain":
+            root.run_type = "graph"
         if event.kind == LLM_END:
             self._add_call(event, root)
         if run_id in self.runs and event.kind.endswith(("_end", "_error")):
@@ -135,45 +160,31 @@ class TraceLedger:
 
     def _add_call(self, event: Event, root: RunRow | None) -> None:
         spent_in, spent_out, missing = spent(event)
-        self.turn_tokens[event.turn] = self.turn_tokens.get(event.turn, 0) + spent_in + spent_out
         model = event.payload.model or self._models_of.get(event.run_id or "") or "unknown model"
         self._models_of.pop(event.run_id or "", None)
-        for row in (self.models.setdefault(model, ModelRow(model=model)), root):
-            if row is not None:
-                row.add(spent_in, spent_out, missing, cached(event))
+        row = self.models.get(model)
+        if row is None:
+            match = self.prices.lookup(model)
+            row = self.models[model] = ModelRow(model=model, price=match.price, price_source=match.source)
+        for counted in (row, root):
+            if counted is not None:
+                counted.add(spent_in, spent_out, missing, cached(event))
 
     # reading ---------------------------------------------------------------
 
-    def summary(self) -> dict[str, Any]:
-        """The `trace --json` shape: models, runs (in start order) and handlers."""
+    def rows(self) -> TraceRows:
         with self._lock:
-            return {
-                "models": {name: row.to_dict(self.prices) for name, row in self.models.items()},
-                "runs": [row.to_dict() for row in self.runs.values()],
-                "handlers": {name: row.to_dict() for name, row in self.handlers.items()},
-            }
+            return TraceRows(tuple(replace(row) for row in self.models.values()),
+                             tuple(replace(row) for row in self.runs.values()),
+                             tuple(replace(row, scopes=list(row.scopes)) for row in self.handlers.values()))
 
-    def total_tokens(self) -> int:
+    def total(self) -> SessionTotal:
+        """Every model's tokens; the cost when every model has a price in one currency (None with no call)."""
         with self._lock:
-            return sum(row.total_tokens for row in self.models.values())
+            models = list(self.models.values())
+            cost, currency = combined_cost(row.cost for row in models) if models else (None, None)
+            return SessionTotal(sum(row.total_tokens for row in models), cost, currency)
 
-    def cost(self) -> tuple[float | None, str | None]:
-        """All models' cost when every model has a price in one currency; None otherwise."""
-        with self._lock:
-            costs = [row.cost(self.prices) for row in self.models.values()]
-        if not costs or any(c is None for c, _ in costs) or len({cur for _, cur in costs}) != 1:
-            return None, None
-        return sum(c for c, _ in costs), costs[0][1]
-
-
-def trace_ledger(events: list[Event], prices: PriceBook) -> TraceLedger:
-    """Rebuild a session's trace ledger from its events (replay, export)."""
-    ledger = TraceLedger(prices)
-    for event in events:
-        ledger(event)
-    return ledger
-
-
-def session_total(ledger: Ledger, traced: TraceLedger | None) -> int:
-    """A session's tokens, as `flowertui sessions` lists them and exports end with: memory kinds' plus a traced program's."""
-    return ledger.grand_total() + (traced.total_tokens() if traced is not None else 0)
+    def turn_records(self, turn: int) -> dict[str, dict[str, Any]]:
+        """A traced session has no memory kinds: the store keeps no per-kind rows for its runs."""
+        return {}

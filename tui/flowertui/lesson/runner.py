@@ -45,7 +45,7 @@ def program_env(item: Example, provider: str) -> Iterator[dict[str, str]]:
 
 def run(item: Example, folder: Path, provider: str = "offline", *, as_json: bool = False) -> int:
     """Trace the program headless to its end; its exit code is returned."""
-    from flowertui.trace.headless import run_headless
+    from flowertui.trace.headless_run import run_headless
 
     with program_env(item, provider) as env:
         return run_headless([str(item.path())], as_json=as_json, env=env, cwd=folder)

@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from flowertui.engine.events import (AGENT_ACTION, AGENT_FINISH, CHAIN_END, CHAIN_START, LLM_END, LLM_NEW_TOKEN,
-                                     SCHEMA_VERSION, SESSION_START, TEXT, TOOL_END, TRACE_KINDS, Event)
+                                     SCHEMA_VERSION, SESSION_START, TEXT, TOOL_END, Event, SessionKind,
+                                     TraceVariant, session_kind)
 from flowertui.engine.ledger import Ledger, LedgerRow
-from flowertui.engine.prices import PriceBook, format_cost
-from flowertui.engine.trace_ledger import TraceLedger, session_total, trace_ledger
-from flowertui.session.model import SessionData
+from flowertui.engine.prices import format_cost
+from flowertui.engine.session_ledger import SessionLedger
+from flowertui.engine.trace_ledger import TraceLedger
+from flowertui.session.model import SessionData, Turn
 
 JSONL_SCHEMA = SCHEMA_VERSION  # the header line's "schema": the event schema's version (docs/events.schema.json)
 
@@ -59,104 +61,45 @@ def atomic_write(path: Path, text: str, *, force: bool = False) -> Path:
 # formats ------------------------------------------------------------------
 
 
-def to_jsonl(data: SessionData, ledger: Ledger | None = None) -> str:
+def to_jsonl(data: SessionData, ledger: SessionLedger | None = None) -> str:
     """A header line, then exactly one normalized event per line."""
     lines = [json.dumps({**data.header, "schema": JSONL_SCHEMA}, ensure_ascii=False)]
     lines.extend(json.dumps(event.to_dict(), ensure_ascii=False) for event in data.events)
     return "\n".join(lines) + "\n"
 
 
-def to_markdown(data: SessionData, ledger: Ledger) -> str:
-    """The transcript turn by turn, each with its ledger rows per memory kind, then the ledger's totals.
+def to_markdown(data: SessionData, ledger: SessionLedger) -> str:
+    """The transcript turn by turn, then the ledger's tables and the session total, as the session's kind has them.
 
-    A traced program has no memory kinds: its runs, then its tokens per model and run, and the session total.
+    A chat session's turns each carry their rows per memory kind; a traced program's runs carry none.
     """
-    prices = ledger.prices
-    h = data.header
-    traced = _traced(data, prices)
+    h, sections = data.header, SECTIONS[data.kind]
     out = [f"# flowertui session {h.get('session_id')}", "",
-           f"{_what(h, traced is not None)} · started {_when(data.events)} · flowertui {h.get('flowertui')}"]
-    out += [""] if traced else [f"memory settings: {_settings(h)}", ""]
+           f"{sections.what(h)} · started {_when(data.events)} · flowertui {h.get('flowertui')}"]
+    out += [""] if (settings := sections.settings(h)) is None else [f"memory settings: {settings}", ""]
+    asked, answered = sections.speakers
     for turn in data.turns():
-        if traced:
-            out += [f"## Run {turn.number} · {turn.status}", "", "**Command:**", "", _quote(turn.user), ""]
-            out += ["**Ended:**", "", _quote(turn.reply), ""] if turn.reply else []
-        else:
-            out += [f"## Turn {turn.number} · {turn.memory_kind} · {turn.status}", "", "**You:**", "",
-                    _quote(turn.user), ""]
-            out += ["**Shop:**", "", _quote(turn.reply), ""] if turn.reply else []
+        out += [f"## {' · '.join(sections.title(turn))}", "", f"**{asked}:**", "", _quote(turn.user), ""]
+        out += [f"**{answered}:**", "", _quote(turn.reply), ""] if turn.reply else []
         if turn.error:
             out += [f"**Error:** {_md_cell(turn.error)}", ""]
-        if not traced and (rows := ledger.turn_rows(turn.number).items()):
-            out += ["| memory kind | prompt | completion | maintenance | total | cost | notes |",
-                    "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
-            out += [f"| {kind} | {row.prompt_tokens} | {row.completion_tokens} | {row.maintenance_tokens} | "
-                    f"{row.total_tokens} | {format_cost(*row.cost(prices))} | {_notes(row)} |" for kind, row in rows]
-            out.append("")
-    if traced:
-        out += _trace_markdown(traced)
-        out += ["", "## Total", "", _trace_total(ledger, traced), "",
-                "`usage missing`: calls whose provider reported no usage; tiktoken's estimates are counted.", ""]
-        return "\n".join(out)
-    out += ["## Totals", "", "| memory kind | turns | prompt | completion | maintenance | total | cost |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for kind in ledger.kinds():
-        t = ledger.totals(kind)
-        out.append(f"| {kind} | {t.coverage} | {t.prompt_tokens} | {t.completion_tokens} | {t.maintenance_tokens} | "
-                   f"{t.total_tokens} | {format_cost(t.cost, t.currency)} |")
-    out.append(f"| all kinds | | | | | {ledger.grand_total()} | |")
-    out += ["", "`estimated`: counted with tiktoken for a kind that did not send its prompt (compare mode). "
-            "`usage missing`: the provider reported no usage; tiktoken's count is shown. "
-            "Maintenance includes ↻ catch-ups: the summariser reading earlier turns when a kind started.", ""]
-    return "\n".join(out)
+        out += sections.turn_markdown(ledger, turn.number)
+    return "\n".join(out + sections.ledger_markdown(ledger))
 
 
-def _traced(data: SessionData, prices: PriceBook) -> TraceLedger | None:
-    """A traced program's ledger, rebuilt from its events; None for a chat session."""
-    return trace_ledger(data.events, prices) if data.header.get("session_kind") in TRACE_KINDS else None
-
-
-def _trace_total(ledger: Ledger, traced: TraceLedger) -> str:
-    """The session total `flowertui sessions` lists, with the cost when every model has a price."""
-    return f"Session total: {session_total(ledger, traced)} tokens · {format_cost(*traced.cost())}"
-
-
-def _trace_markdown(traced: TraceLedger) -> list[str]:
-    """A traced program's tokens per model and per top-level run, and its handlers."""
-    summary = traced.summary()
-    out = ["", "## Tokens per model", "", "| model | calls | prompt | completion | total | cost | usage missing |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    out += [f"| {_md_cell(name)} | {m['calls']} | {m['prompt_tokens']} | {m['completion_tokens']} | "
-            f"{m['total_tokens']} | {format_cost(m['cost'], m['currency'])} | {m['usage_missing_calls']} |"
-            for name, m in summary["models"].items()]
-    out += ["", "## Top-level runs", "", "| run | kind | status | duration (s) | total tokens |",
-            "| --- | --- | --- | ---: | ---: |"]
-    out += [f"| {_md_cell(r['name'])} | {r['kind']} | {r['status']} | {r['duration'] if r['duration'] is not None else ''} "
-            f"| {r['total_tokens']} |" for r in summary["runs"]]
-    out += ["", "## Handlers", "", "| handler | scope | events | errors |", "| --- | --- | ---: | ---: |"]
-    out += [f"| {_md_cell(name)} | {h['scope']} | {h['events']} | {h['errors']} |"
-            for name, h in summary["handlers"].items()]
-    return out
-
-
-def to_html(data: SessionData, ledger: Ledger) -> str:
-    """One self-contained page: transcript, a collapsible event tree per turn with timings, the ledger.
-
-    A traced program's page has runs instead of turns, and its trace tables and session total instead of memory kinds.
-    """
-    prices = ledger.prices
-    h = data.header
+def to_html(data: SessionData, ledger: SessionLedger) -> str:
+    """One self-contained page: transcript, a collapsible event tree per turn with timings, the ledger."""
+    h, sections = data.header, SECTIONS[data.kind]
     e = html.escape
-    traced = _traced(data, prices)
-    settings = "" if traced else f" · memory settings {e(_settings(h))}"
+    settings = "" if (found := sections.settings(h)) is None else f" · memory settings {e(found)}"
     body = [f"<h1>flowertui session {e(str(h.get('session_id')))}</h1>",
-            f"<p class=meta>{e(_what(h, traced is not None))} · started {e(_when(data.events))}"
+            f"<p class=meta>{e(sections.what(h))} · started {e(_when(data.events))}"
             f"{settings} · flowertui {e(str(h.get('flowertui')))}</p>"]
+    asked, answered = sections.speakers
     for turn in data.turns():
-        label = f"Run {turn.number} <small>{e(turn.status)}" if traced else \
-            f"Turn {turn.number} <small>{e(str(turn.memory_kind))} · {e(turn.status)}"
-        asked, answered = ("Command", "Ended") if traced else ("You", "Shop")
-        body.append(f"<section class='turn {e(turn.status)}'><h2>{label}</small></h2>")
+        heading, *details = sections.title(turn)
+        body.append(f"<section class='turn {e(turn.status)}'><h2>{e(heading)} <small>{e(' · '.join(details))}"
+                    "</small></h2>")
         body.append(f"<div class=user><b>{asked}</b><p>{e(turn.user)}</p></div>")
         if turn.reply:
             body.append(f"<div class=reply><b>{answered}</b><p>{e(turn.reply)}</p></div>")
@@ -165,36 +108,121 @@ def to_html(data: SessionData, ledger: Ledger) -> str:
         body.append(f"<details><summary>{len(turn.events)} callback events</summary><ul class=tree>")
         body.extend(_html_event_lines(turn.events))
         body.append("</ul></details></section>")
-    if traced:  # the same tables as the Markdown export, then the session total
-        body.append(f"<pre class=trace>{e(chr(10).join(_trace_markdown(traced)))}</pre>")
-        body.append(f"<h2>Total</h2><p class=total>{e(_trace_total(ledger, traced))}</p>")
-    else:
-        body.append(_html_kinds(ledger))
+    body.append(sections.ledger_html(ledger))
     title = e(f"flowertui session {h.get('session_id')}")
     return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
             f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
 
 
-def _html_kinds(ledger: Ledger) -> str:
+# what the Markdown and HTML exports say by session kind ----------------------------------
+
+
+def _chat_turn_markdown(ledger: Ledger, turn: int) -> list[str]:
+    """The turn's rows per memory kind."""
+    rows = ledger.turn_rows(turn).items()
+    if not rows:
+        return []
+    out = ["| memory kind | prompt | completion | maintenance | total | cost | notes |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    out += [f"| {kind} | {row.prompt_tokens} | {row.completion_tokens} | {row.maintenance_tokens} | "
+            f"{row.total_tokens} | {format_cost(*row.cost(ledger.prices))} | {_notes(row)} |" for kind, row in rows]
+    return out + [""]
+
+
+def _chat_ledger_markdown(ledger: Ledger) -> list[str]:
+    """Each memory kind's totals, and all kinds'."""
+    out = ["## Totals", "", "| memory kind | turns | prompt | completion | maintenance | total | cost |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for kind in ledger.rows():
+        t = kind.totals
+        out.append(f"| {t.kind} | {t.coverage} | {t.prompt_tokens} | {t.completion_tokens} | {t.maintenance_tokens} | "
+                   f"{t.total_tokens} | {format_cost(t.cost, t.currency)} |")
+    out.append(f"| all kinds | | | | | {ledger.total().tokens} | |")
+    out += ["", "`estimated`: counted with tiktoken for a kind that did not send its prompt (compare mode). "
+            "`usage missing`: the provider reported no usage; tiktoken's count is shown. "
+            "Maintenance includes ↻ catch-ups: the summariser reading earlier turns when a kind started.", ""]
+    return out
+
+
+def _chat_ledger_html(ledger: Ledger) -> str:
     """The tokens-per-memory-kind table: every turn's row, each kind's total, and all kinds'."""
     e = html.escape
     body = ["<h2>Tokens per memory kind</h2><table><tr><th>memory kind</th><th>turn</th><th>prompt</th>"
             "<th>completion</th><th>maintenance</th><th>total</th><th>cost</th><th>notes</th></tr>"]
-    for kind in ledger.kinds():
-        for row in ledger.turns(kind):
-            body.append(f"<tr><td>{kind}</td><td>{row.turn}</td><td>{row.prompt_tokens}</td>"
+    for kind in ledger.rows():
+        t = kind.totals
+        for row in kind.turns:
+            body.append(f"<tr><td>{t.kind}</td><td>{row.turn}</td><td>{row.prompt_tokens}</td>"
                         f"<td>{row.completion_tokens}</td><td>{row.maintenance_tokens}</td><td>{row.total_tokens}</td>"
                         f"<td>{e(format_cost(*row.cost(ledger.prices)))}</td><td>{e(_notes(row))}</td></tr>")
-        t = ledger.totals(kind)
-        body.append(f"<tr class=total><td>{kind}</td><td>{e(t.coverage)}</td><td>{t.prompt_tokens}</td>"
+        body.append(f"<tr class=total><td>{t.kind}</td><td>{e(t.coverage)}</td><td>{t.prompt_tokens}</td>"
                     f"<td>{t.completion_tokens}</td><td>{t.maintenance_tokens}</td><td>{t.total_tokens}</td>"
                     f"<td>{e(format_cost(t.cost, t.currency))}</td><td></td></tr>")
-    body.append(f"<tr class=total><td>all kinds</td><td colspan=4></td><td>{ledger.grand_total()}</td>"
+    body.append(f"<tr class=total><td>all kinds</td><td colspan=4></td><td>{ledger.total().tokens}</td>"
                 "<td colspan=2></td></tr></table>")
     return "".join(body)
 
 
-def to_callback_log(data: SessionData, ledger: Ledger | None = None) -> str:
+def _trace_total(ledger: TraceLedger) -> str:
+    """The session total `flowertui sessions` lists, with the cost when every model has a price."""
+    total = ledger.total()
+    return f"Session total: {total.tokens} tokens · {format_cost(total.cost, total.currency)}"
+
+
+def _trace_tables(ledger: TraceLedger) -> list[str]:
+    """A traced program's tokens per model and per top-level run, and its handlers."""
+    rows = ledger.rows()
+    out = ["", "## Tokens per model", "", "| model | calls | prompt | completion | total | cost | usage missing |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    out += [f"| {_md_cell(m.model)} | {m.calls} | {m.prompt_tokens} | {m.completion_tokens} | "
+            f"{m.total_tokens} | {format_cost(*m.cost)} | {m.usage_missing_calls} |" for m in rows.models]
+    out += ["", "## Top-level runs", "", "| run | type | status | duration (s) | total tokens |",
+            "| --- | --- | --- | ---: | ---: |"]
+    out += [f"| {_md_cell(r.name)} | {r.run_type} | {r.status} | {r.duration if r.duration is not None else ''} "
+            f"| {r.total_tokens} |" for r in rows.runs]
+    out += ["", "## Handlers", "", "| handler | scope | events | errors |", "| --- | --- | ---: | ---: |"]
+    out += [f"| {_md_cell(h.name)} | {h.scope} | {h.events} | {h.errors} |" for h in rows.handlers]
+    return out
+
+
+def _trace_ledger_markdown(ledger: TraceLedger) -> list[str]:
+    return _trace_tables(ledger) + ["", "## Total", "", _trace_total(ledger), "",
+                                    "`usage missing`: calls whose provider reported no usage; tiktoken's estimates "
+                                    "are counted.", ""]
+
+
+def _trace_ledger_html(ledger: TraceLedger) -> str:
+    """The same tables as the Markdown export, then the session total."""
+    e = html.escape
+    return (f"<pre class=trace>{e(chr(10).join(_trace_tables(ledger)))}</pre>"
+            f"<h2>Total</h2><p class=total>{e(_trace_total(ledger))}</p>")
+
+
+@dataclass(frozen=True)
+class Sections:
+    """What the Markdown and HTML exports say that depends on the session's kind."""
+
+    what: Callable[[dict[str, Any]], str]  # what ran: a chat's provider and model, a traced program's command
+    settings: Callable[[dict[str, Any]], str | None]  # the header's settings line, if the kind has settings
+    title: Callable[[Turn], list[str]]  # a turn's heading, then its details
+    speakers: tuple[str, str]  # who spoke a turn's two parts
+    turn_markdown: Callable[[Any, int], list[str]]  # a turn's ledger rows
+    ledger_markdown: Callable[[Any], list[str]]  # the ledger's tables and the session total
+    ledger_html: Callable[[Any], str]
+
+
+SECTIONS: dict[SessionKind, Sections] = {
+    SessionKind.CHAT: Sections(
+        what=lambda h: f"{h.get('provider')} · {h.get('model')}", settings=lambda h: _settings(h), title=lambda t: [f"Turn {t.number}", str(t.memory_kind), t.status],
+        speakers=("You", "Shop"), turn_markdown=_chat_turn_markdown, ledger_markdown=_chat_ledger_markdown,
+        ledger_html=_chat_ledger_html),
+    SessionKind.TRACE: Sections(
+        what=lambda h: f"{_trace_word(h.get('trace_variant'))} · {h.get('command')}", settings=lambda h: None, title=lambda t: [f"Run {t.number}", t.status], speakers=("Command", "Ended"),
+        turn_markdown=lambda ledger, turn: [], ledger_markdown=_trace_ledger_markdown, ledger_html=_trace_ledger_html),
+}
+
+
+def to_callback_log(data: SessionData, ledger: SessionLedger | None = None) -> str:
     """What LangChain's FileCallbackHandler writes when passed with each request (ANSI colours left out)."""
     out: list[str] = []
     for event in data.events:
@@ -220,13 +248,13 @@ def to_callback_log(data: SessionData, ledger: Ledger | None = None) -> str:
 class Format:
     """One export format: what it holds (shown by the CLI's help and the export dialog) and how to write it.
 
-    Every format is given the session's ledger: the live one when the session is still open.
+    Every format is given the session's ledger (the one its kind keeps, see `LEDGER_OF`).
     """
 
     description: str
-    render: Callable[[SessionData, Ledger], str]
+    render: Callable[[SessionData, SessionLedger], str]
 
-    def __call__(self, data: SessionData, ledger: Ledger) -> str:
+    def __call__(self, data: SessionData, ledger: SessionLedger) -> str:
         return self.render(data, ledger)
 
 
@@ -239,7 +267,7 @@ FORMATS: dict[str, Format] = {
 }
 
 
-def export(data: SessionData, fmt: str, path: Path, ledger: Ledger, *, force: bool = False) -> Path:
+def export(data: SessionData, fmt: str, path: Path, ledger: SessionLedger, *, force: bool = False) -> Path:
     return atomic_write(path, FORMATS[fmt](data, ledger), force=force)
 
 
@@ -251,8 +279,12 @@ def read_jsonl(path: Path) -> SessionData:
             raise ValueError("no flowertui header line")
         events = [Event.from_dict(line) for line in lines[1:]]
         if any(event.kind == SESSION_START for event in events):  # an old file's header is read as upgraded
-            return SessionData.of(events)
-        return SessionData({k: v for k, v in lines[0].items() if k != "schema"}, events)
+            data = SessionData.of(events)
+        else:
+            data = SessionData({k: v for k, v in lines[0].items() if k != "schema"}, events)
+        session_kind(lines[0].get("session_kind"), lines[0].get("provider"))  # an unknown kind is refused here,
+        data.kind  # noqa: B018  in the header or the events, with the file's name
+        return data
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise ExportError(f"cannot read {path} as a flowertui JSONL export: {exc}") from exc
 
@@ -265,11 +297,9 @@ def _when(events: Iterable[Event]) -> str:
     return datetime.fromtimestamp(first.wall, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if first else "?"
 
 
-def _what(header: dict[str, Any], traced: bool) -> str:
-    """What ran: a traced program's command, or a chat's provider and model."""
-    if traced:
-        return f"{header.get('session_kind')} · {header.get('command')}"
-    return f"{header.get('provider')} · {header.get('model')}"
+def _trace_word(variant: str | None) -> str:
+    """`trace` for a program flowertui ran, else how its programs came (`listen`, `watch`)."""
+    return "trace" if variant in (None, TraceVariant.RUN) else str(variant)
 
 
 def _settings(header: dict[str, Any]) -> str:

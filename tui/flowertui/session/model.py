@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowertui.engine.events import (SCHEMA_VERSION, SESSION_START, TURN_START, ChatHeader, ChatSessionStart, Event,
-                                     RunEnd, RunStart, SessionStart, TraceHeader, TraceSessionStart, TurnStart)
+                                     RunEnd, RunStart, SessionKind, SessionStart, TraceHeader, TraceSessionStart,
+                                     TurnStart, session_kind)
 from flowertui.engine.ledger import turn_status  # the ledger settles its rows by the same rule
-
 
 def session_start(events: list[Event]) -> SessionStart | None:
     """The payload of the session's first session_start event (None if it has none)."""
@@ -26,7 +26,7 @@ def session_header(events: list[Event]) -> dict[str, Any]:
     session_id = events[0].session_id if events else None
     if isinstance(start, TraceSessionStart):
         return TraceHeader(schema=SCHEMA_VERSION, flowertui=start.flowertui, session_kind=start.session_kind,
-                           command=start.command, session_id=session_id).to_dict()
+                           trace_variant=start.trace_variant, command=start.command, session_id=session_id).to_dict()
     chat = start if isinstance(start, ChatSessionStart) else None
     return ChatHeader(schema=SCHEMA_VERSION, flowertui=start.flowertui if start else None, session_kind="chat",
                       provider=chat.provider if chat else None, model=chat.model if chat else None,
@@ -51,6 +51,10 @@ class SessionData:
 
     header: dict[str, Any]
     events: list[Event]
+
+    @property
+    def kind(self) -> SessionKind:
+        return session_kind(self.header.get("session_kind"), self.header.get("provider"))
 
     @classmethod
     def of(cls, events: list[Event]) -> SessionData:

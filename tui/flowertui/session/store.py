@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flowertui.engine.events import (MEMORY_CATCHUP_END, TURN_START, ChatSessionStart, Event, RunEnd, RunStart,
-                                     SessionStart, TurnStart)
-from flowertui.engine.ledger import Ledger
-from flowertui.engine.trace_ledger import TraceLedger, session_total
+                                     SessionKind, SessionStart, TurnStart, session_kind)
+from flowertui.engine.session_ledger import SessionLedger
 from flowertui.session.model import turn_status
 
 BATCH_SECONDS = 0.2
@@ -72,6 +71,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sessions ADD COLUMN total_tokens INTEGER;
     """,
+    # The session's kind (chat, trace); NULL for sessions recorded before, which the session model tells apart.
+    """
+    ALTER TABLE sessions ADD COLUMN kind TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -84,14 +87,22 @@ class StoreError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class SessionSummary:
+class SessionOverview:
+    """One line of `flowertui sessions`."""
+
     id: str
+    kind: SessionKind
     started: float
     ended: float | None
     provider: str
-    model: str
+    model: str  # a traced session's command
     turns: int
     total_tokens: int
+
+    @property
+    def label(self) -> str:
+        """What the session is named by: a chat's provider and model, a traced session's command."""
+        return f"{self.provider}/{self.model}" if self.kind == SessionKind.CHAT else f"{self.kind}/{self.model}"
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -135,7 +146,7 @@ class SessionStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the session database {self.path}: {exc}") from exc
 
-    def sessions(self) -> list[SessionSummary]:
+    def sessions(self) -> list[SessionOverview]:
         """Newest first, with the number of turns and the session's total tokens (the ledger's grand total).
 
         Sessions without a turn (only older flowertui versions recorded them) are left out; sessions
@@ -143,14 +154,15 @@ class SessionStore:
         """
         rows = self._query(
             f"""
-            SELECT s.id, s.started, s.ended, s.provider, s.model,
+            SELECT s.id, s.kind, s.started, s.ended, s.provider, s.model,
                    (SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id),
                    COALESCE(s.total_tokens, (SELECT COALESCE(SUM(json_extract(l.row, '$.total_tokens')), 0)
                                              FROM ledger l WHERE l.session_id = s.id))
             FROM sessions s WHERE {_HAS_TURNS} ORDER BY s.started DESC, s.rowid DESC
             """
         )
-        return [SessionSummary(*row) for row in rows]
+        return [SessionOverview(sid, session_kind(kind, provider), started, ended, provider, *rest)
+                for sid, kind, started, ended, provider, *rest in rows]
 
     def resolve(self, ref: str) -> str:
         """A session id from `latest` (the newest with a turn), a full id or a unique prefix."""
@@ -178,18 +190,16 @@ class SessionWriter:
 
     Events before the session's first turn are held back and written with it, so a
     launch that is closed without asking anything records no session. `ledger` is the
-    session's ledger, subscribed to the same bus before this writer: the writer reads
-    its rows and total, never counts again.
+    session's ledger (of its kind), subscribed to the same bus before this writer: the
+    writer reads its rows and total, never counts again.
     """
 
-    def __init__(self, path: Path, ledger: Ledger, on_error: Callable[[str], None] = lambda _: None, *,
-                 trace_ledger: TraceLedger | None = None, recorded: bool = False) -> None:
-        """`trace_ledger`: a traced program's (subscribed before the writer, like `ledger`), counted in the
-        session's total; `recorded`: the session is in the database already (events recovered later)."""
+    def __init__(self, path: Path, ledger: SessionLedger, on_error: Callable[[str], None] = lambda _: None, *,
+                 recorded: bool = False) -> None:
+        """`recorded`: the session is in the database already (events recovered later)."""
         self.path = path
         self.on_error = on_error
         self.ledger = ledger
-        self.trace_ledger = trace_ledger
         self._queue: queue.Queue[Event | threading.Event | None] = queue.Queue()
         self._db = connect(path)
         self.error: str | None = None  # set once writing failed; nothing more is written after that
@@ -269,9 +279,9 @@ class SessionWriter:
             # a traced session is listed as provider "trace" with its command as the model, as before the schema
             chat = p if isinstance(p, ChatSessionStart) else None
             db.execute(
-                "INSERT OR IGNORE INTO sessions (id, started, provider, model, memory_settings, app_version) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (sid, event.wall, chat.provider if chat else "trace", chat.model if chat else p.command,
+                "INSERT OR IGNORE INTO sessions (id, kind, started, provider, model, memory_settings, app_version) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (sid, p.session_kind, event.wall, chat.provider if chat else "trace", chat.model if chat else p.command,
                  json.dumps(chat.memory_settings if chat else {}), p.flowertui),
             )
         elif event.kind == TURN_START:
@@ -282,14 +292,14 @@ class SessionWriter:
             reply = p.exit_state if isinstance(p, RunEnd) else getattr(p, "reply", "")
             db.execute("UPDATE turns SET reply = ?, status = ?, error = ? WHERE session_id = ? AND turn = ?",
                        (reply, status, getattr(p, "error", None), sid, event.turn))
-            for kind, row in self.ledger.turn_rows(event.turn).items():
+            for kind, row in self.ledger.turn_records(event.turn).items():
                 db.execute("INSERT OR REPLACE INTO ledger (session_id, turn, memory_kind, row) VALUES (?, ?, ?, ?)",
-                           (sid, event.turn, kind, json.dumps(row.to_dict(self.ledger.prices))))
+                           (sid, event.turn, kind, json.dumps(row)))
             self._record_total(sid)
         elif event.kind == MEMORY_CATCHUP_END:
             self._record_total(sid)
 
     def _record_total(self, session_id: str) -> None:
         self._db.execute("UPDATE sessions SET total_tokens = ? WHERE id = ?",
-                         (session_total(self.ledger, self.trace_ledger), session_id))
+                         (self.ledger.total().tokens, session_id))
 

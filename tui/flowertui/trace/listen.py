@@ -9,28 +9,32 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from flowertui import __version__
-from flowertui.engine.bus import EventBus, Sink
-from flowertui.engine.events import TURN_END, RunEnd, RunStart, TraceSessionStart
-from flowertui.trace.receiver import Listener, Origin, Translator, program_redactor
+from flowertui.engine.bus import Sink
+from flowertui.engine.events import TURN_END, TraceVariant
+from flowertui.engine.trace_ledger import TraceLedger
+from flowertui.session.store import SessionWriter
+from flowertui.trace.assembly import assemble_trace
+from flowertui.trace.receiver import Listener, Origin, program_redactor
 from flowertui.trace.watch import listener_file
+
+COMMAND = "flowertui trace --listen"
 
 
 class WatchedRuns:
     """One session; every program that connects becomes a turn of it, closed when its probe disconnects."""
 
-    def __init__(self, sinks: list[Sink], *, commit=lambda: None) -> None:
-        self.bus = EventBus(redactor=program_redactor(os.environ))
-        for sink in sinks:
-            self.bus.subscribe(sink)
-        self.translator = Translator(self.bus)
-        self.listener = Listener(self._record, commit, closed=self._closed)
+    def __init__(self, sinks: list[Sink], *, writer: Callable[[TraceLedger], SessionWriter | None] | None = None,
+                 ledger: TraceLedger | None = None) -> None:
+        """`sinks`, `writer` and `ledger` as `assemble_trace` takes them."""
+        self.session = assemble_trace(sinks, writer=writer, ledger=ledger, redactor=program_redactor(os.environ))
+        self.bus, self.ledger, self.translator = self.session.bus, self.session.ledger, self.session.translator
+        self.listener = Listener(self._record, self.session.commit, closed=self._closed)
         self._turns: dict[Origin, int] = {}
         self._lock = threading.Lock()
-        self.bus.emit(TraceSessionStart(session_kind="listen", flowertui=__version__,
-                                        command="flowertui trace --listen"), name="session", scope="app")
+        self.session.start_session(TraceVariant.LISTEN, COMMAND)
         path = listener_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -44,21 +48,20 @@ class WatchedRuns:
     def _record(self, record: dict[str, Any], origin: Origin) -> None:
         with self._lock:
             if origin not in self._turns:
-                self._turns[origin] = turn = self.bus.begin_turn()
                 argv = record.get("argv") if record.get("t") == "hello" else None
                 command = " ".join(str(a) for a in argv) if argv else f"pid {origin[1]}"
-                self.bus.emit(RunStart(command=self.bus.redact(command), pid=origin[1], run=turn), name="run",
-                              scope="app")
+                self._turns[origin] = self.session.start_run(command, origin[1])
             self.translator(record, turn=self._turns[origin])
 
     def _closed(self, origin: Origin) -> None:
         with self._lock:
             if origin in self._turns:
-                self.bus.emit(RunEnd(exit_state="disconnected", exit_code=None, pid=origin[1]), kind=TURN_END,
-                              name="run", scope="app", turn=self._turns[origin])
+                self.session.end_run(TURN_END, "disconnected", turn=self._turns[origin], pid=origin[1])
 
     def close(self) -> None:
+        """Stop listening, close the session writer, and remove the listener's file."""
         self.listener.close()
+        self.session.close()
         try:
             if json.loads(listener_file().read_text("utf-8")).get("pid") == os.getpid():
                 listener_file().unlink()

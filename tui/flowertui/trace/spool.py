@@ -94,13 +94,10 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
     """Whether any record was new."""
     import shlex
 
-    from flowertui import __version__
-    from flowertui.engine.bus import EventBus
-    from flowertui.engine.events import PROBE_HELLO, TURN_END, RunEnd, RunStart, TraceSessionStart
-    from flowertui.engine.ledger import Ledger
-    from flowertui.engine.trace_ledger import trace_ledger
+    from flowertui.engine.events import PROBE_HELLO, TURN_END, TraceVariant
+    from flowertui.engine.session_kinds import SessionKind, ledger_of
     from flowertui.session.store import SessionStore, SessionWriter
-    from flowertui.trace.receiver import Translator
+    from flowertui.trace.assembly import assemble_trace
 
     store = SessionStore(database)
     try:
@@ -111,29 +108,24 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
     if not records:
         return False
     begun = any(e.kind == "turn_start" and e.turn == run for e in events)
-    bus = EventBus(session_id, seq=max((e.seq for e in events), default=0), turn=run if begun else run - 1)
-    traced = trace_ledger(events, prices)  # what was stored before counts in the session's total too
-    writer = SessionWriter(database, Ledger(prices), trace_ledger=traced, recorded=bool(events))
-    bus.subscribe(traced)
-    bus.subscribe(writer)
+    session = assemble_trace(
+        ledger=ledger_of(SessionKind.TRACE, events, prices),  # what was stored before counts in the total too
+        writer=lambda ledger: SessionWriter(database, ledger, recorded=bool(events)),
+        session_id=session_id, seq=max((e.seq for e in events), default=0), turn=run if begun else run - 1)
     try:
         hello = next((r for r in records if r.get("t") == "hello"), {})
         command = shlex.join(str(a) for a in hello.get("argv") or ["python"])
         if not events:
-            bus.emit(TraceSessionStart(session_kind="watch", flowertui=__version__, command=bus.redact(command)),
-                     name="session", scope="app")
+            session.start_session(TraceVariant.WATCH, command)
         if not begun:
-            bus.begin_turn()
             pid = hello.get("pid")
-            bus.emit(RunStart(command=bus.redact(command), pid=pid if isinstance(pid, int) else None, run=run),
-                     name="run", scope="app")
-        translator = Translator(bus)
+            session.start_run(command, pid if isinstance(pid, int) else None)
+        translator = session.translator
         for record in records:
             translator(record)
-        bus.emit(RunEnd(exit_state=f"recovered {len(records)} events from the spool", exit_code=None,
+        session.end_run(TURN_END, f"recovered {len(records)} events from the spool",
                         langchain=translator.langchain or any(e.kind == PROBE_HELLO for e in events),
-                        recovered=len(records), dropped_events=translator.dropped),
-                 kind=TURN_END, name="run", scope="app")
+                        recovered=len(records), dropped_events=translator.dropped)
     finally:
-        writer.close()
+        session.close()
     return True

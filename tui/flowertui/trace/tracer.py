@@ -1,4 +1,4 @@
-"""One traced session: its bus, the probe listener, and each run of the program as a turn.
+"""`flowertui trace PROGRAM`: the probe listener, and each run of the program as a turn of a traced session.
 
 A traced session is an ordinary session (session_start, then turn_start /
 turn_end around each run of the program), so the store, exports and replay
@@ -13,31 +13,34 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from flowertui import __version__
-from flowertui.engine.bus import EventBus, Sink
-from flowertui.engine.events import TURN_CANCELLED, TURN_END, TURN_ERROR, RunEnd, RunStart, TraceSessionStart
+from flowertui.engine.bus import Sink
+from flowertui.engine.events import TURN_CANCELLED, TURN_END, TURN_ERROR
+from flowertui.engine.events import TraceVariant
+from flowertui.engine.trace_ledger import TraceLedger
+from flowertui.session.store import SessionWriter
 from flowertui.trace import launcher
-from flowertui.trace.receiver import Listener, Translator, program_redactor
+from flowertui.trace.assembly import assemble_trace
+from flowertui.trace.receiver import Listener, program_redactor
 from flowertui.trace.spool import spool_dir
 
 DRAIN_SECONDS = 5.0
 
 
 class Tracer:
-    """Runs a command with the probe and turns what the probe sends into events for the given sinks."""
+    """Runs a command with the probe and turns what the probe sends into events of one traced session."""
 
-    def __init__(self, command: list[str], sinks: list[Sink], *, commit: Callable[[], None] = lambda: None,
+    def __init__(self, command: list[str], sinks: list[Sink], *,
+                 writer: Callable[[TraceLedger], SessionWriter | None] | None = None, ledger: TraceLedger | None = None,
                  env: Mapping[str, str] | None = None, cwd: Path | None = None) -> None:
-        """`env` replaces the program's environment (an offline server's settings), `cwd` its working folder."""
+        """`sinks`, `writer` and `ledger` as `assemble_trace` takes them; `env` replaces the program's
+        environment (an offline server's settings), `cwd` its working folder."""
         self.argv = launcher.resolve(command)
         self.cwd = cwd
         self.env = launcher.with_tiktoken_cache(os.environ if env is None else env)
-        self.bus = EventBus(redactor=program_redactor(self.env))
+        self.session = assemble_trace(sinks, writer=writer, ledger=ledger, redactor=program_redactor(self.env))
+        self.bus, self.ledger, self.translator = self.session.bus, self.session.ledger, self.session.translator
         self.command = self.bus.redact(launcher.display(command))  # shown and stored: never the secrets on argv
-        for sink in sinks:
-            self.bus.subscribe(sink)
-        self.translator = Translator(self.bus)
-        self.listener = Listener(lambda record, origin: self.translator(record), commit)
+        self.listener = Listener(lambda record, origin: self.translator(record), self.session.commit)
         self.process: subprocess.Popen | None = None
         self.started = 0.0
 
@@ -46,8 +49,7 @@ class Tracer:
         return self.bus.session_id
 
     def start_session(self) -> None:
-        self.bus.emit(TraceSessionStart(session_kind="trace", flowertui=__version__, command=self.command),
-                      name="session", scope="app")
+        self.session.start_session(TraceVariant.RUN, self.command)
 
     def start_run(self, *, unbuffered: bool = False, **streams) -> subprocess.Popen:
         """Spawn the program as the next turn (LaunchError when it cannot start)."""
@@ -57,8 +59,7 @@ class Tracer:
         self.translator.langchain, self.translator.dropped = False, 0
         self.process = launcher.spawn(self.argv, env, cwd=self.cwd, **streams)
         self.started = time.monotonic()
-        self.bus.begin_turn()
-        self.bus.emit(RunStart(command=self.command, pid=self.process.pid, run=run), name="run", scope="app")
+        self.session.start_run(self.command, self.process.pid)
         return self.process
 
     def finish_run(self, returncode: int, *, stopped: bool = False) -> None:
@@ -66,12 +67,12 @@ class Tracer:
         self.listener.wait_quiet(DRAIN_SECONDS)
         state = launcher.describe_exit(returncode)
         kind = TURN_CANCELLED if stopped else TURN_END if returncode == 0 else TURN_ERROR
-        self.bus.emit(RunEnd(exit_state=state, exit_code=launcher.exit_code(returncode),
+        self.session.end_run(kind, state, exit_code=launcher.exit_code(returncode),
                              signal=-returncode if returncode < 0 else None,
-                             error=state if kind == TURN_ERROR else None,
-                             langchain=self.translator.langchain, dropped_events=self.translator.dropped,
-                             elapsed=round(time.monotonic() - self.started, 3)),
-                      kind=kind, name="run", scope="app")
+                             error=state if kind == TURN_ERROR else None, langchain=self.translator.langchain,
+                             dropped_events=self.translator.dropped, elapsed=round(time.monotonic() - self.started, 3))
 
     def close(self) -> None:
+        """Stop listening and close the session writer (what was queued is written)."""
         self.listener.close()
+        self.session.close()

@@ -42,7 +42,7 @@ def passes(event: Event, mode: str) -> bool:
     return True
 
 
-def summary(event: Event) -> str:
+def gist_of(event: Event) -> str:
     """A one-line gist of the payload; the detail screen shows all of it."""
     p = event.payload
     if event.kind == "llm_new_token":
@@ -206,7 +206,7 @@ class EventsPane(Vertical):
         if event.kind == "llm_new_token" and not self.every_token and row.count > 1:
             gist = f"{row.count} token events · last {row.last_text!r}"
         else:
-            gist = summary(event)
+            gist = gist_of(event)
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{event.name} ", style="bold")
         for receiver in event.payload.get("handlers") or ():  # who received it, badged by how it was attached

@@ -29,7 +29,7 @@ class TraceCounter(Vertical):
             models.add_column(label, key=key)
         yield models
         runs = DataTable(id="trace-runs", cursor_type="none", zebra_stripes=True)
-        for label, key in (("top-level run", "name"), ("kind", "kind"), ("run", "turn"), ("time", "duration"),
+        for label, key in (("top-level run", "name"), ("type", "type"), ("run", "turn"), ("time", "duration"),
                            ("tokens", "total")):
             runs.add_column(label, key=key)
         yield runs
@@ -40,17 +40,16 @@ class TraceCounter(Vertical):
             self.redraw()
 
     def redraw(self) -> None:
-        summary = self.ledger.summary()
+        rows = self.ledger.rows()
         models = self.query_one("#trace-models", DataTable)
         models.clear()
-        for name, row in summary["models"].items():
-            mark = "?" if row["usage_missing_calls"] else ""
-            models.add_row(Text(name), row["calls"], row["prompt_tokens"], row["completion_tokens"],
-                           f"{row['total_tokens']}{mark}", format_cost(row["cost"], row["currency"]),
-                           SOURCE_WORDS[row["price_source"]])
+        for row in rows.models:
+            mark = "?" if row.usage_missing_calls else ""
+            models.add_row(Text(row.model), row.calls, row.prompt_tokens, row.completion_tokens,
+                           f"{row.total_tokens}{mark}", format_cost(*row.cost), SOURCE_WORDS[row.price_source])
         runs = self.query_one("#trace-runs", DataTable)
         runs.clear()
-        for run in summary["runs"][-SHOWN_RUNS:]:
-            took = "…" if run["status"] == "running" else (f"{run['duration']:.2f}s" if run["duration"] else "")
-            mark = "?" if run["usage_missing_calls"] else ""
-            runs.add_row(Text(run["name"]), run["kind"], run["turn"], took, f"{run['total_tokens']}{mark}")
+        for run in rows.runs[-SHOWN_RUNS:]:
+            took = "…" if run.status == "running" else (f"{run.duration:.2f}s" if run.duration else "")
+            mark = "?" if run.usage_missing_calls else ""
+            runs.add_row(Text(run.name), run.run_type, run.turn, took, f"{run.total_tokens}{mark}")

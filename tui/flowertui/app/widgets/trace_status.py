@@ -7,7 +7,7 @@ import time
 from rich.text import Text
 from textual.widgets import Static
 
-from flowertui.engine.events import PROBE_HELLO, Event, RunEnd, RunStart, TraceSessionStart
+from flowertui.engine.events import PROBE_HELLO, Event, RunEnd, RunStart, TraceSessionStart, TraceVariant
 
 
 class TraceStatus(Static):
@@ -31,7 +31,7 @@ class TraceStatus(Static):
             p = event.payload
             if isinstance(p, TraceSessionStart):
                 self.command, self.session = p.command or "…", event.session_id
-                self.state = "listening" if p.session_kind == "listen" else self.state
+                self.state = "listening" if p.trace_variant == TraceVariant.LISTEN else self.state
             elif isinstance(p, RunStart):
                 self.pid, self.run, self.langchain = p.pid, p.run or event.turn, False
                 self.state, self.started, self.elapsed = "running", time.monotonic(), None

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from flowertui import __version__
-from flowertui.engine.ledger import Ledger
-from flowertui.engine.prices import SOURCE_WORDS, configured_prices, format_cost
-from flowertui.engine.trace_ledger import TraceLedger
+from flowertui.engine.prices import SOURCE_WORDS, format_cost
+from flowertui.engine.trace_ledger import TraceRows
 from flowertui.paths import data_dir
 from flowertui.session.store import DB_NAME, SessionWriter
 from flowertui.trace import launcher
@@ -41,15 +40,8 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
 
     `env` replaces the program's environment (the offline server's settings), `cwd` its working folder.
     """
-    prices = configured_prices()
-    ledger, count = TraceLedger(prices), _Count()
-    writer = built_low(lambda: SessionWriter(data_dir() / DB_NAME, Ledger(prices), trace_ledger=ledger,
-                                             on_error=lambda text: print(f"flowertui: {text}", file=err)))
-    try:
-        tracer = Tracer(command, [count, ledger, writer], commit=writer.flush, env=env, cwd=cwd)
-    except launcher.LaunchError:
-        writer.close()
-        raise
+    count = _Count()
+    tracer = Tracer(command, [count], writer=_writer(err), env=env, cwd=cwd)
     try:
         tracer.start_session()
         streams: dict[str, Any] = {"stdout": _fileno(err)} if as_json else {}
@@ -63,25 +55,30 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
         tracer.finish_run(returncode)
     finally:
         tracer.close()
-        writer.close()
     code = launcher.exit_code(returncode)
-    summary = ledger.summary()
+    rows = tracer.ledger.rows()
     if as_json:
         document = {"flowertui": __version__, "command": tracer.command, "exit_code": code,
                     "session_id": tracer.session_id, "events": count.n, "langchain": tracer.translator.langchain,
-                    **summary}
+                    **rows.to_dict()}
         if tracer.translator.dropped:
             document["dropped_events"] = tracer.translator.dropped
         out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         out.flush()
     else:
-        err.write(trace_table(ledger) + "\n")
+        err.write(trace_table(rows) + "\n")
         status = f"flowertui: {tracer.command} {launcher.describe_exit(returncode)} · session {tracer.session_id} · {count.n} events"
         if not tracer.translator.langchain:
             status += " · no LangChain seen in this program"
         err.write(status + "\n")
         err.flush()
     return code
+
+
+def _writer(err: TextIO):
+    """The session writer, its thread lowered so it yields the CPU to the program; errors said on `err`."""
+    return lambda ledger: built_low(lambda: SessionWriter(data_dir() / DB_NAME, ledger,
+                                                          on_error=lambda text: print(f"flowertui: {text}", file=err)))
 
 
 def _fileno(stream: TextIO) -> int | None:
@@ -92,27 +89,25 @@ def _fileno(stream: TextIO) -> int | None:
         return None
 
 
-def trace_table(ledger: TraceLedger) -> str:
+def trace_table(rows: TraceRows) -> str:
     """Per model, per top-level run and per handler; `?` marks calls without reported usage."""
-    s = ledger.summary()
     head = f"{'model':<28}{'calls':>6}{'prompt':>9}{'completion':>12}{'total':>9}  {'cost':<15}price from"
     lines = [head, "─" * (len(head) + 12)]
-    for name, row in s["models"].items():
-        mark = "?" if row["usage_missing_calls"] else ""
-        lines.append(f"{name[:27]:<28}{row['calls']:>6}{row['prompt_tokens']:>9}{row['completion_tokens']:>12}"
-                     f"{row['total_tokens']:>9}{mark:<2}{format_cost(row['cost'], row['currency']):<15}"
-                     f"{SOURCE_WORDS[row['price_source']]}")
-    if not s["models"]:
+    for row in rows.models:
+        mark = "?" if row.usage_missing_calls else ""
+        lines.append(f"{row.model[:27]:<28}{row.calls:>6}{row.prompt_tokens:>9}{row.completion_tokens:>12}"
+                     f"{row.total_tokens:>9}{mark:<2}{format_cost(*row.cost):<15}{SOURCE_WORDS[row.price_source]}")
+    if not rows.models:
         lines.append("(no model calls)")
-    lines += ["", f"{'top-level run':<34}{'kind':<12}{'status':<8}{'duration':>10}{'tokens':>9}"]
-    for run in s["runs"]:
-        took = "" if run["duration"] is None else f"{run['duration']:.2f}s"
-        mark = "?" if run["usage_missing_calls"] else ""
-        lines.append(f"{run['name'][:33]:<34}{run['kind']:<12}{run['status']:<8}{took:>10}{run['total_tokens']:>9}{mark}")
-    if s["handlers"]:
+    lines += ["", f"{'top-level run':<34}{'type':<12}{'status':<8}{'duration':>10}{'tokens':>9}"]
+    for run in rows.runs:
+        took = "" if run.duration is None else f"{run.duration:.2f}s"
+        mark = "?" if run.usage_missing_calls else ""
+        lines.append(f"{run.name[:33]:<34}{run.run_type:<12}{run.status:<8}{took:>10}{run.total_tokens:>9}{mark}")
+    if rows.handlers:
         lines += ["", f"{'handler':<34}{'scope':<22}{'events':>7}{'errors':>7}"]
-        for name, row in s["handlers"].items():
-            lines.append(f"{name[:33]:<34}{row['scope']:<22}{row['events']:>7}{row['errors']:>7}")
+        for row in rows.handlers:
+            lines.append(f"{row.name[:33]:<34}{row.scope:<22}{row.events:>7}{row.errors:>7}")
     lines.append("? the provider sent no usage: tiktoken estimate (ChatOpenAI: pass stream_usage=True)")
     return "\n".join(lines)
 
@@ -122,13 +117,10 @@ def listen_headless(*, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sy
     """Receive watched programs until ctrl+c or SIGTERM (or `stop`), then print the ledger."""
     from flowertui.trace.listen import WatchedRuns
 
-    prices = configured_prices()
-    ledger, count = TraceLedger(prices), _Count()
-    writer = built_low(lambda: SessionWriter(data_dir() / DB_NAME, Ledger(prices), trace_ledger=ledger,
-                                             on_error=lambda text: print(f"flowertui: {text}", file=err)))
+    count = _Count()
     stop = stop or threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    runs = WatchedRuns([count, ledger, writer], commit=writer.flush)
+    runs = WatchedRuns([count], writer=_writer(err))
     err.write(f"flowertui: listening as session {runs.session_id}; programs calling flowertui.watch() report here "
               "(ctrl+c stops)\n")
     err.flush()
@@ -139,10 +131,10 @@ def listen_headless(*, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sy
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         runs.close()
-        writer.close()
+    rows = runs.ledger.rows()
     if as_json:
         out.write(json.dumps({"flowertui": __version__, "session_id": runs.session_id, "events": count.n,
-                              **ledger.summary()}, ensure_ascii=False, indent=2) + "\n")
+                              **rows.to_dict()}, ensure_ascii=False, indent=2) + "\n")
     else:
-        err.write(trace_table(ledger) + "\n")
+        err.write(trace_table(rows) + "\n")
     return 0

@@ -11,7 +11,6 @@ from typing import TextIO
 from flowertui.config import Settings
 from flowertui.engine.assembly import assemble
 from flowertui.engine.events import Event
-from flowertui.engine.kinds import KINDS
 from flowertui.engine.ledger import LEGEND, Ledger
 from flowertui.engine.prices import configured_prices, format_cost
 from flowertui.engine.runner import TurnFailed, TurnResult
@@ -80,8 +79,8 @@ def run_script(settings: Settings, options: RunOptions, turns: list[str], out: T
             **data.header,
             "events": len(events),
             "turns": [{"turn": r.turn, "user": r.user, "reply": r.reply, "status": r.status} for r in results],
-            "memories": ledger.summary(),
-            "total_tokens": ledger.grand_total(),
+            "memories": {kind.totals.kind: kind.to_dict(ledger.prices) for kind in ledger.rows()},
+            "total_tokens": ledger.total().tokens,
         }
         if error:
             document["error"] = error
@@ -117,10 +116,9 @@ def ledger_table(ledger: Ledger) -> str:
     head = (f"{'memory kind':<15}{'Σ turns':>12}{'last prompt':>13}{'prompt':>9}{'completion':>12}"
             f"{'maintenance':>13}{'total':>9}  cost")
     lines = [head, "─" * (len(head) + 12)]
-    for kind in [k for k in KINDS if ledger.totals(k).coverage]:
-        t = ledger.totals(kind)
+    for t in [kind.totals for kind in ledger.rows() if kind.totals.coverage]:
         last = "—" if t.last is None or not t.last.counted else str(t.last.prompt_tokens)
-        lines.append(f"{kind:<15}{t.coverage:>12}{last:>13}{t.prompt_tokens:>9}{t.completion_tokens:>12}"
+        lines.append(f"{t.kind:<15}{t.coverage:>12}{last:>13}{t.prompt_tokens:>9}{t.completion_tokens:>12}"
                      f"{t.maintenance_tokens:>13}{t.total_tokens:>9}{t.marks:<2}{format_cost(t.cost, t.currency)}")
     lines.append(LEGEND)
     return "\n".join(lines)
