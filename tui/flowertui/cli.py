@@ -26,6 +26,7 @@ GLOBAL_FLAGS: dict[str, tuple[str, tuple[str | None, ...]]] = {
     "speed": ("--speed", (APP, "run")),
     "theme": ("--theme", (APP, "replay", "trace", "lesson")),
     "resume": ("--resume", (APP,)),
+    "no_confirm_catch_up": ("--no-confirm-catch-up", (APP,)),
 }
 SCREEN_FLAGS = {"theme"}  # of those, the ones that mean something only where a screen opens
 
@@ -77,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="theme name (the last one chosen is remembered)")
     parser.add_argument("--resume", dest="top_resume", metavar="SESSION",
                         help="reopen a recorded session (an id, or latest) with the provider and model it used")
+    parser.add_argument("--no-confirm-catch-up", dest="top_no_confirm_catch_up", action="store_true",
+                        help="never ask before a summary memory catches up through a priced model "
+                             "(config confirm_catch_up, env FLOWERTUI_CONFIRM_CATCH_UP)")
     parser.add_argument("--data-dir", dest="data_dir", help="where sessions are kept (env FLOWERTUI_DATA_DIR)")
     _provider_flags(parser, prefix="top_")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -182,7 +186,8 @@ def _fail(message: str, code: int = 2) -> int:
 def _flags(args: argparse.Namespace, default_speed: float | None = None) -> dict:
     """The provider flags as `config.resolve` takes them."""
     return {"provider": args.provider, "model": args.model, "base_url": args.base_url,
-            "speed": default_speed if args.speed is None else args.speed}
+            "speed": default_speed if args.speed is None else args.speed,
+            "confirm_catch_up": False if getattr(args, "no_confirm_catch_up", None) else None}
 
 
 def _tui(args: argparse.Namespace) -> int:

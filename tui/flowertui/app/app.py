@@ -30,7 +30,7 @@ from textual.worker import Worker, WorkerState
 from flowertui.app import themes
 from flowertui.app.bridge import EventInbox
 from flowertui.app.keys import BINDINGS, COMMANDS
-from flowertui.app.messages import EngineProblem, EngineReady, EventsPending, Notice
+from flowertui.app.messages import CatchUpQuestion, EngineProblem, EngineReady, EventsPending, Notice
 from flowertui.app.state import load_state, save_state
 from flowertui.app.widgets.conversation import ConversationView
 from flowertui.app.widgets.counter import TokenCounter
@@ -52,7 +52,7 @@ if TYPE_CHECKING:  # the screens and the session layer are imported when first u
     from flowertui.session.replay import Replay
 
 BOOT_DELAY = 0.1  # seconds after the first frame before the engine starts loading
-QUIT_WAIT = 0.3  # seconds a quit waits for the engine call in flight to record its cancel
+QUIT_WAIT = 0.5  # seconds a quit waits for the engine call in flight to record its cancel
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
 REPLAY_HIDDEN = ("memory", "cycle_memory", "compare")  # a replay calls no model
 
@@ -244,8 +244,9 @@ class FlowerApp(App[None]):
             play(self.history.events, self._recorded_event, Replay(time_scale=0), self._stop_replay)
             resume = resume_point(self.history, self.ledger)
         try:
-            self.writer = SessionWriter(data_dir() / DB_NAME, self.ledger,
-                                        on_error=lambda text: self.post_message(EngineProblem(text)))
+            self.writer = SessionWriter(data_dir() / DB_NAME, self.ledger,  # a resumed session is recorded already:
+                                        on_error=lambda text: self.post_message(EngineProblem(text)),
+                                        recorded=self.history is not None)  # its catch-up is saved, turn or not
         except StoreError as exc:
             self.post_message(EngineProblem(f"{exc}; this session will not be saved"))
         sinks = [self.inbox] + ([self.writer] if self.writer else [])
@@ -269,8 +270,8 @@ class FlowerApp(App[None]):
 
     def on_unmount(self) -> None:
         self._stop_replay.set()
-        if self.live is not None:  # a reply in flight: its worker must not keep the process alive until it ends
-            self.live.conversation.cancel()
+        if self.live is not None:  # a reply or catch-up in flight: its worker must not keep the process alive
+            self.live.conversation.close()
             if self._engine_lock.acquire(timeout=QUIT_WAIT):  # the cancelled turn is recorded before the writer closes
                 self._engine_lock.release()
         if self.writer is not None:
@@ -278,6 +279,10 @@ class FlowerApp(App[None]):
 
     def on_engine_ready(self, message: EngineReady) -> None:
         self.live = message.live
+        conversation = self.live.conversation
+        conversation.consent = self._consent
+        if self.history is not None:  # a resumed summary memory reads the turns it has no recorded state for
+            self._engine(conversation.catch_up)
         if self.pending is not None:
             text, self.pending = self.pending, None
             self.query_one(ConversationView).held_sent = True
@@ -293,19 +298,40 @@ class FlowerApp(App[None]):
                 self.pending = None
                 view.drop_hold("the engine could not start")
 
+    def _consent(self, plan) -> bool:
+        """On the engine's thread: ask the user before a costly catch-up and wait for the answer (no on quit)."""
+        if not self.settings.confirm_catch_up:
+            return True
+        answered, answer = threading.Event(), [False]
+
+        def take(yes: bool | None) -> None:
+            answer[0] = bool(yes)
+            answered.set()
+
+        self.post_message(CatchUpQuestion(plan, take))
+        while not answered.wait(0.05):
+            if self.live is None or self.live.conversation.closed:
+                return False
+        return answer[0]
+
+    def on_catch_up_question(self, message: CatchUpQuestion) -> None:
+        from flowertui.app.screens.catch_up_dialog import CatchUpDialog
+
+        self.push_screen(CatchUpDialog(message.plan), message.answer)
+
     def on_notice(self, message: Notice) -> None:
         self.notify(message.text, title=message.title, severity=message.severity, timeout=8, markup=False)
 
     def _engine(self, job: Callable[[], Any], group: str = "engine") -> None:
         """Run one engine call in a thread, after any call still in progress."""
         def locked() -> None:
-            from flowertui.engine.runner import TurnFailed
+            from flowertui.engine.runner import Cancelled, TurnFailed
 
             with self._engine_lock:
                 try:
                     job()
-                except TurnFailed:
-                    pass  # the turn_error event already told every pane
+                except (TurnFailed, Cancelled):
+                    pass  # the turn_error or memory_catchup_end event already told every pane
                 except Exception as exc:
                     self.post_message(EngineProblem(f"{type(exc).__name__}: {exc}"))
 
