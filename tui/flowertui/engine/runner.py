@@ -370,7 +370,7 @@ class Conversation:
                     raise Cancelled()
                 if step.error is not None:
                     self._roll_back(snapshot)
-                    ended["error"] = clean(describe_error(step.error, self._server()), self.bus.redact)
+                    ended["error"] = clean(describe_error(step.error, self._server(), self._timeout()), self.bus.redact)
                     raise TurnFailed(ended["error"]) from step.error
                 self.read[kind] += 1
         except Cancelled:
@@ -429,6 +429,10 @@ class Conversation:
         return getattr(self.model, "openai_api_base", None) or (
             "https://api.openai.com/v1" if hasattr(self.model, "openai_api_base") else None)
 
+    def _timeout(self) -> float | None:
+        timeout = getattr(self.model, "request_timeout", None)
+        return float(timeout) if isinstance(timeout, (int, float)) else None
+
     # turns -------------------------------------------------------------------
     def ask(self, user: str) -> TurnResult:
         """Run one turn; raises TurnFailed with the provider's message when the model fails.
@@ -464,7 +468,7 @@ class Conversation:
             return TurnResult(turn, user, reply, "cancelled")
         if outcome.error is not None:
             self._roll_back(snapshot)
-            message = clean(describe_error(outcome.error, self._server()), self.bus.redact)
+            message = clean(describe_error(outcome.error, self._server(), self._timeout()), self.bus.redact)
             self.bus.emit("turn_error", name="turn", scope="app", payload={"error": message})
             raise TurnFailed(message) from outcome.error
         reply = outcome.result
