@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("session", nargs="?", default="latest", help="session id (or prefix), or latest")
     export.add_argument("--format", required=True, choices=_ExportFormats(), metavar="FORMAT",
                         help="one of: %(choices)s")
-    export.add_argument("-o", "--output", required=True, metavar="PATH")
+    export.add_argument("-o", "--output", required=True, metavar="PATH", help="the file to write, or - for stdout")
     export.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     replay = commands.add_parser("replay", help="play a recorded session back through the panes, no model called")
     replay.add_argument("session", help="session id (or prefix), latest, or a .jsonl export")
@@ -262,12 +262,15 @@ def _export(args: argparse.Namespace) -> int:
 
     from flowertui.engine.ledger import Ledger
     from flowertui.engine.prices import PriceTableError, configured_prices
-    from flowertui.session.export import export
+    from flowertui.session.export import FORMATS, export
 
     try:
         data = _load(args.session)
-        path = export(data, args.format, Path(args.output), Ledger.of(data.events, configured_prices()),
-                      force=args.force)
+        ledger = Ledger.of(data.events, configured_prices())
+        if args.output == "-":  # `-o -`: the document on stdout, nothing else there
+            sys.stdout.write(FORMATS[args.format](data, ledger))
+            return 0
+        path = export(data, args.format, Path(args.output), ledger, force=args.force)
     except (OSError, RuntimeError, PriceTableError) as exc:
         return _fail(str(exc))
     print(f"exported session {data.header.get('session_id')} ({len(data.events)} events) to {path}")
@@ -319,10 +322,23 @@ def _run(args: argparse.Namespace) -> int:
     compare = args.memory == "all" or bool(args.compare)
     options = RunOptions(memory_kind=args.memory if args.memory not in (None, "all") else "buffer", compare=compare,
                          json=args.json, export=Path(args.export) if args.export else None, force=args.force)
+    if options.export and (refused := _unwritable(options.export, args.force)):  # before any turn is paid for
+        return _fail(refused)
     try:
         return run_script(settings, options, turns)
     except (ExportError, StoreError, TokenizerDataError, PriceTableError) as exc:
         return _fail(str(exc))
+
+
+def _unwritable(path: Path, force: bool) -> str | None:
+    """Why an export could not be written to `path` at the end of a run, or None."""
+    if path.is_dir():
+        return f"--export {path} is a directory: name a file"
+    if path.exists() and not force:
+        return f"{path} exists; pass --force to overwrite it"
+    if not path.parent.is_dir():
+        return f"cannot write {path}: the folder {path.parent} does not exist"
+    return None
 
 
 def _serve(args: argparse.Namespace) -> int:

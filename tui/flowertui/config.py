@@ -129,6 +129,9 @@ def resume_settings(recorded: dict[str, Any], flags: dict[str, Any], env: dict[s
         if flags.get(name) is not None and flags[name] != recorded.get(name):
             raise ConfigError(f"it was recorded with {provider}/{model}; --{name.replace('_', '-')} cannot change "
                               "that (start a new session to use another)")
+    if provider == "offline" and flags.get("base_url"):
+        raise ConfigError(f"it was recorded with {provider}/{model}; --base-url cannot change that (start a new "
+                          "session to use a server)")
     base_url = flags.get("base_url") or (recorded.get("base_url") if provider == "compatible" else None)
     try:
         settings = resolve({**flags, "provider": provider, "model": model, "base_url": base_url}, env, file)
