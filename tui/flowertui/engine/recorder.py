@@ -200,7 +200,7 @@ def _unreachable(error: BaseException, at: str, timeout: float | None) -> str | 
     names = {kind.__name__ for kind in type(error).__mro__}
     if names & {"APITimeoutError", "TimeoutException", "TimeoutError", "ReadTimeout", "ConnectTimeout"}:
         waited = f"within {timeout:g} s" if timeout else "in time"
-        return (f"{at} did not answer {waited} — check that it is up, or raise `timeout` in config.toml "
+        return (f"Timeout: {at} did not answer {waited} — check that it is up, or raise `timeout` in config.toml "
                 "for a slow model")
     if not names & {"APIConnectionError", "ConnectError", "ConnectionError"}:
         return None
