@@ -99,10 +99,11 @@ async def test_quitting_during_a_resume_s_catch_up_takes_under_a_second_and_reco
         await wait_until(pilot, lambda: app.query_one("#status").state == "updating memory")
         await pilot.pause(0.3)
         start = await _quit_quickly(pilot)
-    assert time.monotonic() - start < 1.0
+    took = time.monotonic() - start
     store = SessionStore(path)
     ends = [e for e in store.events(rig.bus.session_id) if e.kind == "memory_catchup_end"]
-    assert len(ends) == 1 and ends[0].payload["cancelled"]
+    assert len(ends) == 1 and ends[0].payload["cancelled"], f"quit took {took:.2f} s"
+    assert took < 1.0
     store.close()
 
 
