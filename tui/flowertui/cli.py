@@ -26,6 +26,7 @@ GLOBAL_FLAGS: dict[str, tuple[str, tuple[str | None, ...]]] = {
     "speed": ("--speed", (APP, "run")),
     "theme": ("--theme", (APP, "replay", "trace", "lesson")),
     "resume": ("--resume", (APP,)),
+    "no_confirm_catch_up": ("--no-confirm-catch-up", (APP,)),
 }
 SCREEN_FLAGS = {"theme"}  # of those, the ones that mean something only where a screen opens
 
@@ -77,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="theme name (the last one chosen is remembered)")
     parser.add_argument("--resume", dest="top_resume", metavar="SESSION",
                         help="reopen a recorded session (an id, or latest) with the provider and model it used")
+    parser.add_argument("--no-confirm-catch-up", dest="top_no_confirm_catch_up", action="store_true",
+                        help="never ask before a summary memory catches up through a priced model "
+                             "(config confirm_catch_up, env FLOWERTUI_CONFIRM_CATCH_UP)")
     parser.add_argument("--data-dir", dest="data_dir", help="where sessions are kept (env FLOWERTUI_DATA_DIR)")
     _provider_flags(parser, prefix="top_")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -93,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("session", nargs="?", default="latest", help="session id (or prefix), or latest")
     export.add_argument("--format", required=True, choices=_ExportFormats(), metavar="FORMAT",
                         help="one of: %(choices)s")
-    export.add_argument("-o", "--output", required=True, metavar="PATH")
+    export.add_argument("-o", "--output", required=True, metavar="PATH", help="the file to write, or - for stdout")
     export.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     replay = commands.add_parser("replay", help="play a recorded session back through the panes, no model called")
     replay.add_argument("session", help="session id (or prefix), latest, or a .jsonl export")
@@ -182,7 +186,8 @@ def _fail(message: str, code: int = 2) -> int:
 def _flags(args: argparse.Namespace, default_speed: float | None = None) -> dict:
     """The provider flags as `config.resolve` takes them."""
     return {"provider": args.provider, "model": args.model, "base_url": args.base_url,
-            "speed": default_speed if args.speed is None else args.speed}
+            "speed": default_speed if args.speed is None else args.speed,
+            "confirm_catch_up": False if getattr(args, "no_confirm_catch_up", None) else None}
 
 
 def _tui(args: argparse.Namespace) -> int:
@@ -258,12 +263,15 @@ def _export(args: argparse.Namespace) -> int:
 
     from flowertui.engine.prices import PriceTableError, configured_prices
     from flowertui.engine.session_kinds import ledger_of
-    from flowertui.session.export import export
+    from flowertui.session.export import FORMATS, export
 
     try:
         data = _load(args.session)
-        path = export(data, args.format, Path(args.output), ledger_of(data.kind, data.events, configured_prices()),
-                      force=args.force)
+        ledger = ledger_of(data.kind, data.events, configured_prices())
+        if args.output == "-":  # `-o -`: the document on stdout, nothing else there
+            sys.stdout.write(FORMATS[args.format](data, ledger))
+            return 0
+        path = export(data, args.format, Path(args.output), ledger, force=args.force)
     except (OSError, RuntimeError, PriceTableError) as exc:
         return _fail(str(exc))
     print(f"exported session {data.header.get('session_id')} ({len(data.events)} events) to {path}")
@@ -317,10 +325,23 @@ def _run(args: argparse.Namespace) -> int:
     compare = args.memory == "all" or bool(args.compare)
     options = RunOptions(memory_kind=args.memory if args.memory not in (None, "all") else "buffer", compare=compare,
                          json=args.json, export=Path(args.export) if args.export else None, force=args.force)
+    if options.export and (refused := _unwritable(options.export, args.force)):  # before any turn is paid for
+        return _fail(refused)
     try:
         return run_script(settings, options, turns)
     except (ExportError, StoreError, TokenizerDataError, PriceTableError) as exc:
         return _fail(str(exc))
+
+
+def _unwritable(path: Path, force: bool) -> str | None:
+    """Why an export could not be written to `path` at the end of a run, or None."""
+    if path.is_dir():
+        return f"--export {path} is a directory: name a file"
+    if path.exists() and not force:
+        return f"{path} exists; pass --force to overwrite it"
+    if not path.parent.is_dir():
+        return f"cannot write {path}: the folder {path.parent} does not exist"
+    return None
 
 
 def _serve(args: argparse.Namespace) -> int:

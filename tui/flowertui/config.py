@@ -30,6 +30,7 @@ _FILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "token_buffer_limit": int,
     "theme": str,
     "keymap": dict,
+    "confirm_catch_up": bool,
 }
 
 
@@ -39,6 +40,7 @@ class Settings:
     memory: MemorySettings
     theme: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
+    confirm_catch_up: bool = True  # ask before a catch-up sends more than 2,000 tokens to a priced model
 
 
 def config_file() -> Path:
@@ -57,7 +59,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
         expected = _FILE_KEYS.get(key)
         if expected is None:
             raise ConfigError(f"config file {path}: unknown setting {key!r}; known: {', '.join(_FILE_KEYS)}")
-        if not isinstance(value, expected) or isinstance(value, bool):
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
             raise ConfigError(f"config file {path}: {key} has the wrong type ({type(value).__name__})")
     bad_keys = [k for k, v in data.get("keymap", {}).items() if not isinstance(v, str)]
     if bad_keys:
@@ -110,6 +112,7 @@ def resolve(flags: dict[str, Any], env: dict[str, str] | None = None, file: dict
         memory,
         theme=file.get("theme"),
         keymap=dict(file.get("keymap", {})),
+        confirm_catch_up=_yes(pick("confirm_catch_up", "FLOWERTUI_CONFIRM_CATCH_UP"), "confirm_catch_up"),
     )
 
 
@@ -126,6 +129,9 @@ def resume_settings(recorded: dict[str, Any], flags: dict[str, Any], env: dict[s
         if flags.get(name) is not None and flags[name] != recorded.get(name):
             raise ConfigError(f"it was recorded with {provider}/{model}; --{name.replace('_', '-')} cannot change "
                               "that (start a new session to use another)")
+    if provider == "offline" and flags.get("base_url"):
+        raise ConfigError(f"it was recorded with {provider}/{model}; --base-url cannot change that (start a new "
+                          "session to use a server)")
     base_url = flags.get("base_url") or (recorded.get("base_url") if provider == "compatible" else None)
     try:
         settings = resolve({**flags, "provider": provider, "model": model, "base_url": base_url}, env, file)
@@ -144,6 +150,18 @@ def _default_provider(base_url: str | None, env: dict[str, str], file: dict[str,
     if env.get("OPENAI_API_KEY") or file.get("api_key"):
         return "openai"
     return "offline"
+
+
+def _yes(value: Any, name: str) -> bool:
+    """A yes/no setting (default yes): a flag or TOML bool, or the environment's 1/0, true/false, yes/no."""
+    if value is None or isinstance(value, bool):
+        return value is not False
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
 
 
 def _positive(value: Any, name: str, default: int) -> int:

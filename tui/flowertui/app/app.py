@@ -19,7 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 from flowertui.app.base import AppBase, titled
-from flowertui.app.messages import EngineProblem, EngineReady
+from flowertui.app.messages import CatchUpQuestion, EngineProblem, EngineReady
 from flowertui.app.widgets.conversation import ConversationView
 from flowertui.app.widgets.counter import TokenCounter
 from flowertui.app.widgets.events_pane import EventsPane
@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the session layer is imported when first used, after the fi
     from flowertui.session.model import SessionData
     from flowertui.session.replay import Replay
 
-QUIT_WAIT = 0.3  # seconds a quit waits for the engine call in flight to record its cancel
+QUIT_WAIT = 0.5  # seconds a quit waits for the engine call in flight to record its cancel
 REPLAY_HIDDEN = ("memory", "cycle_memory", "compare")  # a replay calls no model
 
 
@@ -101,7 +101,7 @@ class ChatApp(AppBase):
         if self.history is not None:  # show the recorded session first, then carry on recording it
             self.play(Replay(time_scale=0))
             resume = resume_point(self.history, self.ledger)
-        self.open_writer(self.ledger)
+        self.open_writer(self.ledger, recorded=self.history is not None)  # a resumed session's catch-up is saved
         session = self.history.header.get("session_id") if self.history else None
         try:
             live = assemble(self.settings.provider, self.settings.memory, sinks=self.sinks(), session_id=session,
@@ -116,13 +116,17 @@ class ChatApp(AppBase):
         self.post_message(EngineReady(live))
 
     def stop_work(self) -> None:
-        if self.live is not None:  # a reply in flight: its worker must not keep the process alive until it ends
-            self.live.conversation.cancel()
+        if self.live is not None:  # a reply or catch-up in flight: its worker must not keep the process alive
+            self.live.conversation.close()
             if self._engine_lock.acquire(timeout=QUIT_WAIT):  # the cancelled turn is recorded before the writer closes
                 self._engine_lock.release()
 
     def on_engine_ready(self, message: EngineReady) -> None:
         self.live = message.live
+        conversation = self.live.conversation
+        conversation.consent = self._consent
+        if self.history is not None:  # a resumed summary memory reads the turns it has no recorded state for
+            self._engine(conversation.catch_up)
         if self.pending is not None:
             text, self.pending = self.pending, None
             self.query_one(ConversationView).held_sent = True
@@ -136,16 +140,37 @@ class ChatApp(AppBase):
             self.pending = None
             view.drop_hold("the engine could not start")
 
+    def _consent(self, plan) -> bool:
+        """On the engine's thread: ask the user before a costly catch-up and wait for the answer (no on quit)."""
+        if not self.settings.confirm_catch_up:
+            return True
+        answered, answer = threading.Event(), [False]
+
+        def take(yes: bool | None) -> None:
+            answer[0] = bool(yes)
+            answered.set()
+
+        self.post_message(CatchUpQuestion(plan, take))
+        while not answered.wait(0.05):
+            if self.live is None or self.live.conversation.closed:
+                return False
+        return answer[0]
+
+    def on_catch_up_question(self, message: CatchUpQuestion) -> None:
+        from flowertui.app.screens.catch_up_dialog import CatchUpDialog
+
+        self.push_screen(CatchUpDialog(message.plan), message.answer)
+
     def _engine(self, job: Callable[[], Any], group: str = "engine") -> None:
         """Run one engine call in a thread, after any call still in progress."""
         def locked() -> None:
-            from flowertui.engine.runner import TurnFailed
+            from flowertui.engine.runner import Cancelled, TurnFailed
 
             with self._engine_lock:
                 try:
                     job()
-                except TurnFailed:
-                    pass  # the turn_error event already told every pane
+                except (TurnFailed, Cancelled):
+                    pass  # the turn_error or memory_catchup_end event already told every pane
                 except Exception as exc:
                     self.post_message(EngineProblem(f"{type(exc).__name__}: {exc}"))
 

@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from flowertui.engine.assembly import Assembly
+    from flowertui.engine.runner import CatchUpPlan
 
 
 class EventsPending(Message):
@@ -36,3 +39,11 @@ class Notice(Message):
     def __init__(self, text: str, title: str = "", severity: str = "information") -> None:
         super().__init__()
         self.text, self.title, self.severity = text, title, severity
+
+
+class CatchUpQuestion(Message):
+    """The engine waits for the user's yes or no to a costly catch-up; `answer` takes it (from any thread)."""
+
+    def __init__(self, plan: CatchUpPlan, answer: Callable[[bool], None]) -> None:
+        super().__init__()
+        self.plan, self.answer = plan, answer

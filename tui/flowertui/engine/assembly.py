@@ -55,6 +55,7 @@ def assemble(
         bus.subscribe(sink)
     conversation = Conversation(build_chat_model(provider), bus, memory_kind=memory_kind, settings=memory,
                                 compare=compare, transcript=resume.transcript,
+                                memory_states=resume.memory_states,
                                 retries=0 if provider.provider == "offline" else provider.max_retries, ledger=ledger)
     bus.emit(ChatSessionStart(
         flowertui=__version__,

@@ -28,6 +28,7 @@ SESSION_START = "session_start"
 TURN_START, TURN_END, TURN_CANCELLED, TURN_ERROR = "turn_start", "turn_end", "turn_cancelled", "turn_error"
 MEMORY_SWITCH, COMPARE_MODE, MEMORY_ESTIMATE = "memory_switch", "compare_mode", "memory_estimate"
 MEMORY_CATCHUP_START, MEMORY_CATCHUP_END = "memory_catchup_start", "memory_catchup_end"
+MEMORY_STATE = "memory_state"
 PROBE_HELLO, HANDLER_ERROR = "probe_hello", "handler_error"
 CHAIN_START, CHAIN_END, CHAIN_ERROR = "chain_start", "chain_end", "chain_error"
 CHAT_MODEL_START, LLM_START, LLM_NEW_TOKEN = "chat_model_start", "llm_start", "llm_new_token"
@@ -46,7 +47,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "retriever": (RETRIEVER_START, RETRIEVER_END),
     "error": (CHAIN_ERROR, LLM_ERROR, TOOL_ERROR, RETRIEVER_ERROR, TURN_ERROR, HANDLER_ERROR),
     "app": (SESSION_START, TURN_START, TURN_END, TURN_CANCELLED, MEMORY_SWITCH, COMPARE_MODE,
-            MEMORY_ESTIMATE, MEMORY_CATCHUP_START, MEMORY_CATCHUP_END, PROBE_HELLO),
+            MEMORY_ESTIMATE, MEMORY_CATCHUP_START, MEMORY_CATCHUP_END, MEMORY_STATE, PROBE_HELLO),
 }
 FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
 CALLBACK_KINDS = frozenset(k for k, family in FAMILY_OF.items() if family != "app") - {TURN_ERROR, HANDLER_ERROR}
@@ -347,6 +348,19 @@ class MemoryCatchupEnd(Payload):
     usage_missing: bool | None = None
     cost: float | None = None
     currency: str | None = None
+    cancelled: bool | None = None  # a quit stopped it between calls
+    read: int | None = None  # turns it read (fewer than `turns` when it was stopped)
+    extra: dict[str, Any] | None = None
+
+
+@_record
+class MemoryState(Payload):
+    """What a summarising memory holds after it read `turns` turns: a resume restores it instead of paying again."""
+
+    KIND = MEMORY_STATE
+    turns: int
+    summary: str
+    kept_messages: int | None = None  # summary_buffer: the latest messages it keeps word for word
     extra: dict[str, Any] | None = None
 
 
@@ -564,7 +578,7 @@ PAYLOADS: dict[str, tuple[type[Payload], ...]] = {
     TURN_CANCELLED: (TurnCancelled, RunEnd),
     TURN_ERROR: (TurnError, RunEnd),
     MEMORY_SWITCH: (MemorySwitch,), COMPARE_MODE: (CompareMode,), MEMORY_ESTIMATE: (MemoryEstimate,),
-    MEMORY_CATCHUP_START: (MemoryCatchupStart,), MEMORY_CATCHUP_END: (MemoryCatchupEnd,),
+    MEMORY_CATCHUP_START: (MemoryCatchupStart,), MEMORY_CATCHUP_END: (MemoryCatchupEnd,), MEMORY_STATE: (MemoryState,),
     PROBE_HELLO: (ProbeHello,), HANDLER_ERROR: (HandlerError,),
     CHAIN_START: (ChainStart,), CHAIN_END: (ChainEnd,), CHAIN_ERROR: (ChainError,),
     CHAT_MODEL_START: (ChatModelStart,), LLM_START: (LlmStart,), LLM_NEW_TOKEN: (LlmNewToken,),

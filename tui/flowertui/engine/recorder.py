@@ -135,11 +135,14 @@ class Recorder(BaseCallbackHandler):
         self._callback(ev.CUSTOM_EVENT, (name, data), kwargs, run_id, None)
 
 
-def describe_error(error: BaseException, server: str | None = None) -> str:
+def describe_error(error: BaseException, server: str | None = None, timeout: float | None = None) -> str:
     """What failed, in a user's terms, and what to do about it; the provider's own words in brackets.
 
-    `server` is the base URL the model talks to, named in the message when known.
+    `server` is the base URL the model talks to, named in the message when known; `timeout` the
+    seconds the client waits for it.
     """
+    if getattr(error, "user_cancel", False):
+        return "Cancelled"
     at = f"the server at {server}" if server else "the server"
     status = getattr(error, "status_code", None)
     said = _provider_words(error)
@@ -156,11 +159,50 @@ def describe_error(error: BaseException, server: str | None = None) -> str:
         return f"{status}: {at} failed ({said}) — send it again when it has recovered"
     if status is not None:
         return f"{status}: {at} rejected the request ({said})"
+    unreachable = _unreachable(error, at, timeout)
+    if unreachable:
+        return unreachable
+    if "No generations found in stream" in str(error):
+        return (f"{at} sent no streamed reply (a body that is not a stream, or an empty stream) — flowertui "
+                "streams every reply: check that --base-url names an OpenAI-compatible /v1 API that supports "
+                "\"stream\": true")
     bad_json = _find_cause(error, json.JSONDecodeError)
     if bad_json is not None:
         return (f"{at} sent a reply that is not valid JSON ({type(bad_json).__name__}: {bad_json}) — "
                 "is the base URL an OpenAI-compatible API?")
     return f"{type(error).__name__}: {_with_cause(error, said)} — send it again when ready"
+
+
+def _unreachable(error: BaseException, at: str, timeout: float | None) -> str | None:
+    """A server that could not be reached or did not answer in time, with the setting to check."""
+    names = {kind.__name__ for kind in type(error).__mro__}
+    if names & {"APITimeoutError", "TimeoutException", "TimeoutError", "ReadTimeout", "ConnectTimeout"}:
+        waited = f"within {timeout:g} s" if timeout else "in time"
+        return (f"Timeout: {at} did not answer {waited} — check that it is up, or raise `timeout` in config.toml "
+                "for a slow model")
+    if not names & {"APIConnectionError", "ConnectError", "ConnectionError"}:
+        return None
+    said = _deepest_words(error)
+    lowered = said.lower()
+    if "refused" in lowered:
+        return (f"nothing is listening at {at.removeprefix('the server at ')} ({said}) — start the server, or "
+                "check --base-url (OPENAI_BASE_URL, base_url in config.toml)")
+    if any(words in lowered for words in ("name or service not known", "nodename nor servname", "getaddrinfo",
+                                          "name resolution", "no address associated")):
+        return (f"the host of {at.removeprefix('the server at ')} was not found ({said}) — check --base-url "
+                "for a typo (OPENAI_BASE_URL, base_url in config.toml) and that this machine is online")
+    return (f"could not connect to {at} ({said or _provider_words(error)}) — check --base-url and the network, "
+            "then send it again")
+
+
+def _deepest_words(error: BaseException) -> str:
+    """The last cause's own words ("[Errno 111] Connection refused"): the socket's, under the client's."""
+    said, seen, depth = str(error), error, 0
+    while seen is not None and depth < 8:
+        if str(seen):
+            said = str(seen).splitlines()[0]
+        seen, depth = seen.__cause__ or seen.__context__, depth + 1
+    return said
 
 
 def _provider_words(error: BaseException) -> str:

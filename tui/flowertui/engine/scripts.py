@@ -21,6 +21,9 @@ def load_script(name_or_path: str) -> list[str]:
     try:
         if path.is_file():
             text = path.read_text("utf-8")
+        elif path.is_dir() and name_or_path not in BUNDLED:
+            raise ScriptError(f"script {name_or_path!r} is a directory: give a file with one user turn per line, "
+                              f"or a bundled script: {', '.join(BUNDLED)}")
         elif name_or_path in BUNDLED:
             text = resources.files("flowertui.engine").joinpath("scripts", f"{name_or_path}.txt").read_text("utf-8")
         else:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flowertui.engine.events import Event
 from flowertui.engine.ledger import Ledger
-from flowertui.engine.resume import Resume
+from flowertui.engine.resume import Resume, memory_states
 from flowertui.session.export import read_jsonl
 from flowertui.session.model import SessionData
 from flowertui.session.store import SessionStore
@@ -53,11 +53,13 @@ def load_session(ref: str, database: Path) -> SessionData:
 
 def resume_point(data: SessionData, ledger: Ledger) -> Resume:
     """Completed turns become the transcript; numbering continues after the last event; the memory is
-    the one `ledger` (the session's, fed these events) followed last."""
+    the one `ledger` (the session's, fed these events) followed last; summarising memories start from
+    their last recorded state."""
     done = tuple((t.user, t.reply) for t in data.turns() if t.status == "done")
     last = data.events[-1] if data.events else None
     mode = ledger.mode
-    return Resume(done, last.seq if last else 0, max((e.turn for e in data.events), default=0), mode.kind, mode.compare)
+    return Resume(done, last.seq if last else 0, max((e.turn for e in data.events), default=0), mode.kind, mode.compare,
+                  memory_states(data.events))
 
 
 def play(events: list[Event], sink: Callable[[Event], None], replay: Replay, stop: threading.Event) -> None:
