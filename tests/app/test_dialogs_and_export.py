@@ -12,8 +12,8 @@ from flowertui.app.screens.export_dialog import ExportDialog
 from flowertui.app.screens.help import HelpScreen
 from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.session.export import read_jsonl
-from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
-from tests.helpers import LESSON
+from tests.support.pilot import SIZE, make_app, ready, say, settle, wait_until
+from tests.support.rigs import LESSON
 
 
 def _documents(monkeypatch, folder) -> None:

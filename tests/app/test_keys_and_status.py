@@ -17,8 +17,9 @@ from flowertui.engine.ledger import Ledger
 from flowertui.engine.providers import ProviderSettings
 from flowertui.session.model import SessionData
 from flowertui.session.replay import Replay
-from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
-from tests.helpers import LESSON
+from tests.support.faults import closed_port_url
+from tests.support.pilot import SIZE, make_app, notified, ready, say, settle, wait_until
+from tests.support.rigs import LESSON
 
 NARROW = (100, 30)
 
@@ -166,18 +167,13 @@ async def test_the_palette_screenshot_goes_to_an_existing_folder(tmp_path, monke
         assert len(shots) == 1
         shots[0].callback()
         data = tmp_path / "data"
-        await wait_until(pilot, lambda: any("Saved to" in n.message for n in app._notifications))
+        await notified(pilot, "Saved to")
         assert list(data.glob("flowertui-*.svg"))
 
 
 def _unreachable(model: str) -> ProviderSettings:
     """A compatible provider on a loopback port nobody listens on: every turn fails at once."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return ProviderSettings(provider="compatible", model=model, base_url=f"http://127.0.0.1:{port}/v1",
+    return ProviderSettings(provider="compatible", model=model, base_url=closed_port_url(),
                             max_retries=0, timeout=5)
 
 
@@ -232,7 +228,7 @@ async def test_an_unknown_theme_flag_is_named_even_when_a_theme_is_remembered():
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         assert app.theme == "camellia"
-        assert any("nosuch" in n.message for n in app._notifications)
+        await notified(pilot, "nosuch")
 
 
 async def test_a_narrow_status_line_gives_way_in_order_and_keeps_state_and_memory():

@@ -15,8 +15,8 @@ from flowertui.session.export import read_jsonl, to_jsonl
 from flowertui.session.model import SessionData
 from flowertui.session.replay import Replay, load_session
 from flowertui.session.store import SessionStore
-from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
-from tests.helpers import LESSON, record_session
+from tests.support.pilot import SIZE, make_app, notified, ready, say, settle, wait_until
+from tests.support.rigs import LESSON, record_session
 
 
 async def _export_from_the_dialog(pilot, path) -> None:
@@ -100,7 +100,7 @@ async def test_e_exports_the_session_and_says_where(tmp_path):
         await pilot.click("#export-go")
         await wait_until(pilot, lambda: target.exists())
         assert LESSON[0] in target.read_text("utf-8")
-        assert any(str(target) in n.message for n in app._notifications)
+        await notified(pilot, str(target))
 
 
 async def test_resume_picks_up_the_memory_kind_and_compare_mode_the_session_last_used():
@@ -134,7 +134,7 @@ async def test_a_launch_that_asks_nothing_records_no_session():
         await pilot.press("escape", "e")
         await pilot.pause(0.1)
         assert not isinstance(app.screen, ExportDialog)
-        assert any("first turn" in n.message for n in app._notifications)
+        await notified(pilot, "first turn")
     store = SessionStore(data_dir() / DB_NAME)
     assert store.sessions() == [] and store.db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
     store.close()

@@ -7,8 +7,8 @@ from textual.widgets import DataTable, Static
 
 from flowertui.app.widgets.conversation import AssistantTurn
 from flowertui.app.widgets.events_pane import EventsPane
-from tests.app.conftest import SIZE, make_app, ready, say, settle
-from tests.faults.conftest import provider, serving
+from tests.support.pilot import SIZE, make_app, notices, ready, say, settle
+from tests.support.faults import provider, serving
 from tests.support.faults import FAULTS, PLANTED_KEY
 from tests.support.openai_server import Reply
 
@@ -47,4 +47,4 @@ async def test_fault_in_the_app(fault):
             assert app.is_running
             shown = " ".join(str(w.render()) for w in app.query(Static))
             assert PLANTED_KEY not in shown and "\x1b" not in shown
-            assert all(PLANTED_KEY not in n.message for n in app._notifications)
+            assert not any(PLANTED_KEY in n for n in notices(app))

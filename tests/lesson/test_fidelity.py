@@ -14,7 +14,7 @@ from itertools import accumulate
 import pytest
 
 from flowertui.engine.sanitize import strip_escapes
-from tests.trace.helpers import flowertui, receivers, session_events
+from tests.support.traced import flowertui, receivers, session_events
 
 LOGURU_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \| INFO .*\n", re.MULTILINE)
 

@@ -140,7 +140,7 @@ def test_a_summary_switched_to_mid_session_is_listed_and_exported_with_its_catch
     from flowertui.engine.prices import load_prices
     from flowertui.engine.providers import ProviderSettings
     from flowertui.session.store import DB_NAME, SessionWriter
-    from tests.helpers import LESSON
+    from tests.support.rigs import LESSON
 
     data = tmp_path / "data"
     ledger = Ledger(load_prices())
