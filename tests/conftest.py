@@ -23,10 +23,12 @@ def _app_dirs(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _own_folders(tmp_path, monkeypatch):
-    """Each test its own data and config folders: nothing it stores is seen by another, in any worker."""
-    monkeypatch.setenv("FLOWERTUI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FLOWERTUI_CONFIG_DIR", str(tmp_path / "config"))
+def _own_folders(tmp_path_factory, monkeypatch):
+    """Each test its own data and config folders (beside its tmp_path, which stays empty): nothing it stores is
+    seen by another test, in any worker."""
+    folders = tmp_path_factory.mktemp("folders")
+    monkeypatch.setenv("FLOWERTUI_DATA_DIR", str(folders / "data"))
+    monkeypatch.setenv("FLOWERTUI_CONFIG_DIR", str(folders / "config"))
 
 
 @pytest.fixture(autouse=True, scope="session")

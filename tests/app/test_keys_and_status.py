@@ -15,6 +15,7 @@ from flowertui.app.widgets.conversation import AssistantTurn
 from flowertui.app.widgets.status import StatusLine
 from flowertui.engine.ledger import Ledger
 from flowertui.engine.providers import ProviderSettings
+from flowertui.paths import data_dir
 from flowertui.session.model import SessionData
 from flowertui.session.replay import Replay
 from tests.support.faults import closed_port_url
@@ -161,14 +162,13 @@ async def test_the_palette_screenshot_goes_to_an_existing_folder(tmp_path, monke
     monkeypatch.setattr("flowertui.paths.platformdirs.user_documents_dir", lambda: str(tmp_path / "missing"))
     monkeypatch.setattr("platformdirs.user_downloads_dir", lambda: str(tmp_path / "missing"))
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         shots = [c for c in app.get_system_commands(app.screen) if c.title == "Screenshot"]
         assert len(shots) == 1
         shots[0].callback()
-        data = tmp_path / "data"
         await notified(pilot, "Saved to")
-        assert list(data.glob("flowertui-*.svg"))
+        assert list(data_dir().glob("flowertui-*.svg"))
 
 
 def _unreachable(model: str) -> ProviderSettings:
@@ -225,7 +225,7 @@ async def test_help_names_each_memory_kind_by_its_key():
 async def test_an_unknown_theme_flag_is_named_even_when_a_theme_is_remembered():
     save_state({"theme": "camellia"})
     app = make_app(theme="nosuch")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         assert app.theme == "camellia"
         await notified(pilot, "nosuch")

@@ -28,7 +28,7 @@ async def test_an_invalid_user_theme_is_named_in_a_notification_and_the_rest_loa
     bad.write_text('name = "broken"\nprimary = [not toml', "utf-8")
     try:
         app = make_app(theme="camellia")
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
             await ready(pilot)
             await notified(pilot, "broken.toml")
             assert app.theme == "camellia" and not app.current_theme.dark
@@ -38,7 +38,7 @@ async def test_an_invalid_user_theme_is_named_in_a_notification_and_the_rest_loa
 
 async def test_an_unknown_theme_name_falls_back_with_a_notice():
     app = make_app(theme="no-such-flower")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         assert app.theme == "peony"
         await notified(pilot, "no-such-flower")

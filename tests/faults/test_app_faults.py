@@ -19,7 +19,7 @@ ASK = "我姐姐明天过生日，推荐什么花？"
 async def test_fault_in_the_app(fault):
     with serving(fault, Reply()) as (server, url):
         app = make_app(provider(url, fault))
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
             await ready(pilot)
             await say(pilot, ASK)
             turn = list(app.query(AssistantTurn))[-1]

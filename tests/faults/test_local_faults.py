@@ -102,7 +102,7 @@ async def test_the_app_runs_on_without_saving_when_the_database_is_unusable(tmp_
     monkeypatch.setenv("FLOWERTUI_DATA_DIR", str(tmp_path))
     (tmp_path / DB_NAME).write_bytes(b"garbage" * 500)
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await notified(pilot, "will not be saved")
         await say(pilot, LESSON[0])
@@ -127,7 +127,7 @@ async def test_empty_messages_are_ignored_and_a_100_kb_paste_goes_through():
 
 async def test_an_unwritable_export_path_is_a_notification_not_a_crash(tmp_path):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await say(pilot, LESSON[0])
         (tmp_path / "file").write_text("x")
@@ -196,7 +196,7 @@ async def test_the_app_skips_a_bad_user_prices_file_and_says_so(tmp_path, monkey
     monkeypatch.setenv("FLOWERTUI_CONFIG_DIR", str(tmp_path))
     (tmp_path / "prices.toml").write_text("[models.x\n", "utf-8")
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await notified(pilot, "prices file was skipped")
         await say(pilot, LESSON[0])
