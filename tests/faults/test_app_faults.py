@@ -26,7 +26,7 @@ async def test_fault_in_the_app(fault):
             kinds = [e.kind for e in app.query_one(EventsPane).events]
             assert kinds.count("retry") == fault.retries
             if fault.fails:
-                note = str(turn._note.render())
+                note = str(turn.query_one(".turn-note", Static).render())
                 assert turn.has_class("failed") and fault.says in note and PLANTED_KEY not in note
                 assert app.query_one("#status").state == "error"
                 assert "llm_error" in kinds and app.live.conversation.transcript == []
