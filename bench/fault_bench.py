@@ -28,7 +28,7 @@ def run_fault(fault, folder: Path) -> tuple[str, int, int, float]:
     from flowertui.engine.prices import load_prices
     from flowertui.engine.runner import TurnFailed
     from flowertui.session.store import SessionStore, SessionWriter
-    from tests.faults.conftest import provider, serving
+    from tests.support.faults import provider, serving
     from tests.support.openai_server import Reply
 
     database = folder / f"{abs(hash(fault.name))}.sqlite3"

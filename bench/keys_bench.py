@@ -72,7 +72,7 @@ async def case_tokens_key() -> dict[str, float]:
     import flowertui.engine.shop_model as shop_model
     from bench.stream_bench import long_reply
     from flowertui.app.widgets.events_pane import EventsPane
-    from tests.app.conftest import make_app, ready, settle
+    from tests.support.pilot import make_app, ready, settle
 
     text = "".join(long_reply(2000))
     shop_model.reply_for = lambda prompt: text
@@ -93,7 +93,7 @@ async def case_tokens_key() -> dict[str, float]:
 async def case_cancel(url: str) -> dict[str, float]:
     """Esc 1.5 s into a reply paced over about 5 s, until the turn shows cancelled and nothing is left to draw."""
     from flowertui.app.widgets.conversation import AssistantTurn
-    from tests.app.conftest import make_app, ready, settle, wait_until
+    from tests.support.pilot import make_app, ready, settle, wait_until
 
     app = make_app(server_settings(url))
     async with app.run_test(size=(160, 48)) as pilot:
@@ -177,7 +177,7 @@ def case_quit(url: str, streaming: bool) -> float:
 
 async def case_large_reply(url: str) -> dict[str, float]:
     from flowertui.app.widgets.conversation import AssistantTurn
-    from tests.app.conftest import make_app, ready, wait_until
+    from tests.support.pilot import make_app, ready, wait_until
 
     app = make_app(server_settings(url))
     async with app.run_test(size=(160, 48)) as pilot:
@@ -194,7 +194,7 @@ async def case_large_reply(url: str) -> dict[str, float]:
 
 
 def engine_alone(url: str) -> float:
-    from tests.helpers import offline_rig
+    from tests.support.rigs import offline_rig
 
     rig = offline_rig(provider=server_settings(url))
     start = time.perf_counter()

@@ -42,7 +42,7 @@ def rss_mb() -> float:
 
 async def soak(turns: int, memory: str, warm: int) -> dict[str, float]:
     from flowertui.session.store import DB_NAME, SessionStore
-    from tests.app.conftest import make_app, ready, settle
+    from tests.support.pilot import make_app, ready, settle
 
     emitted: list[int] = []
     app = make_app(memory_kind=memory)

@@ -55,7 +55,7 @@ async def run_app(pieces: list[str]) -> dict[str, float]:
     import flowertui.engine.shop_model as shop_model
     from flowertui.app.widgets.conversation import AssistantTurn
     from flowertui.app.widgets.token_stream import TokenStream
-    from tests.app.conftest import make_app, ready, settle
+    from tests.support.pilot import make_app, ready, settle
 
     text = "".join(pieces)
     shop_model.reply_for = lambda prompt: text  # the bench's only change: a long reply

@@ -1,4 +1,4 @@
-"""Test setup: private app folders, and no network beyond loopback."""
+"""Test setup: private app folders per test (safe under pytest-xdist), and no network beyond loopback."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 @pytest.fixture(autouse=True, scope="session")
 def _app_dirs(tmp_path_factory):
-    """One seeded tiktoken cache for the run; config and data folders empty and private."""
+    """One seeded tiktoken cache per worker; config and data folders for session-wide fixtures."""
     mp = pytest.MonkeyPatch()
     root = tmp_path_factory.mktemp("flowertui")
     mp.setenv("FLOWERTUI_CACHE_DIR", str(root / "cache"))
@@ -20,6 +20,15 @@ def _app_dirs(tmp_path_factory):
         mp.delenv(name, raising=False)
     yield root
     mp.undo()
+
+
+@pytest.fixture(autouse=True)
+def _own_folders(tmp_path_factory, monkeypatch):
+    """Each test its own data and config folders (beside its tmp_path, which stays empty): nothing it stores is
+    seen by another test, in any worker."""
+    folders = tmp_path_factory.mktemp("folders")
+    monkeypatch.setenv("FLOWERTUI_DATA_DIR", str(folders / "data"))
+    monkeypatch.setenv("FLOWERTUI_CONFIG_DIR", str(folders / "config"))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -15,8 +15,9 @@ from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.app.widgets.token_stream import TokenStream
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.providers import ProviderSettings
-from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
-from tests.helpers import LESSON
+from tests.support.faults import closed_port_url
+from tests.support.pilot import SIZE, cancel_after, make_app, ready, say, settle, wait_until
+from tests.support.rigs import LESSON
 
 
 def cell_text(table: DataTable, row: str, column: str) -> str:
@@ -99,12 +100,7 @@ async def test_escape_cancels_a_streaming_reply_and_memory_does_not_keep_it():
     app = make_app(ProviderSettings(speed=20))
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        box = app.query_one("#message")
-        box.value = LESSON[0]
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: app.query_one(TokenStream).state == "streaming")
-        await pilot.press("escape")
-        await settle(pilot)
+        await cancel_after(pilot, LESSON[0], tokens=1)
         turn = app.query_one(AssistantTurn)
         assert turn.has_class("cancelled")
         assert 0 < len(turn.text) < 60
@@ -133,12 +129,7 @@ async def test_markup_and_escape_sequences_show_literally_and_trigger_nothing():
 
 
 async def test_a_provider_failure_is_shown_and_the_turn_can_be_sent_again():
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = make_app(ProviderSettings(provider="compatible", model="qwen-turbo", base_url=f"http://127.0.0.1:{port}/v1",
+    app = make_app(ProviderSettings(provider="compatible", model="qwen-turbo", base_url=closed_port_url(),
                                     max_retries=0, timeout=5))
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)

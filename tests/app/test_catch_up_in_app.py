@@ -13,8 +13,8 @@ from flowertui.engine.scripts import load_script
 from flowertui.paths import data_dir
 from flowertui.session.replay import load_session
 from flowertui.session.store import DB_NAME, SessionStore
-from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
-from tests.helpers import LESSON, record_session
+from tests.support.pilot import SIZE, make_app, ready, say, settle, wait_until
+from tests.support.rigs import LESSON, record_session
 from tests.support.openai_server import OpenAIServer, Reply
 
 

@@ -9,12 +9,11 @@ from textual_plotext import PlotextPlot
 
 from flowertui.app.themes import kind_variable
 from flowertui.app.widgets.counter import TokenCounter
-from flowertui.app.widgets.token_stream import TokenStream
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.providers import ProviderSettings
-from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
-from tests.faults.conftest import provider, serving
-from tests.helpers import LESSON
+from tests.support.pilot import SIZE, cancel_after, make_app, ready, say, settle
+from tests.support.faults import provider, serving
+from tests.support.rigs import LESSON
 from tests.support.faults import FAULTS
 from tests.support.openai_server import Reply
 
@@ -61,12 +60,7 @@ async def test_a_cancelled_reply_counts_what_streamed_marked_as_an_estimate():
     app = make_app(ProviderSettings(speed=10))
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        box = app.query_one("#message")
-        box.value = LESSON[0]
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: len(app.query_one(TokenStream).tokens) >= 5)
-        await pilot.press("escape")
-        await settle(pilot)
+        await cancel_after(pilot, LESSON[0], tokens=5)
         row = app.ledger.turns("buffer")[-1]
         assert row.status == "cancelled" and row.completion_tokens >= 5 and row.prompt_tokens > 0
         assert cell(app, "buffer", "completion") == f"~{row.completion_tokens}"

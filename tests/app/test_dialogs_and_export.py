@@ -11,9 +11,10 @@ from textual.widgets import Footer
 from flowertui.app.screens.export_dialog import ExportDialog
 from flowertui.app.screens.help import HelpScreen
 from flowertui.app.widgets.events_pane import EventsPane
+from flowertui.paths import data_dir
 from flowertui.session.export import read_jsonl
-from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
-from tests.helpers import LESSON
+from tests.support.pilot import SIZE, make_app, ready, say, settle, wait_until
+from tests.support.rigs import LESSON
 
 
 def _documents(monkeypatch, folder) -> None:
@@ -61,7 +62,7 @@ async def test_without_a_documents_folder_the_dialog_offers_the_data_folder(tmp_
         await say(pilot, LESSON[0])
         dialog = await _open_dialog(pilot)
         offered = dialog.query_one("#export-path").value
-        assert offered.startswith(str(tmp_path / "data"))
+        assert offered.startswith(str(data_dir()))
 
 
 async def test_an_existing_file_is_replaced_only_after_a_second_enter(tmp_path, monkeypatch):

@@ -15,10 +15,12 @@ from flowertui.app.widgets.conversation import AssistantTurn
 from flowertui.app.widgets.status import StatusLine
 from flowertui.engine.events import MemoryMode
 from flowertui.engine.providers import ProviderSettings
+from flowertui.paths import data_dir
 from flowertui.session.model import SessionData
 from flowertui.session.replay import Replay
-from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
-from tests.helpers import LESSON
+from tests.support.faults import closed_port_url
+from tests.support.pilot import SIZE, make_app, notified, ready, say, settle, wait_until
+from tests.support.rigs import LESSON
 
 NARROW = (100, 30)
 
@@ -160,24 +162,18 @@ async def test_the_palette_screenshot_goes_to_an_existing_folder(tmp_path, monke
     monkeypatch.setattr("flowertui.paths.platformdirs.user_documents_dir", lambda: str(tmp_path / "missing"))
     monkeypatch.setattr("platformdirs.user_downloads_dir", lambda: str(tmp_path / "missing"))
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         shots = [c for c in app.get_system_commands(app.screen) if c.title == "Screenshot"]
         assert len(shots) == 1
         shots[0].callback()
-        data = tmp_path / "data"
-        await wait_until(pilot, lambda: any("Saved to" in n.message for n in app._notifications))
-        assert list(data.glob("flowertui-*.svg"))
+        await notified(pilot, "Saved to")
+        assert list(data_dir().glob("flowertui-*.svg"))
 
 
 def _unreachable(model: str) -> ProviderSettings:
     """A compatible provider on a loopback port nobody listens on: every turn fails at once."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return ProviderSettings(provider="compatible", model=model, base_url=f"http://127.0.0.1:{port}/v1",
+    return ProviderSettings(provider="compatible", model=model, base_url=closed_port_url(),
                             max_retries=0, timeout=5)
 
 
@@ -229,10 +225,10 @@ async def test_help_names_each_memory_kind_by_its_key():
 async def test_an_unknown_theme_flag_is_named_even_when_a_theme_is_remembered():
     save_state({"theme": "camellia"})
     app = make_app(theme="nosuch")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         assert app.theme == "camellia"
-        assert any("nosuch" in n.message for n in app._notifications)
+        await notified(pilot, "nosuch")
 
 
 async def test_a_narrow_status_line_gives_way_in_order_and_keeps_state_and_memory():

@@ -13,8 +13,8 @@ from flowertui.config import Settings
 from flowertui.engine.kinds import MemorySettings
 from flowertui.engine.providers import ProviderSettings
 from flowertui.lesson.catalog import example
-from tests.app.conftest import SIZE, wait_until
-from tests.trace.helpers import session_events
+from tests.support.pilot import SIZE, wait_until
+from tests.support.traced import session_events
 
 OUT = "   │ "
 

@@ -11,10 +11,10 @@ from flowertui.app.trace_app import TraceApp
 from flowertui.config import Settings
 from flowertui.engine.kinds import MemorySettings
 from flowertui.engine.providers import ProviderSettings
-from tests.app.conftest import SIZE, make_app, ready, say, wait_until
-from tests.helpers import LESSON
+from tests.support.pilot import SIZE, make_app, ready, say, wait_until
+from tests.support.rigs import LESSON
 from tests.support.openai_server import OpenAIServer, Reply
-from tests.trace.helpers import program
+from tests.support.traced import program
 
 
 async def test_the_counter_names_the_price_database_for_a_dated_model_and_the_cost_is_known():

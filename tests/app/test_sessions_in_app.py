@@ -15,8 +15,8 @@ from flowertui.session.export import read_jsonl, to_jsonl
 from flowertui.session.model import SessionData
 from flowertui.session.replay import Replay, load_session
 from flowertui.session.store import SessionStore
-from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
-from tests.helpers import LESSON, record_session
+from tests.support.pilot import SIZE, make_app, notified, ready, say, settle, wait_until
+from tests.support.rigs import LESSON, record_session
 
 
 async def _export_from_the_dialog(pilot, path) -> None:
@@ -60,7 +60,8 @@ async def test_replay_keeps_the_original_timing_at_speed_one(tmp_path):
         took = time.monotonic() - start
         await settle(pilot)
     recorded = events[-1].mono - events[0].mono
-    assert recorded > 0.5 and recorded * 0.9 <= took <= recorded * 2 + 1
+    assert recorded > 0.5 and recorded * 0.9 <= took  # never faster than it happened
+    assert took <= recorded * 2 + 15, f"the replay took {took:.1f} s for {recorded:.1f} s of events"  # generous: a loaded machine
 
 
 async def test_resume_shows_the_transcript_rebuilds_memory_and_continues_the_session():
@@ -87,7 +88,7 @@ async def test_resume_shows_the_transcript_rebuilds_memory_and_continues_the_ses
 
 async def test_e_exports_the_session_and_says_where(tmp_path):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await say(pilot, LESSON[0])
         target = tmp_path / "out.md"
@@ -100,7 +101,7 @@ async def test_e_exports_the_session_and_says_where(tmp_path):
         await pilot.click("#export-go")
         await wait_until(pilot, lambda: target.exists())
         assert LESSON[0] in target.read_text("utf-8")
-        assert any(str(target) in n.message for n in app._notifications)
+        await notified(pilot, str(target))
 
 
 async def test_resume_picks_up_the_memory_kind_and_compare_mode_the_session_last_used():
@@ -129,17 +130,17 @@ async def test_a_launch_that_asks_nothing_records_no_session():
     from flowertui.session.store import DB_NAME
 
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await pilot.press("escape", "e")
         await pilot.pause(0.1)
         assert not isinstance(app.screen, ExportDialog)
-        assert any("first turn" in n.message for n in app._notifications)
+        await notified(pilot, "first turn")
     store = SessionStore(data_dir() / DB_NAME)
     assert store.sessions() == [] and store.db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
     store.close()
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await say(pilot, LESSON[0])
     store = SessionStore(data_dir() / DB_NAME)

@@ -14,7 +14,7 @@ from flowertui.engine.kinds import MemorySettings
 from flowertui.engine.ledger import Ledger
 from flowertui.engine.providers import ProviderSettings
 from flowertui.engine.trace_ledger import TraceLedger
-from tests.app.conftest import make_app
+from tests.support.pilot import make_app
 
 
 def handlers(cls: type) -> list[str]:

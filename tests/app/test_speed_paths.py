@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import re
+import threading
+
+from textual.widgets import Markdown, Static
+
+import flowertui.app.app as app_module
 import flowertui.engine.shop_model as shop_model
 from flowertui.app.widgets.conversation import LONG_BLOCK, TAIL_CHARS, AssistantTurn
 from flowertui.app.widgets.events_pane import SHOWN_ROWS, EventsPane
 from flowertui.app.widgets.token_stream import SHOWN_CHARS, TokenStream
 from flowertui.engine.providers import ProviderSettings
 from flowertui.session.store import SessionStore
-from tests.app.conftest import SIZE, make_app, ready, say, wait_until
-from tests.helpers import LESSON
+from tests.support.pilot import SIZE, make_app, ready, say, send, wait_until
+from tests.support.rigs import LESSON
+
+
+def tail(turn: AssistantTurn) -> Static:
+    """The plain-text tail a long paragraph streams into."""
+    return turn.query_one(".turn-tail", Static)
 
 
 def selected_key(pane: EventsPane) -> str:
@@ -24,7 +35,7 @@ async def test_k_keeps_the_selected_event_selected():
         await say(pilot, LESSON[0])
         pane = app.query_one(EventsPane)
         keys = [str(k.value) for k in pane.table.rows]
-        start = next(i for i, k in enumerate(keys) if pane._rows[k].event.kind == "chat_model_start")
+        start = next(i for i, k in enumerate(keys) if pane.shown_event(k).kind == "chat_model_start")
         pane.table.focus()
         pane.table.move_cursor(row=start)
         chosen = selected_key(pane)
@@ -34,7 +45,7 @@ async def test_k_keeps_the_selected_event_selected():
         assert selected_key(pane) == chosen
         folded = next(i for i, k in enumerate(keys) if k.startswith("tokens:"))
         pane.table.move_cursor(row=folded)
-        last_token = pane._rows[selected_key(pane)].event
+        last_token = pane.shown_event(selected_key(pane))
         await pilot.press("k")  # the folded row opens on its last token
         assert selected_key(pane) == f"event:{last_token.seq}"
         await pilot.press("k")
@@ -70,8 +81,10 @@ async def test_a_reply_of_long_pieces_keeps_the_token_pane_small_and_counts_ever
         await say(pilot, LESSON[0])
         stream = app.query_one(TokenStream)
         assert "".join(stream.tokens) == piece * 200
-        assert len(stream._text) <= 2 * SHOWN_CHARS + len(piece) + 40
-        assert str(stream._text).startswith(f"… {stream._hidden} earlier tokens")
+        shown = str(stream.query_one("#token-text", Static).render())
+        assert len(shown) <= 2 * SHOWN_CHARS + len(piece) + 40
+        hidden = re.match(r"… (\d+) earlier tokens\n", shown)
+        assert hidden and shown[hidden.end():].replace("↵\n", "\n") == "".join(stream.tokens[int(hidden[1]):])
 
 
 async def test_a_long_paragraph_streams_as_a_plain_tail_then_shows_whole():
@@ -81,18 +94,18 @@ async def test_a_long_paragraph_streams_as_a_plain_tail_then_shows_whole():
         turn = AssistantTurn(1)
         await app.query_one("#conversation").mount(turn)
         await turn.write("# Roses\n\nShort first block.\n\n")
-        assert not turn._tail.display
+        assert not tail(turn).display
         long_block = "pink roses " * 600
         for start in range(0, len(long_block), 100):
             await turn.write(long_block[start:start + 100])
-        assert turn._tail.display and len(str(turn._tail.render())) <= TAIL_CHARS + 2
-        assert turn._sent <= len("# Roses\n\nShort first block.\n\n") + LONG_BLOCK + 100 < len(turn.text)
+        assert tail(turn).display and len(str(tail(turn).render())) <= TAIL_CHARS + 2
+        assert len(turn.query_one(Markdown).source) <= len("# Roses\n\nShort first block.\n\n") + LONG_BLOCK + 100 < len(turn.text)
         await turn.write("\n\nAfter.")
-        assert not turn._tail.display and turn.text.endswith("After.")
+        assert not tail(turn).display and turn.text.endswith("After.")
         await turn.finish(turn.text)
-        await wait_until(pilot, lambda: not turn._tail.display)
-        assert not turn._tail.display and turn.text == "# Roses\n\nShort first block.\n\n" + long_block + "\n\nAfter."
-        paragraphs = [str(p._content) for p in turn.query("MarkdownParagraph")]
+        await wait_until(pilot, lambda: not tail(turn).display)
+        assert not tail(turn).display and turn.text == "# Roses\n\nShort first block.\n\n" + long_block + "\n\nAfter."
+        paragraphs = [str(p.render()) for p in turn.query("MarkdownParagraph")]
         assert paragraphs[-2].strip() == long_block.strip() and paragraphs[-1] == "After."
 
 
@@ -105,27 +118,30 @@ async def test_a_cancelled_long_block_is_shown_whole_once_the_turn_ends():
         long_block = "pink roses " * 600
         for start in range(0, len(long_block), 100):
             await turn.write(long_block[start:start + 100])
-        assert turn._tail.display
+        assert tail(turn).display
         await turn.finish(long_block, "cancelled")
-        assert str(turn._note.render()) == "cancelled"  # said before the long block is drawn
-        await wait_until(pilot, lambda: not turn._tail.display)
-        assert not turn._tail.display
-        assert [str(p._content).strip() for p in turn.query("MarkdownParagraph")] == [long_block.strip()]
+        assert str(turn.query_one(".turn-note", Static).render()) == "cancelled"  # said before the long block is drawn
+        await wait_until(pilot, lambda: not tail(turn).display)
+        assert not tail(turn).display
+        assert [str(p.render()).strip() for p in turn.query("MarkdownParagraph")] == [long_block.strip()]
 
 
-async def test_quitting_during_a_reply_cancels_it_so_nothing_keeps_the_process_alive():
-    app = make_app(ProviderSettings(speed=20))  # a slow reply: still streaming when ctrl+q comes
+async def test_quitting_during_a_reply_cancels_it_so_nothing_keeps_the_process_alive(monkeypatch):
+    monkeypatch.setattr(shop_model, "reply_for", lambda prompt: "rose " * 4000)  # minutes at 20 tokens/s
+    monkeypatch.setattr(app_module, "QUIT_WAIT", 30.0)  # the order is under test here, not the quit's time budget
+    app = make_app(ProviderSettings(speed=20))
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        box = app.query_one("#message")
-        box.focus()
-        box.value = LESSON[0]
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: app.turn_running and app.query(AssistantTurn)
-                         and app.query_one(AssistantTurn).text)
-        conversation = app.live.conversation
+        before = set(threading.enumerate())
+        await send(pilot, LESSON[0])
+        await wait_until(pilot, lambda: app.query(AssistantTurn) and app.query_one(AssistantTurn).text,
+                         what="the reply to start streaming")
+        turn_threads = [t for t in set(threading.enumerate()) - before if t.name.startswith("flowertui-turn-")]
+        assert app.turn_running and turn_threads
         await pilot.press("ctrl+q")
-    assert conversation._cancelled.is_set()
+    for thread in turn_threads:  # the abandoned model call stops at its next token
+        thread.join(timeout=30)
+        assert not thread.is_alive(), f"{thread.name} still running 30 s after quitting"
     store = SessionStore(app.writer.path)  # the cancelled turn is recorded before the writer closes
     try:
         assert [status for *_, status in store.turns(app.live.bus.session_id)] == ["cancelled"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flowertui.app.state import load_state
 from flowertui.app.themes import user_themes_dir
-from tests.app.conftest import SIZE, make_app, ready
+from tests.support.pilot import SIZE, make_app, notified, ready
 
 
 async def test_t_cycles_flower_themes_and_the_choice_is_remembered():
@@ -28,10 +28,9 @@ async def test_an_invalid_user_theme_is_named_in_a_notification_and_the_rest_loa
     bad.write_text('name = "broken"\nprimary = [not toml', "utf-8")
     try:
         app = make_app(theme="camellia")
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
             await ready(pilot)
-            messages = [n.message for n in app._notifications]
-            assert any("broken.toml" in m for m in messages)
+            await notified(pilot, "broken.toml")
             assert app.theme == "camellia" and not app.current_theme.dark
     finally:
         bad.unlink()
@@ -39,10 +38,10 @@ async def test_an_invalid_user_theme_is_named_in_a_notification_and_the_rest_loa
 
 async def test_an_unknown_theme_name_falls_back_with_a_notice():
     app = make_app(theme="no-such-flower")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         assert app.theme == "peony"
-        assert any("no-such-flower" in n.message for n in app._notifications)
+        await notified(pilot, "no-such-flower")
 
 
 async def test_a_light_starting_theme_maps_ansi_colours_for_a_light_background():

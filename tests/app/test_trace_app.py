@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -16,8 +15,8 @@ from flowertui.app.widgets.trace_status import TraceStatus
 from flowertui.config import Settings
 from flowertui.engine.kinds import MemorySettings
 from flowertui.engine.providers import ProviderSettings
-from tests.app.conftest import SIZE, wait_until
-from tests.trace.helpers import program, session_events
+from tests.support.pilot import SIZE, send, wait_until
+from tests.support.traced import program, session_events
 
 
 def trace_app(*command: str, **kwargs) -> TraceApp:
@@ -26,6 +25,11 @@ def trace_app(*command: str, **kwargs) -> TraceApp:
 
 def console_text(app: TraceApp) -> str:
     return "\n".join(app.query_one(ConsoleView).lines)
+
+
+def row_of(pane: EventsPane, match) -> str:
+    """The key of the first row whose event matches."""
+    return next(k for k in (str(r.value) for r in pane.table.rows) if match(pane.shown_event(k)))
 
 
 def cells(table: DataTable) -> list[str]:
@@ -54,10 +58,11 @@ async def test_the_console_the_stdin_box_the_panes_and_the_status_follow_the_pro
         assert "ctor:Mine" in end and " c llm ctor:Mine" in end  # scope letters, then the badged receivers
         models = cells(app.query_one("#trace-models", DataTable))
         assert models[0].startswith("unknown model 1 ")
-        keys = set(app._bindings.key_to_bindings)  # the app's own keys, inherited ones included
-        assert not keys & {"1", "2", "m", "c"} and {"r", "s"} <= keys  # memory keys hidden, program keys there
 
-        await pilot.press("escape", "s")  # stop: SIGINT
+        await pilot.press("escape")  # out of the message box: the single-letter keys act
+        keys = set(app.active_bindings)  # the keys that act now, inherited ones included
+        assert not keys & {"1", "2", "m", "c"} and {"r", "s"} <= keys  # memory keys hidden, program keys there
+        await pilot.press("s")  # stop: SIGINT
         await wait_until(pilot, lambda: status.state not in ("running", "stopping…"))
         assert status.state in ("killed by SIGINT", "exited 1", "exited 130")
         first = app.session_id
@@ -79,8 +84,8 @@ async def test_the_detail_view_lists_receivers_and_handler_errors():
         await wait_until(pilot, lambda: app.query_one(TraceStatus).state == "exited 0")
         pane = app.query_one(EventsPane)
         table = pane.table
-        key = next(k for k, row in pane._rows.items() if row.event.kind == "chain_start"
-                   and any(h["name"] == "Bad" for h in row.event.payload.get("handlers", ())))
+        key = row_of(pane, lambda e: e.kind == "chain_start"
+                     and any(h["name"] == "Bad" for h in e.payload.get("handlers", ())))
         table.focus()
         table.move_cursor(row=table.get_row_index(key))
         await pilot.press("enter")
@@ -91,7 +96,7 @@ async def test_the_detail_view_lists_receivers_and_handler_errors():
 
 async def _detail_of(pilot, app: TraceApp, kind: str) -> str:
     pane = app.query_one(EventsPane)
-    key = next(k for k, row in pane._rows.items() if row.event.kind == kind)
+    key = row_of(pane, lambda e: e.kind == kind)
     pane.table.focus()
     pane.table.move_cursor(row=pane.table.get_row_index(key))
     await pilot.press("enter")
@@ -120,16 +125,17 @@ async def test_t_cycles_through_every_flower_theme_in_trace_mode():
 
 
 async def test_a_flood_of_output_keeps_the_app_responsive_and_the_console_bounded():
-    app = trace_app(sys.executable, program("flood.py"), str(10 * 1024 * 1024))
+    app = trace_app(sys.executable, program("flood.py"), str(10 * 1024 * 1024))  # floods until told to stop
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: len(app.query_one(ConsoleView).lines) > 100)
-        started = time.monotonic()
+        await wait_until(pilot, lambda: len(app.query_one(ConsoleView).lines) > 100, what="the flood to start")
         pane = app.query_one(EventsPane)
-        await pilot.press("escape", "f")  # a key during the flood is handled at once
-        await wait_until(pilot, lambda: pane.mode == "no tokens", timeout=5)
-        assert time.monotonic() - started < 5
-        await wait_until(pilot, lambda: app.query_one(TraceStatus).state == "exited 0", timeout=120)
-        await wait_until(pilot, lambda: "flood done" in console_text(app))
+        status = app.query_one(TraceStatus)
+        await pilot.press("escape", "f")  # a key during the flood is handled while it goes on
+        await wait_until(pilot, lambda: pane.mode == "no tokens", what="the f key to be handled during the flood")
+        assert status.state == "running"  # still flooding: it stops only when told, below
+        await send(pilot, "stop")
+        await wait_until(pilot, lambda: status.state == "exited 0", timeout=120, what="the flood to end")
+        await wait_until(pilot, lambda: "flood done" in console_text(app), what="the last line")
         console = app.query_one(ConsoleView)
         assert len(console.lines) <= 2 * MAX_LINES
         await pilot.pause(0.2)
@@ -177,7 +183,7 @@ async def test_listen_shows_a_watched_program_live():
 
 async def test_a_traced_session_replays_in_the_trace_panes():
     from flowertui.session.replay import Replay, load_session
-    from tests.trace.helpers import trace_json
+    from tests.support.traced import trace_json
 
     doc, _ = trace_json(program("graph.py"))
     import os

@@ -7,8 +7,8 @@ from textual.widgets import DataTable, Static
 
 from flowertui.app.widgets.conversation import AssistantTurn
 from flowertui.app.widgets.events_pane import EventsPane
-from tests.app.conftest import SIZE, make_app, ready, say, settle
-from tests.faults.conftest import provider, serving
+from tests.support.pilot import SIZE, make_app, notices, ready, say, settle
+from tests.support.faults import provider, serving
 from tests.support.faults import FAULTS, PLANTED_KEY
 from tests.support.openai_server import Reply
 
@@ -19,14 +19,14 @@ ASK = "我姐姐明天过生日，推荐什么花？"
 async def test_fault_in_the_app(fault):
     with serving(fault, Reply()) as (server, url):
         app = make_app(provider(url, fault))
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
             await ready(pilot)
             await say(pilot, ASK)
             turn = list(app.query(AssistantTurn))[-1]
             kinds = [e.kind for e in app.query_one(EventsPane).events]
             assert kinds.count("retry") == fault.retries
             if fault.fails:
-                note = str(turn._note.render())
+                note = str(turn.query_one(".turn-note", Static).render())
                 assert turn.has_class("failed") and fault.says in note and PLANTED_KEY not in note
                 assert app.query_one("#status").state == "error"
                 assert "llm_error" in kinds and app.live.conversation.transcript == []
@@ -47,4 +47,4 @@ async def test_fault_in_the_app(fault):
             assert app.is_running
             shown = " ".join(str(w.render()) for w in app.query(Static))
             assert PLANTED_KEY not in shown and "\x1b" not in shown
-            assert all(PLANTED_KEY not in n.message for n in app._notifications)
+            assert not any(PLANTED_KEY in n for n in notices(app))

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from flowertui.engine.runner import TurnFailed
-from tests.faults.conftest import provider, serving
-from tests.helpers import offline_rig
+from tests.support.faults import provider, serving
+from tests.support.rigs import offline_rig
 from tests.support.faults import FAULTS, PLANTED_KEY
 from tests.support.openai_server import OpenAIServer, Reply
 

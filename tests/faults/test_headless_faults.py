@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from flowertui.session.store import DB_NAME, SessionStore
-from tests.faults.conftest import serving
+from tests.support.faults import serving
 from tests.support.faults import FAULTS, PLANTED_KEY
 
 

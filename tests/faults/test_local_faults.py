@@ -14,9 +14,9 @@ from flowertui.app.screens.export_dialog import ExportDialog
 from flowertui.app.state import state_file
 from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.session.store import DB_NAME, SessionStore
-from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
-from tests.faults.conftest import provider, serving
-from tests.helpers import LESSON
+from tests.support.pilot import SIZE, make_app, notified, ready, say, settle, wait_until
+from tests.support.faults import provider, serving
+from tests.support.rigs import LESSON
 from tests.support.faults import PLANTED_KEY, Fault
 from tests.support.openai_server import Reply
 
@@ -102,9 +102,9 @@ async def test_the_app_runs_on_without_saving_when_the_database_is_unusable(tmp_
     monkeypatch.setenv("FLOWERTUI_DATA_DIR", str(tmp_path))
     (tmp_path / DB_NAME).write_bytes(b"garbage" * 500)
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
-        assert any("will not be saved" in n.message for n in app._notifications)
+        await notified(pilot, "will not be saved")
         await say(pilot, LESSON[0])
         assert app.live.conversation.transcript
 
@@ -127,7 +127,7 @@ async def test_empty_messages_are_ignored_and_a_100_kb_paste_goes_through():
 
 async def test_an_unwritable_export_path_is_a_notification_not_a_crash(tmp_path):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await say(pilot, LESSON[0])
         (tmp_path / "file").write_text("x")
@@ -138,7 +138,7 @@ async def test_an_unwritable_export_path_is_a_notification_not_a_crash(tmp_path)
         box.value = str(tmp_path / "file" / "out.md")
         box.focus()
         await pilot.press("enter")
-        await wait_until(pilot, lambda: any("cannot write" in n.message for n in app._notifications))
+        await notified(pilot, "cannot write")
         assert app.is_running
 
 
@@ -196,8 +196,8 @@ async def test_the_app_skips_a_bad_user_prices_file_and_says_so(tmp_path, monkey
     monkeypatch.setenv("FLOWERTUI_CONFIG_DIR", str(tmp_path))
     (tmp_path / "prices.toml").write_text("[models.x\n", "utf-8")
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
-        assert any("prices file was skipped" in n.message for n in app._notifications)
+        await notified(pilot, "prices file was skipped")
         await say(pilot, LESSON[0])
         assert app.live.conversation.transcript

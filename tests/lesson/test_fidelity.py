@@ -14,8 +14,9 @@ from itertools import accumulate
 import pytest
 
 from flowertui.engine.sanitize import strip_escapes
-from tests.trace.helpers import flowertui, receivers, session_events
+from tests.support.traced import flowertui, receivers, session_events
 
+pytestmark = pytest.mark.xdist_group("lesson-fidelity")  # one worker runs each example once for the module
 LOGURU_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \| INFO .*\n", re.MULTILINE)
 
 
@@ -29,27 +30,40 @@ def lesson(number: int, folder) -> tuple[dict, str]:
     return document, err
 
 
+@pytest.fixture(scope="module")
+def lessons(tmp_path_factory):
+    """lessons(N): `lesson(N)` run once for the module, in its own folder (the tests only read what it made)."""
+    made: dict[int, tuple[dict, str]] = {}
+
+    def run(number: int) -> tuple[dict, str]:
+        if number not in made:
+            made[number] = lesson(number, tmp_path_factory.mktemp(f"lesson{number}"))
+        return made[number]
+
+    return run
+
+
 def ledger_total(document: dict) -> int:
     return sum(model["total_tokens"] for model in document["models"].values())
 
 
 @pytest.mark.parametrize(("number", "label"), [(4, "总计使用的tokens:"), (5, "另外的交互中使用的tokens:")])
-def test_the_printed_total_equals_the_ledger_total(tmp_path, number, label):
-    document, printed = lesson(number, tmp_path)
+def test_the_printed_total_equals_the_ledger_total(lessons, number, label):
+    document, printed = lessons(number)
     totals = [int(n) for n in re.findall(rf"{label} (\d+)", printed)]
     assert len(totals) == 1 and totals[0] > 0
     assert totals[0] == ledger_total(document) == sum(run["total_tokens"] for run in document["runs"])
     assert all(m["usage_missing_calls"] == 0 for m in document["models"].values())
 
 
-def test_the_lessons_model_is_priced_as_openai_lists_it(tmp_path):
-    model = lesson(4, tmp_path)[0]["models"]["gpt-3.5-turbo-instruct"]
+def test_the_lessons_model_is_priced_as_openai_lists_it(lessons):
+    model = lessons(4)[0]["models"]["gpt-3.5-turbo-instruct"]
     assert model["currency"] == "USD"
     assert model["cost"] == pytest.approx((model["prompt_tokens"] * 1.50 + model["completion_tokens"] * 2.00) / 1e6)
 
 
-def test_concurrent_calls_are_three_runs_of_equal_size(tmp_path):
-    document, _ = lesson(5, tmp_path)
+def test_concurrent_calls_are_three_runs_of_equal_size(lessons):
+    document, _ = lessons(5)
     assert len(document["runs"]) == 3 and len({run["total_tokens"] for run in document["runs"]}) == 1
 
 

@@ -15,6 +15,7 @@ from flowertui.lesson.catalog import EXAMPLES, example
 from flowertui.serve.server import ShopServer
 
 PROGRAMS = Path(EXAMPLES[0].path()).parent
+pytestmark = pytest.mark.xdist_group("lesson-programs")  # the `runs` fixture runs once, in one worker
 OLD_IMPORTS = re.compile(r"^\s*(from|import) langchain(\.| )", re.MULTILINE)
 
 # Lines the lesson prints or names it uses, kept verbatim by the port.

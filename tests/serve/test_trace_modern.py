@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.trace.helpers import flowertui
+from tests.support.traced import flowertui
 
 PROGRAMS = Path(__file__).parent / "programs"
 

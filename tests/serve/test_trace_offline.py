@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.trace.helpers import flowertui
+from tests.support.traced import flowertui
 
 PROGRAM = """
 import os, sys

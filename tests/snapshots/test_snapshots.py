@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.app.conftest import SIZE, make_app, ready, say
-from tests.helpers import LESSON
+from tests.support.pilot import SIZE, make_app, ready, say
+from tests.support.rigs import LESSON
 
 
 @pytest.fixture

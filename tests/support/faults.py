@@ -1,10 +1,13 @@
-"""The fault matrix: each way a provider can misbehave, and what flowertui must make of it."""
+"""The fault matrix: each way a provider can misbehave, what flowertui must make of it, and the loopback server that plays it."""
 
 from __future__ import annotations
 
+import socket
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from tests.support.openai_server import Reply
+from flowertui.engine.providers import ProviderSettings
+from tests.support.openai_server import OpenAIServer, Reply
 
 PLANTED_KEY = "sk-planted-fault-key-0123456789abcdefghij"
 
@@ -46,3 +49,24 @@ FAULTS: list[Fault] = [
     Fault("200 KB reply", [Reply(pieces=LARGE, completion_tokens=60000)], False, shown="".join(LARGE)),
     Fault("CJK, emoji, combining, RTL", [Reply(pieces=UNICODE)], False, shown="".join(UNICODE)),
 ]
+
+
+def closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+
+
+@contextmanager
+def serving(fault: Fault, *then: Reply):
+    """The fault's server (none for a refused connection), with `then` answered afterwards."""
+    if fault.refused:
+        yield None, closed_port_url()
+        return
+    with OpenAIServer(*fault.replies, *then) as server:
+        yield server, server.base_url
+
+
+def provider(url: str, fault: Fault) -> ProviderSettings:
+    return ProviderSettings(provider="compatible", model="qwen-turbo", base_url=url, api_key=PLANTED_KEY,
+                            timeout=fault.timeout or 10.0)

@@ -13,7 +13,7 @@ import pytest
 
 from flowertui.trace.launcher import probe_env
 from flowertui.trace.spool import spool_dir
-from tests.trace.helpers import flowertui, program
+from tests.support.traced import flowertui, program
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "events.schema.json").read_text("utf-8"))
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "events"

@@ -11,7 +11,7 @@ import threading
 import time
 
 from flowertui.trace.launcher import probe_env
-from tests.trace.helpers import program
+from tests.support.traced import program
 
 
 def test_a_stalled_viewer_never_blocks_the_program_and_what_it_did_not_take_is_spooled(tmp_path):

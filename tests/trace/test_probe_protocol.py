@@ -17,7 +17,7 @@ from flowertui.engine.bus import EventBus
 from flowertui.trace.launcher import probe_env
 from flowertui.trace.probe.flowertui_probe import PROTOCOL
 from flowertui.trace.receiver import Listener, Translator
-from tests.trace.helpers import program
+from tests.support.traced import program
 
 ROOT = Path(__file__).parents[2]
 DOC = (ROOT / "docs" / "PROBE.md").read_text("utf-8")

@@ -7,7 +7,7 @@ import threading
 
 from flowertui.trace.program import LINE_LIMIT, ProgramConsole
 from flowertui.trace.tracer import Tracer
-from tests.trace.helpers import program
+from tests.support.traced import program
 
 
 def test_output_without_a_newline_is_cut_into_lines_instead_of_buffered():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.support.openai_server import OpenAIServer, Reply
-from tests.trace.helpers import program, receivers, session_events, trace_json
+from tests.support.traced import program, receivers, session_events, trace_json
 
 
 def test_every_handler_is_attributed_with_its_scope_and_the_ledger_matches_the_server():

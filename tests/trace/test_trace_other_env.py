@@ -14,7 +14,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from tests.trace.helpers import program, receivers, session_events, trace_json
+from tests.support.traced import program, receivers, session_events, trace_json
 
 
 def _closure(name: str) -> list[metadata.Distribution]:

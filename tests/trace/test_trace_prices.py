@@ -12,7 +12,7 @@ import pytest
 from flowertui.engine.prices import load_prices
 from flowertui.engine.tokens import count_tokens, tiktoken_cache_dir
 from tests.support.openai_server import OpenAIServer, Reply
-from tests.trace.helpers import program, session_events, trace_json
+from tests.support.traced import program, session_events, trace_json
 
 
 def _printed(done, prefix: str) -> str:

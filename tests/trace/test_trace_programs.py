@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from tests.trace.helpers import flowertui, program, session_events, trace_json
+from tests.support.traced import flowertui, program, session_events, trace_json
 
 
 @pytest.mark.parametrize(("how", "value", "expected"), [

@@ -15,8 +15,8 @@ import pytest
 
 import flowertui
 from flowertui.session.store import SessionStore
-from tests.trace.helpers import flowertui as run_flowertui
-from tests.trace.helpers import program, session_events
+from tests.support.traced import flowertui as run_flowertui
+from tests.support.traced import program, session_events
 from tests.trace.test_event_schema import exported as exported_jsonl
 from tests.trace.test_event_schema import validate
 

@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,8 +21,29 @@ def flowertui(*args: str, env: dict | None = None) -> subprocess.CompletedProces
                           timeout=300, env={**os.environ, **(env or {})})
 
 
-def test_lesson_in_compare_mode_gives_four_rows_for_each_of_five_kinds():
-    done = flowertui("run", "--script", "lesson", "--memory", "all", "--json")
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """recorded(*args): `flowertui run --script lesson *args --json` run once per worker into its own data folder;
+    returns the finished process and a copy of that folder for the test to use (and change) alone."""
+    import shutil
+
+    runs: dict[tuple[str, ...], tuple[subprocess.CompletedProcess, Path]] = {}
+
+    def run(*args: str, into: Path) -> subprocess.CompletedProcess:
+        if args not in runs:
+            folder = tmp_path_factory.mktemp("recorded")
+            done = flowertui("run", "--script", "lesson", *args, "--json", env={"FLOWERTUI_DATA_DIR": str(folder)})
+            assert done.returncode == 0, done.stderr
+            runs[args] = done, folder
+        done, folder = runs[args]
+        shutil.copytree(folder, into, dirs_exist_ok=True)
+        return done
+
+    return run
+
+
+def test_lesson_in_compare_mode_gives_four_rows_for_each_of_five_kinds(recorded, tmp_path):
+    done = recorded("--memory", "all", into=tmp_path / "data")
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
     assert document["provider"] == "offline" and document["model"] == "flowershop-offline"
@@ -96,12 +118,12 @@ def test_a_provider_failure_exits_1_with_its_message_and_no_traceback():
     assert "sk-never-shown" not in done.stdout + done.stderr
 
 
-def test_sessions_export_in_every_format_and_bad_paths(tmp_path):
+def test_sessions_export_in_every_format_and_bad_paths(recorded, tmp_path):
     data = tmp_path / "data"
     env = {"FLOWERTUI_DATA_DIR": str(data)}
     empty = flowertui("sessions", env=env)
     assert empty.returncode == 0 and "no sessions yet" in empty.stdout
-    assert flowertui("run", "--script", "lesson", "--json", env=env).returncode == 0
+    recorded(into=data)
     listed = flowertui("sessions", env=env)
     assert listed.returncode == 0
     row = listed.stdout.splitlines()[1].split()
@@ -141,7 +163,7 @@ def test_a_summary_switched_to_mid_session_is_listed_and_exported_with_its_catch
     from flowertui.engine.prices import load_prices
     from flowertui.engine.providers import ProviderSettings
     from flowertui.session.store import DB_NAME, SessionWriter
-    from tests.helpers import LESSON
+    from tests.support.rigs import LESSON
 
     data = tmp_path / "data"
     ledger = Ledger(load_prices())
@@ -160,10 +182,9 @@ def test_a_summary_switched_to_mid_session_is_listed_and_exported_with_its_catch
     assert _md_total(tmp_path, env) == grand
 
 
-def test_run_json_sessions_and_the_markdown_export_give_one_total(tmp_path):
+def test_run_json_sessions_and_the_markdown_export_give_one_total(recorded, tmp_path):
     env = {"FLOWERTUI_DATA_DIR": str(tmp_path / "data")}
-    done = flowertui("run", "--script", "lesson", "--memory", "all", "--json", env=env)
-    assert done.returncode == 0, done.stderr
+    done = recorded("--memory", "all", into=tmp_path / "data")
     document = json.loads(done.stdout)
     assert document["total_tokens"] == sum(memory["total_tokens"] for memory in document["memories"].values()) > 0
     assert _listed_total(env) == document["total_tokens"] == _md_total(tmp_path, env)
@@ -306,19 +327,19 @@ def _into_a_closed_pipe(*args: str, env: dict) -> subprocess.CompletedProcess:
         os.close(write)
 
 
-def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
+def test_output_into_a_closed_pipe_ends_quietly(recorded, tmp_path):
     env = {"FLOWERTUI_DATA_DIR": str(tmp_path)}
-    assert flowertui("run", "--script", "lesson", "--json", env=env).returncode == 0
+    recorded(into=tmp_path)
     for args in (["sessions"], ["run", "--script", "lesson"], ["run", "--script", "lesson", "--json"]):
         done = _into_a_closed_pipe(*args, env=env)
         assert done.returncode == 0 and done.stderr == "", (args, done.stderr)
 
 
-def test_export_latest_skips_a_session_without_turns(tmp_path):
+def test_export_latest_skips_a_session_without_turns(recorded, tmp_path):
     from flowertui.session.store import DB_NAME, connect
 
     env = {"FLOWERTUI_DATA_DIR": str(tmp_path)}
-    assert flowertui("run", "--script", "lesson", "--json", env=env).returncode == 0
+    recorded(into=tmp_path)
     db = connect(tmp_path / DB_NAME)  # what an older flowertui left for a launch that asked nothing
     with db:
         db.execute("INSERT INTO sessions (id, started, provider, model, memory_settings) "
@@ -331,11 +352,11 @@ def test_export_latest_skips_a_session_without_turns(tmp_path):
     assert "Turn 3" in (tmp_path / "s.md").read_text("utf-8")
 
 
-def test_exports_are_written_with_the_users_umask(tmp_path):
+def test_exports_are_written_with_the_users_umask(recorded, tmp_path):
     import os
 
     env = {"FLOWERTUI_DATA_DIR": str(tmp_path)}
-    assert flowertui("run", "--script", "lesson", "--json", env=env).returncode == 0
+    recorded(into=tmp_path)
     out = tmp_path / "s.html"
     done = subprocess.run([sys.executable, "-m", "flowertui", "export", "--format", "html", "-o", str(out)],
                           capture_output=True, text=True, timeout=300, env={**os.environ, **env}, umask=0o022)

@@ -6,7 +6,7 @@ import pytest
 
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.scripts import load_script
-from tests.helpers import LESSON, offline_rig, summary_text
+from tests.support.rigs import LESSON, offline_rig, summary_text
 
 
 @pytest.mark.parametrize("script", ["lesson", "week"])
@@ -96,12 +96,7 @@ def test_compare_mode_gives_every_kind_a_row_per_turn_and_marks_estimates():
 def test_a_cancelled_turn_keeps_its_partial_reply_out_of_memory():
     rig = offline_rig("buffer")
     rig.conversation.ask(LESSON[0])
-
-    def cancel_on_third_token(event):
-        if event.counted_token and sum(e.counted_token for e in rig.events if e.turn == event.turn) == 3:
-            rig.conversation.cancel()
-
-    rig.bus.subscribe(cancel_on_third_token)
+    rig.cancel_on_token(3)
     result = rig.conversation.ask(LESSON[1])
     assert result.status == "cancelled"
     assert 0 < len(result.reply) < 40

@@ -15,7 +15,7 @@ import pytest
 
 from flowertui.engine.providers import ProviderSettings
 from flowertui.engine.runner import TurnFailed
-from tests.helpers import LESSON, offline_rig
+from tests.support.rigs import LESSON, offline_rig
 
 
 def _fail(base_url: str, timeout: float = 30.0) -> str:

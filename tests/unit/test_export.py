@@ -16,7 +16,7 @@ from flowertui.engine.providers import ProviderSettings
 from flowertui.engine.session_kinds import SessionKind, ledger_of
 from flowertui.session.export import FORMATS, ExportError, export, read_jsonl
 from flowertui.session.model import SessionData
-from tests.helpers import LESSON, offline_rig, record_session
+from tests.support.rigs import LESSON, offline_rig, record_session
 
 PRICES = load_prices()
 PLANTED = "sk-planted-export-key-0123456789abcdef"

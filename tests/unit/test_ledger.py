@@ -12,8 +12,8 @@ from flowertui.run_script import ledger_table
 from flowertui.session.export import FORMATS
 from flowertui.session.model import SessionData
 from flowertui.engine.session_kinds import SessionKind, ledger_of
-from tests.faults.conftest import provider, serving
-from tests.helpers import LESSON, offline_rig
+from tests.support.faults import provider, serving
+from tests.support.rigs import LESSON, offline_rig
 from tests.support.faults import FAULTS
 from tests.support.openai_server import Reply
 
@@ -48,12 +48,7 @@ def test_a_failed_turn_is_closed_and_later_turns_keep_a_known_cost():
 def test_a_cancelled_reply_counts_its_prompt_and_what_streamed_as_an_estimate():
     rig = offline_rig("buffer")
     rig.conversation.ask(LESSON[0])
-
-    def cancel_on_tenth_token(event):
-        if event.counted_token and sum(e.counted_token for e in rig.events if e.turn == event.turn) == 10:
-            rig.conversation.cancel()
-
-    rig.bus.subscribe(cancel_on_tenth_token)
+    rig.cancel_on_token(10)
     result = rig.conversation.ask(LESSON[1])
     assert result.status == "cancelled"
     row = rig.ledger.turns("buffer")[-1]

@@ -17,7 +17,7 @@ from flowertui.engine.runner import CONSENT_TOKENS, Cancelled
 from flowertui.engine.scripts import load_script
 from flowertui.session.replay import load_session, resume_point
 from flowertui.session.store import SessionStore, SessionWriter
-from tests.helpers import LESSON, offline_rig, record_session, summary_text
+from tests.support.rigs import LESSON, offline_rig, record_session, summary_text
 
 
 def _catch_up_starts(rig, kind: str) -> list:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flowertui.engine.providers import ProviderSettings
-from tests.helpers import offline_rig
+from tests.support.rigs import offline_rig
 from tests.support.openai_server import OpenAIServer, Reply
 
 KEY = "sk-compatible-test-key-abcdefghijkl"

@@ -6,7 +6,7 @@ import json
 
 from flowertui.engine.events import Event
 from flowertui.engine.providers import ProviderSettings
-from tests.helpers import LESSON, offline_rig
+from tests.support.rigs import LESSON, offline_rig
 
 PLANTED = "sk-planted-test-key-0123456789abcdef"
 

@@ -11,7 +11,7 @@ from flowertui.engine.events import Event
 from flowertui.engine.session_kinds import SessionKind, ledger_of
 from flowertui.session.model import SessionData
 from flowertui.session.replay import MAX_GAP, Replay, play, resume_point
-from tests.helpers import LESSON, offline_rig
+from tests.support.rigs import LESSON, offline_rig
 
 
 def _events(*monos: float) -> list[Event]:

@@ -15,7 +15,7 @@ from flowertui.engine.trace_ledger import TraceLedger
 from flowertui.session.export import SECTIONS, ExportError, read_jsonl, to_jsonl, to_markdown
 from flowertui.session.model import SessionData
 from flowertui.trace.assembly import assemble_trace
-from tests.helpers import LESSON, offline_rig
+from tests.support.rigs import LESSON, offline_rig
 
 NO_PRICES = PriceBook({}, database=False)
 

@@ -9,7 +9,7 @@ import pytest
 from flowertui.engine.providers import ProviderSettings
 from flowertui.engine.session_kinds import SessionKind
 from flowertui.session.store import MIGRATIONS, SCHEMA_VERSION, SessionStore, StoreError, connect
-from tests.helpers import LESSON, record_session
+from tests.support.rigs import LESSON, record_session
 
 PLANTED = "sk-planted-store-key-0123456789abcdef"
 

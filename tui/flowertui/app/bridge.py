@@ -32,6 +32,11 @@ class EventInbox:
             self._posted = True
         self._target.post_message(EventsPending())
 
+    @property
+    def pending(self) -> int:
+        """How many events wait to be drawn (tests wait for 0)."""
+        return len(self._queue)
+
     def drain(self) -> list[Event]:
         """Everything queued so far, in order; later events post a new wake-up."""
         with self._lock:

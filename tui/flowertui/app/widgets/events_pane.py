@@ -241,8 +241,11 @@ class EventsPane(Vertical):
         table = self.table
         if not table.row_count:
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        row = self._rows.get(str(key))
+        return self.shown_event(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
+
+    def shown_event(self, key: str) -> Event | None:
+        """The event the row with this key shows (a folded run's row: its latest token)."""
+        row = self._rows.get(key)
         return row.event if row is not None else None
 
     def _row_of(self, event: Event) -> str | None:

@@ -12,7 +12,7 @@ from flowertui.engine.events import Event
 from flowertui.paths import data_dir
 from flowertui.session.store import DB_NAME, SessionStore
 
-PROGRAMS = Path(__file__).parent / "programs"
+PROGRAMS = Path(__file__).parent.parent / "trace" / "programs"
 
 
 def flowertui(*args: str, env: dict[str, str] | None = None, timeout: float = 120,

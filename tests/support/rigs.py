@@ -29,6 +29,14 @@ class Rig:
     def kinds(self, *kinds: str) -> list[Event]:
         return [e for e in self.events if e.kind in kinds]
 
+    def cancel_on_token(self, n: int) -> None:
+        """From now on, cancel a turn when its n-th counted token arrives (on the engine's own thread)."""
+        def cancel(event: Event) -> None:
+            if event.counted_token and sum(e.counted_token for e in self.events if e.turn == event.turn) == n:
+                self.conversation.cancel()
+
+        self.bus.subscribe(cancel)
+
 
 def summary_text(memory) -> str | None:
     """What a summarising memory currently holds as its summary (None for other kinds)."""
