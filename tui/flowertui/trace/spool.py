@@ -3,12 +3,16 @@
 A probe writes `<session>.<run>.<pid>.jsonl` when its viewer is gone (killed,
 crashed) or when `flowertui.watch()` runs with no viewer listening. The next
 flowertui start imports every file whose writer has exited, into the session it
-names (creating the session for a watched program), and deletes it. Every start checks
-for such files, so only `os` and the paths load until one is found.
+names (creating the session for a watched program), and deletes it. An import claims
+its file by renaming it `<session>.<run>.<pid>.<importer pid>.importing`; a claim whose
+importer died is taken up again by the next start. Records that cannot be read are
+skipped and counted, never fatal. Every start checks for such files, so only `os` and
+the paths load until one is found.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,18 +26,58 @@ if TYPE_CHECKING:
 
 
 def spool_dir() -> Path:
-    return data_dir() / "trace-spool"
+    """Where probes spool: `trace-spool/` in the data folder, or the fallback when that cannot be written."""
+    primary = data_dir() / "trace-spool"
+    return primary if _usable(primary) else fallback_dir()
+
+
+def fallback_dir() -> Path:
+    """`flowertui-<uid>/trace-spool` in the temporary folder: used only while the data folder's cannot be written."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(os.environ.get("TMPDIR") or "/tmp") / f"flowertui-{uid}" / "trace-spool"
+
+
+def check_spool() -> str | None:
+    """One line to say before a traced program starts when its events could not be spooled where they should."""
+    primary = data_dir() / "trace-spool"
+    if _usable(primary):
+        return None
+    fallback = fallback_dir()
+    if _usable(fallback):
+        return f"cannot write the trace spool {primary}; events a killed viewer misses go to {fallback}"
+    return f"cannot write the trace spool {primary} nor {fallback}: events a killed viewer misses will be lost"
+
+
+def _usable(folder: Path) -> bool:
+    """The folder exists (created 0700 if need be), is a folder of ours, and can be written."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.lstat()
+    except OSError:
+        return False
+    own = not hasattr(os, "getuid") or info.st_uid == os.getuid()
+    return folder.is_dir() and not folder.is_symlink() and own and os.access(folder, os.W_OK | os.X_OK)
 
 
 def waiting() -> list[Path]:
-    """Spool files whose writing process has exited (cheap: no import beyond os when there are none)."""
-    folder = spool_dir()
-    if not folder.is_dir():
-        return []
+    """Spool files whose writing process has exited, and claims whose importer died (cheap: no import beyond
+    os when there are none)."""
     ready = []
-    for path in sorted(folder.glob("*.jsonl")):
-        parts = path.name[: -len(".jsonl")].split(".")
-        if len(parts) == 3 and parts[2].isdigit() and not pid_alive(int(parts[2])):
+    for folder in (data_dir() / "trace-spool", fallback_dir()):
+        if folder.is_dir():
+            ready.extend(_finished(folder))
+    return ready
+
+
+def _finished(folder: Path) -> list[Path]:
+    ready = []
+    for path in sorted(folder.iterdir()):
+        name, _, suffix = path.name.rpartition(".")
+        parts = name.split(".")
+        if suffix == "jsonl" and len(parts) == 3 and parts[2].isdigit() and not pid_alive(int(parts[2])):
+            ready.append(path)
+        elif suffix == "importing" and len(parts) in (3, 4) and not (  # 3 parts: claimed by an older flowertui
+                len(parts) == 4 and parts[3].isdigit() and pid_alive(int(parts[3]))):
             ready.append(path)
     return ready
 
@@ -51,30 +95,43 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def recover(database: Path, prices: dict[str, Price]) -> list[str]:
-    """Import every finished spool file into the store; returns the session ids that received events."""
-    sessions = []
+def recover(database: Path, prices: dict[str, Price]) -> list[tuple[str, bool, dict[str, int]]]:
+    """Import every finished spool file into the store: (session id, whether it received events,
+    {reason: records skipped}) for each session that received events or had records skipped."""
+    done: dict[str, tuple[bool, collections.Counter[str]]] = {}
     for path in waiting():
-        claimed = path.with_suffix(".importing")
+        session_id, run, pid = path.name.split(".")[:3]
+        claimed = path.with_name(f"{session_id}.{run}.{pid}.{os.getpid()}.importing")
         try:
             os.rename(path, claimed)  # a second flowertui starting at the same time skips it
         except OSError:
             continue
-        session_id, run, _pid = path.name[: -len(".jsonl")].split(".")
-        records = _read(claimed)
-        if records and _import(session_id, int(run) if run.isdigit() else 1, records, database, prices):
-            sessions.append(session_id)
+        records, skipped = _read(claimed)
+        imported = bool(records) and _import(session_id, int(run) if run.isdigit() else 1, records, database,
+                                             prices, skipped)
+        if imported or skipped:
+            before, counts = done.get(session_id, (False, collections.Counter()))
+            done[session_id] = (before or imported, counts + skipped)
         claimed.unlink(missing_ok=True)
-    return sessions
+    return [(session_id, imported, dict(skipped)) for session_id, (imported, skipped) in done.items()]
 
 
-def _read(path: Path) -> list[dict[str, Any]]:
-    from flowertui.trace.receiver import decode_line
+def _read(path: Path) -> tuple[list[dict[str, Any]], collections.Counter[str]]:
+    """The usable records of a spool file, and how many were skipped for which reason."""
+    from flowertui.trace.receiver import read_batch
 
-    records = []
-    for line in path.read_text("utf-8", errors="replace").splitlines():
-        records.extend(decode_line(line)[1])  # the last line of a program killed mid-write decodes to nothing
-    return records
+    records, skipped = [], collections.Counter()
+    with open(path, "rb") as file:
+        for line in file:
+            if not line.strip():
+                continue
+            if not line.endswith(b"\n"):  # the last line of a program killed mid-write
+                skipped["a batch cut short"] += 1
+                continue
+            _number, batch, problems = read_batch(line)
+            records.extend(batch)
+            skipped.update(problems)
+    return records, skipped
 
 
 def _unseen(records: list[dict[str, Any]], events: list, run: int) -> list[dict[str, Any]]:
@@ -90,7 +147,7 @@ def _unseen(records: list[dict[str, Any]], events: list, run: int) -> list[dict[
 
 
 def _import(session_id: str, run: int, records: list[dict[str, Any]], database: Path,
-            prices: dict[str, Price]) -> bool:
+            prices: dict[str, Price], skipped: collections.Counter[str]) -> bool:
     """Whether any record was new."""
     import shlex
 
@@ -128,7 +185,10 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
                      payload={"user": bus.redact(command), "pid": hello.get("pid"), "run": run})
         translator = Translator(bus)
         for record in records:
-            translator(record)
+            try:
+                translator(record)
+            except Exception as exc:  # a record of the right shape with unusable contents: skipped, counted
+                skipped[f"could not be read ({type(exc).__name__})"] += 1
         bus.emit("turn_end", name="run", scope="app", payload={
             "reply": f"recovered {len(records)} events from the spool", "exit_code": None, "signal": None,
             "langchain": translator.langchain or any(e.kind == "probe_hello" for e in events),
