@@ -135,15 +135,19 @@ def _read(path: Path) -> tuple[list[dict[str, Any]], collections.Counter[str]]:
 
 
 def _unseen(records: list[dict[str, Any]], events: list, run: int) -> list[dict[str, Any]]:
-    """The records not stored yet: a viewer killed before its last acknowledgement reached the probe stored
-    some of what was spooled. A run's start and end happen once, and a stored end means all of that run is stored."""
+    """The records not stored yet: a viewer killed after committing a batch but before its acknowledgement
+    reached the probe stored some of what was spooled. An event is known by its run, kind and the probe's
+    monotonic stamp (unique per event in one process), so a re-sent token is not stored twice; a run's start
+    and end happen once, and a stored end means all of that run is stored."""
+    stamps = {(e.run_id, e.kind, e.mono) for e in events if e.run_id}
     once = {(e.kind, e.run_id) for e in events if e.run_id and e.kind.endswith(ONCE)}
     finished = {run_id for kind, run_id in once if kind.endswith(("_end", "_error"))}
     hello = any(e.kind == "probe_hello" and e.turn == run for e in events)
     return [r for r in records if not (
         (r.get("t") == "hello" and hello)
         or (r.get("t") == "event" and r.get("run_id")
-            and (r["run_id"] in finished or (r.get("kind"), r["run_id"]) in once)))]
+            and (r["run_id"] in finished or (r.get("kind"), r["run_id"]) in once
+                 or (r["run_id"], r.get("kind"), r.get("mono")) in stamps)))]
 
 
 def _import(session_id: str, run: int, records: list[dict[str, Any]], database: Path,
