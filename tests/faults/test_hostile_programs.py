@@ -56,8 +56,7 @@ def test_a_socket_raising_a_base_exception_neither_reaches_the_program_nor_delay
     document, done, _ = trace("socket_raises", "3", str(report), data=data)
     assert "Traceback" not in done.stderr and "flowertui-probe" not in done.stderr, done.stderr
     assert done.stderr.splitlines() == ["done"]  # the program's own output (stdout → stderr under --json), only
-    ended = events_of(data, document["session_id"])[-1]
-    assert ended.kind == "turn_end" and ended.wall - float(report.read_text()) < 2.0  # no 3 s wait for a dead thread
+    assert float(report.read_text()) < 1.5  # the probe's exit handler: no 3 s wait for a sender thread that died
     session = recovered_session(run("sessions", data=data))  # the probe spooled what it could not send
     assert answers(events_of(data, session)) == ["answer 0", "answer 1", "answer 2"]
 
