@@ -34,6 +34,8 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=30)
     parser.add_argument("--calls", type=int, default=5)
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--within", type=float, nargs=2, default=(2.0, 6.0), metavar=("FROM", "TO"),
+                        help="seconds after the viewer starts to kill it, at random between these")
     args = parser.parse_args()
     from flowertui.session.store import DB_NAME, SessionStore
 
@@ -47,7 +49,7 @@ def main() -> None:
                                    str(ROOT / "tests/faults/programs/paced_stream.py"), str(args.calls),
                                    str(data / "streamed")],
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(2.0, 6.0))  # start-up takes 2–4 s here under load: kills land during and after
+        time.sleep(rng.uniform(*args.within))  # start-up takes 2–4 s here under load
         viewer.send_signal(signal.SIGKILL)
         viewer.wait()
         try:

@@ -153,6 +153,7 @@ class Listener:
         self._server = socket.create_server(("127.0.0.1", 0), backlog=128)
         self._server.setblocking(False)
         self._open = 0
+        self._pause = self.BACKOFF[0]
         self._quiet = threading.Condition()
         self._closed = False
         threading.Thread(target=self._accept, name="flowertui-trace-accept", daemon=True).start()
@@ -205,7 +206,6 @@ class Listener:
 
     def _take(self, selector: selectors.BaseSelector, waiting: dict) -> None:
         """Accept what the backlog holds; out of descriptors, let the oldest unauthenticated go and back off."""
-        pause = self.BACKOFF[0]
         for _ in range(256):
             try:
                 conn, _ = self._server.accept()
@@ -217,13 +217,10 @@ class Listener:
                 if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                     for old in list(waiting)[:8]:
                         self._refuse(selector, waiting, old)
-                    time.sleep(pause)
-                    pause = min(pause * 2, self.BACKOFF[1])
-                    if waiting:
-                        continue
-                    return
-                time.sleep(pause)
+                time.sleep(self._pause)  # the next accept may find a descriptor free
+                self._pause = min(self._pause * 2, self.BACKOFF[1])
                 return
+            self._pause = self.BACKOFF[0]
             if len(waiting) >= self.UNAUTHENTICATED_LIMIT:
                 self._refuse(selector, waiting, next(iter(waiting)))
             try:
