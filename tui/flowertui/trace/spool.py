@@ -49,13 +49,14 @@ def check_spool() -> str | None:
 
 
 def _usable(folder: Path) -> bool:
-    """The folder exists (created 0700 if need be), is a folder of ours, and can be written."""
+    """The folder exists (created 0700 if need be), it and its parent are ours, and it can be written."""
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = folder.lstat()
+        folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        infos = (folder.lstat(), folder.parent.stat())
     except OSError:
         return False
-    own = not hasattr(os, "getuid") or info.st_uid == os.getuid()
+    own = not hasattr(os, "getuid") or all(info.st_uid == os.getuid() for info in infos)
     return folder.is_dir() and not folder.is_symlink() and own and os.access(folder, os.W_OK | os.X_OK)
 
 
