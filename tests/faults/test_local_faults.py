@@ -92,7 +92,8 @@ def test_a_read_only_data_folder_is_reported_and_nothing_is_lost(tmp_path):
     assert mounted.returncode == 0, f"this test needs root to make a read-only mount: {mounted.stderr}"
     try:
         subprocess.run(["mount", "-o", "remount,bind,ro", str(data)], check=True)
-        one_clear_line(flowertui("run", "--script", "lesson", env={"FLOWERTUI_DATA_DIR": str(data)}), DB_NAME)
+        one_clear_line(flowertui("run", "--script", "lesson", env={"FLOWERTUI_DATA_DIR": str(data)}), str(data),
+                       "--data-dir")
     finally:
         subprocess.run(["umount", str(data)], check=True)
     assert {p.name: p.read_bytes() for p in data.iterdir()} == before

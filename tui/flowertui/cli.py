@@ -136,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(refused)
     if args.data_dir:
         os.environ["FLOWERTUI_DATA_DIR"] = args.data_dir
+    if args.command != "serve":
+        from flowertui.paths import DataDirError, prepare_data_dir
+
+        try:
+            prepare_data_dir()
+        except DataDirError as exc:
+            return _fail(str(exc))
     _recover_traces()
     command = {"run": _run, "sessions": _sessions, "export": _export, "replay": _replay,
                "trace": _trace, "serve": _serve, "lesson": _lesson}.get(args.command, _tui)
@@ -412,8 +419,14 @@ def _recover_traces() -> None:
     from flowertui.trace.spool import recover
 
     try:
-        for session_id in recover(data_dir() / DB_NAME, configured_prices()):
-            print(f"flowertui: recovered spooled trace events into session {session_id}", file=sys.stderr)
+        for session_id, imported, skipped in recover(data_dir() / DB_NAME, configured_prices()):
+            reasons = ", ".join(f"{count} × {reason}" for reason, count in skipped.items())
+            note = f"skipped {sum(skipped.values())} unreadable spooled records ({reasons})" if skipped else ""
+            if imported:
+                note = f"recovered spooled trace events into session {session_id}" + (f"; {note}" if note else "")
+            else:
+                note += f" of session {session_id}"
+            print(f"flowertui: {note}", file=sys.stderr)
     except (OSError, RuntimeError, ValueError) as exc:
         print(f"flowertui: could not import spooled trace events: {exc}", file=sys.stderr)
 
@@ -422,6 +435,10 @@ def _trace(args: argparse.Namespace) -> int:
     """`flowertui trace [--headless] [--json] [--] PROGRAM [ARGS…]`."""
     from flowertui.trace.launcher import LaunchError
 
+    from flowertui.trace.spool import check_spool
+
+    if spool_problem := check_spool():  # said before the program starts, not after its events are lost
+        print(f"flowertui: {spool_problem}", file=sys.stderr)
     try:
         if args.listen and args.program:
             return _fail("--listen takes no program: run yours with flowertui.watch() in it")

@@ -1,9 +1,19 @@
-"""Make untrusted text safe to store and show: escapes stripped, secrets redacted, size bounded."""
+"""Make untrusted text safe to store and show: escapes stripped, secrets redacted, size bounded.
+
+Secrets are the program's or provider's known values (environment variables named like
+secrets) and shapes: well-known key prefixes, `Bearer …`, `password=…`, `--token VALUE`,
+URLs with a password. Values shorter than MIN_SECRET characters are never redacted (too
+many false hits). A streamed reply is redacted as a stream: the tail that could still grow
+into a secret is held back until it cannot, so no sequence of stored tokens, joined,
+contains a secret.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any
 
 # CSI (ESC [ … final), OSC (ESC ] … BEL or ST), other two-byte ESC sequences, 8-bit CSI/OSC,
 # then every C0/C1 control character except tab and newline.
@@ -17,13 +27,25 @@ _ESCAPES = re.compile(
     r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
 )
 
-_SECRET_PATTERNS = re.compile(
-    r"(?:sk|pk|rk)-[A-Za-z0-9_\-]{16,}"  # OpenAI-style and DashScope/DeepSeek keys
-    r"|(?i:bearer)\s+[A-Za-z0-9._\-]{12,}"
-    r"|(?i:(?:api[_-]?key|authorization|password|secret|token)[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._\-]{12,}"
-)
-
 REDACTED = "[redacted]"
+MIN_SECRET = 8  # shorter values are left alone
+# An environment variable holds a secret when its name (upper-cased) matches this.
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|CREDENTIAL|_KEY$|_TOKEN$|_SECRET$")
+
+SECRET_FLAG = re.compile(r"--(?:[A-Za-z0-9]+-)*(?i:password|passwd|token|api-?key|secret|key)")
+# (context, value): a secret is `context` followed by `value`; only the value is replaced, and a stream
+# holds text back only once a value may have begun. Patterns use the `regex` module (partial matches).
+_SHAPES: tuple[tuple[str, str], ...] = (
+    # well-known key prefixes: OpenAI (sk-, sk-proj-, sk-ant- for Anthropic), GitHub, Slack, Hugging Face, AWS
+    (r"(?<![A-Za-z0-9_])(?:sk-proj-|sk-ant-|sk-|pk-|rk-|ghp_|gho_|github_pat_|xox[bp]-|hf_)", r"[A-Za-z0-9_\-]{16,}"),
+    (r"(?<![A-Za-z0-9])AKIA", r"[0-9A-Z]{16}(?![0-9A-Z])"),
+    (r"(?i:bearer)\s+", r"[A-Za-z0-9._~+/=\-]{8,}"),
+    (r"(?i:api[_-]?key|authorization|password|passwd|secret|token|credentials?)[\"']?\s*[:=]\s*[\"']?",
+     r"[A-Za-z0-9._~+/\-]{8,}"),
+    # command-line flags: --password VALUE, --password=VALUE, and --token, --api-key, --secret, --key, --passwd
+    (SECRET_FLAG.pattern + r"(?:=|\s+)[\"']?", r"[^\s\"']{8,}"),
+    (r"://[^\s/@:]*:", r"[^\s/@]{8,}(?=@)"),  # scheme://user:password@host
+)
 
 
 def strip_escapes(text: str) -> str:
@@ -38,21 +60,113 @@ def truncate(text: str, limit: int) -> str:
     return f"{text[:limit]}… [+{len(text) - limit} chars]"
 
 
+def secret_name(name: str) -> bool:
+    """Whether an environment variable of this name holds a secret (…PASSWORD…, …_KEY, …_TOKEN, …)."""
+    return bool(SECRET_NAME.search(name.upper()))
+
+
+def env_secrets(env: Mapping[str, str]) -> list[str]:
+    """The values of an environment's secret-named variables."""
+    return [value for name, value in env.items() if value and secret_name(name)]
+
+
+@cache
+def _shapes() -> tuple[tuple[Any, Any], ...]:
+    import regex  # 25 ms: loaded with the first text redacted, not at start
+
+    return tuple((regex.compile(context), regex.compile(f"(?:{context})(?P<v>{value})")) for context, value in _SHAPES)
+
+
 class Redactor:
-    """Replaces known secret values and key-shaped strings with a fixed marker."""
+    """Replaces known secret values and key-shaped strings with a fixed marker; whole texts or token streams."""
+
+    CONTEXT = 128  # characters of a stream already shown that a secret's context (`--password `) may lie in
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+        self._secrets: list[str] = []
+        self._literal: Any = None
+        self._streams: dict[Any, tuple[str, str]] = {}  # key → (text shown lately, text held back)
+        for secret in secrets:
+            self.add(secret)
 
     def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= 6 and secret not in self._secrets:
+        if secret and len(secret) >= MIN_SECRET and secret not in self._secrets:
+            import regex
+
             self._secrets = sorted([*self._secrets, secret], key=len, reverse=True)
+            self._literal = regex.compile("(?P<v>" + "|".join(regex.escape(s) for s in self._secrets) + ")")
+
+    def _patterns(self) -> list[tuple[Any, Any]]:
+        literal = [(None, self._literal)] if self._literal is not None else []
+        return [*literal, *_shapes()]
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return _SECRET_PATTERNS.sub(REDACTED, text)
+        if not text:
+            return text
+        return self._redact(text, 0, len(text))
+
+    def _redact(self, text: str, start: int, stop: int) -> str:
+        """text[start:stop] with every secret value found in text (whose value lies in that part) replaced."""
+        spans: list[tuple[int, int]] = []
+        for _context, pattern in self._patterns():
+            for match in pattern.finditer(text, 0, stop):
+                begin, end = match.span("v")
+                if end > start:
+                    spans.append((max(begin, start), end))
+        if not spans:
+            return text[start:stop]
+        out, at = [], start
+        for begin, end in sorted(spans):
+            if end <= at:
+                continue
+            if begin > at:
+                out.append(text[at:begin])
+            out.append(REDACTED)
+            at = end
+        out.append(text[at:stop])
+        return "".join(out)
+
+    def stream(self, key: Any, token: str) -> str:
+        """The part of the stream `key` that is safe to show now that `token` came; the rest is held back.
+
+        Text that cannot be the start of a secret's value passes at once.
+        """
+        shown, held = self._streams.get(key, ("", ""))
+        text = shown + held + token
+        offset = len(shown)
+        hold = len(text)
+        for context, pattern in self._patterns():
+            for match in pattern.finditer(text, partial=True):
+                if match.end() < len(text) and not match.partial:
+                    continue  # complete: redacted below
+                if match.start() == match.end():
+                    continue
+                begin = match.start()
+                if context is not None:  # the value begins where the context ends, if it is complete
+                    lead = context.match(text, begin)
+                    if lead is None or lead.end() >= len(text):
+                        continue
+                    begin = lead.end()
+                hold = min(hold, max(begin, offset))
+        out = self._redact(text, offset, hold) if hold > offset else ""
+        self._streams[key] = ((shown + out)[-self.CONTEXT:], text[hold:])
+        return out
+
+    def end_stream(self, key: Any) -> str:
+        """The stream is over: what was held back, redacted."""
+        shown, held = self._streams.pop(key, ("", ""))
+        return self._redact(shown + held, len(shown), len(shown) + len(held)) if held else ""
+
+
+def redact_argv(argv: Iterable[str], redact: Redactor) -> list[str]:
+    """A command line's arguments, redacted one by one; the value after a secret flag (`--password VALUE`) too."""
+    out: list[str] = []
+    previous = ""
+    for arg in argv:
+        secret = SECRET_FLAG.fullmatch(previous) is not None and len(arg) >= MIN_SECRET
+        out.append(REDACTED if secret else redact(arg))
+        previous = arg
+    return out
 
 
 def clean(text: str, redact: Redactor, limit: int = 0) -> str:

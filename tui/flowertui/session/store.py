@@ -11,6 +11,7 @@ from its first turn: a launch that asks nothing leaves nothing behind.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import sqlite3
 import threading
@@ -22,6 +23,7 @@ from pathlib import Path
 from flowertui.engine.events import (MEMORY_CATCHUP_END, TURN_START, ChatSessionStart, Event, RunEnd, RunStart,
                                      SessionKind, SessionStart, TurnStart, session_kind)
 from flowertui.engine.session_ledger import SessionLedger
+from flowertui.paths import PRIVATE_DIR, PRIVATE_FILE, make_private
 from flowertui.session.model import turn_status
 
 BATCH_SECONDS = 0.2
@@ -106,13 +108,20 @@ class SessionOverview:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) and migrate the database; WAL so readers never block the writer."""
+    """Open (creating if needed) and migrate the database; WAL so readers never block the writer.
+
+    The database and its -wal and -shm files are its owner's only (0600; SQLite gives the
+    side files the database's mode), whatever the umask."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
         db = sqlite3.connect(path, timeout=5, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         migrate(db)
+        for side in ("", "-wal", "-shm"):
+            if (file := path.with_name(path.name + side)).exists():
+                make_private(file)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open the session database {path}: {exc}") from exc
     return db

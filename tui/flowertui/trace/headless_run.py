@@ -131,10 +131,15 @@ def listen_headless(*, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sy
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         runs.close()
-    rows = runs.ledger.rows()
+    rows, listener = runs.ledger.rows(), runs.listener
     if as_json:
-        out.write(json.dumps({"flowertui": __version__, "session_id": runs.session_id, "events": count.n,
-                              **rows.to_dict()}, ensure_ascii=False, indent=2) + "\n")
+        document = {"flowertui": __version__, "session_id": runs.session_id, "events": count.n, **rows.to_dict()}
+        if listener.dropped:  # records a probe (or an impostor with the token) sent that could not be used
+            document["dropped_records"] = dict(listener.dropped)
+        out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     else:
         err.write(trace_table(rows) + "\n")
+    if listener.dropped:
+        reasons = ", ".join(f"{n} × {reason}" for reason, n in listener.dropped.items())
+        err.write(f"flowertui: dropped {sum(listener.dropped.values())} unusable records ({reasons})\n")
     return 0

@@ -3,12 +3,16 @@
 A probe writes `<session>.<run>.<pid>.jsonl` when its viewer is gone (killed,
 crashed) or when `flowertui.watch()` runs with no viewer listening. The next
 flowertui start imports every file whose writer has exited, into the session it
-names (creating the session for a watched program), and deletes it. Every start checks
-for such files, so only `os` and the paths load until one is found.
+names (creating the session for a watched program), and deletes it. An import claims
+its file by renaming it `<session>.<run>.<pid>.<importer pid>.importing`; a claim whose
+importer died is taken up again by the next start. Records that cannot be read are
+skipped and counted, never fatal. Every start checks for such files, so only `os` and
+the paths load until one is found.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,18 +26,59 @@ if TYPE_CHECKING:
 
 
 def spool_dir() -> Path:
-    return data_dir() / "trace-spool"
+    """Where probes spool: `trace-spool/` in the data folder, or the fallback when that cannot be written."""
+    primary = data_dir() / "trace-spool"
+    return primary if _usable(primary) else fallback_dir()
+
+
+def fallback_dir() -> Path:
+    """`flowertui-<uid>/trace-spool` in the temporary folder: used only while the data folder's cannot be written."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(os.environ.get("TMPDIR") or "/tmp") / f"flowertui-{uid}" / "trace-spool"
+
+
+def check_spool() -> str | None:
+    """One line to say before a traced program starts when its events could not be spooled where they should."""
+    primary = data_dir() / "trace-spool"
+    if _usable(primary):
+        return None
+    fallback = fallback_dir()
+    if _usable(fallback):
+        return f"cannot write the trace spool {primary}; events a killed viewer misses go to {fallback}"
+    return f"cannot write the trace spool {primary} nor {fallback}: events a killed viewer misses will be lost"
+
+
+def _usable(folder: Path) -> bool:
+    """The folder exists (created 0700 if need be), it and its parent are ours, and it can be written."""
+    try:
+        folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        infos = (folder.lstat(), folder.parent.stat())
+    except OSError:
+        return False
+    own = not hasattr(os, "getuid") or all(info.st_uid == os.getuid() for info in infos)
+    return folder.is_dir() and not folder.is_symlink() and own and os.access(folder, os.W_OK | os.X_OK)
 
 
 def waiting() -> list[Path]:
-    """Spool files whose writing process has exited (cheap: no import beyond os when there are none)."""
-    folder = spool_dir()
-    if not folder.is_dir():
-        return []
+    """Spool files whose writing process has exited, and claims whose importer died (cheap: no import beyond
+    os when there are none)."""
     ready = []
-    for path in sorted(folder.glob("*.jsonl")):
-        parts = path.name[: -len(".jsonl")].split(".")
-        if len(parts) == 3 and parts[2].isdigit() and not pid_alive(int(parts[2])):
+    for folder in (data_dir() / "trace-spool", fallback_dir()):
+        if folder.is_dir():
+            ready.extend(_finished(folder))
+    return ready
+
+
+def _finished(folder: Path) -> list[Path]:
+    ready = []
+    for path in sorted(folder.iterdir()):
+        name, _, suffix = path.name.rpartition(".")
+        parts = name.split(".")
+        if suffix == "jsonl" and len(parts) == 3 and parts[2].isdigit() and not pid_alive(int(parts[2])):
+            ready.append(path)
+        elif suffix == "importing" and len(parts) in (3, 4) and not (  # 3 parts: claimed by an older flowertui
+                len(parts) == 4 and parts[3].isdigit() and pid_alive(int(parts[3]))):
             ready.append(path)
     return ready
 
@@ -51,46 +96,63 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def recover(database: Path, prices: PriceBook) -> list[str]:
-    """Import every finished spool file into the store; returns the session ids that received events."""
-    sessions = []
+def recover(database: Path, prices: PriceBook) -> list[tuple[str, bool, dict[str, int]]]:
+    """Import every finished spool file into the store: (session id, whether it received events,
+    {reason: records skipped}) for each session that received events or had records skipped."""
+    done: dict[str, tuple[bool, collections.Counter[str]]] = {}
     for path in waiting():
-        claimed = path.with_suffix(".importing")
+        session_id, run, pid = path.name.split(".")[:3]
+        claimed = path.with_name(f"{session_id}.{run}.{pid}.{os.getpid()}.importing")
         try:
             os.rename(path, claimed)  # a second flowertui starting at the same time skips it
         except OSError:
             continue
-        session_id, run, _pid = path.name[: -len(".jsonl")].split(".")
-        records = _read(claimed)
-        if records and _import(session_id, int(run) if run.isdigit() else 1, records, database, prices):
-            sessions.append(session_id)
+        records, skipped = _read(claimed)
+        imported = bool(records) and _import(session_id, int(run) if run.isdigit() else 1, records, database,
+                                             prices, skipped)
+        if imported or skipped:
+            before, counts = done.get(session_id, (False, collections.Counter()))
+            done[session_id] = (before or imported, counts + skipped)
         claimed.unlink(missing_ok=True)
-    return sessions
+    return [(session_id, imported, dict(skipped)) for session_id, (imported, skipped) in done.items()]
 
 
-def _read(path: Path) -> list[dict[str, Any]]:
-    from flowertui.trace.receiver import decode_line
+def _read(path: Path) -> tuple[list[dict[str, Any]], collections.Counter[str]]:
+    """The usable records of a spool file, and how many were skipped for which reason."""
+    from flowertui.trace.receiver import read_batch
 
-    records = []
-    for line in path.read_text("utf-8", errors="replace").splitlines():
-        records.extend(decode_line(line)[1])  # the last line of a program killed mid-write decodes to nothing
-    return records
+    records, skipped = [], collections.Counter()
+    with open(path, "rb") as file:
+        for line in file:
+            if not line.strip():
+                continue
+            if not line.endswith(b"\n"):  # the last line of a program killed mid-write
+                skipped["a batch cut short"] += 1
+                continue
+            _number, batch, problems = read_batch(line)
+            records.extend(batch)
+            skipped.update(problems)
+    return records, skipped
 
 
 def _unseen(records: list[dict[str, Any]], events: list, run: int) -> list[dict[str, Any]]:
-    """The records not stored yet: a viewer killed before its last acknowledgement reached the probe stored
-    some of what was spooled. A run's start and end happen once, and a stored end means all of that run is stored."""
+    """The records not stored yet: a viewer killed after committing a batch but before its acknowledgement
+    reached the probe stored some of what was spooled. An event is known by its run, kind and the probe's
+    monotonic stamp (unique per event in one process), so a re-sent token is not stored twice; a run's start
+    and end happen once, and a stored end means all of that run is stored."""
+    stamps = {(e.run_id, e.kind, e.mono) for e in events if e.run_id}
     once = {(e.kind, e.run_id) for e in events if e.run_id and e.kind.endswith(ONCE)}
     finished = {run_id for kind, run_id in once if kind.endswith(("_end", "_error"))}
     hello = any(e.kind == "probe_hello" and e.turn == run for e in events)
     return [r for r in records if not (
         (r.get("t") == "hello" and hello)
         or (r.get("t") == "event" and r.get("run_id")
-            and (r["run_id"] in finished or (r.get("kind"), r["run_id"]) in once)))]
+            and (r["run_id"] in finished or (r.get("kind"), r["run_id"]) in once
+                 or (r["run_id"], r.get("kind"), r.get("mono")) in stamps)))]
 
 
 def _import(session_id: str, run: int, records: list[dict[str, Any]], database: Path,
-            prices: PriceBook) -> bool:
+            prices: PriceBook, skipped: collections.Counter[str]) -> bool:
     """Whether any record was new."""
     import shlex
 
@@ -122,7 +184,10 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
             session.start_run(command, pid if isinstance(pid, int) else None)
         translator = session.translator
         for record in records:
-            translator(record)
+            try:
+                translator(record)
+            except Exception as exc:  # a record of the right shape with unusable contents: skipped, counted
+                skipped[f"could not be read ({type(exc).__name__})"] += 1
         session.end_run(TURN_END, f"recovered {len(records)} events from the spool",
                         langchain=translator.langchain or any(e.kind == PROBE_HELLO for e in events),
                         recovered=len(records), dropped_events=translator.dropped)

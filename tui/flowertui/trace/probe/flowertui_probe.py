@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import collections
 import contextvars
+import fcntl
 import inspect
 import json
 import os
@@ -30,6 +31,17 @@ import socket
 import sys
 import threading
 import time
+
+# Bound at import: a program that patches json, socket or os later does not change what the probe runs.
+_json_dumps, _json_loads = json.dumps, json.loads
+_create_connection = socket.create_connection
+_socket = socket.socket
+_select = select.select
+_os_open, _os_close, _os_write, _makedirs, _getpid = os.open, os.close, os.write, os.makedirs, os.getpid
+_monotonic, _sleep = time.monotonic, time.sleep
+_Thread, _Event = threading.Thread, threading.Event
+_DUPFD = getattr(fcntl, "F_DUPFD_CLOEXEC", fcntl.F_DUPFD)
+_fcntl = fcntl.fcntl
 
 ENV_ENABLED = "FLOWERTUI_TRACE"  # the configure hook's env var: the probe handler joins runs while set
 ENV_ADDR = "FLOWERTUI_TRACE_ADDR"
@@ -42,11 +54,20 @@ PROTOCOL = 1  # the version of what the probe sends (docs/PROBE.md); in the conn
 QUEUE_LIMIT = 50_000
 BATCH = 512
 BATCH_PAUSE = 0.005  # seconds a woken sender waits for a batch to gather
-BURST, BURST_PAUSE = 200, 0.1  # a batch this big means a burst: pause longer between sends
+BURST, BURST_PAUSE = 200, 0.1  # a batch this big means a burst: pause longer between sends (a run's end cuts it)
+LINE_LIMIT = 4 << 20  # bytes in one line; the viewer skips lines over 8 MB
+FIELD_LIMIT = 1 << 20  # characters a text keeps in a record too big for a line
 ACK_READ_EVERY = 32
 EXIT_WAIT = 3.0  # at most this long at exit
 ACK_WAIT = 2.0  # of which waiting for the viewer's last acknowledgement, then spool the rest
-_SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
+MIN_SECRET = 8
+
+
+def _secret_name(name):
+    """The viewer's rule (flowertui.engine.sanitize.secret_name), without importing re into the program."""
+    name = name.upper()
+    return ("PASSWORD" in name or "PASSWD" in name or "CREDENTIAL" in name
+            or name.endswith(("_KEY", "_TOKEN", "_SECRET")))
 
 _MANAGER = "langchain_core.callbacks.manager"
 _CONTEXT = "langchain_core.tracers.context"
@@ -403,21 +424,26 @@ class _Shipper:
     """A bounded buffer drained by a daemon thread: socket while the viewer answers, the spool file after that.
 
     `put` is a deque append (no lock, no wake-up while the thread is busy); the
-    thread sends whole batches as one JSON line each.
+    thread sends whole batches as one JSON line each. Nothing here may reach the
+    program: the thread catches everything (BaseException too) and never writes to
+    its streams, its descriptors are never 0-2, and a top-level run's end is sent at
+    once (a program leaving through `os._exit` runs no exit handler).
     """
 
     def __init__(self, addr, token, spool_dir, session_id, run):
         self.addr, self.token, self.spool_dir = addr, token, spool_dir
         self.session_id, self.run = session_id, run
-        self._secrets = sorted({v for k, v in os.environ.items() if k.upper().endswith(_SECRET_SUFFIXES)
-                                and v and len(v) >= 6}, key=len, reverse=True)
+        self._secrets = sorted({v for k, v in os.environ.items() if _secret_name(k) and v and len(v) >= MIN_SECRET},
+                               key=len, reverse=True)
+        self._escaped = [_json_dumps(secret, ensure_ascii=False)[1:-1] for secret in self._secrets] + self._secrets
         self._reset()
 
     def _reset(self):
         self.buffer = collections.deque()
         self.dropped = 0
         self._controls = collections.deque()
-        self._wake = threading.Event()
+        self._wake = _Event()
+        self._urgent = _Event()  # a top-level run ended: cut the burst pause short
         self._idle = True
         self._thread = None
         self._lock = threading.Lock()
@@ -440,13 +466,20 @@ class _Shipper:
             self.dropped += 1
             return
         self.buffer.append(record)
+        if type(record) is dict and record.get("parent_run_id") is None and record.get("kind", "").endswith(
+                ("_end", "_error")):
+            self._urgent.set()
         if self._idle:
             self._idle = False
             if self._thread is None:
                 with self._lock:
                     if self._thread is None:
-                        self._thread = threading.Thread(target=self._run, name="flowertui-probe", daemon=True)
-                        self._thread.start()
+                        try:
+                            self._thread = _Thread(target=self._run, name="flowertui-probe", daemon=True)
+                            self._thread.start()
+                        except BaseException:  # no thread to be had: the events stay queued, the program goes on
+                            self._thread = None
+                            return
             self._wake.set()
 
     def drain(self, timeout):
@@ -460,20 +493,27 @@ class _Shipper:
             self._closed = True
 
     def _control(self, what, timeout):
-        if self._thread is None:
+        if self._thread is None or not self._thread.is_alive():
             return
-        done = threading.Event()
+        done = _Event()
         self._controls.append((what, done))
         self._wake.set()
         done.wait(timeout)
 
     def _run(self):
+        try:
+            self._loop()
+        except BaseException:  # never "Exception in thread flowertui-probe" on the program's stderr
+            pass
+
+    def _loop(self):
         while True:
             controls = []
             while self._controls:
                 controls.append(self._controls.popleft())
             sent = len(self.buffer)
             try:
+                self._urgent.clear()
                 while self.buffer:  # everything put before the controls were read
                     batch = []
                     while self.buffer and len(batch) < BATCH:
@@ -481,7 +521,7 @@ class _Shipper:
                     self._ship(batch)
                 if any(what == "close" for what, _ in controls):
                     self._finish()
-            except Exception:
+            except BaseException:
                 pass
             for what, done in controls:
                 done.set()
@@ -490,7 +530,7 @@ class _Shipper:
             if self.buffer or self._controls:
                 continue
             if sent >= BURST:  # the program is streaming fast: stay off its GIL a while longer
-                time.sleep(BURST_PAUSE)
+                self._urgent.wait(BURST_PAUSE)
                 if self.buffer or self._controls:
                     continue
             self._idle = True
@@ -498,15 +538,32 @@ class _Shipper:
                 continue
             self._wake.wait()
             self._wake.clear()
-            time.sleep(BATCH_PAUSE)  # let a batch gather instead of waking once per event
+            _sleep(BATCH_PAUSE)  # let a batch gather instead of waking once per event
 
     def _ship(self, batch):
-        """One line per batch: {"n": its number, "records": [...]}; tokens arrive already encoded."""
+        """One line per batch: {"n": its number, "records": [...]}; tokens arrive already encoded.
+
+        A line stays under LINE_LIMIT: a bigger batch goes as several lines, and a record bigger than that
+        alone has its long texts cut (and says so) rather than being lost at the viewer."""
+        texts = [self._redact_encoded(item) if type(item) is str else self._encode(item) for item in batch]
+        start, size = 0, 0
+        for index, text in enumerate(texts):
+            if len(text) > LINE_LIMIT:
+                texts[index] = text = self._encode(_cut(batch[index]))
+            if size + len(text) > LINE_LIMIT and index > start:
+                self._send_line(texts[start:index])
+                start, size = index, 0
+            size += len(text) + 1
+        self._send_line(texts[start:])
+
+    def _encode(self, record):
+        return _json_dumps(self._redact_values(record), ensure_ascii=False, default=str)
+
+    def _send_line(self, texts):
         self._number += 1
-        texts = [item if type(item) is str else json.dumps(item, ensure_ascii=False, default=str) for item in batch]
         head = '{"n":%d,"dropped":%d,"records":[' % (self._number, self.dropped)
         self.dropped = 0
-        line = self._redact((head + ",".join(texts) + "]}\n").encode("utf-8", "replace"))
+        line = (head + ",".join(texts) + "]}\n").encode("utf-8", "replace")
         if self._sock is None and not self._gave_up_socket:
             self._connect()
         if self._sock is not None:
@@ -522,19 +579,25 @@ class _Shipper:
         self._to_spool([line])
 
     def _connect(self):
+        sock = None
         try:
             host, port = self.addr.rsplit(":", 1)
-            sock = socket.create_connection((host, int(port)), timeout=2)
+            sock = _create_connection((host, int(port)), timeout=2)
+            sock = _above_stdio(sock)
             sock.settimeout(10)
-            sock.sendall(("flowertui-probe %s %s %d %s %d\n" % (self.token, self.session_id, os.getpid(), self.run,
+            sock.sendall(("flowertui-probe %s %s %d %s %d\n" % (self.token, self.session_id, _getpid(), self.run,
                                                                  PROTOCOL)).encode())
             self._sock = sock
-        except Exception:
+        except BaseException:
             self._gave_up_socket = True
+            try:
+                sock.close()
+            except BaseException:
+                pass
 
     def _read_acks(self, wait):
         while self._sock is not None:
-            ready, _, _ = select.select([self._sock], [], [], wait)
+            ready, _, _ = _select([self._sock], [], [], wait)
             if not ready:
                 return
             data = self._sock.recv(65536)
@@ -543,7 +606,7 @@ class _Shipper:
             self._ack_buffer += data
             *done, self._ack_buffer = self._ack_buffer.split(b"\n")
             for line in done:
-                if line.startswith(b"ack "):
+                if line.startswith(b"ack ") and line[4:].isdigit():
                     self._acked = max(self._acked, int(line[4:]))
             while self._unacked and self._unacked[0][0] <= self._acked:
                 self._unacked.popleft()
@@ -555,11 +618,11 @@ class _Shipper:
         already stored would be imported a second time."""
         try:
             self._read_acks(0)
-        except Exception:
+        except BaseException:
             pass
         try:
             self._sock.close()
-        except Exception:
+        except BaseException:
             pass
         self._sock, self._gave_up_socket = None, True
         pending, self._unacked = [line for _, line in self._unacked], collections.deque()
@@ -569,18 +632,18 @@ class _Shipper:
         """Last batch sent: wait for the viewer to acknowledge it all, or spool what it did not."""
         if self._sock is None:
             return
-        deadline = time.monotonic() + ACK_WAIT
+        deadline = _monotonic() + ACK_WAIT
         try:
-            while self._unacked and time.monotonic() < deadline:
-                self._read_acks(max(0.0, deadline - time.monotonic()))
-        except OSError:
+            while self._unacked and _monotonic() < deadline:
+                self._read_acks(max(0.0, deadline - _monotonic()))
+        except BaseException:
             pass
         if self._unacked:
             self._lose_viewer()
             return
         try:
             self._sock.close()
-        except Exception:
+        except BaseException:
             pass
         self._sock = None
 
@@ -589,23 +652,79 @@ class _Shipper:
             return
         try:
             if self._spool is None:
-                os.makedirs(self.spool_dir, exist_ok=True)
-                name = "%s.%s.%d.jsonl" % (self.session_id or "watch", self.run, os.getpid())
-                fd = os.open(os.path.join(self.spool_dir, name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-                self._spool = os.fdopen(fd, "ab")
+                _makedirs(self.spool_dir, mode=0o700, exist_ok=True)
+                name = "%s.%s.%d.jsonl" % (self.session_id or "watch", self.run, _getpid())
+                fd = _above_stdio_fd(_os_open(os.path.join(self.spool_dir, name),
+                                              os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600))
+                self._spool = fd
             for line in lines:
-                self._spool.write(line)
-            self._spool.flush()
-        except Exception:
+                view = memoryview(line)
+                while view:
+                    view = view[_os_write(self._spool, view):]
+        except BaseException:
             pass
 
-    def _redact(self, data):
-        """The program's own secret values never leave it: a viewer of `watch()` does not know its environment,
-        and the spool lies on disk until imported."""
+    def _redact_encoded(self, text):
+        """A record the recorder encoded already (a token): decoded and redacted only if a secret shows in it."""
+        if self._secrets and any(secret in text for secret in self._escaped):
+            try:
+                return self._encode(_json_loads(text))
+            except BaseException:
+                return '{"t":"event","kind":"llm_new_token","payload":{"token":"[redacted]"}}'
+        return text
+
+    def _redact_values(self, value):
+        """The program's own secret values never leave it (a viewer of `watch()` does not know its environment,
+        and the spool lies on disk until imported); only texts are rewritten, never a record's own keys."""
         if not self._secrets:
-            return data
-        text = data.decode("utf-8", "replace")
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "[redacted]")
-        return text.encode("utf-8")
+            return value
+        if type(value) is str:
+            for secret in self._secrets:
+                if secret in value:
+                    value = value.replace(secret, "[redacted]")
+            return value
+        if type(value) is dict:
+            return {k: self._redact_values(v) for k, v in value.items()}
+        if type(value) in (list, tuple):
+            return [self._redact_values(v) for v in value]
+        return value
+
+
+def _cut(record):
+    """A copy of the record with every text longer than FIELD_LIMIT cut, and `cut` saying by how much."""
+    cut = [0]
+
+    def shorten(value):
+        if type(value) is str and len(value) > FIELD_LIMIT:
+            cut[0] += len(value) - FIELD_LIMIT
+            return value[:FIELD_LIMIT] + " [+%d chars cut]" % (len(value) - FIELD_LIMIT)
+        if type(value) is dict:
+            return {k: shorten(v) for k, v in value.items()}
+        if type(value) in (list, tuple):
+            return [shorten(v) for v in value]
+        return value
+
+    short = shorten(record)
+    if type(short) is dict and type(short.get("payload")) is dict:
+        short["payload"]["cut_chars"] = cut[0]
+    return short
+
+
+def _above_stdio_fd(fd):
+    """The descriptor moved to 3 or above: a program that closed its stdout must not find the probe there."""
+    if fd > 2:
+        return fd
+    try:
+        return _fcntl(fd, _DUPFD, 3)
+    finally:
+        _os_close(fd)
+
+
+def _above_stdio(sock):
+    if sock.fileno() > 2:
+        return sock
+    fd = _fcntl(sock.fileno(), _DUPFD, 3)
+    moved = _socket(sock.family, sock.type, sock.proto, fileno=fd)
+    moved.settimeout(sock.gettimeout())
+    sock.close()
+    return moved
