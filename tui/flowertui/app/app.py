@@ -64,8 +64,7 @@ class ChatApp(AppBase):
     def left(self) -> ComposeResult:
         yield titled(ConversationView(id="conversation"), "Conversation")
         yield StatusLine(replace(self.mode), replay=self.replaying, id="status")
-        yield HistoryInput(placeholder="Ask the flower shop…  (Enter to send, Esc for keys, ? for help)",
-                           id="message")
+        yield HistoryInput(placeholder=f"Ask the flower shop…  ({self.key_hint()})", id="message")
 
     def counter(self) -> Widget:
         return titled(TokenCounter(self.ledger, id="counter-pane", classes="pane"), "Tokens per memory kind")
@@ -195,7 +194,8 @@ class ChatApp(AppBase):
         if self.live is None or (kind == self.mode.kind and not self.turn_running):
             return
         if self.turn_running:
-            self.notify(f"Memory switches to {kind} after this reply.", markup=False)
+            self.notify(f"Memory: {kind} from the next turn (this reply goes on with {self.mode.kind}).",
+                        markup=False)
         conversation = self.live.conversation
         self._engine(lambda: conversation.switch(kind))
 
@@ -205,6 +205,8 @@ class ChatApp(AppBase):
     def action_compare(self) -> None:
         if self.live is not None:
             conversation, on = self.live.conversation, not self.mode.compare
+            if self.turn_running:
+                self.notify(f"Compare mode {'on' if on else 'off'} from the next turn.", markup=False)
             self._engine(lambda: conversation.set_compare(on))
 
     def action_cancel(self) -> None:

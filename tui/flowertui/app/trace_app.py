@@ -99,8 +99,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
             if self.lesson is not None:
                 yield titled(LessonSource(self.lesson.source(), id="source"), self.lesson.file)
         yield TraceStatus(id="status")
-        yield HistoryInput(placeholder="A line for the program's stdin  (Enter to send, Esc for keys, "
-                                       "? for help)", id="message")
+        yield HistoryInput(placeholder=f"A line for the program's stdin  ({self.key_hint()})", id="message")
 
     def counter(self) -> Widget:
         return titled(TraceCounter(self.ledger, id="counter-pane", classes="pane"),

@@ -1,0 +1,150 @@
+"""The chat app's keys as a user meets them: the keymap checked, the export dialog by keyboard, the history's
+draft, and the memory and theme keys while typing, mid-reply included."""
+
+from __future__ import annotations
+
+from textual.widgets import Footer
+
+from flowertui.app.screens.export_dialog import ExportDialog
+from flowertui.app.screens.help import HelpScreen
+from flowertui.engine.providers import ProviderSettings
+from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
+from tests.helpers import LESSON
+
+
+def _notes(app) -> list[str]:
+    """Every notification the app raises from now on (their text)."""
+    notes: list[str] = []
+    notify = app.notify
+
+    def spy(message, *args, **kwargs):
+        notes.append(str(message))
+        return notify(message, *args, **kwargs)
+
+    app.notify = spy
+    return notes
+
+
+def _footer(app) -> dict[str, str]:
+    """The main screen's footer: action -> the key it shows."""
+    footer = app.screen_stack[0].query_one(Footer)
+    return {key.action: key.key_display for key in footer.query("FooterKey")}
+
+
+# 5. the keymap is checked -------------------------------------------------------------------------------------
+async def test_a_bad_key_name_and_an_unknown_id_are_named_and_the_defaults_stay():
+    app = make_app(keymap={"quit": "ctrl+!!bad", "no.such": "x"})
+    notes = _notes(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        text = "\n".join(notes)
+        assert "ctrl+!!bad" in text and "no.such" in text
+        assert _footer(app)["quit"] == "^q"
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: not app.is_running)
+
+
+async def test_a_key_claimed_twice_is_named_with_both_ids_and_neither_takes_it():
+    app = make_app(keymap={"help": "1"})
+    notes = _notes(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert any("memory.buffer" in note and "help" in note for note in notes)
+        await pilot.press("escape", "2")  # window
+        await settle(pilot)
+        await pilot.press("1")  # still memory.buffer's, not help's
+        await settle(pilot)
+        assert app.mode.kind == "buffer" and not isinstance(app.screen, HelpScreen)
+        await pilot.press("question_mark")  # help keeps its own key
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+
+
+async def test_every_place_that_shows_a_key_shows_the_one_in_force():
+    app = make_app(keymap={"help": "f1", "cancel": "ctrl+g", "theme.next": "ctrl+t", "memory.window": "w"})
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        placeholder = app.query_one("#message").placeholder
+        assert "f1 for help" in placeholder and "^g for keys" in placeholder and "?" not in placeholder
+        footer = _footer(app)
+        assert footer["help"] == "f1" and footer["next_theme"] == "^t" and footer["cancel"] == "^g"
+        assert footer["memory('buffer')"] == "alt+1/alt+w/alt+3/alt+4/alt+5"
+        table = dict(app.key_table())
+        assert table["f1"].startswith("what each pane") and table["^t"].startswith("next flower theme")
+        assert table["w · alt+w"].startswith("memory kind window")
+        palette = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        assert palette["Help"].endswith("(key: f1)")
+        await pilot.press("ctrl+g", "w")
+        await settle(pilot)
+        assert app.mode.kind == "window"
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+
+
+# 6. the export dialog by keyboard -----------------------------------------------------------------------------
+async def test_e_enter_exports_and_the_format_follows_the_path_and_is_remembered(tmp_path, monkeypatch):
+    monkeypatch.setattr("flowertui.paths.platformdirs.user_documents_dir", lambda: str(tmp_path))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await say(pilot, LESSON[0])
+        session = app.live.bus.session_id
+        await pilot.press("escape", "e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportDialog))
+        await pilot.pause(0.1)
+        assert app.focused.id == "export-path"
+        await pilot.press("enter")
+        first = tmp_path / f"flowertui-{session}.jsonl"
+        await wait_until(pilot, first.exists)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportDialog))
+        await pilot.pause(0.1)
+        box = app.screen.query_one("#export-path")
+        box.value = ""
+        await pilot.press(*str(tmp_path / "notes.md"))  # typed: the extension picks Markdown
+        assert app.screen.query_one("#export-format").value == "md"
+        await pilot.press("enter")
+        await wait_until(pilot, (tmp_path / "notes.md").exists)
+        assert (tmp_path / "notes.md").read_text("utf-8").startswith("#")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportDialog))
+        await pilot.pause(0.1)
+        assert app.screen.query_one("#export-format").value == "md"  # remembered for the session
+        assert app.screen.query_one("#export-path").value.endswith(f"flowertui-{session}.md")
+
+
+# 10. the history keeps the draft ------------------------------------------------------------------------------
+async def test_down_past_the_newest_entry_gives_back_the_draft():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await say(pilot, LESSON[0])
+        box = app.query_one("#message")
+        await pilot.press(*"my draft", "up")
+        assert box.value == LESSON[0]
+        await pilot.press("down")
+        assert box.value == "my draft"
+
+
+# 11. memory and theme keys while typing, mid-reply ------------------------------------------------------------
+async def test_alt_keys_switch_memory_and_theme_mid_reply_without_leaving_the_box():
+    app = make_app(ProviderSettings(speed=2))  # slow enough to still stream while the keys are pressed
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        notes = _notes(app)
+        box = app.query_one("#message")
+        box.value = LESSON[0]
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.turn_running)
+        await pilot.press(*"next one")
+        theme = app.theme
+        assert app.turn_running
+        await pilot.press("alt+2", "alt+t", "alt+c")
+        assert app.focused is box and box.value == "next one"  # still typing, nothing typed by the keys
+        assert app.theme != theme
+        assert any("window from the next turn" in note for note in notes), notes
+        assert any("Compare mode on from the next turn" in note for note in notes)
+        assert app.turn_running  # said at once, while the reply still streams
+        await pilot.press("escape")  # cancels the reply; the switches follow it
+        await settle(pilot)
+        assert app.mode.kind == "window" and app.mode.compare
+        assert {"memory('buffer')": "alt+1-5", "compare": "alt+c", "next_theme": "alt+t"}.items() <= _footer(app).items()
