@@ -3,10 +3,16 @@ draft, and the memory and theme keys while typing, mid-reply included."""
 
 from __future__ import annotations
 
-from textual.widgets import Footer
+import threading
+
+import pytest
+from rich.text import Text
+from textual import events
+from textual.widgets import Footer, Static
 
 from flowertui.app.screens.export_dialog import ExportDialog
 from flowertui.app.screens.help import HelpScreen
+from flowertui.app.widgets.conversation import AssistantTurn
 from flowertui.engine.providers import ProviderSettings
 from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
 from tests.helpers import LESSON
@@ -23,6 +29,11 @@ def _notes(app) -> list[str]:
 
     app.notify = spy
     return notes
+
+
+def _plain(widget: Static) -> str:
+    content = widget.content
+    return content.plain if isinstance(content, Text) else str(content)
 
 
 def _footer(app) -> dict[str, str]:
@@ -148,3 +159,46 @@ async def test_alt_keys_switch_memory_and_theme_mid_reply_without_leaving_the_bo
         await settle(pilot)
         assert app.mode.kind == "window" and app.mode.compare
         assert {"memory('buffer')": "alt+1-5", "compare": "alt+c", "next_theme": "alt+t"}.items() <= _footer(app).items()
+
+
+# 7. type-ahead ----------------------------------------------------------------------------------------------
+@pytest.fixture
+def slow_engine(monkeypatch):
+    """LangChain 'loads' until the test opens the gate."""
+    gate = threading.Event()
+    from flowertui.engine import assembly
+
+    real = assembly.assemble
+
+    def waiting(*args, **kwargs):
+        gate.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(assembly, "assemble", waiting)
+    return gate
+
+
+@pytest.mark.parametrize("enter", ["ctrl+j", "enter"])  # ctrl+j: Enter while the terminal is still in line mode
+async def test_messages_typed_ahead_in_one_burst_are_each_sent_as_typed_in_order(slow_engine, enter):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for char in "first roses\nsecond tulips\n":  # all queued at once, as a terminal delivers typed-ahead keys
+            key = enter if char == "\n" else ("space" if char == " " else char)
+            app.post_message(events.Key(key, "\r" if key == "enter" else char))
+        await wait_until(pilot, lambda: len(app.query(".user-turn")) == 2)
+        assert [_plain(w) for w in app.query(".user-turn")] == ["first roses", "second tulips"]
+        assert len(app.query(".waiting")) == 2  # both shown at once, waiting
+        slow_engine.set()
+        await wait_until(pilot, lambda: app.live is not None and len(app.live.conversation.transcript) == 2)
+        await settle(pilot)
+        assert [t[0] for t in app.live.conversation.transcript] == ["first roses", "second tulips"]
+        assert [_plain(w) for w in app.query(".user-turn")] == ["first roses", "second tulips"]
+        assert not app.query(".waiting") and len(app.query(AssistantTurn)) == 2
+        assert app.query_one("#message").value == ""
+
+
+async def test_the_message_box_has_the_focus_from_the_first_frame(slow_engine):
+    app = make_app()
+    async with app.run_test(size=SIZE):
+        assert app.focused is app.query_one("#message")
+        slow_engine.set()

@@ -9,6 +9,7 @@ What it shares with the trace app (themes, side panes, batching, writer, export)
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -53,7 +54,11 @@ class ChatApp(AppBase):
         super().__init__(settings, theme=theme, history=history, replay=replay)
         self.start_kind = memory_kind
         self.start_compare = compare
-        self.pending: str | None = None  # a message sent before the engine was ready
+        # Messages sent before the engine was ready, in order: asked one after another once it is. Until the last
+        # has started, a message sent joins them (`draining`); the lock keeps that check and the worker's in step.
+        self.waiting: deque[str] = deque()
+        self.draining = False
+        self._waiting_lock = threading.Lock()
         self.live = None
         self._engine_lock = threading.Lock()
         # The session's one ledger: the engine feeds it (a recording's events first, on replay or resume).
@@ -114,6 +119,7 @@ class ChatApp(AppBase):
         self.post_message(EngineReady(live))
 
     def stop_work(self) -> None:
+        self._take_back_waiting()
         if self.live is not None:  # a reply in flight: its worker must not keep the process alive until it ends
             self.live.conversation.cancel()
             if self._engine_lock.acquire(timeout=QUIT_WAIT):  # the cancelled turn is recorded before the writer closes
@@ -121,17 +127,43 @@ class ChatApp(AppBase):
 
     def on_engine_ready(self, message: EngineReady) -> None:
         self.live = message.live
-        if self.pending is not None:
-            text, self.pending = self.pending, None
+        with self._waiting_lock:
+            self.draining = bool(self.waiting)
+        if self.draining:
             self.query_one(ConversationView).held_sent = True
-            self._send(text)
+            conversation = self.live.conversation
+            self._engine(lambda: self._ask_waiting(conversation), group="turn")
+
+    def _ask_waiting(self, conversation) -> None:
+        """Ask each waiting message in turn (in the engine's worker); a failed turn does not stop the next."""
+        from flowertui.engine.runner import TurnFailed
+
+        while True:
+            with self._waiting_lock:
+                if not self.waiting:
+                    self.draining = False
+                    return
+                text = self.waiting.popleft()
+            try:
+                conversation.ask(text)
+            except TurnFailed:
+                continue  # the turn_error event already told every pane
+            except BaseException:
+                self._take_back_waiting()
+                raise
+
+    def _take_back_waiting(self) -> bool:
+        """Drop the messages still waiting (the conversation says they were not sent); True if there were any."""
+        with self._waiting_lock:
+            had, self.draining = bool(self.waiting), False
+            self.waiting.clear()
+        return had
 
     async def problem(self, text: str) -> None:
         self.query_one(StatusLine).set_state("error", text)
         view = self.query_one(ConversationView)
         await view.problem(text)
-        if self.live is None and self.pending is not None:  # the engine will not come: say so by the message
-            self.pending = None
+        if self.live is None and self._take_back_waiting():  # the engine will not come: say so by the messages
             view.drop_hold("the engine could not start")
 
     def _engine(self, job: Callable[[], Any], group: str = "engine") -> None:
@@ -158,18 +190,20 @@ class ChatApp(AppBase):
     async def send_message(self, message: Input.Submitted) -> None:
         """Only the message box starts a turn. Sent before the engine is ready, it waits in the conversation."""
         box = self.query_one(HistoryInput)
-        text = strip_escapes(message.value).strip()
+        text = strip_escapes(message.value).strip()  # the box has emptied itself already
         if not text:
-            box.value = ""
             return
-        if self.turn_running or self.pending is not None:
-            busy = "A reply is still streaming" if self.live else "Your first message waits for LangChain to load"
-            self.notify(f"{busy}: wait for it, or press Esc to cancel it.", markup=False)
+        with self._waiting_lock:  # before the engine is ready, and until what waited has started: one more waits
+            waits = self.live is None or self.draining
+            if waits:
+                self.waiting.append(text)
+        if not waits and self.turn_running:
+            self.notify(f"A reply is still streaming: wait for it, or press {self.keys.display('cancel')} to cancel it.",
+                        markup=False)
+            box.give_back(message.value)
             return
         box.remember(text)
-        box.value = ""
-        if self.live is None:
-            self.pending = text
+        if waits:
             await self.query_one(ConversationView).hold(text)
             return
         self._send(text)
@@ -210,13 +244,13 @@ class ChatApp(AppBase):
             self._engine(lambda: conversation.set_compare(on))
 
     def action_cancel(self) -> None:
-        """Cancel the reply in flight, or take back a message still waiting for the engine; else leave the box."""
+        """Cancel the reply in flight and take back the messages still waiting; else leave the box."""
+        took_back = self._take_back_waiting()
+        if took_back:
+            self.query_one(ConversationView).drop_hold("cancelled")
         if self.turn_running and self.live is not None:
             self.live.conversation.cancel()
-        elif self.pending is not None:
-            self.pending = None
-            self.query_one(ConversationView).drop_hold("cancelled")
-        else:
+        elif not took_back:
             super().action_cancel()
 
     def export_session(self) -> str | None:

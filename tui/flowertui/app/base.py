@@ -73,6 +73,9 @@ class AppBase(App[None]):
         """`history` with `replay` plays a recorded session back; `theme` is the one asked for on the command line
         (the config's theme and keymap come with `settings`)."""
         super().__init__()
+        # Focused from the first frame: keys typed ahead of it go straight to the message box (Enter included, which
+        # a terminal still in line mode sends as ctrl+j), not to whatever Textual would focus first.
+        self.AUTO_FOCUS = "#events-table" if replay is not None else "#message"
         self.settings = settings
         self.keys = resolve_keymap(self.SESSION_KIND, settings.keymap)  # the keys in force, shown wherever keys are
         self._bind_keys()

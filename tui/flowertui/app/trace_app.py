@@ -215,8 +215,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
     def send_line(self, message: Input.Submitted) -> None:
         """A line for the program's stdin (an empty one too: programs wait for Enter)."""
         box = self.query_one(HistoryInput)
-        text = strip_escapes(message.value)
-        box.value = ""
+        text = strip_escapes(message.value)  # the box has emptied itself already
         if self.program is None or not self.program.send(text):
             self.notify("The program is not running, or no longer reads its input.", markup=False)
             return

@@ -1,16 +1,19 @@
-"""The message box, with ↑/↓ through what was sent before; the draft being typed comes back past the newest."""
+"""The message box, with ↑/↓ through what was sent before; the draft being typed comes back past the newest.
+
+Enter sends what the box holds at that key and empties it at once, in order with the keys typed around it. As an
+Input binding it would act only once the key had bubbled to the app, behind every key already typed after it:
+"a⏎b⏎" typed fast (or ahead of the first frame) would send "ab" twice.
+"""
 
 from __future__ import annotations
 
 from textual import events
-from textual.binding import Binding
 from textual.widgets import Input
+
+SEND_KEYS = ("enter", "ctrl+j")  # Enter typed while the terminal is still in line mode arrives as a line feed
 
 
 class HistoryInput(Input):
-    # Enter typed while the app starts, before the terminal leaves line mode, arrives as a line feed (ctrl+j).
-    BINDINGS = [Binding("ctrl+j", "submit", "send", show=False)]
-
     def __init__(self, **kwargs) -> None:
         super().__init__(select_on_focus=False, **kwargs)  # a key typed elsewhere must not be selected away
         self.history: list[str] = []
@@ -27,6 +30,17 @@ class HistoryInput(Input):
         """An alt+key is a command's (keys.py binds the memory and theme keys so), never text: it goes to the app."""
         if event.key.startswith("alt+"):
             event.prevent_default()  # not Input's handler: the event bubbles on to the app's bindings
+        elif event.key in SEND_KEYS:
+            event.stop()
+            event.prevent_default()
+            text, self.value = self.value, ""
+            self.post_message(self.Submitted(self, text))
+
+    def give_back(self, text: str) -> None:
+        """A message the app could not take yet returns to the box, unless something new was typed since."""
+        if not self.value:
+            self.value = text
+            self.cursor_position = len(text)
 
     def key_up(self) -> None:
         if self._cursor > 0:
