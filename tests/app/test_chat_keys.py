@@ -13,9 +13,12 @@ from textual.widgets import Footer, Static
 from flowertui.app.screens.export_dialog import ExportDialog
 from flowertui.app.screens.help import HelpScreen
 from flowertui.app.widgets.conversation import AssistantTurn
+from flowertui.app.widgets.token_stream import TokenStream
 from flowertui.engine.providers import ProviderSettings
+from flowertui.session.model import SessionData
+from flowertui.session.replay import Replay
 from tests.app.conftest import SIZE, make_app, ready, say, settle, wait_until
-from tests.helpers import LESSON
+from tests.helpers import LESSON, record_session
 
 
 def _notes(app) -> list[str]:
@@ -202,3 +205,39 @@ async def test_the_message_box_has_the_focus_from_the_first_frame(slow_engine):
     async with app.run_test(size=SIZE):
         assert app.focused is app.query_one("#message")
         slow_engine.set()
+
+
+# 8. ctrl+l mid-stream -----------------------------------------------------------------------------------------
+async def test_clear_mid_stream_clears_what_was_shown_and_shows_what_comes_next():
+    app = make_app(ProviderSettings(speed=10))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        box = app.query_one("#message")
+        box.value = LESSON[0]
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.query(AssistantTurn) and len(app.query_one(AssistantTurn).text) > 5)
+        await pilot.press("ctrl+l")
+        await pilot.pause(0.1)
+        assert not app.query(".user-turn")  # cleared
+        stream = app.query_one(TokenStream)
+        await settle(pilot)
+        reply = app.live.conversation.transcript[0][1]
+        shown = app.query(AssistantTurn)
+        assert len(shown) == 1 and shown[0].text == reply  # the reply, once it ended, is shown
+        assert stream.tokens and stream.state == "done" and stream._text.plain  # the pane goes on counting
+        assert "0 pieces" not in _plain(app.query_one("#token-stats"))
+
+
+# 9. typing during a replay ------------------------------------------------------------------------------------
+async def test_typing_in_a_replay_goes_nowhere_and_names_the_replays_keys():
+    rig, _ = record_session(LESSON[:1])
+    app = make_app(history=SessionData.of(rig.events), replay=Replay(time_scale=0))
+    notes = _notes(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: len(app.recorded) == len(rig.events))
+        box = app.query_one("#message")
+        await pilot.press(*"hi")
+        await pilot.pause(0.2)
+        assert box.disabled and box.value == "" and app.focused is not box
+        assert len([n for n in notes if n.startswith("A replay sends nothing")]) == 1
+        assert "e export" in notes[-1] and "memory" not in notes[-1]  # a replay calls no model

@@ -89,6 +89,7 @@ class AppBase(App[None]):
         self.export_format = "jsonl"  # the export dialog offers the format used last
         self.inbox = EventInbox(self)
         self._stop_replay = threading.Event()
+        self._told_replay = False  # a key typed in a replay is answered once with the replay's keys
         self._state_lock = threading.Lock()
         self.flower_themes: list[str] = []
         self._themes_pending = True  # theme files not read yet (all but the starting one are read after the first frame)
@@ -336,10 +337,21 @@ class AppBase(App[None]):
         """
         if (event.is_printable and event.character and self.screen is self.screen_stack[0]
                 and event.key not in self.active_bindings):
+            if self.replaying:  # the box is inert: a replay sends nothing, its keys are commands
+                event.stop()
+                if not self._told_replay:
+                    self._told_replay = True
+                    self.notify(f"A replay sends nothing; its keys: {self.replay_keys()}.", timeout=6, markup=False)
+                return
             box = self.query_one(HistoryInput)
             self.set_focus(box)  # at once: the keys typed right after this one must land in the box too
             box.insert_text_at_cursor(event.character)
             event.stop()
+
+    def replay_keys(self) -> str:
+        """The keys a replay answers to, in force, as the replay's note names them."""
+        shown = [c for c in self.COMMANDS_SHOWN if c.show and self.check_action(c.action.split("(")[0], ())]
+        return ", ".join(f"{self.keys.display(c.id)} {c.footer}" for c in shown)
 
     def on_tabs_tab_activated(self, message: Tabs.TabActivated) -> None:
         side, shown = self.query_one("#side"), SIDE_TABS[message.tab.id]

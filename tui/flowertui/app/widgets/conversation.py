@@ -211,11 +211,19 @@ class ConversationView(VerticalScroll):
                                       "`flowertui replay` plays them back.", style="dim"))
 
     async def clear(self) -> None:
+        """Clear what is shown; a reply still streaming goes on in a fresh widget (whole once it ends)."""
+        streaming = [turn for turn, reply in self.turns.items() if not reply.finished]
         self.turns.clear()
         self._groups.clear()
         self.hidden = 0
         held = [widget for pair in self._held for widget in pair]
         await self.remove_children([child for child in self.children if child not in held])
+        for turn in streaming:
+            reply = AssistantTurn(turn)
+            reply.note("cleared: the reply goes on…")
+            self.turns[turn] = reply
+            self._groups.append([reply])
+            await self.mount(reply, before=self._first_held)
 
 
 def _mode_note(event: Event) -> str:
