@@ -13,6 +13,7 @@ from textual.widgets import Footer, Static
 from flowertui.app.screens.export_dialog import ExportDialog
 from flowertui.app.screens.help import HelpScreen
 from flowertui.app.widgets.conversation import AssistantTurn
+from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.app.widgets.token_stream import TokenStream
 from flowertui.engine.providers import ProviderSettings
 from flowertui.session.model import SessionData
@@ -241,3 +242,94 @@ async def test_typing_in_a_replay_goes_nowhere_and_names_the_replays_keys():
         assert box.disabled and box.value == "" and app.focused is not box
         assert len([n for n in notes if n.startswith("A replay sends nothing")]) == 1
         assert "e export" in notes[-1] and "memory" not in notes[-1]  # a replay calls no model
+
+
+# 14. messages and edges ---------------------------------------------------------------------------------------
+async def test_after_a_catch_up_the_status_line_at_160_columns_keeps_its_cost_and_the_session_id():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await say(pilot, LESSON[0])
+        await pilot.press("escape", "3")  # summary: a catch-up over the first turn
+        await settle(pilot)
+        line = _plain(app.query_one("#status"))
+        assert "↻" in line and "tok" in line and ("¥" in line or "free" in line or "no price" in line)
+        assert line.rstrip().endswith(app.live.bus.session_id[:8])
+
+
+def _footer_keys(app) -> dict[str, object]:
+    return {key.action: key for key in app.screen_stack[0].query_one(Footer).query("FooterKey")}
+
+
+async def test_at_80_by_24_the_footer_fits_and_always_shows_help():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.pause(0.3)
+        for focused in (True, False):  # typing in the (empty) message box, then with the keys
+            keys = _footer_keys(app)
+            assert "help" in keys and "quit" in keys and "memory('buffer')" in keys
+            assert all(0 < key.region.right <= 80 for key in keys.values())
+            await pilot.press("escape")
+            await pilot.pause(0.3)
+        app.query_one("#message").focus()
+        await pilot.press("question_mark")  # the hint says "? for help": in an empty box it is
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        await pilot.press("a", "question_mark")  # a question mark in a message is text
+        assert app.query_one("#message").value == "a?" and not isinstance(app.screen, HelpScreen)
+
+
+async def test_the_replay_note_reads_as_english():
+    rig, _ = record_session(LESSON[:1])
+    app = make_app(history=SessionData.of(rig.events), replay=Replay(time_scale=0))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: len(app.recorded) == len(rig.events))
+        note = app.query_one("#message").placeholder
+        assert note == f"Replay of {rig.bus.session_id}, instant: no model is called"
+
+
+async def test_a_folded_token_line_shows_its_whole_count():
+    rig, _ = record_session(LESSON[:1])
+    app = make_app(history=SessionData.of(rig.events), replay=Replay(time_scale=0))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: len(app.recorded) == len(rig.events))
+        pane = app.query_one(EventsPane)
+        token = next(e for e in rig.events if e.kind == "llm_new_token")
+        assert pane._depth.get(token.run_id, 0) >= 1  # indented under its chain
+        assert pane._kind_cell(token, 3003).plain.endswith("llm_new_token ×3,003")
+
+
+def test_the_markdown_footnote_for_estimated_covers_cancelled_replies():
+    from flowertui.engine.ledger import Ledger
+    from flowertui.engine.prices import load_prices
+    from flowertui.session.export import to_markdown
+
+    rig, _ = record_session(LESSON[:1])
+    page = to_markdown(SessionData.of(rig.events), Ledger.of(rig.events, load_prices()))
+    footnote = next(line for line in page.splitlines() if line.startswith("`estimated`"))
+    assert "compare mode" in footnote and "cancelled" in footnote
+
+
+def test_a_cost_of_nothing_or_without_a_price_is_said_in_words():
+    from flowertui.app.widgets.status import cost_words
+
+    assert cost_words(None, None) == "no price" and cost_words(0.0, "CNY") == "free"
+    assert cost_words(0.0012, "CNY").startswith("¥0.0012")
+
+
+async def test_a_catch_up_on_an_unpriced_model_says_no_price_in_the_status_line():
+    from dataclasses import replace
+
+    from flowertui.app.widgets.status import StatusLine
+
+    rig, _ = record_session(LESSON[:1])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        status = app.query_one(StatusLine)
+        end = replace(rig.events[-1], kind="memory_catchup_end", memory_kind="summary",
+                      payload={"total_tokens": 0, "cost": None, "currency": None})
+        status.add([end])
+        line = _plain(status)
+        assert "no price" in line and "price unknown" not in line

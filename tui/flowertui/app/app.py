@@ -75,7 +75,7 @@ class ChatApp(AppBase):
         return titled(TokenCounter(self.ledger, id="counter-pane", classes="pane"), "Tokens per memory kind")
 
     def replay_note(self) -> str:
-        return f"Replay of {self.history.header.get('session_id')} at {self.replay.describe()}: no model is called"
+        return f"Replay of {self.history.header.get('session_id')}, {self.replay.describe()}: no model is called"
 
     async def draw(self, batch: list[Event]) -> None:
         status = self.query_one(StatusLine)

@@ -48,6 +48,8 @@ if TYPE_CHECKING:  # the screens and the session layer are imported when first u
     from flowertui.session.replay import Replay
 
 HERE = Path(__file__).parent
+FOOTER_FULL = 100  # columns from which the footer shows every main key; below, those marked `tight` in keys.py
+FOOTER_PALETTE = 110  # columns from which it names the palette's key too (ctrl+p works at any width)
 BOOT_DELAY = 0.1  # seconds after the first frame before the app's boot worker starts (it imports heavy modules)
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
 
@@ -170,6 +172,7 @@ class AppBase(App[None]):
                         markup=False)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         box = self.query_one(HistoryInput)
+        box.keys_when_empty = set(self.keys.keys["help"])  # "? for help": in an empty box it is help's
         if self.replaying:
             box.disabled = True
             box.placeholder = self.replay_note()
@@ -364,9 +367,17 @@ class AppBase(App[None]):
         self.call_after_refresh(self._fit_footer)  # once the screen has taken its breakpoint class
 
     def _fit_footer(self) -> None:
+        """Below FOOTER_FULL columns the footer shows the keys marked `tight` (help always); the palette's from
+        FOOTER_PALETTE."""
+        full = self.size.width >= FOOTER_FULL
+        shown = {c.id: c.show and (c.tight or full) for c in self.COMMANDS_SHOWN}
+        table = self._bindings.key_to_bindings  # see _bind_keys
+        for key, bound in table.items():
+            table[key] = [replace(b, show=shown[b.id]) if b.id in shown else b for b in bound]
         self.refresh_bindings()
         with suppress(NoMatches):
-            self.screen_stack[0].query_one(Footer).compact = self.narrow
+            footer = self.screen_stack[0].query_one(Footer)
+            footer.compact, footer.show_command_palette = self.narrow, self.size.width >= FOOTER_PALETTE
 
     @property
     def narrow(self) -> bool:

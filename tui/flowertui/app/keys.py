@@ -40,6 +40,7 @@ class Command:
     priority: bool = False
     apps: frozenset[str] = frozenset({"chat", "trace"})  # the apps that bind it
     typing: bool = False  # also bound as alt+KEY, which works while the message box has the focus
+    tight: bool = True  # shown in the footer below 100 columns too (where it has room for fewer keys)
 
     def keys(self, key: str | None = None) -> list[str]:
         """The keys bound to it when `key` (default: its own) is its key: with the alt form, that one first."""
@@ -74,12 +75,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("pane.next", "p", "next_pane", "pane", "Next side pane",
             "below 120 columns: show the next side pane (events, tokens, counter)"),
     Command("theme.next", "t", "next_theme", "theme", "Next theme",
-            "next flower theme (the palette's \"Theme\" picks one by name)", typing=True),
+            "next flower theme (the palette's \"Theme\" picks one by name)", typing=True, tight=False),
     Command("events.filter", "f", "cycle_filter", "filter", "Events filter",
             "event filter: all / no tokens / errors / maintenance", show=False),
     Command("events.tokens", "k", "toggle_tokens", "tokens", "Every token event",
             "show every token event, or fold them per run", show=False),
-    Command("clear", "ctrl+l", "clear", "clear", "Clear panes", "clear the panes (the session keeps its data)"),
+    Command("clear", "ctrl+l", "clear", "clear", "Clear panes", "clear the panes (the session keeps its data)",
+            tight=False),
     Command("help", "question_mark", "help", "help", "Help", "what each pane shows, and every key"),
     Command("quit", "ctrl+q", "quit", "quit", "Quit", "quit flowertui", priority=True),
 )

@@ -106,7 +106,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
                       "Tokens per model and per top-level run")
 
     def replay_note(self) -> str:
-        return f"Replay at {self.replay.describe()}: no program runs"
+        return f"Replay, {self.replay.describe()}: no program runs"
 
     def mounted(self) -> None:
         if self.lesson is None:

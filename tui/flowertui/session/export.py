@@ -104,7 +104,8 @@ def to_markdown(data: SessionData, ledger: Ledger) -> str:
         out.append(f"| {kind} | {t.coverage} | {t.prompt_tokens} | {t.completion_tokens} | {t.maintenance_tokens} | "
                    f"{t.total_tokens} | {format_cost(t.cost, t.currency)} |")
     out.append(f"| all kinds | | | | | {ledger.grand_total()} | |")
-    out += ["", "`estimated`: counted with tiktoken for a kind that did not send its prompt (compare mode). "
+    out += ["", "`estimated`: counted with tiktoken: for a kind that did not send its prompt (compare mode), or for a "
+            "cancelled reply (the prompt sent plus what had streamed). "
             "`usage missing`: the provider reported no usage; tiktoken's count is shown. "
             "Maintenance includes ↻ catch-ups: the summariser reading earlier turns when a kind started.", ""]
     return "\n".join(out)

@@ -19,6 +19,7 @@ class HistoryInput(Input):
         self.history: list[str] = []
         self._cursor = 0
         self._draft = ""  # what was in the box when ↑ first left it
+        self.keys_when_empty: set[str] = set()  # keys that are the app's while the box is empty (help's `?`)
 
     def remember(self, text: str) -> None:
         if not self.history or self.history[-1] != text:
@@ -28,13 +29,23 @@ class HistoryInput(Input):
 
     async def _on_key(self, event: events.Key) -> None:
         """An alt+key is a command's (keys.py binds the memory and theme keys so), never text: it goes to the app."""
-        if event.key.startswith("alt+"):
+        if event.key.startswith("alt+") or (event.key in self.keys_when_empty and not self.value):
             event.prevent_default()  # not Input's handler: the event bubbles on to the app's bindings
         elif event.key in SEND_KEYS:
             event.stop()
             event.prevent_default()
             text, self.value = self.value, ""
             self.post_message(self.Submitted(self, text))
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """Help's key is text once something is typed; in an empty box it stays the app's (and in the footer)."""
+        if key in self.keys_when_empty and not self.value:
+            return False
+        return super().check_consume_key(key, character)
+
+    def watch_value(self, old: str, new: str) -> None:
+        if bool(old) != bool(new) and self.keys_when_empty:  # help's key changes hands: the footer follows
+            self.app.refresh_bindings()
 
     def give_back(self, text: str) -> None:
         """A message the app could not take yet returns to the box, unless something new was typed since."""
