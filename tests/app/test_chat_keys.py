@@ -201,13 +201,6 @@ async def test_messages_typed_ahead_in_one_burst_are_each_sent_as_typed_in_order
         assert app.query_one("#message").value == ""
 
 
-async def test_the_message_box_has_the_focus_from_the_first_frame(slow_engine):
-    app = make_app()
-    async with app.run_test(size=SIZE):
-        assert app.focused is app.query_one("#message")
-        slow_engine.set()
-
-
 # 8. ctrl+l mid-stream -----------------------------------------------------------------------------------------
 async def test_clear_mid_stream_clears_what_was_shown_and_shows_what_comes_next():
     app = make_app(ProviderSettings(speed=10))
@@ -333,3 +326,14 @@ async def test_a_catch_up_on_an_unpriced_model_says_no_price_in_the_status_line(
         status.add([end])
         line = _plain(status)
         assert "no price" in line and "price unknown" not in line
+
+
+async def test_the_help_screen_describes_the_alt_keys_and_the_keymap_rules():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("question_mark")  # in the empty message box
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        help_screen = app.screen
+        assert "**alt+1**…**alt+5**" in help_screen.panes and "claimed by two commands" in help_screen.panes
+        assert dict(help_screen.keys)["c · alt+c"].startswith("compare mode")
