@@ -38,14 +38,9 @@ class HistoryInput(Input):
             self.post_message(self.Submitted(self, text))
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
-        """Help's key is text once something is typed; in an empty box it stays the app's (and in the footer)."""
-        if key in self.keys_when_empty and not self.value:
-            return False
-        return super().check_consume_key(key, character)
-
-    def watch_value(self, old: str, new: str) -> None:
-        if bool(old) != bool(new) and self.keys_when_empty:  # help's key changes hands: the footer follows
-            self.app.refresh_bindings()
+        """Help's key stays in the footer: in an empty box it is help's, once something is typed it is text
+        (`_on_key` decides; the footer is not redrawn each time the box empties, which would cost a recompose)."""
+        return key not in self.keys_when_empty and super().check_consume_key(key, character)
 
     def give_back(self, text: str) -> None:
         """A message the app could not take yet returns to the box, unless something new was typed since."""
