@@ -114,9 +114,8 @@ class ChatApp(AppBase):
         except Exception as exc:  # a provider that cannot even be built is reported, not raised
             self.post_message(EngineProblem(f"could not start the engine: {exc}"))
             return
-        from textual.widgets import Markdown  # noqa: F401  the first reply's widget, imported here off the UI thread
-
-        self.post_message(EngineReady(live))
+        self.post_message(EngineReady(live))  # ready to send: what follows only warms the first reply's widget
+        from textual.widgets import Markdown  # noqa: F401  imported here, off the UI thread
 
     def stop_work(self) -> None:
         self._take_back_waiting()

@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # the screens and the session layer are imported when first u
 HERE = Path(__file__).parent
 FOOTER_FULL = 100  # columns from which the footer shows every main key; below, those marked `tight` in keys.py
 FOOTER_PALETTE = 110  # columns from which it names the palette's key too (ctrl+p works at any width)
-BOOT_DELAY = 0.1  # seconds after the first frame before the app's boot worker starts (it imports heavy modules)
+BOOT_DELAY = 0.03  # seconds after the first frame before the app's boot worker starts (it imports heavy modules)
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
 
 
