@@ -47,7 +47,7 @@ Keys work when the message box is not focused: press **Esc** to leave it; start 
 The memory, compare and theme keys also work while you type, with **alt** (**alt+1**…**alt+5**, **alt+m**,
 **alt+c**, **alt+t**, as the footer shows them), mid-reply too: a memory or compare switch pressed while a
 reply streams applies from the next turn, and says so at once (**alt+1**…**alt+5** need a terminal that
-reports Alt with a digit; **alt+m**, the next kind, works in any). In an empty message box **?** opens this help.
+speaks the kitty keyboard protocol; **alt+m**, the next kind, works in any). In an empty message box **?** opens this help.
 
 Every key is also a command in the palette (**ctrl+p**), and every key can be remapped by its id in the
 config file's `[keymap]` table (a remapped memory, compare or theme key keeps its alt form). A key name
