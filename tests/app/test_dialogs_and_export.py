@@ -44,8 +44,7 @@ async def test_enter_in_the_export_dialog_exports_and_sends_nothing_to_the_model
         dialog = await _open_dialog(pilot)
         path = dialog.query_one("#export-path").value
         assert path == str(docs / f"flowertui-{app.live.bus.session_id}.jsonl")  # shown, in the documents folder
-        await pilot.press("tab")
-        assert app.focused.id == "export-path"
+        assert app.focused.id == "export-path"  # it opens on the path: `e` Enter exports
         await pilot.press("enter")
         await wait_until(pilot, lambda: (docs / path).exists())
         await settle(pilot)

@@ -219,7 +219,7 @@ async def test_help_names_each_memory_kind_by_its_key():
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         table = dict(app.key_table())
-        assert "buffer" in table["1"] and "window" in table["2"] and "token_buffer" in table["5"]
+        assert "buffer" in table["1 · alt+1"] and "window" in table["2 · alt+2"] and "token_buffer" in table["5 · alt+5"]
 
 
 async def test_an_unknown_theme_flag_is_named_even_when_a_theme_is_remembered():

@@ -9,7 +9,6 @@ import pytest
 
 from flowertui.engine.assembly import assemble
 from flowertui.engine.kinds import MemorySettings
-from flowertui.engine.ledger import Ledger
 from flowertui.engine.session_kinds import SessionKind, ledger_of
 from flowertui.engine.prices import Price, PriceBook, load_prices
 from flowertui.engine.providers import ProviderSettings

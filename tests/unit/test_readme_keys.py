@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flowertui.app.keys import COMMANDS
+from flowertui.app.keys import COMMANDS, readme_table
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -21,3 +21,8 @@ def test_every_command_id_is_in_the_readme():
     ids = {command.id for command in COMMANDS}  # both apps' commands
     assert ids - readme_ids() == set()  # none missing
     assert readme_ids() - ids == set()  # none stale
+
+
+def test_the_readme_key_table_is_the_chat_apps_commands():
+    """The key table is written from keys.py: every chat command, its default keys (alt forms too), what it does."""
+    assert readme_table("chat") in README.read_text("utf-8")

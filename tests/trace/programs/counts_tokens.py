@@ -6,7 +6,6 @@ read its files from a cache.
 
 import ipaddress
 import socket
-import sys
 
 _connect = socket.socket.connect
 

@@ -9,6 +9,7 @@ What it shares with the trace app (themes, side panes, batching, writer, export)
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -53,7 +54,11 @@ class ChatApp(AppBase):
         super().__init__(settings, theme=theme, history=history, replay=replay)
         self.start_kind = memory_kind
         self.start_compare = compare
-        self.pending: str | None = None  # a message sent before the engine was ready
+        # Messages sent before the engine was ready, in order: asked one after another once it is. Until the last
+        # has started, a message sent joins them (`draining`); the lock keeps that check and the worker's in step.
+        self.waiting: deque[str] = deque()
+        self.draining = False
+        self._waiting_lock = threading.Lock()
         self.live = None
         self._engine_lock = threading.Lock()
         # The session's one ledger: the engine feeds it (a recording's events first, on replay or resume).
@@ -64,14 +69,13 @@ class ChatApp(AppBase):
     def left(self) -> ComposeResult:
         yield titled(ConversationView(id="conversation"), "Conversation")
         yield StatusLine(replace(self.mode), replay=self.replaying, id="status")
-        yield HistoryInput(placeholder="Ask the flower shop…  (Enter to send, Esc for keys, ? for help)",
-                           id="message")
+        yield HistoryInput(placeholder=f"Ask the flower shop…  ({self.key_hint()})", id="message")
 
     def counter(self) -> Widget:
         return titled(TokenCounter(self.ledger, id="counter-pane", classes="pane"), "Tokens per memory kind")
 
     def replay_note(self) -> str:
-        return f"Replay of {self.history.header.get('session_id')} at {self.replay.describe()}: no model is called"
+        return f"Replay of {self.history.header.get('session_id')}, {self.replay.describe()}: no model is called"
 
     async def draw(self, batch: list[Event]) -> None:
         status = self.query_one(StatusLine)
@@ -111,11 +115,11 @@ class ChatApp(AppBase):
         except Exception as exc:  # a provider that cannot even be built is reported, not raised
             self.post_message(EngineProblem(f"could not start the engine: {exc}"))
             return
-        from textual.widgets import Markdown  # noqa: F401  the first reply's widget, imported here off the UI thread
-
-        self.post_message(EngineReady(live))
+        self.post_message(EngineReady(live))  # ready to send: what follows only warms the first reply's widget
+        from textual.widgets import Markdown  # noqa: F401  imported here, off the UI thread
 
     def stop_work(self) -> None:
+        self._take_back_waiting()
         if self.live is not None:  # a reply or catch-up in flight: its worker must not keep the process alive
             self.live.conversation.close()
             if self._engine_lock.acquire(timeout=QUIT_WAIT):  # the cancelled turn is recorded before the writer closes
@@ -127,17 +131,43 @@ class ChatApp(AppBase):
         conversation.consent = self._consent
         if self.history is not None:  # a resumed summary memory reads the turns it has no recorded state for
             self._engine(conversation.catch_up)
-        if self.pending is not None:
-            text, self.pending = self.pending, None
+        with self._waiting_lock:
+            self.draining = bool(self.waiting)
+        if self.draining:
             self.query_one(ConversationView).held_sent = True
-            self._send(text)
+            conversation = self.live.conversation
+            self._engine(lambda: self._ask_waiting(conversation), group="turn")
+
+    def _ask_waiting(self, conversation) -> None:
+        """Ask each waiting message in turn (in the engine's worker); a failed turn does not stop the next."""
+        from flowertui.engine.runner import TurnFailed
+
+        while True:
+            with self._waiting_lock:
+                if not self.waiting:
+                    self.draining = False
+                    return
+                text = self.waiting.popleft()
+            try:
+                conversation.ask(text)
+            except TurnFailed:
+                continue  # the turn_error event already told every pane
+            except BaseException:
+                self._take_back_waiting()
+                raise
+
+    def _take_back_waiting(self) -> bool:
+        """Drop the messages still waiting (the conversation says they were not sent); True if there were any."""
+        with self._waiting_lock:
+            had, self.draining = bool(self.waiting), False
+            self.waiting.clear()
+        return had
 
     async def problem(self, text: str) -> None:
         self.query_one(StatusLine).set_state("error", text)
         view = self.query_one(ConversationView)
         await view.problem(text)
-        if self.live is None and self.pending is not None:  # the engine will not come: say so by the message
-            self.pending = None
+        if self.live is None and self._take_back_waiting():  # the engine will not come: say so by the messages
             view.drop_hold("the engine could not start")
 
     def _consent(self, plan) -> bool:
@@ -185,18 +215,20 @@ class ChatApp(AppBase):
     async def send_message(self, message: Input.Submitted) -> None:
         """Only the message box starts a turn. Sent before the engine is ready, it waits in the conversation."""
         box = self.query_one(HistoryInput)
-        text = strip_escapes(message.value).strip()
+        text = strip_escapes(message.value).strip()  # the box has emptied itself already
         if not text:
-            box.value = ""
             return
-        if self.turn_running or self.pending is not None:
-            busy = "A reply is still streaming" if self.live else "Your first message waits for LangChain to load"
-            self.notify(f"{busy}: wait for it, or press Esc to cancel it.", markup=False)
+        with self._waiting_lock:  # before the engine is ready, and until what waited has started: one more waits
+            waits = self.live is None or self.draining
+            if waits:
+                self.waiting.append(text)
+        if not waits and self.turn_running:
+            self.notify(f"A reply is still streaming: wait for it, or press {self.keys.display('cancel')} to cancel it.",
+                        markup=False)
+            box.give_back(message.value)
             return
         box.remember(text)
-        box.value = ""
-        if self.live is None:
-            self.pending = text
+        if waits:
             await self.query_one(ConversationView).hold(text)
             return
         self._send(text)
@@ -221,7 +253,8 @@ class ChatApp(AppBase):
         if self.live is None or (kind == self.mode.kind and not self.turn_running):
             return
         if self.turn_running:
-            self.notify(f"Memory switches to {kind} after this reply.", markup=False)
+            self.notify(f"Memory: {kind} from the next turn (this reply goes on with {self.mode.kind}).",
+                        markup=False)
         conversation = self.live.conversation
         self._engine(lambda: conversation.switch(kind))
 
@@ -231,16 +264,18 @@ class ChatApp(AppBase):
     def action_compare(self) -> None:
         if self.live is not None:
             conversation, on = self.live.conversation, not self.mode.compare
+            if self.turn_running:
+                self.notify(f"Compare mode {'on' if on else 'off'} from the next turn.", markup=False)
             self._engine(lambda: conversation.set_compare(on))
 
     def action_cancel(self) -> None:
-        """Cancel the reply in flight, or take back a message still waiting for the engine; else leave the box."""
+        """Cancel the reply in flight and take back the messages still waiting; else leave the box."""
+        took_back = self._take_back_waiting()
+        if took_back:
+            self.query_one(ConversationView).drop_hold("cancelled")
         if self.turn_running and self.live is not None:
             self.live.conversation.cancel()
-        elif self.pending is not None:
-            self.pending = None
-            self.query_one(ConversationView).drop_hold("cancelled")
-        else:
+        elif not took_back:
             super().action_cancel()
 
     def export_session(self) -> str | None:

@@ -13,6 +13,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from contextlib import suppress
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -30,7 +31,7 @@ from textual.worker import Worker, WorkerState
 
 from flowertui.app import themes
 from flowertui.app.bridge import EventInbox
-from flowertui.app.keys import Command, commands
+from flowertui.app.keys import Command, commands, resolve_keymap
 from flowertui.app.messages import EngineProblem, EventsPending, Notice
 from flowertui.app.state import load_state, save_state
 from flowertui.app.widgets.events_pane import EventsPane
@@ -48,7 +49,9 @@ if TYPE_CHECKING:  # the screens and the session layer are imported when first u
     from flowertui.session.store import SessionWriter
 
 HERE = Path(__file__).parent
-BOOT_DELAY = 0.1  # seconds after the first frame before the app's boot worker starts (it imports heavy modules)
+FOOTER_FULL = 100  # columns from which the footer shows every main key; below, those marked `tight` in keys.py
+FOOTER_PALETTE = 110  # columns from which it names the palette's key too (ctrl+p works at any width)
+BOOT_DELAY = 0.03  # seconds after the first frame before the app's boot worker starts (it imports heavy modules)
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
 
 
@@ -73,7 +76,12 @@ class AppBase(App[None]):
         """`history` with `replay` plays a recorded session back; `theme` is the one asked for on the command line
         (the config's theme and keymap come with `settings`)."""
         super().__init__()
+        # Focused from the first frame: keys typed ahead of it go straight to the message box (Enter included, which
+        # a terminal still in line mode sends as ctrl+j), not to whatever Textual would focus first.
+        self.AUTO_FOCUS = "#events-table" if replay is not None else "#message"
         self.settings = settings
+        self.keys = resolve_keymap(self.SESSION_KIND, settings.keymap)  # the keys in force, shown wherever keys are
+        self._bind_keys()
         self.asked_theme = theme
         self.history = history
         self.replay = replay
@@ -81,8 +89,10 @@ class AppBase(App[None]):
         # database's, they make the export, even after the database failed mid-session.
         self.recorded: deque[Event] = deque()
         self.writer = None  # the SessionWriter, once the boot worker opened the database
+        self.export_format = "jsonl"  # the export dialog offers the format used last
         self.inbox = EventInbox(self)
         self._stop_replay = threading.Event()
+        self._told_replay = False  # a key typed in a replay is answered once with the replay's keys
         self._state_lock = threading.Lock()
         self.flower_themes: list[str] = []
         self._themes_pending = True  # theme files not read yet (all but the starting one are read after the first frame)
@@ -156,10 +166,14 @@ class AppBase(App[None]):
         if self.price_problem:
             self.notify(f"Your prices file was skipped: {self.price_problem}", severity="warning", timeout=12,
                         markup=False)
-        if self.settings.keymap:
-            self.set_keymap(self.settings.keymap)
+        if self.keys.dialogs:
+            self.set_keymap(self.keys.dialogs)
+        if self.keys.problems:
+            self.notify("\n".join(self.keys.problems), title="Keymap entries skipped", severity="warning", timeout=15,
+                        markup=False)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         box = self.query_one(HistoryInput)
+        box.keys_when_empty = set(self.keys.keys["help"])  # "? for help": in an empty box it is help's
         if self.replaying:
             box.disabled = True
             box.placeholder = self.replay_note()
@@ -328,10 +342,21 @@ class AppBase(App[None]):
         """
         if (event.is_printable and event.character and self.screen is self.screen_stack[0]
                 and event.key not in self.active_bindings):
+            if self.replaying:  # the box is inert: a replay sends nothing, its keys are commands
+                event.stop()
+                if not self._told_replay:
+                    self._told_replay = True
+                    self.notify(f"A replay sends nothing; its keys: {self.replay_keys()}.", timeout=6, markup=False)
+                return
             box = self.query_one(HistoryInput)
             self.set_focus(box)  # at once: the keys typed right after this one must land in the box too
             box.insert_text_at_cursor(event.character)
             event.stop()
+
+    def replay_keys(self) -> str:
+        """The keys a replay answers to, in force, as the replay's note names them."""
+        shown = [c for c in self.COMMANDS_SHOWN if c.show and self.check_action(c.action.split("(")[0], ())]
+        return ", ".join(f"{self.keys.display(c.id)} {c.footer}" for c in shown)
 
     def on_tabs_tab_activated(self, message: Tabs.TabActivated) -> None:
         side, shown = self.query_one("#side"), SIDE_TABS[message.tab.id]
@@ -344,9 +369,17 @@ class AppBase(App[None]):
         self.call_after_refresh(self._fit_footer)  # once the screen has taken its breakpoint class
 
     def _fit_footer(self) -> None:
+        """Below FOOTER_FULL columns the footer shows the keys marked `tight` (help always); the palette's from
+        FOOTER_PALETTE."""
+        full = self.size.width >= FOOTER_FULL
+        shown = {c.id: c.show and (c.tight or full) for c in self.COMMANDS_SHOWN}
+        table = self._bindings.key_to_bindings  # see _bind_keys
+        for key, bound in table.items():
+            table[key] = [replace(b, show=shown[b.id]) if b.id in shown else b for b in bound]
         self.refresh_bindings()
         with suppress(NoMatches):
-            self.screen_stack[0].query_one(Footer).compact = self.narrow
+            footer = self.screen_stack[0].query_one(Footer)
+            footer.compact, footer.show_command_palette = self.narrow, self.size.width >= FOOTER_PALETTE
 
     @property
     def narrow(self) -> bool:
@@ -385,10 +418,36 @@ class AppBase(App[None]):
         self.push_screen(HelpScreen(self.key_table(), PANES[self.SESSION_KIND]))
 
     def key_table(self) -> list[tuple[str, str]]:
-        """Each command's current key (after the user's keymap) and what it does."""
-        keymap = self.settings.keymap
-        return [(self.get_key_display(Binding(keymap.get(c.id, c.key), c.action)), c.help)
-                for c in self.COMMANDS_SHOWN]
+        """Each command's keys in force (after the user's keymap) and what it does."""
+        return [(self.keys.both(c.id), c.help) for c in self.COMMANDS_SHOWN]
+
+    def _bind_keys(self) -> None:
+        """Bind each remapped command to its keys in force, in the app's own bindings.
+
+        Not through Textual's keymap: Textual applies it after dropping the keys a focused Input takes, so a command
+        whose default key the message box takes (`?`, `e`) would lose its remapped key (`f1`) while typing. Textual 8
+        has no public way to rebind an app's key, hence its `_bindings` here (tests/app/test_chat_keys.py fails if
+        that changes).
+        """
+        table = self._bindings.key_to_bindings
+        for command in self.COMMANDS_SHOWN:
+            if command.id in self.keys.changed:
+                for key in [key for key, bound in table.items() if any(b.id == command.id for b in bound)]:
+                    table[key] = [b for b in table[key] if b.id != command.id]
+                    if not table[key]:
+                        del table[key]
+                for key in self.keys.changed[command.id].split(","):
+                    table.setdefault(key, []).append(replace(command.binding(), key=key, key_display=None))
+
+    def key_hint(self) -> str:
+        """The message box's hint, with the keys in force."""
+        return f"Enter to send, {self.keys.display('cancel')} for keys, {self.keys.display('help')} for help"
+
+    def get_key_display(self, binding: Binding) -> str:
+        """The footer's key for a command: the one in force, its alt form first (it works while typing too)."""
+        if binding.id in self.keys.keys:
+            return self.keys.display(binding.id)
+        return super().get_key_display(binding)
 
     # export -----------------------------------------------------------
     async def action_export(self) -> None:
@@ -399,10 +458,11 @@ class AppBase(App[None]):
         from flowertui.app.screens.export_dialog import ExportDialog
 
         folder = await asyncio.to_thread(save_dir)
-        self.push_screen(ExportDialog(session, folder), partial(self._exported, session))
+        self.push_screen(ExportDialog(session, folder, self.export_format), partial(self._exported, session))
 
     def _exported(self, session_id: str, outcome: tuple[str, Path, bool] | None) -> None:
         if outcome is not None:
+            self.export_format = outcome[0]
             self.run_worker(partial(self._write_export, session_id, *outcome, list(self.recorded)), thread=True,
                             group="export", exit_on_error=False)
 
@@ -447,7 +507,8 @@ class AppBase(App[None]):
         for c in self.COMMANDS_SHOWN:
             action = c.action.split("(")[0]
             if self.check_action(action, ()):
-                yield SystemCommand(c.title, c.help[:1].upper() + c.help[1:], partial(self.run_action, c.action))
+                yield SystemCommand(c.title, f"{c.help[:1].upper()}{c.help[1:]} (key: {self.keys.both(c.id)})",
+                                    partial(self.run_action, c.action))
         yield SystemCommand("Screenshot", "Save an SVG screenshot in the folder exports go to", self.take_screenshot)
 
     def take_screenshot(self) -> None:

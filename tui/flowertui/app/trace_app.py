@@ -98,15 +98,14 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
             if self.lesson is not None:
                 yield titled(LessonSource(self.lesson.source(), id="source"), self.lesson.file)
         yield TraceStatus(id="status")
-        yield HistoryInput(placeholder="A line for the program's stdin  (Enter to send, Esc for keys, "
-                                       "? for help)", id="message")
+        yield HistoryInput(placeholder=f"A line for the program's stdin  ({self.key_hint()})", id="message")
 
     def counter(self) -> Widget:
         return titled(TraceCounter(self.ledger, id="counter-pane", classes="pane"),
                       "Tokens per model and per top-level run")
 
     def replay_note(self) -> str:
-        return f"Replay at {self.replay.describe()}: no program runs"
+        return f"Replay, {self.replay.describe()}: no program runs"
 
     def mounted(self) -> None:
         if self.lesson is None:
@@ -213,8 +212,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
     def send_line(self, message: Input.Submitted) -> None:
         """A line for the program's stdin (an empty one too: programs wait for Enter)."""
         box = self.query_one(HistoryInput)
-        text = strip_escapes(message.value)
-        box.value = ""
+        text = strip_escapes(message.value)  # the box has emptied itself already
         if self.program is None or not self.program.send(text):
             self.notify("The program is not running, or no longer reads its input.", markup=False)
             return

@@ -138,7 +138,8 @@ def _chat_ledger_markdown(ledger: Ledger) -> list[str]:
         out.append(f"| {t.kind} | {t.coverage} | {t.prompt_tokens} | {t.completion_tokens} | {t.maintenance_tokens} | "
                    f"{t.total_tokens} | {format_cost(t.cost, t.currency)} |")
     out.append(f"| all kinds | | | | | {ledger.total().tokens} | |")
-    out += ["", "`estimated`: counted with tiktoken for a kind that did not send its prompt (compare mode). "
+    out += ["", "`estimated`: counted with tiktoken: for a kind that did not send its prompt (compare mode), or for a "
+            "cancelled reply (the prompt sent plus what had streamed). "
             "`usage missing`: the provider reported no usage; tiktoken's count is shown. "
             "Maintenance includes ↻ catch-ups: the summariser reading earlier turns when a kind started.", ""]
     return out

@@ -1,4 +1,8 @@
-"""Export dialog: pick a format and a file (offered in the documents folder); the app writes it in a worker."""
+"""Export dialog: pick a format and a file (offered in the documents folder); the app writes it in a worker.
+
+It opens on the path, so `e` Enter exports; the format is the one used last this session, and a path typed with a
+format's extension picks that format.
+"""
 
 from __future__ import annotations
 
@@ -20,11 +24,13 @@ class ExportDialog(ModalScreen[tuple[str, Path, bool] | None]):
     """Returns (format, path, overwrite). A file that exists is replaced only after a second Enter."""
 
     BINDINGS = [Binding("escape", "dismiss", "cancel", id="export.cancel")]
+    AUTO_FOCUS = "#export-path"
 
-    def __init__(self, session_id: str, folder: Path) -> None:
+    def __init__(self, session_id: str, folder: Path, fmt: str = "jsonl") -> None:
         super().__init__()
         self.session_id = session_id
         self.folder = folder
+        self.fmt = fmt if fmt in FORMATS else "jsonl"
         self._confirmed: Path | None = None  # the existing file the user agreed to replace
 
     def default_path(self, fmt: str) -> str:
@@ -33,8 +39,8 @@ class ExportDialog(ModalScreen[tuple[str, Path, bool] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="export-box"):
             yield Label("Export this session", id="export-title")
-            yield Select(FORMAT_CHOICES, value="jsonl", allow_blank=False, id="export-format")
-            yield Input(self.default_path("jsonl"), id="export-path", select_on_focus=False)
+            yield Select(FORMAT_CHOICES, value=self.fmt, allow_blank=False, id="export-format")
+            yield Input(self.default_path(self.fmt), id="export-path", select_on_focus=False)
             yield Static("", id="export-warning", markup=False)
             with Horizontal(id="export-buttons"):
                 yield Button("Export", variant="primary", id="export-go")
@@ -47,6 +53,9 @@ class ExportDialog(ModalScreen[tuple[str, Path, bool] | None]):
             path.value = str(Path(path.value).with_suffix(f".{message.value}"))
 
     def on_input_changed(self, message: Input.Changed) -> None:
+        typed = Path(message.value.strip()).suffix.lstrip(".").lower()
+        if typed in FORMATS:  # the path names its format
+            self.query_one("#export-format", Select).value = typed
         if self._confirmed is not None:  # another file: ask again if it exists
             self._confirmed = None
             self._warn("")

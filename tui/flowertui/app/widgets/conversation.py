@@ -116,8 +116,8 @@ class ConversationView(VerticalScroll):
         self._groups: deque[list[Widget]] = deque()  # the widgets of each shown turn, oldest first
         self.hidden = 0
         self._welcome = Static(Text(WELCOME, style="dim"), id="welcome")
-        self._held: list[Static] = []  # a message sent before the engine was ready: [user line, note]
-        self.held_sent = False  # set by the app once it handed the held message to the engine
+        self._held: list[tuple[Static, Static]] = []  # messages sent before the engine was ready: (user line, note)
+        self.held_sent = False  # set by the app once it hands the held messages to the engine, in order
 
     def compose(self) -> ComposeResult:
         yield self._welcome
@@ -126,24 +126,29 @@ class ConversationView(VerticalScroll):
         self.anchor()
 
     async def hold(self, text: str) -> None:
-        """Show a message at once, marked waiting; the turn that sends it takes it over."""
-        note = Static(Text("waiting: sent as soon as LangChain has loaded", style="italic"),
-                      classes="turn-note waiting")
-        self._held = [Static(Text(text), classes="user-turn"), note]
-        self.held_sent = False
-        await self.mount_all(self._held)
+        """Show a message at once, marked waiting, after any still waiting; the turn that sends it takes it over."""
+        note = Static(Text("waiting: sent as soon as LangChain has loaded" if not self._held else
+                           "waiting: sent after the message above", style="italic"), classes="turn-note waiting")
+        held = (Static(Text(text), classes="user-turn"), note)
+        self._held.append(held)
+        await self.mount_all(held)
 
     def drop_hold(self, reason: str) -> None:
-        """The held message cannot be sent: say so where it stands."""
-        if self._held:
-            self._held[1].update(Text(f"not sent: {reason}", style="bold"))
-            self._held = []
+        """The held messages cannot be sent: say so where each stands."""
+        for _, note in self._held:
+            note.update(Text(f"not sent: {reason}", style="bold"))
+        self._held = []
+
+    @property
+    def _first_held(self) -> Static | None:
+        """What is drawn while messages wait goes above them."""
+        return self._held[0][0] if self._held else None
 
     async def problem(self, text: str) -> None:
         """A problem outside any turn (the engine, the store): kept here in full; the status line only says error."""
         note = Static(Text(f"⚠ {text}"), classes="mode-note problem")
         self._groups.append([note])
-        await self.mount(note, before=self._held[0] if self._held else None)
+        await self.mount(note, before=self._first_held)
 
     async def add(self, events: list[Event]) -> None:
         pending: dict[int, list[str]] = {}
@@ -163,13 +168,12 @@ class ConversationView(VerticalScroll):
 
     async def _take(self, event: Event) -> None:
         turn = self.turns.get(event.turn)
-        held = self._held[0] if self._held else None  # what is drawn before the held message stays above it
+        held = self._first_held  # what is drawn before the held messages stays above them
         if event.kind == "turn_start":
             reply = AssistantTurn(event.turn)
             self.turns[event.turn] = reply
-            if held is not None and self.held_sent:  # the held message's own turn: it stops waiting
-                user, note = self._held
-                self._held = []
+            if held is not None and self.held_sent:  # the first held message's own turn: it stops waiting
+                user, note = self._held.pop(0)
                 await note.remove()
                 await self.mount(reply, after=user)
             else:
@@ -207,10 +211,19 @@ class ConversationView(VerticalScroll):
                                       "`flowertui replay` plays them back.", style="dim"))
 
     async def clear(self) -> None:
+        """Clear what is shown; a reply still streaming goes on in a fresh widget (whole once it ends)."""
+        streaming = [turn for turn, reply in self.turns.items() if not reply.finished]
         self.turns.clear()
         self._groups.clear()
         self.hidden = 0
-        await self.remove_children([child for child in self.children if child not in self._held])
+        held = [widget for pair in self._held for widget in pair]
+        await self.remove_children([child for child in self.children if child not in held])
+        for turn in streaming:
+            reply = AssistantTurn(turn)
+            reply.note("cleared: the reply goes on…")
+            self.turns[turn] = reply
+            self._groups.append([reply])
+            await self.mount(reply, before=self._first_held)
 
 
 def _mode_note(event: Event) -> str:

@@ -11,8 +11,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from flowertui.app.widgets.status import cost_words
 from flowertui.engine.events import Event
-from flowertui.engine.prices import format_cost
 
 FILTERS = ("all", "no tokens", "errors", "maintenance")
 FAMILY_VARIABLE = {
@@ -27,6 +27,7 @@ FAMILY_VARIABLE = {
 SCOPE_BADGE = {"constructor": "ctor", "request": "req", "context": "ctx", "app": "app"}
 SCOPE_LETTER = {"constructor": "c", "request": "r", "context": "x"}  # a traced event's receivers, one letter each
 PAYLOAD_WIDTH = 120
+KIND_WIDTH = 22  # the event column: indent, name and a fold's count (`llm_new_token ×3,003`)
 KEPT_EVENTS = 3_000  # events the pane can redraw under another filter; the session keeps them all
 SHOWN_ROWS = 1_000  # rows in the table; the oldest go first
 
@@ -65,7 +66,7 @@ def gist_of(event: Event) -> str:
     if event.kind == "memory_catchup_end" and not p.get("error"):
         missing = "?" if p.get("usage_missing") else ""
         return (f"caught up: {p.get('calls', 0)} calls · {p.get('total_tokens', 0)}{missing} tokens · "
-                f"{format_cost(p.get('cost'), p.get('currency'))}")
+                f"{cost_words(p.get('cost'), p.get('currency'))}")
     for key in ("error", "user", "reply", "text", "to", "query", "input", "output"):
         if p.get(key):
             return str(p[key])
@@ -101,7 +102,7 @@ class EventsPane(Vertical):
         yield Static(id="events-header")
         table = DataTable(id="events-table", cursor_type="row", zebra_stripes=False)
         table.add_column("t+", key="time", width=6)
-        table.add_column("event", key="kind", width=22)
+        table.add_column("event", key="kind", width=KIND_WIDTH)
         table.add_column("scope", key="scope", width=5)
         table.add_column("detail", key="payload", width=PAYLOAD_WIDTH)
         yield table
@@ -183,9 +184,16 @@ class EventsPane(Vertical):
         return self.app.theme_variables.get(name, "")
 
     def _kind_cell(self, event: Event, count: int) -> Text:
+        """Indented by run depth; a fold's count is never cut: the indent, then the name, give way first."""
         depth = self._depth.get(event.run_id or "", 0)
-        label = event.kind if count == 1 or self.every_token else f"{event.kind} ×{count}"
-        text = Text("  " * depth + ("⚙ " if event.maintenance else "") + label, no_wrap=True, overflow="ellipsis")
+        count_label = "" if count == 1 or self.every_token else f" ×{count:,}"
+        name = ("⚙ " if event.maintenance else "") + event.kind
+        room = KIND_WIDTH - len(count_label)
+        indent = " " * min(2 * depth, max(0, room - len(name)))
+        head = Text(indent + name, no_wrap=True, overflow="ellipsis")
+        head.truncate(room, overflow="ellipsis")
+        text = head + Text(count_label)
+        text.no_wrap, text.overflow = True, "ellipsis"
         text.stylize(self._colour(FAMILY_VARIABLE.get(event.family, "ft-app")))
         return text
 

@@ -11,6 +11,8 @@ from textual.widgets import Static
 from flowertui.engine.events import Event, MemoryMode
 from flowertui.engine.prices import format_cost
 
+NO_PRICE = "no price"  # the counter's word for a model missing from the price table
+
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 BUSY = ("starting", "waiting for first token", "updating memory")
 
@@ -23,6 +25,7 @@ class StatusLine(Static):
         self.provider = self.model = self.session = "…"
         self.state = "starting"
         self.detail = ""
+        self.short = ""  # the detail in few words, so that the session id keeps its place (a catch-up's cost)
         self._frame = 0
 
     def add(self, events: list[Event]) -> None:
@@ -45,9 +48,10 @@ class StatusLine(Static):
             if p.get("error"):
                 self.set_state("error", p["error"])
             else:  # the work is over: idle, saying what the catch-up cost
-                spent = f"{p.get('total_tokens', 0)}{'?' if p.get('usage_missing') else ''} tokens"
-                self.set_state("idle", f"{event.memory_kind} caught up: {spent}, "
-                                       f"{format_cost(p.get('cost'), p.get('currency'))}")
+                tokens = f"{p.get('total_tokens', 0):,}{'?' if p.get('usage_missing') else ''}"
+                cost = cost_words(p.get("cost"), p.get("currency"))
+                self.set_state("idle", f"{event.memory_kind} caught up: {tokens} tokens, {cost}",
+                               short=f"↻ {tokens} tok, {cost}")
         elif event.kind == "chat_model_start" and event.maintenance:
             self.set_state("updating memory", event.memory_kind or "")
         elif event.kind == "turn_end":
@@ -57,8 +61,8 @@ class StatusLine(Static):
         elif event.kind == "turn_error":
             self.set_state("error", p.get("error", ""))
 
-    def set_state(self, state: str, detail: str = "") -> None:
-        self.state, self.detail = state, detail
+    def set_state(self, state: str, detail: str = "", short: str = "") -> None:
+        self.state, self.detail, self.short = state, detail, short
         self._draw()
 
     def on_mount(self) -> None:
@@ -84,13 +88,20 @@ class StatusLine(Static):
             detailed.append(f" {self.detail}", "dim")
         memory = self.mode.kind + (" +compare" if self.mode.compare else "")
         wide, tight = "  │  ", " │ "
-        tiers = ((detailed, wide, "memory ", True), (detailed, tight, "memory ", True),
-                 (detailed, tight, "memory ", False), (state, tight, "memory ", False), (state, tight, "", False))
-        for head, sep, label, with_session in tiers:
-            line = Text.assemble(head, (sep, "dim"), self.provider, (" · ", "dim"), self.model, (sep, "dim"),
-                                 (label, "dim"), (memory, "bold"))
-            if with_session:
-                line.append_text(Text.assemble((f"{sep}session ", "dim"), self.session[:8]))
+        brief = state.copy()
+        if self.short and self.state != "error":
+            brief.append(f" {self.short}", "dim")
+        # (head, separator, memory label, session label or None, with the provider)
+        tiers = [(detailed, wide, "memory ", "session ", True), (detailed, tight, "memory ", "session ", True)]
+        if self.short:  # a catch-up's cost and the session id both stay, in fewer words
+            tiers += [(brief, tight, "", "session ", True), (brief, tight, "", "", True), (brief, tight, "", "", False)]
+        tiers += [(detailed, tight, "memory ", None, True), (state, tight, "memory ", None, True),
+                  (state, tight, "", None, True)]
+        for head, sep, label, session, with_provider in tiers:
+            line = Text.assemble(head, (sep, "dim"), *((self.provider, (" · ", "dim")) if with_provider else ()),
+                                 self.model, (sep, "dim"), (label, "dim"), (memory, "bold"))
+            if session is not None:
+                line.append_text(Text.assemble((f"{sep}{session}", "dim"), self.session[:8]))
             if line.cell_len <= width:
                 break
         else:  # still too long: shorten the model name, never the state or the memory kind
@@ -100,3 +111,10 @@ class StatusLine(Static):
             line.append_text(tail)
         line.truncate(width, overflow="ellipsis")
         self.update(line)
+
+
+def cost_words(cost: float | None, currency: str | None) -> str:
+    """A cost as the panes say it: "free" for nothing to pay, "no price" for a model the price table lacks."""
+    if cost is None or currency is None:
+        return NO_PRICE
+    return "free" if cost == 0 else format_cost(cost, currency)

@@ -88,10 +88,11 @@ class TokenStream(Vertical):
     def reshade(self) -> None:
         """Rebuild the shaded text (theme change, or trimming a huge reply to its last tokens)."""
         self._hidden, chars = len(self.tokens), 0
-        while self._hidden > 0 and len(self.tokens) - self._hidden < SHOWN_TOKENS and chars < SHOWN_CHARS:
+        while self._hidden > self._cleared and len(self.tokens) - self._hidden < SHOWN_TOKENS and chars < SHOWN_CHARS:
             self._hidden -= 1
             chars += len(self.tokens[self._hidden])
-        self._text = Text(f"… {self._hidden} earlier tokens\n" if self._hidden else "", style="dim")
+        earlier = self._hidden - self._cleared
+        self._text = Text(f"… {earlier} earlier tokens\n" if earlier else "", style="dim")
         for index in range(self._hidden, len(self.tokens)):
             self._shade(index)
         if self.is_mounted:
@@ -102,8 +103,14 @@ class TokenStream(Vertical):
         self.first = self.last = self.ttft = None
         self.reported: int | None = None
         self._text, self._hidden = Text(), 0
+        self._cleared = 0  # tokens of this reply cleared from the pane (still counted)
         self.state = state
 
     def clear(self) -> None:
-        self._reset("cleared")
+        """Clear the pane; a reply still streaming goes on being shown and counted from where it is."""
+        if self.state in ("waiting for first token", "streaming"):
+            self._cleared = self._hidden = len(self.tokens)
+            self._text = Text()
+        else:
+            self._reset("cleared")
         self._draw()
