@@ -35,7 +35,7 @@ def test_a_crashing_program_keeps_its_traceback_byte_for_byte():
 def test_a_program_without_langchain_runs_and_says_so():
     done = flowertui("trace", "--headless", program("plain.py"))
     assert done.returncode == 0 and done.stdout == b"no chains here\n"
-    assert b"no LangChain seen in this program" in done.stderr
+    assert b"flowertui: the program never imported LangChain\n" in done.stderr
     doc, done = trace_json(program("plain.py"))
     assert doc["langchain"] is False and doc["models"] == {} and doc["runs"] == [] and doc["handlers"] == {}
     assert done.stderr.startswith(b"no chains here\n")  # --json: the program's stdout goes to stderr

@@ -270,7 +270,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from flowertui.config import ConfigError, resolve
+    from flowertui.config import ConfigError, viewer_settings
     from flowertui.session.replay import Replay
 
     if not args.time_scale >= 0:
@@ -279,7 +279,7 @@ def _replay(args: argparse.Namespace) -> int:
         return _fail("--max-gap must be more than 0 seconds (inf keeps every pause)")
     replay = Replay(args.time_scale) if args.max_gap is None else Replay(args.time_scale, args.max_gap)
     try:
-        settings = resolve({"provider": "offline"})  # a replay calls no model, so needs no key; themes and keys count
+        settings = viewer_settings()  # a replay calls no model, so needs no key; themes and keys count
         history = _load(args.session)
     except (ConfigError, OSError, RuntimeError) as exc:
         return _fail(str(exc))
@@ -437,14 +437,14 @@ def _program_env(args: argparse.Namespace) -> Iterator[dict[str, str] | None]:
 def _trace_app(args: argparse.Namespace, program: list[str], *, offline: bool, cwd: Path | None = None,
                lesson=None) -> int:
     """The app's trace mode; flowertui's exit code is the program's last run's."""
-    from flowertui.config import ConfigError, resolve
+    from flowertui.config import ConfigError, viewer_settings
     from flowertui.trace import launcher
 
     listen = getattr(args, "listen", False)
     if not listen:
         launcher.resolve(program)  # a program that cannot start is a one-line error before any screen
     try:
-        settings = resolve({"provider": None, "model": None, "base_url": None, "speed": None})
+        settings = viewer_settings()  # the program's provider variables are its own: the viewer calls no model
     except ConfigError as exc:
         return _fail(str(exc))
     from flowertui.app.trace_app import TraceApp
@@ -453,4 +453,7 @@ def _trace_app(args: argparse.Namespace, program: list[str], *, offline: bool, c
     app.run()
     if app.stopped_on_quit:
         print(f"flowertui: {app.stopped_on_quit}", file=sys.stderr)
+    coverage = app.tracer.coverage if app.tracer is not None else None
+    if coverage is not None and coverage.state == "not traced":  # said where it stays once the screen is gone
+        print(coverage.line(), file=sys.stderr)
     return 0 if app.returncode is None else launcher.exit_code(app.returncode)

@@ -198,6 +198,8 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         self.returncode = message.returncode
         with suppress(NoMatches):
             self.query_one(ConsoleView).note(f"{self.tracer.command} {describe_exit(message.returncode)}")
+            if self.tracer.coverage is not None and self.tracer.coverage.line():
+                self.query_one(ConsoleView).note(self.tracer.coverage.line())
         if self._restart_pending:
             self._restart_pending = False
             self._start_run()

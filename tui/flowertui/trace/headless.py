@@ -69,7 +69,9 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
     if as_json:
         document = {"flowertui": __version__, "command": tracer.command, "exit_code": code,
                     "session_id": tracer.session_id, "events": count.n, "langchain": tracer.translator.langchain,
-                    **summary}
+                    "coverage": tracer.coverage.state, **summary}
+        if tracer.coverage.note:
+            document["coverage_note"] = tracer.coverage.note
         if tracer.translator.dropped:
             document["dropped_events"] = tracer.translator.dropped
         out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
@@ -77,10 +79,10 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
     else:
         err.write(trace_table(ledger) + "\n")
         status = f"flowertui: {tracer.command} {launcher.describe_exit(returncode)} · session {tracer.session_id} · {count.n} events"
-        if not tracer.translator.langchain:
-            status += " · no LangChain seen in this program"
         err.write(status + "\n")
-        err.flush()
+    if tracer.coverage.line():
+        err.write(tracer.coverage.line() + "\n")
+    err.flush()
     return code
 
 

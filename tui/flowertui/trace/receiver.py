@@ -40,6 +40,8 @@ class Translator:
     def __init__(self, bus: EventBus) -> None:
         self.bus = bus
         self.langchain = False  # set by the probe's hello: the program imported LangChain
+        self.loaded = False  # set by the probe's first record: the probe runs in the program
+        self.model_calls = 0
         self.dropped = 0
         self._turn: int | None = None
         self._starts: dict[str, tuple[str | None, int]] = {}
@@ -54,7 +56,9 @@ class Translator:
             kind = record.get("t")
             at = (float(record.get("wall") or 0) or None, float(record.get("mono") or 0) or None)
             when = at if None not in at else None
+            self.loaded = True
             if kind == "event" and record.get("kind") in _KINDS:
+                self.model_calls += record.get("kind") in ("chat_model_start", "llm_start")
                 self._event(record, when)
             elif kind == "handler_error":
                 self._handler_error(record, when)

@@ -16,6 +16,7 @@ from pathlib import Path
 from flowertui import __version__
 from flowertui.engine.bus import EventBus, Sink
 from flowertui.trace import launcher
+from flowertui.trace.coverage import Coverage, coverage
 from flowertui.trace.receiver import Listener, Translator, program_redactor
 from flowertui.trace.spool import spool_dir
 
@@ -40,6 +41,7 @@ class Tracer:
         self.listener = Listener(lambda record, origin: self.translator(record), commit)
         self.process: subprocess.Popen | None = None
         self.started = 0.0
+        self.coverage: Coverage | None = None  # the last finished run's
 
     @property
     def session_id(self) -> str:
@@ -55,7 +57,8 @@ class Tracer:
         run = self.bus.turn + 1
         env = launcher.probe_env(self.env, addr=self.listener.addr, token=self.listener.token, spool_dir=spool_dir(),
                                  session_id=self.session_id, run=run, unbuffered=unbuffered)
-        self.translator.langchain, self.translator.dropped = False, 0
+        translator = self.translator
+        translator.langchain, translator.loaded, translator.model_calls, translator.dropped = False, False, 0, 0
         self.process = launcher.spawn(self.argv, env, cwd=self.cwd, **streams)
         self.started = time.monotonic()
         self.bus.begin_turn()
@@ -67,9 +70,14 @@ class Tracer:
         """Wait (bounded) for the probe's last events, then close the turn with the exit status."""
         self.listener.wait_quiet(DRAIN_SECONDS)
         state = launcher.describe_exit(returncode)
+        seen = self.translator
+        self.coverage = coverage(self.argv, returncode, loaded=seen.loaded, langchain=seen.langchain,
+                                 model_calls=seen.model_calls, dropped=seen.dropped)
         payload = {"reply": state, "exit_code": launcher.exit_code(returncode), "signal": -returncode if returncode < 0 else None,
                    "langchain": self.translator.langchain, "dropped_events": self.translator.dropped,
-                   "elapsed": round(time.monotonic() - self.started, 3)}
+                   "elapsed": round(time.monotonic() - self.started, 3), "coverage": self.coverage.state}
+        if self.coverage.note:
+            payload["coverage_note"] = self.coverage.note
         if stopped:
             kind = "turn_cancelled"
         elif returncode == 0:

@@ -80,6 +80,9 @@ def start(addr, token, spool_dir, session_id, run="1"):
     os.environ[ENV_ENABLED] = "1"
     _shipper = _Shipper(addr, token, spool_dir, session_id, run)
     atexit.register(_shipper.close)
+    atexit.register(_hello_at_exit)  # runs first (atexit is last in, first out)
+    # said at once, LangChain or not: a viewer that never hears this knows the probe did not load
+    _shipper.put({"t": "loaded", "pid": os.getpid(), "python": sys.version.split()[0]})
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_shipper.after_fork)
     if _MANAGER in sys.modules and _CONTEXT in sys.modules:
@@ -211,8 +214,22 @@ def _register_hook(context_module):
     _state["base_methods"] = BaseCallbackHandler
     context_module.register_configure_hook(_hook_var, True, FlowertuiProbe, ENV_ENABLED)
     _state["hooks"] = context_module._configure_hooks
+    _hello(True)
+
+
+def _hello(hooked):
+    """LangChain is in the program; `hooked` False: imported, but its callback manager never was (no runs)."""
+    _state["hello"] = True
     _shipper.put({"t": "hello", "pid": os.getpid(), "argv": list(sys.argv), "python": sys.version.split()[0],
-                  "langchain_core": _version()})
+                  "langchain_core": _version(), "hooked": hooked})
+
+
+def _hello_at_exit():
+    try:
+        if not _state.get("hello") and "langchain_core" in sys.modules and _shipper is not None:
+            _hello(False)
+    except Exception:
+        pass
 
 
 def _version():
