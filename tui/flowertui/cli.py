@@ -377,8 +377,13 @@ def _lesson(args: argparse.Namespace) -> int:
 
 
 def _recover_traces() -> None:
-    """Import events that traced programs spooled while no flowertui was there to receive them."""
-    from flowertui.trace.spool import waiting
+    """Import events that traced programs spooled while no flowertui was there to receive them, and say where
+    the output of programs that outlived their viewer went."""
+    from flowertui.trace.outlived import output_notices
+    from flowertui.trace.spool import spool_dir, waiting
+
+    for line in output_notices(spool_dir()):
+        print(f"flowertui: {line}", file=sys.stderr)
 
     if not waiting():
         return

@@ -46,6 +46,7 @@ class ProgramConsole:
         self._lock = threading.Lock()
         self._stopping = False
         self._waiter: threading.Thread | None = None
+        self.keep: dict = {}  # {"pass_fds": (fd,)}: the offline server's lifeline, held by each run's relay
 
     @property
     def running(self) -> bool:
@@ -55,7 +56,8 @@ class ProgramConsole:
         """Start a new run (LaunchError when the program cannot start); returns its pid."""
         self._stopping = False
         process = self.tracer.start_run(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        start_new_session=True, unbuffered=True)
+                                        start_new_session=True, unbuffered=True, relay_output=True,
+                                        **self.keep)
         self.process = process
         readers = [threading.Thread(target=self._read, args=(process.stdout, "out"), daemon=True),
                    threading.Thread(target=self._read, args=(process.stderr, "err"), daemon=True)]

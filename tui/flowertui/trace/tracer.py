@@ -18,6 +18,8 @@ from flowertui.engine.bus import EventBus, Sink
 from flowertui.trace import launcher
 from flowertui.trace.coverage import Coverage, coverage
 from flowertui.trace.receiver import Listener, Translator, program_redactor
+from flowertui.paths import data_dir
+from flowertui.trace.outlived import notice_path
 from flowertui.trace.spool import spool_dir
 
 PROVIDER = "trace"
@@ -52,14 +54,26 @@ class Tracer:
             "provider": PROVIDER, "model": self.command, "flowertui": __version__, "memory_kind": None,
             "memory_settings": {}, "compare": False, "mode": "trace", "command": self.command})
 
-    def start_run(self, *, unbuffered: bool = False, **streams) -> subprocess.Popen:
-        """Spawn the program as the next turn (LaunchError when it cannot start)."""
+    def start_run(self, *, unbuffered: bool = False, relay: bool = False, relay_output: bool = False,
+                  **streams) -> subprocess.Popen:
+        """Spawn the program as the next turn (LaunchError when it cannot start).
+
+        `relay` runs it under relay.py, which outlives flowertui (holding `pass_fds` for it); `relay_output` also
+        passes its stdout and stderr through the relay, to a file in the data folder once flowertui is gone.
+        """
         run = self.bus.turn + 1
         env = launcher.probe_env(self.env, addr=self.listener.addr, token=self.listener.token, spool_dir=spool_dir(),
                                  session_id=self.session_id, run=run, unbuffered=unbuffered)
+        argv = self.argv
+        if relay or relay_output:
+            output = notice = None
+            if relay_output:
+                output = data_dir() / "program-output" / f"{self.session_id}.{run}.log"
+                notice = notice_path(spool_dir(), self.session_id, run)
+            argv = launcher.relayed(argv, output, notice)
         translator = self.translator
         translator.langchain, translator.loaded, translator.model_calls, translator.dropped = False, False, 0, 0
-        self.process = launcher.spawn(self.argv, env, cwd=self.cwd, **streams)
+        self.process = launcher.spawn(argv, env, cwd=self.cwd, **streams)
         self.started = time.monotonic()
         self.bus.begin_turn()
         self.bus.emit("turn_start", name="run", scope="app", payload={

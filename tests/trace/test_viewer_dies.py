@@ -1,0 +1,62 @@
+"""kill -9 of flowertui in every mode: the program runs to its normal end, its output stays readable."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from tests.trace.helpers import flowertui, program, session_events
+from tests.trace.pty_app import PtyApp
+from tests.trace.test_trace_recovery import subreaper  # noqa: F401  (fixture)
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+
+def _exit_code_of(pid: int, timeout: float = 30) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    raise AssertionError(f"pid {pid} did not end")
+
+
+def test_sigkill_of_the_app_leaves_the_program_printing_to_a_file_named_at_next_start(tmp_path, subreaper):  # noqa: F811
+    marker = tmp_path / "go-on"
+    app = PtyApp("trace", program("survivor.py"), str(marker))
+    try:
+        app.wait_for("first: first answer", timeout=90)
+        time.sleep(0.5)
+        app.process.kill()  # kill -9: no clean-up in flowertui
+        app.wait(10)
+    finally:
+        app.close()
+    holders = [int(p) for p in os.listdir("/proc") if p.isdigit() and _cmdline(int(p)).endswith(str(marker))]
+    program_pid = next(p for p in holders if "relay.py" not in _cmdline(p))
+    parent = _parent(program_pid)
+    waited = parent if "relay.py" in _cmdline(parent) else program_pid  # whichever is now this test's child
+    marker.touch()
+    assert _exit_code_of(waited) == 5  # the program's own exit code: its print did not fail
+
+    done = flowertui("sessions")
+    lines = [line for line in done.stderr.decode().splitlines() if "its later output is in" in line]
+    assert len(lines) == 1, done.stderr
+    output = lines[0].split("its later output is in ")[1]
+    assert open(output, "rb").read() == b"second: second answer\n"
+    assert b"recovered spooled trace events into session" in done.stderr
+    session_id = done.stderr.decode().split("into session ")[1].split()[0]
+    ends = [e for e in session_events(session_id) if e.kind == "llm_end"]
+    assert [e.payload["text"] for e in ends] == ["first answer", "second answer"]
+    assert "its later output" not in flowertui("sessions").stderr.decode()  # said once
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
