@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one, printed)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--speed", type=float, default=0.0, help="streaming pace in tokens/s (0 = as fast as possible)")
+    serve.add_argument("--quiet", action="store_true", help="no access log")
+    serve.add_argument("--until-eof", dest="until_eof", action="store_true",
+                       help="stop when stdin is closed (how flowertui trace runs it for a program)")
     trace = commands.add_parser("trace", help="run a Python program and watch its LangChain callbacks live")
     trace.add_argument("--headless", action="store_true", help="no screen: output passes through, a table at the end")
     trace.add_argument("--json", action="store_true", help="print one JSON document (program stdout goes to stderr)")
@@ -132,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(refused)
     if args.data_dir:
         os.environ["FLOWERTUI_DATA_DIR"] = args.data_dir
-    _recover_traces()
+    if args.command != "serve":  # a server started for a traced program must not take the next start's notes
+        _recover_traces()
     command = {"run": _run, "sessions": _sessions, "export": _export, "replay": _replay,
                "trace": _trace, "serve": _serve, "lesson": _lesson}.get(args.command, _tui)
     try:
@@ -322,18 +326,26 @@ def _run(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     """The HTTP stack is imported here only: `flowertui` itself never loads it."""
+    import shlex
+
     if args.speed < 0 or not 0 <= args.port <= 65535:
         return _fail("--speed must be 0 or more and --port from 0 to 65535")
     from flowertui.engine.tokens import TokenizerDataError
     from flowertui.serve.server import ServeError, ShopServer
 
-    server = ShopServer(args.host, args.port, args.speed, access_log=True)
+    server = ShopServer(args.host, args.port, args.speed, access_log=not args.quiet)
     try:
         base_url = server.start()
     except (ServeError, TokenizerDataError) as exc:
         return _fail(str(exc))
+    child = server.child_env()
     print(f"flowertui serve: the offline flower-shop assistant on {base_url}  (Ctrl-C stops it)", flush=True)
-    print(f"  export OPENAI_BASE_URL={base_url} OPENAI_API_KEY={server.child_env()['OPENAI_API_KEY']}", flush=True)
+    print("  export " + " ".join(f"{name}={shlex.quote(child[name])}" for name in
+                                 ("OPENAI_BASE_URL", "OPENAI_API_KEY", "TIKTOKEN_CACHE_DIR")), flush=True)
+    if args.until_eof:
+        import threading
+
+        threading.Thread(target=lambda: (sys.stdin.buffer.read(), server.request_stop()), daemon=True).start()
     try:
         server.wait()
     finally:
@@ -413,8 +425,8 @@ def _trace(args: argparse.Namespace) -> int:
         if args.headless or args.json:
             from flowertui.trace.headless import run_headless
 
-            with _program_env(args) as env:
-                return run_headless(args.program, as_json=args.json, env=env)
+            with _program_env(args) as (env, keep):
+                return run_headless(args.program, as_json=args.json, env=env, keep=keep)
         return _trace_app(args, args.program, offline=_offline(args))
     except LaunchError as exc:
         return _fail(str(exc))
@@ -428,15 +440,16 @@ def _offline(args: argparse.Namespace) -> bool:
 
 
 @contextmanager
-def _program_env(args: argparse.Namespace) -> Iterator[dict[str, str] | None]:
-    """The traced program's environment: pointed at an in-process offline server when --offline applies."""
+def _program_env(args: argparse.Namespace) -> Iterator[tuple[dict[str, str] | None, dict]]:
+    """The traced program's environment, and what its relay must hold: pointed at an offline server process
+    (which outlives flowertui while the program runs) when --offline applies."""
     if not _offline(args):
-        yield None
+        yield None, {}
         return
-    from flowertui.serve.server import offline_env
+    from flowertui.lesson.runner import offline_server
 
-    with offline_env(os.environ) as env:
-        yield env
+    with offline_server() as (env, keep):
+        yield env, keep
 
 
 def _trace_app(args: argparse.Namespace, program: list[str], *, offline: bool, cwd: Path | None = None,

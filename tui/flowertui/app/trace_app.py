@@ -153,13 +153,13 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         from flowertui.trace.tracer import Tracer
 
         env = None
-        if self.offline:
-            from flowertui.serve.server import ServeError, ShopServer
+        if self.offline:  # its own process: it outlives flowertui while the program runs
+            from flowertui.serve.process import ServerProcess
 
             try:
-                self.server = ShopServer(speed=OFFLINE_PACE)
+                self.server = ServerProcess(speed=OFFLINE_PACE)
                 self.server.start()
-            except (ServeError, RuntimeError) as exc:
+            except (OSError, RuntimeError) as exc:
                 self.post_message(EngineProblem(f"the offline server did not start: {exc}"))
                 return
             env = {**os.environ, **self.server.child_env()}
@@ -169,6 +169,8 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         tracer.start_session()
         self.tracer, self.session_id = tracer, tracer.session_id
         self.program = ProgramConsole(tracer, self._console_wake, lambda code: self.post_message(ProgramExited(code)))
+        if self.server is not None:
+            self.program.keep = self.server.keep()
         self.call_from_thread(self._start_run)
 
     def _start_run(self) -> None:

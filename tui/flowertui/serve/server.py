@@ -75,6 +75,11 @@ class ShopServer:
             self._thread.join(timeout=5)
         self._server = self._thread = None
 
+    def request_stop(self) -> None:
+        """Ask the server to stop, from any thread: `wait()` returns once it has."""
+        if self._server is not None:
+            self._server.should_exit = True
+
     def wait(self) -> None:
         """Serve in the foreground until the thread ends (stop(), or Ctrl-C in the caller)."""
         while self._thread is not None and self._thread.is_alive():

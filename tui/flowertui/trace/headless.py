@@ -36,10 +36,11 @@ class _Count:
 
 
 def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
-                 env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
+                 env: Mapping[str, str] | None = None, cwd: Path | None = None, keep: dict | None = None) -> int:
     """Trace one run of the program; returns its exit code (LaunchError when it cannot start).
 
-    `env` replaces the program's environment (the offline server's settings), `cwd` its working folder.
+    `env` replaces the program's environment (the offline server's settings), `cwd` its working folder; with
+    `keep` (the offline server's lifeline) it runs under the relay, which holds that while the program runs.
     """
     prices = configured_prices()
     ledger, count = TraceLedger(prices), _Count()
@@ -56,7 +57,7 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
         # ctrl+c is the program's to handle; a handler, not SIG_IGN, which the program would inherit
         previous = signal.signal(signal.SIGINT, lambda *_: None)
         try:
-            process = tracer.start_run(**streams)
+            process = tracer.start_run(**streams, **({"relay": True, **keep} if keep else {}))
             returncode = process.wait()
         finally:
             signal.signal(signal.SIGINT, previous)

@@ -45,7 +45,7 @@ class WatchedRuns:
         with self._lock:
             if origin not in self._turns:
                 self._turns[origin] = turn = self.bus.begin_turn()
-                argv = record.get("argv") if record.get("t") == "hello" else None
+                argv = record.get("argv") if record.get("t") in ("hello", "loaded") else None
                 command = " ".join(str(a) for a in argv) if argv else f"pid {origin[1]}"
                 self.bus.emit("turn_start", name="run", scope="app",
                               payload={"user": self.bus.redact(command), "pid": origin[1], "run": turn})

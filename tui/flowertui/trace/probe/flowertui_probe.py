@@ -82,7 +82,7 @@ def start(addr, token, spool_dir, session_id, run="1"):
     atexit.register(_shipper.close)
     atexit.register(_hello_at_exit)  # runs first (atexit is last in, first out)
     # said at once, LangChain or not: a viewer that never hears this knows the probe did not load
-    _shipper.put({"t": "loaded", "pid": os.getpid(), "python": sys.version.split()[0]})
+    _shipper.put({"t": "loaded", "pid": os.getpid(), "argv": list(sys.argv), "python": sys.version.split()[0]})
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_shipper.after_fork)
     if _MANAGER in sys.modules and _CONTEXT in sys.modules:
