@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 
 from tests.trace.helpers import flowertui, program, session_events
 from tests.trace.pty_app import PtyApp
-from tests.trace.test_trace_recovery import subreaper  # noqa: F401  (fixture)
+from tests.trace.test_trace_recovery import exit_code_of, subreaper, waitable  # noqa: F401  (subreaper: fixture)
 
 
 def _parent(pid: int) -> int:
@@ -60,3 +63,33 @@ def _cmdline(pid: int) -> str:
             return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
     except OSError:
         return ""
+
+
+def test_sigkill_of_headless_flowertui_in_offline_mode_leaves_the_server_answering_the_program(tmp_path,
+                                                                                               subreaper):  # noqa: F811
+    marker = tmp_path / "go-on"
+    viewer = subprocess.Popen([sys.executable, "-m", "flowertui", "trace", "--headless", "--offline",
+                               program("offline_survivor.py"), str(marker)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    pid = int(viewer.stdout.readline())
+    assert viewer.stdout.readline() == b"first: True\n"
+    servers = [p for p in _pids() if "--until-eof" in _cmdline(p)]
+    waited = waitable(pid)
+    viewer.send_signal(signal.SIGKILL)
+    viewer.wait(10)
+    marker.touch()
+    assert viewer.stdout.read() == b"second: True\n"  # the offline server outlived flowertui
+    assert exit_code_of(waited) == 3
+    deadline = time.monotonic() + 15
+    while any(_cmdline(p) for p in servers) and time.monotonic() < deadline:  # and ended with the program
+        for server in servers:
+            try:
+                os.waitpid(server, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        time.sleep(0.1)
+    assert not any(_cmdline(p) for p in servers)
+
+
+def _pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
