@@ -250,9 +250,12 @@ def _sessions(args: argparse.Namespace) -> int:
         print("no sessions yet: run `flowertui` or `flowertui run --script lesson`")
         return 0
     print(f"{'session':<14}{'started':<18}{'provider/model':<34}{'turns':>6}{'tokens':>9}")
+    from flowertui.trace.naming import traced_name
+
     for row in rows:
         started = datetime.fromtimestamp(row.started).strftime("%Y-%m-%d %H:%M")
-        print(f"{row.id:<14}{started:<18}{(row.provider + '/' + row.model)[:33]:<34}{row.turns:>6}{row.total_tokens:>9}")
+        name = traced_name(row.model) if row.provider == "trace" else f"{row.provider}/{row.model}"
+        print(f"{row.id:<14}{started:<18}{name[:33]:<34}{row.turns:>6}{row.total_tokens:>9}")
     return 0
 
 

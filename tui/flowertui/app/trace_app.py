@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from flowertui.session.model import SessionData
     from flowertui.session.replay import Replay
 
+QUIT_WINDOW = 2.0  # seconds: a second ctrl+c within this quits flowertui
 OFFLINE_PACE = 100.0  # tokens/s of the offline server in the app: tokens arrive visibly, a lesson stays short
 
 
@@ -88,6 +90,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         self._console_posted = False
         self._console_lock = threading.Lock()
         self._restart_pending = False
+        self._interrupted_at = float("-inf")
         self.ledger = TraceLedger(self.prices)  # the session's numbers: the bus feeds it, the counter reads it
         # known once the tracer (or the listener) is there; a recording's at once
         self.session_id: str | None = history.header.get("session_id") if history is not None else None
@@ -257,6 +260,16 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
             self.query_one(TraceStatus).set_state("stopping…")
             self.query_one(ConsoleView).note("stopping: SIGINT, then SIGTERM if it does not end")
             self.program.stop()
+
+    def action_interrupt(self) -> None:
+        """ctrl+c: SIGINT to the running program; with none running, or a second time within QUIT_WINDOW, quit."""
+        now = time.monotonic()
+        if now - self._interrupted_at < QUIT_WINDOW or self.program is None or not self.program.interrupt():
+            self.action_quit()
+            return
+        self._interrupted_at = now
+        self.query_one(ConsoleView).note(f"ctrl+c: SIGINT sent to the program (ctrl+c again within "
+                                         f"{QUIT_WINDOW:g} s quits flowertui)")
 
     def action_toggle_source(self) -> None:
         self.query_one(LessonSource).toggle_class("shown")

@@ -80,6 +80,17 @@ class ProgramConsole:
             return False
         return True
 
+    def interrupt(self) -> bool:
+        """SIGINT to the program's process group (its relay waits it out), as ctrl+c in a terminal."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return False
+        try:
+            os.killpg(process.pid, signal.SIGINT)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
     def stop(self, wait: bool = False) -> None:
         """SIGINT to the program's process group, then SIGTERM, then SIGKILL, STOP_GRACE apart.
 
