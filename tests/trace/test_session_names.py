@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.support.openai_server import OpenAIServer, Reply
 from tests.trace.helpers import flowertui, program, trace_json
 
 
@@ -13,3 +14,23 @@ def test_sessions_names_traced_runs_by_script_and_lessons_by_number():
     traced = next(line for line in listed if line.startswith(doc["session_id"]))
     assert "trace · plain.py" in traced and "python" not in traced
     assert any("lesson 1 · 01_callbacks.py" in line for line in listed)
+
+
+def test_lesson_list_flags_and_a_theme_without_a_screen_are_refused_in_one_line():
+    for args, said in [(("lesson", "--json"), "lesson --json needs an example number"),
+                       (("lesson", "--headless"), "lesson --headless needs an example number"),
+                       (("lesson", "--copy", "somewhere"), "lesson --copy needs an example number"),
+                       (("lesson", "1", "--theme", "x", "--headless"),
+                        "--theme applies where a screen opens, not to `lesson --headless`")]:
+        done = flowertui(*args)
+        assert done.returncode == 2 and done.stderr.decode().startswith(f"flowertui: error: {said}"), args
+        assert done.stderr.count(b"\n") == 1
+        assert done.stdout == b""
+
+
+def test_the_usage_legend_is_printed_only_when_a_row_is_marked():
+    with OpenAIServer(Reply(model="gpt-4o-mini")) as server:
+        marked = flowertui("trace", "--headless", program("no_stream_usage.py"), server.base_url)
+        plain = flowertui("trace", "--headless", program("reported_usage.py"), server.base_url)
+    assert b"? the provider sent no usage" in marked.stderr
+    assert plain.returncode == 0 and b"? the provider sent no usage" not in plain.stderr

@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="offline (default): the built-in server; openai: your OPENAI_API_KEY")
     lesson.add_argument("--headless", action="store_true", help="no screen: the program's output, then the trace table")
     lesson.add_argument("--json", action="store_true", help="one JSON document as `trace --json` prints it")
+    lesson.add_argument("--theme", metavar="NAME", help="theme name for the app")
     serve = commands.add_parser("serve", help="the offline flower-shop assistant as an OpenAI-compatible server")
     serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one, printed)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="point the program at the built-in offline server (default: when no OPENAI_API_KEY "
                             "or OPENAI_BASE_URL is set)")
     trace.add_argument("--listen", action="store_true", help="no program: receive programs that call flowertui.watch()")
+    trace.add_argument("--theme", metavar="NAME", help="theme name for the app")
     trace.add_argument("program", nargs=argparse.REMAINDER, help="[--] PROGRAM [ARGS…]; a .py file runs under this Python")
     return parser
 
@@ -167,6 +169,12 @@ def _apply_global_flags(args: argparse.Namespace) -> str | None:
         if dest in SCREEN_FLAGS and (screenless := _without_screen(args)):
             return f"{flag} applies where a screen opens, not to {screenless}"
         setattr(args, dest, value)
+    if getattr(args, "theme", None) and (screenless := _without_screen(args)):  # given after the sub-command
+        return f"--theme applies where a screen opens, not to {screenless}"
+    if args.command == "lesson" and args.number is None:
+        listed = next((flag for flag in ("json", "headless", "copy") if getattr(args, flag)), None)
+        if listed:
+            return f"lesson --{listed} needs an example number: flowertui lesson N --{listed}"
     return None
 
 

@@ -115,7 +115,8 @@ def trace_table(ledger: TraceLedger) -> str:
         lines += ["", f"{'handler':<34}{'scope':<22}{'events':>7}{'errors':>7}"]
         for name, row in s["handlers"].items():
             lines.append(f"{name[:33]:<34}{row['scope']:<22}{row['events']:>7}{row['errors']:>7}")
-    lines.append("? the provider sent no usage: tiktoken estimate (ChatOpenAI: pass stream_usage=True)")
+    if any(row["usage_missing_calls"] for row in s["models"].values()):
+        lines.append("? the provider sent no usage: tiktoken estimate (ChatOpenAI: pass stream_usage=True)")
     return "\n".join(lines)
 
 
