@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.trace.helpers import flowertui, program, trace_json
 
@@ -34,3 +36,12 @@ def test_the_usage_legend_is_printed_only_when_a_row_is_marked():
         plain = flowertui("trace", "--headless", program("reported_usage.py"), server.base_url)
     assert b"? the provider sent no usage" in marked.stderr
     assert plain.returncode == 0 and b"? the provider sent no usage" not in plain.stderr
+
+
+def test_the_markdown_export_rounds_run_durations(tmp_path):
+    doc, _ = trace_json(program("one_call.py"))
+    out = tmp_path / "run.md"
+    assert flowertui("export", doc["session_id"], "--format", "md", "-o", str(out)).returncode == 0
+    rows = [line for line in out.read_text().splitlines() if line.startswith("| RunnableSequence")
+            or line.startswith("| FakeListChatModel")]
+    assert rows and all(re.search(r"\| \d+\.\d\d \| \d+ \|$", row) for row in rows), rows

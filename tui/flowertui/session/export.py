@@ -130,7 +130,7 @@ def _trace_markdown(traced: TraceLedger) -> list[str]:
             for name, m in summary["models"].items()]
     out += ["", "## Top-level runs", "", "| run | kind | status | duration (s) | total tokens |",
             "| --- | --- | --- | ---: | ---: |"]
-    out += [f"| {_md_cell(r['name'])} | {r['kind']} | {r['status']} | {r['duration'] if r['duration'] is not None else ''} "
+    out += [f"| {_md_cell(r['name'])} | {r['kind']} | {r['status']} | {'' if r['duration'] is None else format(r['duration'], '.2f')} "
             f"| {r['total_tokens']} |" for r in summary["runs"]]
     out += ["", "## Handlers", "", "| handler | scope | events | errors |", "| --- | --- | ---: | ---: |"]
     out += [f"| {_md_cell(name)} | {h['scope']} | {h['events']} | {h['errors']} |"
