@@ -53,3 +53,12 @@ def test_the_app_says_not_traced_on_screen_and_after_it_closes():
         assert "flowertui: not traced: the probe did not load" in app.screen()[-600:]  # printed after the screen
     finally:
         app.close()
+
+
+def test_langchains_own_handlers_are_labelled_apart_from_the_programs():
+    doc, _ = trace_json(program("langchains_own.py"))
+    assert doc["handlers"]["Mine"]["by"] == "program"
+    assert doc["handlers"]["_AstreamEventsCallbackHandler"]["by"] == "langchain"
+    table = flowertui("trace", "--headless", program("langchains_own.py")).stderr.decode()
+    mine, own = table.index("\nhandler "), table.index("\nLangChain's own handler")
+    assert mine < table.index("\nMine ") < own < table.index("\n_AstreamEventsCallbackHandler ")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowertui.engine.events import Event
+from flowertui.engine.langchain_handlers import by
 from flowertui.engine.ledger import Ledger, spent
 from flowertui.engine.prices import Price
 
@@ -77,7 +78,7 @@ class HandlerRow:
     errors: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scope": ",".join(self.scopes), "events": self.events, "errors": self.errors}
+        return {"scope": ",".join(self.scopes), "events": self.events, "errors": self.errors, "by": by(self.name)}
 
 
 class TraceLedger:

@@ -111,10 +111,12 @@ def trace_table(ledger: TraceLedger) -> str:
         took = "" if run["duration"] is None else f"{run['duration']:.2f}s"
         mark = "?" if run["usage_missing_calls"] else ""
         lines.append(f"{run['name'][:33]:<34}{run['kind']:<12}{run['status']:<8}{took:>10}{run['total_tokens']:>9}{mark}")
-    if s["handlers"]:
-        lines += ["", f"{'handler':<34}{'scope':<22}{'events':>7}{'errors':>7}"]
-        for name, row in s["handlers"].items():
-            lines.append(f"{name[:33]:<34}{row['scope']:<22}{row['events']:>7}{row['errors']:>7}")
+    for who, title in (("program", "handler"), ("langchain", "LangChain's own handler")):
+        rows = {name: row for name, row in s["handlers"].items() if row["by"] == who}
+        if rows:
+            lines += ["", f"{title:<34}{'scope':<22}{'events':>7}{'errors':>7}"]
+            for name, row in rows.items():
+                lines.append(f"{name[:33]:<34}{row['scope']:<22}{row['events']:>7}{row['errors']:>7}")
     if any(row["usage_missing_calls"] for row in s["models"].values()):
         lines.append("? the provider sent no usage: tiktoken estimate (ChatOpenAI: pass stream_usage=True)")
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from flowertui.engine.events import Event
+from flowertui.engine.langchain_handlers import by
 from flowertui.engine.prices import format_cost
 
 FILTERS = ("all", "no tokens", "errors", "maintenance")
@@ -209,10 +210,15 @@ class EventsPane(Vertical):
             gist = summary(event)
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{event.name} ", style="bold")
-        for receiver in event.payload.get("handlers") or ():  # who received it, badged by how it was attached
-            colour = self._colour(f"ft-scope-{receiver['scope']}") or self._colour("ft-app")
-            text.append(f"{SCOPE_BADGE.get(receiver['scope'], receiver['scope'])}:{receiver['name']} ",
-                        style=colour or "")
+        receivers = event.payload.get("handlers") or ()
+        for receiver in receivers:  # who received it, badged by how it was attached; LangChain's own after, dim
+            if by(receiver["name"]) == "program":
+                colour = self._colour(f"ft-scope-{receiver['scope']}") or self._colour("ft-app")
+                text.append(f"{SCOPE_BADGE.get(receiver['scope'], receiver['scope'])}:{receiver['name']} ",
+                            style=colour or "")
+        for receiver in receivers:
+            if by(receiver["name"]) == "langchain":
+                text.append(f"lc:{receiver['name']} ", style="dim")
         text.append(" ".join(gist.split())[:PAYLOAD_WIDTH])
         return text
 
