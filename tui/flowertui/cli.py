@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.add_argument("--until-eof", dest="until_eof", action="store_true",
                        help="stop when stdin is closed (how flowertui trace runs it for a program)")
+    serve.add_argument("--fd", type=int, metavar="FD",
+                       help="serve on this inherited listening socket (how flowertui trace runs it: the port is "
+                            "known before the server is up)")
     trace = commands.add_parser("trace", help="run a Python program and watch its LangChain callbacks live")
     trace.add_argument("--headless", action="store_true", help="no screen: output passes through, a table at the end")
     trace.add_argument("--json", action="store_true", help="print one JSON document (program stdout goes to stderr)")
@@ -344,7 +347,12 @@ def _serve(args: argparse.Namespace) -> int:
     from flowertui.engine.tokens import TokenizerDataError
     from flowertui.serve.server import ServeError, ShopServer
 
-    server = ShopServer(args.host, args.port, args.speed, access_log=not args.quiet)
+    sock = None
+    if args.fd is not None:
+        import socket
+
+        sock = socket.socket(fileno=args.fd)
+    server = ShopServer(args.host, args.port, args.speed, access_log=not args.quiet, sock=sock)
     try:
         base_url = server.start()
     except (ServeError, TokenizerDataError) as exc:
