@@ -45,3 +45,4 @@ def test_the_markdown_export_rounds_run_durations(tmp_path):
     rows = [line for line in out.read_text().splitlines() if line.startswith("| RunnableSequence")
             or line.startswith("| FakeListChatModel")]
     assert rows and all(re.search(r"\| \d+\.\d\d \| \d+ \|$", row) for row in rows), rows
+
