@@ -27,3 +27,15 @@ def test_ctrl_c_interrupts_the_program_and_a_second_one_quits_flowertui():
         assert app.wait(30) == 4  # quit; the program's run ended by the first ctrl+c
     finally:
         app.close()
+
+
+def test_the_console_wraps_long_lines_and_shows_a_carriage_return_redraw_in_its_last_state():
+    app = PtyApp("trace", program("progress.py"))
+    try:
+        app.wait_for("step-two-done", timeout=90)
+        time.sleep(0.5)
+        screen = app.screen()
+        assert "-tail-end" in screen  # the long line's end wrapped into view
+        assert "step-one" not in screen
+    finally:
+        app.close()

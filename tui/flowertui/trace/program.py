@@ -33,6 +33,17 @@ class ConsoleLine:
     text: str
 
 
+def carriage_returns(line: str) -> str:
+    """The line as a terminal leaves it: each `\r` returns to the start and what follows overwrites (a progress
+    bar redrawn in place shows its last state, not every state run together)."""
+    if "\r" not in line:
+        return line
+    shown = ""
+    for part in line.split("\r"):
+        shown = part + shown[len(part):]
+    return shown
+
+
 class ProgramConsole:
     """One run of the program at a time; `wake` is called (from any thread) when lines wait in `drain()`."""
 
@@ -167,7 +178,7 @@ class ProgramConsole:
 
     def _shown(self, line: str) -> str:
         """Redacted with the tracer's redactor (the program's own secrets) before anything is shown."""
-        return truncate(self.tracer.bus.redact(strip_escapes(line.rstrip("\r"))), LINE_LIMIT)
+        return truncate(self.tracer.bus.redact(strip_escapes(carriage_returns(line.rstrip("\r")))), LINE_LIMIT)
 
     def _wait(self, process: subprocess.Popen, readers: list[threading.Thread]) -> None:
         returncode = process.wait()
