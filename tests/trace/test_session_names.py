@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.support.openai_server import OpenAIServer, Reply
-from tests.trace.helpers import flowertui, program, trace_json
+from tests.trace.helpers import flowertui, program, session_events, trace_json
 
 
 def test_sessions_names_traced_runs_by_script_and_lessons_by_number():
@@ -46,3 +46,9 @@ def test_the_markdown_export_rounds_run_durations(tmp_path):
             or line.startswith("| FakeListChatModel")]
     assert rows and all(re.search(r"\| \d+\.\d\d \| \d+ \|$", row) for row in rows), rows
 
+
+
+def test_a_chain_end_event_carries_its_runs_name():
+    doc, _ = trace_json(program("langchains_own.py"))
+    ends = [e for e in session_events(doc["session_id"]) if e.kind == "chain_end"]
+    assert ends and "RunnableSequence" in {e.name for e in ends} and "chain" not in {e.name for e in ends}

@@ -22,6 +22,7 @@ from flowertui.engine.tokens import count_tokens
 from flowertui.trace.priority import lower_this_thread
 
 TEXT_LIMIT = 4000
+NAMES_LIMIT = 10_000  # open runs whose names are remembered for their end events
 SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
 USAGE_HINT = ("the provider sent no usage, so these are tiktoken estimates. For ChatOpenAI with a custom base_url "
               "pass stream_usage=True (it sends no stream_options otherwise).")
@@ -46,6 +47,7 @@ class Translator:
         self._turn: int | None = None
         self._starts: dict[str, tuple[str | None, int]] = {}
         self._token_handlers: dict[str, list[dict[str, Any]]] = {}
+        self._names: dict[str, str] = {}  # open runs' names: an end event carries none of its own
         self._lock = threading.Lock()
 
     def __call__(self, record: dict[str, Any], turn: int | None = None) -> None:
@@ -113,7 +115,12 @@ class Translator:
                     payload["usage"] = None
                     payload["usage_missing"] = USAGE_HINT
                 payload["text"] = self._text(payload.get("text", ""))
-        self.bus.emit(kind, name=self._text(record.get("name") or kind, 200), scope="context", payload=payload,
+        name = self._text(record.get("name") or kind, 200)
+        if run_id and kind.endswith("_start") and len(self._names) < NAMES_LIMIT:
+            self._names[run_id] = name
+        elif run_id and kind.endswith(("_end", "_error")):
+            name = self._names.pop(run_id, name)
+        self.bus.emit(kind, name=name, scope="context", payload=payload,
                       run_id=run_id, parent_run_id=record.get("parent_run_id"), at=at, turn=self._turn)
 
     def _handler_error(self, record: dict[str, Any], at: tuple[float, float] | None) -> None:
