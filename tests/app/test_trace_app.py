@@ -51,7 +51,7 @@ async def test_the_console_the_stdin_box_the_panes_and_the_status_follow_the_pro
         await wait_until(pilot, lambda: any("llm_end" in row for row in cells(app.query_one(EventsPane).table)))
         rows = cells(app.query_one(EventsPane).table)
         end = next(row for row in rows if "llm_end" in row)
-        assert "ctor:Mine" in end and " c llm ctor:Mine" in end  # scope letters, then the badged receivers
+        assert "ctor:Mine" in end and " c FakeListChatModel ctor:Mine" in end  # scopes, run name, receivers
         models = cells(app.query_one("#trace-models", DataTable))
         assert models[0].startswith("unknown model 1 ")
         keys = set(app._bindings.key_to_bindings)  # the app's own keys, inherited ones included

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.trace.helpers import flowertui, program, session_events, trace_json
@@ -52,3 +56,16 @@ def test_a_chain_end_event_carries_its_runs_name():
     doc, _ = trace_json(program("langchains_own.py"))
     ends = [e for e in session_events(doc["session_id"]) if e.kind == "chain_end"]
     assert ends and "RunnableSequence" in {e.name for e in ends} and "chain" not in {e.name for e in ends}
+
+
+def test_the_serve_banner_says_which_tiktoken_cache_to_set():
+    server = subprocess.Popen([sys.executable, "-m", "flowertui", "serve"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
+    try:
+        server.stdout.readline()
+        exports = dict(item.split("=", 1) for item in shlex.split(server.stdout.readline().decode())[1:])
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert set(exports) == {"OPENAI_BASE_URL", "OPENAI_API_KEY", "TIKTOKEN_CACHE_DIR"}
+    assert any(Path(exports["TIKTOKEN_CACHE_DIR"]).iterdir())  # seeded: a copied lesson works offline with it

@@ -72,7 +72,7 @@ def test_a_traced_session_is_listed_and_exports_in_every_format(tmp_path):
     doc, _ = trace_json(program("graph.py"))
     listed = flowertui("sessions")
     row = next(line for line in listed.stdout.decode().splitlines() if line.startswith(doc["session_id"]))
-    assert "trace/" in row and row.split()[-1] == str(sum(m["total_tokens"] for m in doc["models"].values()))
+    assert "trace · " in row and row.split()[-1] == str(sum(m["total_tokens"] for m in doc["models"].values()))
     for fmt in ("jsonl", "md", "html", "log"):
         target = tmp_path / f"session.{fmt}"
         done = flowertui("export", doc["session_id"], "--format", fmt, "-o", str(target))
