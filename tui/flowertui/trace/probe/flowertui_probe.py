@@ -22,7 +22,6 @@ from __future__ import annotations
 import atexit
 import collections
 import contextvars
-import inspect
 import json
 import os
 import select
@@ -387,6 +386,8 @@ def _handler_error(msg, args):
     if msg.startswith(("Error in %s.%s callback", "NotImplementedError in %s.%s callback")) and len(args) >= 3:
         handler, callback, error = str(args[0]), str(args[1]), str(args[2])
     elif msg.startswith("Error in callback coroutine") and args:
+        import inspect  # here, not at start-up: 13 ms of every traced program's start for a rare error
+
         coroutine_owners = [type(h).__name__ for h in handlers
                             if event_name and inspect.iscoroutinefunction(getattr(h, event_name, None))]
         handler = coroutine_owners[0] if len(coroutine_owners) == 1 else None
