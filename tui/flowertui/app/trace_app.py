@@ -39,6 +39,7 @@ from flowertui.engine.trace_ledger import TraceLedger
 from flowertui.lesson.catalog import Example
 from flowertui.trace.launcher import LaunchError, describe_exit
 from flowertui.trace.priority import lower_this_thread
+from flowertui.trace.program import ConsoleLine
 
 if TYPE_CHECKING:
     from flowertui.session.model import SessionData
@@ -125,6 +126,8 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
 
     async def draw(self, batch: list[Event]) -> None:
         for event in batch:
+            if event.kind == "program_output" and self.replaying:  # live, the console already has these lines
+                self.query_one(ConsoleView).add([ConsoleLine(stream, text) for stream, text in event.payload["lines"]])
             if event.kind == "handler_error" and event.payload.get("of_run"):
                 self.handler_errors.setdefault(event.payload["of_run"], []).append(event)
         self.query_one(TraceStatus).add(batch)
@@ -135,8 +138,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
     def boot(self) -> None:
         """Open the store and the probe listener off the UI thread, then start the program (or listen)."""
         if self.replaying:
-            self.call_from_thread(self.query_one(ConsoleView).note,
-                                  f"replay of session {self.session_id}: the program's output was not recorded")
+            self.call_from_thread(self.query_one(ConsoleView).note, f"replay of session {self.session_id}")
             self.play(self.replay)
             return
         lower_this_thread()  # the session writer this thread starts yields the CPU to the program

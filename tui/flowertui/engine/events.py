@@ -18,7 +18,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "retriever": ("retriever_start", "retriever_end"),
     "error": ("chain_error", "llm_error", "tool_error", "retriever_error", "turn_error", "handler_error"),
     "app": ("session_start", "turn_start", "turn_end", "turn_cancelled", "memory_switch", "compare_mode",
-            "memory_estimate", "memory_catchup_start", "memory_catchup_end", "probe_hello"),
+            "memory_estimate", "memory_catchup_start", "memory_catchup_end", "probe_hello", "program_output"),
 }
 _FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
 

@@ -80,6 +80,8 @@ def to_markdown(data: SessionData, ledger: Ledger) -> str:
         if traced:
             out += [f"## Run {turn.number} · {turn.status}", "", "**Command:**", "", _quote(turn.user), ""]
             out += ["**Ended:**", "", _quote(turn.reply), ""] if turn.reply else []
+            if output := program_output(turn.events):
+                out += ["**Output:**", "", "```text", *(line.replace("```", "ʼʼʼ") for line in output), "```", ""]
         else:
             out += [f"## Turn {turn.number} · {turn.memory_kind} · {turn.status}", "", "**You:**", "",
                     _quote(turn.user), ""]
@@ -161,6 +163,8 @@ def to_html(data: SessionData, ledger: Ledger) -> str:
             body.append(f"<div class=reply><b>{answered}</b><p>{e(turn.reply)}</p></div>")
         if turn.error:
             body.append(f"<div class=error><b>Error</b><p>{e(turn.error)}</p></div>")
+        if traced and (output := program_output(turn.events)):
+            body.append(f"<div class=output><b>Output</b><pre>{e(chr(10).join(output))}</pre></div>")
         body.append(f"<details><summary>{len(turn.events)} callback events</summary><ul class=tree>")
         body.extend(_html_event_lines(turn.events))
         body.append("</ul></details></section>")
@@ -197,10 +201,13 @@ def to_callback_log(data: SessionData, ledger: Ledger | None = None) -> str:
     """What LangChain's FileCallbackHandler writes when passed with each request (ANSI colours left out)."""
     out: list[str] = []
     for event in data.events:
-        if event.scope not in ("request", "context"):  # context: a traced program's events, one per callback
+        if event.scope not in ("request", "context") and event.kind != "program_output":  # context: a traced
+            # program's events, one per callback
             continue
         p = event.payload
-        if event.kind == "chain_start":
+        if event.kind == "program_output":  # a traced program's console, where it happened
+            out.append("".join(line + "\n" for line in program_output([event])))
+        elif event.kind == "chain_start":
             out.append(f"\n\n> Entering new {event.name} chain...\n")
         elif event.kind == "chain_end":
             out.append("\n> Finished chain.\n")
@@ -301,6 +308,18 @@ def _html_event_lines(events: list[Event]) -> list[str]:
         lines.append(f"<li style='margin-left:{level * 1.5}em' class={event.family}><code>+{event.mono - start:.3f}s"
                      f"</code> <b>{event.kind}</b> {html.escape(event.name)} <i>{event.scope}</i>{took}{streamed}"
                      f"{upkeep}<div class=payload>{gist}</div></li>")
+    return lines
+
+
+def program_output(events: Iterable[Event]) -> list[str]:
+    """A traced run's console lines as saved in its session (stderr marked `err│`, stdin `›│`), and what was not."""
+    marks = {"out": "", "err": "err│ ", "in": "›│ "}
+    lines = []
+    for event in events:
+        if event.kind == "program_output":
+            lines += [marks.get(stream, "") + text for stream, text in event.payload.get("lines", ())]
+            if event.payload.get("not_saved"):
+                lines.append(f"… {event.payload['not_saved']} more lines not saved")
     return lines
 
 

@@ -25,6 +25,7 @@ LINE_LIMIT = 2_000  # characters shown of one line
 READ_SIZE = 1 << 16
 PROMPT_WAIT = 0.05  # seconds a line without its newline waits for the rest before it is shown
 STOP_GRACE = 3.0  # seconds after SIGINT before SIGTERM, and after SIGTERM before SIGKILL
+RECORDED_LINES = 2_000  # console lines of one run saved in the session (replay and exports show them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,8 @@ class ProgramConsole:
         self._lock = threading.Lock()
         self._stopping = False
         self._waiter: threading.Thread | None = None
+        self._recorded = 0  # this run's lines saved in the session, and those past RECORDED_LINES not saved
+        self._unrecorded = 0
         self.keep: dict = {}  # {"pass_fds": (fd,)}: the offline server's lifeline, held by each run's relay
 
     @property
@@ -66,6 +69,7 @@ class ProgramConsole:
     def start(self) -> int:
         """Start a new run (LaunchError when the program cannot start); returns its pid."""
         self._stopping = False
+        self._recorded = self._unrecorded = 0
         process = self.tracer.start_run(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         start_new_session=True, unbuffered=True, relay_output=True,
                                         **self.keep)
@@ -84,6 +88,7 @@ class ProgramConsole:
         if process is None or process.poll() is not None or process.stdin is None:
             return False
         self._add(ConsoleLine("in", text))
+        self._record([ConsoleLine("in", text)])
         try:
             process.stdin.write((text + "\n").encode())
             process.stdin.flush()
@@ -151,7 +156,9 @@ class ProgramConsole:
         fd = pipe.fileno()
         while True:
             if pending and not select.select([fd], [], [], PROMPT_WAIT)[0]:
-                self._add(ConsoleLine(stream, self._shown(pending)))  # a prompt waiting without its newline
+                prompt = ConsoleLine(stream, self._shown(pending))  # a prompt waiting without its newline
+                self._add(prompt)
+                self._record([prompt])
                 pending = ""
             try:
                 data = os.read(fd, READ_SIZE)
@@ -164,17 +171,29 @@ class ProgramConsole:
                 pending = pending[LINE_LIMIT:]
             if not data and pending:
                 complete, pending = [*complete, pending], ""
+            shown = [ConsoleLine(stream, self._shown(line)) for line in complete]
             with self._lock:
-                for line in complete:
+                for line in shown:
                     if len(self._lines) >= KEPT_LINES:
                         self._lines.popleft()
                         self._skipped += 1
-                    self._lines.append(ConsoleLine(stream, self._shown(line)))
-            if complete:
+                    self._lines.append(line)
+            if shown:
                 self.wake()
+                self._record(shown)
             if not data:
                 pipe.close()
                 return
+
+    def _record(self, lines: list[ConsoleLine]) -> None:
+        """Save the run's console lines in the session (already redacted and cut), the first RECORDED_LINES only."""
+        with self._lock:
+            room = max(0, RECORDED_LINES - self._recorded)
+            kept, self._recorded = lines[:room], self._recorded + min(room, len(lines))
+            self._unrecorded += len(lines) - len(kept)
+        if kept:
+            self.tracer.bus.emit("program_output", name="output", scope="app",
+                                 payload={"lines": [[line.stream, line.text] for line in kept]})
 
     def _shown(self, line: str) -> str:
         """Redacted with the tracer's redactor (the program's own secrets) before anything is shown."""
@@ -189,5 +208,8 @@ class ProgramConsole:
                 process.stdin.close()
             except OSError:
                 pass
+        if self._unrecorded:
+            self.tracer.bus.emit("program_output", name="output", scope="app",
+                                 payload={"lines": [], "not_saved": self._unrecorded})
         self.tracer.finish_run(returncode, stopped=self._stopping)
         self.exited(returncode)

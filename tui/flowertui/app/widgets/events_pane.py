@@ -120,6 +120,8 @@ class EventsPane(Vertical):
         follow = table.cursor_row >= table.row_count - 1
         changed: dict[str, None] = {}  # row keys in order, new and updated alike
         for event in events:
+            if event.kind == "program_output":  # the console's, saved for replay and exports: not a row
+                continue
             self.events.append(event)
             key = self._place(event)
             if key is not None:
