@@ -18,6 +18,7 @@ from flowertui.engine.tokens import tiktoken_cache_dir
 
 PLACEHOLDER_KEY = "sk-flowertui-offline"  # the client insists on a key; the server ignores it (as server.py's)
 LOCALHOST = "127.0.0.1"
+STOP_WAIT = 5.0
 
 
 class ServerProcess:
@@ -63,7 +64,7 @@ class ServerProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(5)
+                self.process.wait(STOP_WAIT)
             except subprocess.TimeoutExpired:
                 self.process.kill()
         self.process = None
