@@ -46,7 +46,7 @@ def test_a_program_that_imported_langchain_and_crashed_is_not_no_langchain():
 def test_the_app_says_not_traced_on_screen_and_after_it_closes():
     app = PtyApp("trace", "--", sys.executable, "-I", program("one_call.py"))
     try:
-        app.wait_for("not traced", timeout=90)
+        app.wait_for("not traced: the probe did not load", timeout=90)  # the status line and the console
         app.press(b"\x11")  # ctrl+q
         assert app.wait(30) == 0
         time.sleep(0.3)

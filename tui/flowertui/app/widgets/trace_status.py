@@ -10,6 +10,8 @@ from textual.widgets import Static
 from flowertui.engine.events import Event
 
 ENDINGS = ("turn_end", "turn_error", "turn_cancelled")
+COVERAGE = {"not traced": ("not traced: the probe did not load", "bold red"), "no langchain": ("no LangChain", "dim"),
+            "no model call": ("LangChain, no model call", "yellow")}
 
 
 class TraceStatus(Static):
@@ -20,6 +22,7 @@ class TraceStatus(Static):
         self.pid: int | None = None
         self.state = "starting"
         self.langchain = False
+        self.coverage: str | None = None  # the ended run's (trace/coverage.py), said instead of "no LangChain yet"
         self.started: float | None = None  # time.monotonic() when the run started, for the clock
         self.elapsed: float | None = None  # set when the run ended
         self.run = 0
@@ -36,13 +39,16 @@ class TraceStatus(Static):
                 self.state = "listening" if p.get("mode") == "listen" else self.state
             elif event.kind == "turn_start":
                 self.pid, self.run, self.langchain = p.get("pid"), p.get("run", event.turn), False
+                self.coverage = None
                 self.state, self.started, self.elapsed = "running", time.monotonic(), None
             elif event.kind == "probe_hello":
                 self.langchain = True
+                self.pid = p.get("pid") or self.pid  # the program's own (the run's process may be its relay)
             elif event.kind in ENDINGS:
                 self.state = p.get("reply") or event.kind
                 self.elapsed = p.get("elapsed")
                 self.langchain = bool(p.get("langchain", self.langchain))
+                self.coverage = p.get("coverage")
         self._draw()
 
     def set_state(self, state: str) -> None:
@@ -61,8 +67,8 @@ class TraceStatus(Static):
             ("  │  pid ", "dim"), str(self.pid or "–"),
             ("  │  run ", "dim"), str(self.run or "–"),
             ("  │  ", "dim"), f"{seconds:.1f}s" if seconds is not None else "–",
-            ("  │  ", "dim"), ("LangChain seen" if self.langchain else "no LangChain yet",
-                              "green" if self.langchain else "dim"),
+            ("  │  ", "dim"), COVERAGE.get(self.coverage) or (
+                ("LangChain seen", "green") if self.langchain else ("no LangChain yet", "dim")),
             ("  │  session ", "dim"), self.session,
         )
         line.truncate(max(self.size.width, 20), overflow="ellipsis")
