@@ -66,7 +66,9 @@ def probe_env(base: Mapping[str, str], *, addr: str | None, token: str, spool_di
     return env
 
 
-RELAY = Path(__file__).with_name("relay.py")
+RELAY = Path(__file__).with_name("relay.py")  # standard library only: run with -I -S, no probe, no site
+
+
 def relayed(argv: list[str], output: Path | None = None, notice: Path | None = None) -> list[str]:
     """`argv` run under the relay (relay.py), which outlives flowertui: with `output`, the program's stdout and
     stderr pass through it and go to that file once flowertui is gone (`notice` says so to its next start)."""

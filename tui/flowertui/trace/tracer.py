@@ -15,11 +15,11 @@ from pathlib import Path
 
 from flowertui import __version__
 from flowertui.engine.bus import EventBus, Sink
+from flowertui.paths import data_dir
 from flowertui.trace import launcher
 from flowertui.trace.coverage import Coverage, coverage
-from flowertui.trace.receiver import Listener, Translator, program_redactor
-from flowertui.paths import data_dir
 from flowertui.trace.outlived import notice_path
+from flowertui.trace.receiver import Listener, Translator, program_redactor
 from flowertui.trace.spool import spool_dir
 
 PROVIDER = "trace"
