@@ -55,7 +55,7 @@ async def test_the_console_the_stdin_box_the_panes_and_the_status_follow_the_pro
         await wait_until(pilot, lambda: any("llm_end" in row for row in cells(app.query_one(EventsPane).table)))
         rows = cells(app.query_one(EventsPane).table)
         end = next(row for row in rows if "llm_end" in row)
-        assert "ctor:Mine" in end and " c llm ctor:Mine" in end  # scope letters, then the badged receivers
+        assert "ctor:Mine" in end and " c FakeListChatModel ctor:Mine" in end  # scopes, run name, receivers
         models = cells(app.query_one("#trace-models", DataTable))
         assert models[0].startswith("unknown model 1 ")
 
@@ -207,3 +207,16 @@ async def test_the_console_redacts_the_programs_secrets(monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: "key:" in console_text(app))
         assert "key: [redacted]" in console_text(app) and "supersecretvalue123" not in console_text(app)
+
+
+async def test_runs_that_run_at_the_same_time_are_tagged_apart():
+    from tests.support.openai_server import OpenAIServer, Reply
+
+    with OpenAIServer(Reply(model="gpt-4o-mini", piece_delay=0.05)) as server:
+        app = trace_app(sys.executable, program("gather_three.py"), server.base_url)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.returncode is not None, timeout=60)
+            await pilot.pause(0.5)
+            rows = [row for row in cells(app.query_one(EventsPane).table) if "llm_end" in row]
+    assert len(rows) == 3
+    assert sorted(row.split("‖")[1].split()[0] for row in rows) == ["A", "B", "C"]

@@ -51,7 +51,8 @@ def test_a_program_in_an_environment_without_flowertui_is_traced(tmp_path):
     doc, done = trace_json("--", str(python), program("elsewhere.py"))
     assert done.returncode == 0, done.stderr.decode()
     assert done.stderr.decode().startswith("from elsewhere " + str(tmp_path / "env"))
-    assert doc["langchain"] is True and doc["handlers"] == {"Mine": {"scope": "request", "events": 6, "errors": 0}}
+    assert doc["langchain"] is True and doc["handlers"] == {"Mine": {"scope": "request", "events": 6, "errors": 0,
+                                                                                    "by": "program"}}
     events = session_events(doc["session_id"])
     start = next(e for e in events if e.kind == "chain_start")
     assert receivers(start) == {"Mine": "request"}

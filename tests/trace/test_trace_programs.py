@@ -35,7 +35,7 @@ def test_a_crashing_program_keeps_its_traceback_byte_for_byte():
 def test_a_program_without_langchain_runs_and_says_so():
     done = flowertui("trace", "--headless", program("plain.py"))
     assert done.returncode == 0 and done.stdout == b"no chains here\n"
-    assert b"no LangChain seen in this program" in done.stderr
+    assert b"flowertui: the program never imported LangChain\n" in done.stderr
     doc, done = trace_json(program("plain.py"))
     assert doc["langchain"] is False and doc["models"] == {} and doc["runs"] == [] and doc["handlers"] == {}
     assert done.stderr.startswith(b"no chains here\n")  # --json: the program's stdout goes to stderr
@@ -72,7 +72,7 @@ def test_a_traced_session_is_listed_and_exports_in_every_format(tmp_path):
     doc, _ = trace_json(program("graph.py"))
     listed = flowertui("sessions")
     row = next(line for line in listed.stdout.decode().splitlines() if line.startswith(doc["session_id"]))
-    assert "trace/" in row and row.split()[-1] == str(sum(m["total_tokens"] for m in doc["models"].values()))
+    assert "trace · " in row and row.split()[-1] == str(sum(m["total_tokens"] for m in doc["models"].values()))
     for fmt in ("jsonl", "md", "html", "log"):
         target = tmp_path / f"session.{fmt}"
         done = flowertui("export", doc["session_id"], "--format", fmt, "-o", str(target))

@@ -100,7 +100,8 @@ def test_the_spool_check_on_every_start_loads_nothing_when_no_spool_waits(tmp_pa
     code = (
         "import sys; from flowertui.cli import _recover_traces; before = set(sys.modules); _recover_traces();"
         "loaded = sorted(m for m in set(sys.modules) - before if m.startswith('flowertui.') or m == 'shlex');"
-        "assert set(loaded) <= {'flowertui.trace', 'flowertui.trace.spool', 'flowertui.paths'}, loaded"
+        "assert set(loaded) <= {'flowertui.trace', 'flowertui.trace.spool', 'flowertui.trace.outlived',"
+        " 'flowertui.paths'}, loaded"
     )
     env = {**os.environ, "FLOWERTUI_DATA_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)

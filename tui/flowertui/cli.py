@@ -114,10 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="offline (default): the built-in server; openai: your OPENAI_API_KEY")
     lesson.add_argument("--headless", action="store_true", help="no screen: the program's output, then the trace table")
     lesson.add_argument("--json", action="store_true", help="one JSON document as `trace --json` prints it")
+    lesson.add_argument("--theme", metavar="NAME", help="theme name for the app")
     serve = commands.add_parser("serve", help="the offline flower-shop assistant as an OpenAI-compatible server")
     serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one, printed)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--speed", type=float, default=0.0, help="streaming pace in tokens/s (0 = as fast as possible)")
+    serve.add_argument("--quiet", action="store_true", help="no access log")
+    serve.add_argument("--until-eof", dest="until_eof", action="store_true",
+                       help="stop when stdin is closed (how flowertui trace runs it for a program)")
+    serve.add_argument("--fd", type=int, metavar="FD",
+                       help="serve on this inherited listening socket (how flowertui trace runs it: the port is "
+                            "known before the server is up)")
     trace = commands.add_parser("trace", help="run a Python program and watch its LangChain callbacks live")
     trace.add_argument("--headless", action="store_true", help="no screen: output passes through, a table at the end")
     trace.add_argument("--json", action="store_true", help="print one JSON document (program stdout goes to stderr)")
@@ -125,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="point the program at the built-in offline server (default: when no OPENAI_API_KEY "
                             "or OPENAI_BASE_URL is set)")
     trace.add_argument("--listen", action="store_true", help="no program: receive programs that call flowertui.watch()")
+    trace.add_argument("--theme", metavar="NAME", help="theme name for the app")
     trace.add_argument("program", nargs=argparse.REMAINDER, help="[--] PROGRAM [ARGS…]; a .py file runs under this Python")
     return parser
 
@@ -136,14 +144,14 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(refused)
     if args.data_dir:
         os.environ["FLOWERTUI_DATA_DIR"] = args.data_dir
-    if args.command != "serve":
+    if args.command != "serve":  # a server started for a traced program must not take the next start's notes
         from flowertui.paths import DataDirError, prepare_data_dir
 
         try:
             prepare_data_dir()
         except DataDirError as exc:
             return _fail(str(exc))
-    _recover_traces()
+        _recover_traces()
     command = {"run": _run, "sessions": _sessions, "export": _export, "replay": _replay,
                "trace": _trace, "serve": _serve, "lesson": _lesson}.get(args.command, _tui)
     try:
@@ -174,6 +182,12 @@ def _apply_global_flags(args: argparse.Namespace) -> str | None:
         if dest in SCREEN_FLAGS and (screenless := _without_screen(args)):
             return f"{flag} applies where a screen opens, not to {screenless}"
         setattr(args, dest, value)
+    if getattr(args, "theme", None) and (screenless := _without_screen(args)):  # given after the sub-command
+        return f"--theme applies where a screen opens, not to {screenless}"
+    if args.command == "lesson" and args.number is None:
+        listed = next((flag for flag in ("json", "headless", "copy") if getattr(args, flag)), None)
+        if listed:
+            return f"lesson --{listed} needs an example number: flowertui lesson N --{listed}"
     return None
 
 
@@ -259,9 +273,13 @@ def _sessions(args: argparse.Namespace) -> int:
         print("no sessions yet: run `flowertui` or `flowertui run --script lesson`")
         return 0
     print(f"{'session':<14}{'started':<18}{'provider/model':<34}{'turns':>6}{'tokens':>9}")
+    from flowertui.engine.events import SessionKind
+    from flowertui.trace.naming import traced_name
+
     for row in rows:
         started = datetime.fromtimestamp(row.started).strftime("%Y-%m-%d %H:%M")
-        print(f"{row.id:<14}{started:<18}{row.label[:33]:<34}{row.turns:>6}{row.total_tokens:>9}")
+        name = traced_name(row.model) if row.kind == SessionKind.TRACE else row.label
+        print(f"{row.id:<14}{started:<18}{name[:33]:<34}{row.turns:>6}{row.total_tokens:>9}")
     return 0
 
 
@@ -286,7 +304,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from flowertui.config import ConfigError, resolve
+    from flowertui.config import ConfigError, viewer_settings
     from flowertui.session.replay import Replay
 
     if not args.time_scale >= 0:
@@ -295,7 +313,7 @@ def _replay(args: argparse.Namespace) -> int:
         return _fail("--max-gap must be more than 0 seconds (inf keeps every pause)")
     replay = Replay(args.time_scale) if args.max_gap is None else Replay(args.time_scale, args.max_gap)
     try:
-        settings = resolve({"provider": "offline"})  # a replay calls no model, so needs no key; themes and keys count
+        settings = viewer_settings()  # a replay calls no model, so needs no key; themes and keys count
         history = _load(args.session)
     except (ConfigError, OSError, RuntimeError) as exc:
         return _fail(str(exc))
@@ -353,18 +371,31 @@ def _unwritable(path: Path, force: bool) -> str | None:
 
 def _serve(args: argparse.Namespace) -> int:
     """The HTTP stack is imported here only: `flowertui` itself never loads it."""
+    import shlex
+
     if args.speed < 0 or not 0 <= args.port <= 65535:
         return _fail("--speed must be 0 or more and --port from 0 to 65535")
     from flowertui.engine.tokens import TokenizerDataError
     from flowertui.serve.server import ServeError, ShopServer
 
-    server = ShopServer(args.host, args.port, args.speed, access_log=True)
+    sock = None
+    if args.fd is not None:
+        import socket
+
+        sock = socket.socket(fileno=args.fd)
+    server = ShopServer(args.host, args.port, args.speed, access_log=not args.quiet, sock=sock)
     try:
         base_url = server.start()
     except (ServeError, TokenizerDataError) as exc:
         return _fail(str(exc))
+    child = server.child_env()
     print(f"flowertui serve: the offline flower-shop assistant on {base_url}  (Ctrl-C stops it)", flush=True)
-    print(f"  export OPENAI_BASE_URL={base_url} OPENAI_API_KEY={server.child_env()['OPENAI_API_KEY']}", flush=True)
+    print("  export " + " ".join(f"{name}={shlex.quote(child[name])}" for name in
+                                 ("OPENAI_BASE_URL", "OPENAI_API_KEY", "TIKTOKEN_CACHE_DIR")), flush=True)
+    if args.until_eof:
+        import threading
+
+        threading.Thread(target=lambda: (sys.stdin.buffer.read(), server.request_stop()), daemon=True).start()
     try:
         server.wait()
     finally:
@@ -408,8 +439,13 @@ def _lesson(args: argparse.Namespace) -> int:
 
 
 def _recover_traces() -> None:
-    """Import events that traced programs spooled while no flowertui was there to receive them."""
-    from flowertui.trace.spool import waiting
+    """Import events that traced programs spooled while no flowertui was there to receive them, and say where
+    the output of programs that outlived their viewer went."""
+    from flowertui.trace.outlived import output_notices
+    from flowertui.trace.spool import spool_dir, waiting
+
+    for line in output_notices(spool_dir()):
+        print(f"flowertui: {line}", file=sys.stderr)
 
     if not waiting():
         return
@@ -449,8 +485,8 @@ def _trace(args: argparse.Namespace) -> int:
         if args.headless or args.json:
             from flowertui.trace.headless_run import run_headless
 
-            with _program_env(args) as env:
-                return run_headless(args.program, as_json=args.json, env=env)
+            with _program_env(args) as (env, keep):
+                return run_headless(args.program, as_json=args.json, env=env, keep=keep)
         return _trace_app(args, args.program, offline=_offline(args))
     except LaunchError as exc:
         return _fail(str(exc))
@@ -464,28 +500,29 @@ def _offline(args: argparse.Namespace) -> bool:
 
 
 @contextmanager
-def _program_env(args: argparse.Namespace) -> Iterator[dict[str, str] | None]:
-    """The traced program's environment: pointed at an in-process offline server when --offline applies."""
+def _program_env(args: argparse.Namespace) -> Iterator[tuple[dict[str, str] | None, dict]]:
+    """The traced program's environment, and what its relay must hold: pointed at an offline server process
+    (which outlives flowertui while the program runs) when --offline applies."""
     if not _offline(args):
-        yield None
+        yield None, {}
         return
-    from flowertui.serve.server import offline_env
+    from flowertui.lesson.runner import offline_server
 
-    with offline_env(os.environ) as env:
-        yield env
+    with offline_server() as (env, keep):
+        yield env, keep
 
 
 def _trace_app(args: argparse.Namespace, program: list[str], *, offline: bool, cwd: Path | None = None,
                lesson=None) -> int:
     """The app's trace mode; flowertui's exit code is the program's last run's."""
-    from flowertui.config import ConfigError, resolve
+    from flowertui.config import ConfigError, viewer_settings
     from flowertui.trace import launcher
 
     listen = getattr(args, "listen", False)
     if not listen:
         launcher.resolve(program)  # a program that cannot start is a one-line error before any screen
     try:
-        settings = resolve({"provider": None, "model": None, "base_url": None, "speed": None})
+        settings = viewer_settings()  # the program's provider variables are its own: the viewer calls no model
     except ConfigError as exc:
         return _fail(str(exc))
     from flowertui.app.trace_app import TraceApp
@@ -494,4 +531,7 @@ def _trace_app(args: argparse.Namespace, program: list[str], *, offline: bool, c
     app.run()
     if app.stopped_on_quit:
         print(f"flowertui: {app.stopped_on_quit}", file=sys.stderr)
+    coverage = app.tracer.coverage if app.tracer is not None else None
+    if coverage is not None and coverage.state == "not traced":  # said where it stays once the screen is gone
+        print(coverage.line(), file=sys.stderr)
     return 0 if app.returncode is None else launcher.exit_code(app.returncode)

@@ -116,6 +116,14 @@ def resolve(flags: dict[str, Any], env: dict[str, str] | None = None, file: dict
     )
 
 
+def viewer_settings(file: dict[str, Any] | None = None) -> Settings:
+    """Settings for the apps that call no model themselves (trace, lesson, listen, replay): the config file's
+    theme and keymap only. The provider variables and keys (OPENAI_BASE_URL, OPENAI_API_KEY, the file's
+    base_url) belong to the traced program, never to these: a provider they would not resolve is no error."""
+    file = read_config_file(config_file()) if file is None else file
+    return Settings(ProviderSettings(), MemorySettings(), theme=file.get("theme"), keymap=dict(file.get("keymap", {})))
+
+
 def resume_settings(recorded: dict[str, Any], flags: dict[str, Any], env: dict[str, str] | None = None,
                     file: dict[str, Any] | None = None) -> Settings:
     """Settings to continue a recorded session (`recorded` is its session_start payload).

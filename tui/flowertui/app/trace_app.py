@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,11 +38,13 @@ from flowertui.engine.trace_ledger import TraceLedger
 from flowertui.lesson.catalog import Example
 from flowertui.trace.launcher import LaunchError, describe_exit
 from flowertui.trace.priority import lower_this_thread
+from flowertui.trace.program import ConsoleLine
 
 if TYPE_CHECKING:
     from flowertui.session.model import SessionData
     from flowertui.session.replay import Replay
 
+QUIT_WINDOW = 2.0  # seconds: a second ctrl+c within this quits flowertui
 OFFLINE_PACE = 100.0  # tokens/s of the offline server in the app: tokens arrive visibly, a lesson stays short
 
 
@@ -87,6 +90,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         self._console_posted = False
         self._console_lock = threading.Lock()
         self._restart_pending = False
+        self._interrupted_at = float("-inf")
         self.ledger = TraceLedger(self.prices)  # the session's numbers: the bus feeds it, the counter reads it
         # known once the tracer (or the listener) is there; a recording's at once
         self.session_id: str | None = history.header.get("session_id") if history is not None else None
@@ -120,6 +124,8 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
 
     async def draw(self, batch: list[Event]) -> None:
         for event in batch:
+            if event.kind == "program_output" and self.replaying:  # live, the console already has these lines
+                self.query_one(ConsoleView).add([ConsoleLine(stream, text) for stream, text in event.payload["lines"]])
             if event.kind == "handler_error" and event.payload.get("of_run"):
                 self.handler_errors.setdefault(event.payload["of_run"], []).append(event)
         self.query_one(TraceStatus).add(batch)
@@ -131,8 +137,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         """Open the store and the probe listener off the UI thread, then start the program (or listen)."""
         self.prices.warm_in_background()  # off the first frame, and before any cost is drawn
         if self.replaying:
-            self.call_from_thread(self.query_one(ConsoleView).note,
-                                  f"replay of session {self.session_id}: the program's output was not recorded")
+            self.call_from_thread(self.query_one(ConsoleView).note, f"replay of session {self.session_id}")
             self.play(self.replay)
             return
         lower_this_thread()  # the session writer this thread starts yields the CPU to the program
@@ -148,13 +153,13 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         from flowertui.trace.tracer import Tracer
 
         env = None
-        if self.offline:
-            from flowertui.serve.server import ServeError, ShopServer
+        if self.offline:  # its own process: it outlives flowertui while the program runs
+            from flowertui.serve.process import ServerProcess
 
             try:
-                self.server = ShopServer(speed=OFFLINE_PACE)
+                self.server = ServerProcess(speed=OFFLINE_PACE)
                 self.server.start()
-            except (ServeError, RuntimeError) as exc:
+            except (OSError, RuntimeError) as exc:
                 self.post_message(EngineProblem(f"the offline server did not start: {exc}"))
                 return
             env = {**os.environ, **self.server.child_env()}
@@ -165,6 +170,8 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         tracer.start_session()
         self.tracer, self.session_id, self.writer = tracer, tracer.session_id, tracer.session.writer
         self.program = ProgramConsole(tracer, self._console_wake, lambda code: self.post_message(ProgramExited(code)))
+        if self.server is not None:
+            self.program.keep = self.server.keep()
         self.call_from_thread(self._start_run)
 
     def _start_run(self) -> None:
@@ -194,6 +201,8 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         self.returncode = message.returncode
         with suppress(NoMatches):
             self.query_one(ConsoleView).note(f"{self.tracer.command} {describe_exit(message.returncode)}")
+            if self.tracer.coverage is not None and self.tracer.coverage.line():
+                self.query_one(ConsoleView).note(self.tracer.coverage.line())
         if self._restart_pending:
             self._restart_pending = False
             self._start_run()
@@ -248,6 +257,16 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
             self.query_one(TraceStatus).set_state("stopping…")
             self.query_one(ConsoleView).note("stopping: SIGINT, then SIGTERM if it does not end")
             self.program.stop()
+
+    def action_interrupt(self) -> None:
+        """ctrl+c: SIGINT to the running program; with none running, or a second time within QUIT_WINDOW, quit."""
+        now = time.monotonic()
+        if now - self._interrupted_at < QUIT_WINDOW or self.program is None or not self.program.interrupt():
+            self.action_quit()
+            return
+        self._interrupted_at = now
+        self.query_one(ConsoleView).note(f"ctrl+c: SIGINT sent to the program (ctrl+c again within "
+                                         f"{QUIT_WINDOW:g} s quits flowertui)")
 
     def action_toggle_source(self) -> None:
         self.query_one(LessonSource).toggle_class("shown")

@@ -29,6 +29,7 @@ TURN_START, TURN_END, TURN_CANCELLED, TURN_ERROR = "turn_start", "turn_end", "tu
 MEMORY_SWITCH, COMPARE_MODE, MEMORY_ESTIMATE = "memory_switch", "compare_mode", "memory_estimate"
 MEMORY_CATCHUP_START, MEMORY_CATCHUP_END = "memory_catchup_start", "memory_catchup_end"
 MEMORY_STATE = "memory_state"
+PROGRAM_OUTPUT = "program_output"
 PROBE_HELLO, HANDLER_ERROR = "probe_hello", "handler_error"
 CHAIN_START, CHAIN_END, CHAIN_ERROR = "chain_start", "chain_end", "chain_error"
 CHAT_MODEL_START, LLM_START, LLM_NEW_TOKEN = "chat_model_start", "llm_start", "llm_new_token"
@@ -47,7 +48,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "retriever": (RETRIEVER_START, RETRIEVER_END),
     "error": (CHAIN_ERROR, LLM_ERROR, TOOL_ERROR, RETRIEVER_ERROR, TURN_ERROR, HANDLER_ERROR),
     "app": (SESSION_START, TURN_START, TURN_END, TURN_CANCELLED, MEMORY_SWITCH, COMPARE_MODE,
-            MEMORY_ESTIMATE, MEMORY_CATCHUP_START, MEMORY_CATCHUP_END, MEMORY_STATE, PROBE_HELLO),
+            MEMORY_ESTIMATE, MEMORY_CATCHUP_START, MEMORY_CATCHUP_END, MEMORY_STATE, PROBE_HELLO,
+            PROGRAM_OUTPUT),
 }
 FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
 CALLBACK_KINDS = frozenset(k for k, family in FAMILY_OF.items() if family != "app") - {TURN_ERROR, HANDLER_ERROR}
@@ -301,6 +303,18 @@ class RunEnd(Payload):
     elapsed: float | None = None
     recovered: int | None = None
     pid: int | None = None
+    coverage: str | None = None  # what was traced: traced, no model call, no langchain, not traced (trace/coverage.py)
+    coverage_note: str | None = None  # the one line that says so, and what to do
+    extra: dict[str, Any] | None = None
+
+
+@_record
+class ProgramOutput(Payload):
+    """A traced run's console lines as shown (redacted, cut): [stream, text] with stream out, err or in."""
+
+    KIND = PROGRAM_OUTPUT
+    lines: list[list[str]]
+    not_saved: int | None = None  # lines past the run's limit, counted, not kept
     extra: dict[str, Any] | None = None
 
 
@@ -375,6 +389,7 @@ class ProbeHello(Payload):
     langchain_core: str
     argv: list[str]
     protocol: int | None = None  # the probe's protocol version (absent from probes before version 1 was written)
+    hooked: bool | None = None  # false: LangChain imported, its callback manager never (no runs); version 2
     extra: dict[str, Any] | None = None
 
 
@@ -578,7 +593,7 @@ PAYLOADS: dict[str, tuple[type[Payload], ...]] = {
     TURN_CANCELLED: (TurnCancelled, RunEnd),
     TURN_ERROR: (TurnError, RunEnd),
     MEMORY_SWITCH: (MemorySwitch,), COMPARE_MODE: (CompareMode,), MEMORY_ESTIMATE: (MemoryEstimate,),
-    MEMORY_CATCHUP_START: (MemoryCatchupStart,), MEMORY_CATCHUP_END: (MemoryCatchupEnd,), MEMORY_STATE: (MemoryState,),
+    MEMORY_CATCHUP_START: (MemoryCatchupStart,), MEMORY_CATCHUP_END: (MemoryCatchupEnd,), MEMORY_STATE: (MemoryState,), PROGRAM_OUTPUT: (ProgramOutput,),
     PROBE_HELLO: (ProbeHello,), HANDLER_ERROR: (HandlerError,),
     CHAIN_START: (ChainStart,), CHAIN_END: (ChainEnd,), CHAIN_ERROR: (ChainError,),
     CHAT_MODEL_START: (ChatModelStart,), LLM_START: (LlmStart,), LLM_NEW_TOKEN: (LlmNewToken,),

@@ -18,6 +18,7 @@ from flowertui.engine.tokens import count_completion, count_prompt, count_tokens
 from flowertui.trace.probe.flowertui_extract import NAME_LIMIT, TEXT_LIMIT, VALUE_LIMIT
 
 __all__ = ["NAME_LIMIT", "TEXT_LIMIT", "VALUE_LIMIT", "Normaliser"]
+NAMES_LIMIT = 10_000  # open runs whose names are remembered for their end events
 
 
 class Normaliser:
@@ -29,9 +30,19 @@ class Normaliser:
         self.value_limit = value_limit
         self.usage_hint = usage_hint
         self._starts: dict[str, tuple[str | None, int]] = {}  # run id → (model, prompt estimate) until it ends
+        self._names: dict[str, str] = {}  # open runs' names: LangChain gives an end event none of its own
 
     def text(self, value: Any, limit: int = TEXT_LIMIT) -> str:
         return clean("" if value is None else value if isinstance(value, str) else str(value), self.redact, limit)
+
+    def run_name(self, kind: str, run_id: str | None, name: Any) -> str:
+        """The event's name, cleaned; an end or error event is named as its run's start was."""
+        name = self.text(name, NAME_LIMIT)
+        if run_id and kind.endswith("_start") and len(self._names) < NAMES_LIMIT:
+            self._names[run_id] = name
+        elif run_id and kind.endswith(("_end", "_error")):
+            name = self._names.pop(run_id, name)
+        return name
 
     def token(self, token: Any, handlers: list[Receiver] | None = None) -> LlmNewToken:
         """The hot path: one streamed token, never cut."""

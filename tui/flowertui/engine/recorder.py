@@ -53,7 +53,7 @@ class Recorder(BaseCallbackHandler):
         if error is not None:  # in the user's terms, with what to do about it
             fields["error"] = describe_error(error)
         self._emit(self.normalise(kind, fields, str(run_id)), run_id, parent_run_id,
-                   self.normalise.text(read["name"], NAME_LIMIT))
+                   self.normalise.run_name(kind, str(run_id), read["name"]))
 
     # chains -------------------------------------------------------------
     @override

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flowertui.engine.events import LLM_END, ChatModelStart, Event, HandlerError, LlmStart
+from flowertui.engine.langchain_handlers import by
 from flowertui.engine.ledger import cached, spent
 from flowertui.engine.prices import UNKNOWN, Price, PriceBook
 from flowertui.engine.session_ledger import SessionTotal, combined_cost
@@ -91,7 +92,7 @@ class HandlerRow:
         return ",".join(self.scopes)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scope": self.scope, "events": self.events, "errors": self.errors}
+        return {"scope": self.scope, "events": self.events, "errors": self.errors, "by": by(self.name)}
 
 
 @dataclass(frozen=True)

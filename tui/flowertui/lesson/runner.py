@@ -30,22 +30,32 @@ def working_dir(cwd: str | None) -> Path:
 
 
 @contextmanager
-def program_env(item: Example, provider: str) -> Iterator[dict[str, str]]:
-    """The program's environment: the offline server's settings, or the user's own key."""
-    if provider == "openai":
-        yield dict(os.environ)
-    elif item.uses_model:
-        from flowertui.serve.server import offline_env
+def offline_server(speed: float = 0.0) -> Iterator[tuple[dict[str, str], dict]]:
+    """The environment pointing a program at an offline server process, and the spawn arguments that make its
+    relay hold the server's lifeline (the server outlives flowertui until the program ends)."""
+    from flowertui.serve.process import ServerProcess
 
-        with offline_env(os.environ) as env:
-            yield env
+    server = ServerProcess(speed)
+    try:
+        server.start()
+        yield {**os.environ, **server.child_env()}, server.keep()
+    finally:
+        server.stop()
+
+
+@contextmanager
+def program_env(item: Example, provider: str) -> Iterator[tuple[dict[str, str], dict]]:
+    """The program's environment (the offline server's settings, or the user's own key) and its relay's keep."""
+    if provider == "openai" or not item.uses_model:
+        yield dict(os.environ), {}
     else:
-        yield dict(os.environ)
+        with offline_server() as pair:
+            yield pair
 
 
 def run(item: Example, folder: Path, provider: str = "offline", *, as_json: bool = False) -> int:
     """Trace the program headless to its end; its exit code is returned."""
     from flowertui.trace.headless_run import run_headless
 
-    with program_env(item, provider) as env:
-        return run_headless([str(item.path())], as_json=as_json, env=env, cwd=folder)
+    with program_env(item, provider) as (env, keep):
+        return run_headless([str(item.path())], as_json=as_json, env=env, cwd=folder, keep=keep)

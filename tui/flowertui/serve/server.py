@@ -33,7 +33,8 @@ class ShopServer:
     """The offline assistant's OpenAI-compatible server, in a daemon thread."""
 
     def __init__(self, host: str = LOCALHOST, port: int = 0, speed: float = 0.0, access_log: bool = False,
-                 on_embedding: EmbeddingSink | None = None) -> None:
+                 on_embedding: EmbeddingSink | None = None, sock: socket.socket | None = None) -> None:
+        """`sock`: a listening socket bound by whoever started this process (its port already known to them)."""
         self.host = host
         self.port = port
         self.speed = speed
@@ -41,6 +42,7 @@ class ShopServer:
         self.on_embedding = on_embedding  # told of each embeddings request served (see create_app)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._sock = sock
 
     @property
     def base_url(self) -> str:
@@ -50,7 +52,10 @@ class ShopServer:
     def start(self) -> str:
         """Bind, serve in a thread, wait until it accepts connections; returns the base URL."""
         ensure_offline_tiktoken()  # disk work done before the first request, not during it
-        sock = _bind(self.host, self.port)
+        if self._sock is not None:
+            sock, self.host = self._sock, self._sock.getsockname()[0]
+        else:
+            sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(create_app(self.speed, self.on_embedding), log_config=LOGGING_CONFIG if self.access_log else None,
                                 access_log=self.access_log, log_level="info" if self.access_log else "error",
@@ -74,6 +79,11 @@ class ShopServer:
             self._server.should_exit = True
             self._thread.join(timeout=5)
         self._server = self._thread = None
+
+    def request_stop(self) -> None:
+        """Ask the server to stop, from any thread: `wait()` returns once it has."""
+        if self._server is not None:
+            self._server.should_exit = True
 
     def wait(self) -> None:
         """Serve in the foreground until the thread ends (stop(), or Ctrl-C in the caller)."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from flowertui.engine.events import (AGENT_ACTION, AGENT_FINISH, CHAIN_END, CHAIN_START, LLM_END, LLM_NEW_TOKEN,
-                                     SCHEMA_VERSION, SESSION_START, TEXT, TOOL_END, Event, SessionKind,
+                                     PROGRAM_OUTPUT, SCHEMA_VERSION, SESSION_START, TEXT, TOOL_END, Event, SessionKind,
                                      TraceVariant, session_kind)
 from flowertui.engine.ledger import Ledger, LedgerRow
 from flowertui.engine.prices import format_cost
@@ -81,6 +81,8 @@ def to_markdown(data: SessionData, ledger: SessionLedger) -> str:
     for turn in data.turns():
         out += [f"## {' · '.join(sections.title(turn))}", "", f"**{asked}:**", "", _quote(turn.user), ""]
         out += [f"**{answered}:**", "", _quote(turn.reply), ""] if turn.reply else []
+        if output := program_output(turn.events):  # a traced run's console, as saved
+            out += ["**Output:**", "", "```text", *(line.replace("```", "ʼʼʼ") for line in output), "```", ""]
         if turn.error:
             out += [f"**Error:** {_md_cell(turn.error)}", ""]
         out += sections.turn_markdown(ledger, turn.number)
@@ -105,6 +107,8 @@ def to_html(data: SessionData, ledger: SessionLedger) -> str:
             body.append(f"<div class=reply><b>{answered}</b><p>{e(turn.reply)}</p></div>")
         if turn.error:
             body.append(f"<div class=error><b>Error</b><p>{e(turn.error)}</p></div>")
+        if output := program_output(turn.events):
+            body.append(f"<div class=output><b>Output</b><pre>{e(chr(10).join(output))}</pre></div>")
         body.append(f"<details><summary>{len(turn.events)} callback events</summary><ul class=tree>")
         body.extend(_html_event_lines(turn.events))
         body.append("</ul></details></section>")
@@ -179,7 +183,7 @@ def _trace_tables(ledger: TraceLedger) -> list[str]:
             f"{m.total_tokens} | {format_cost(*m.cost)} | {m.usage_missing_calls} |" for m in rows.models]
     out += ["", "## Top-level runs", "", "| run | type | status | duration (s) | total tokens |",
             "| --- | --- | --- | ---: | ---: |"]
-    out += [f"| {_md_cell(r.name)} | {r.run_type} | {r.status} | {r.duration if r.duration is not None else ''} "
+    out += [f"| {_md_cell(r.name)} | {r.run_type} | {r.status} | {'' if r.duration is None else format(r.duration, '.2f')} "
             f"| {r.total_tokens} |" for r in rows.runs]
     out += ["", "## Handlers", "", "| handler | scope | events | errors |", "| --- | --- | ---: | ---: |"]
     out += [f"| {_md_cell(h.name)} | {h.scope} | {h.events} | {h.errors} |" for h in rows.handlers]
@@ -227,10 +231,13 @@ def to_callback_log(data: SessionData, ledger: SessionLedger | None = None) -> s
     """What LangChain's FileCallbackHandler writes when passed with each request (ANSI colours left out)."""
     out: list[str] = []
     for event in data.events:
-        if event.scope not in ("request", "context"):  # context: a traced program's events, one per callback
+        if event.scope not in ("request", "context") and event.kind != PROGRAM_OUTPUT:  # context: a traced
+            # program's events, one per callback
             continue
         p = event.payload
-        if event.kind == CHAIN_START:
+        if event.kind == PROGRAM_OUTPUT:  # a traced program's console, where it happened
+            out.append("".join(line + "\n" for line in program_output([event])))
+        elif event.kind == CHAIN_START:
             out.append(f"\n\n> Entering new {event.name} chain...\n")
         elif event.kind == CHAIN_END:
             out.append("\n> Finished chain.\n")
@@ -342,6 +349,18 @@ def _html_event_lines(events: list[Event]) -> list[str]:
         lines.append(f"<li style='margin-left:{level * 1.5}em' class={event.family}><code>+{event.mono - start:.3f}s"
                      f"</code> <b>{event.kind}</b> {html.escape(event.name)} <i>{event.scope}</i>{took}{streamed}"
                      f"{upkeep}<div class=payload>{gist}</div></li>")
+    return lines
+
+
+def program_output(events: Iterable[Event]) -> list[str]:
+    """A traced run's console lines as saved in its session (stderr marked `err│`, stdin `›│`), and what was not."""
+    marks = {"out": "", "err": "err│ ", "in": "›│ "}
+    lines = []
+    for event in events:
+        if event.kind == PROGRAM_OUTPUT:
+            lines += [marks.get(stream, "") + text for stream, text in event.payload.lines or ()]
+            if event.payload.not_saved:
+                lines.append(f"… {event.payload.not_saved} more lines not saved")
     return lines
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from flowertui import __version__
+from flowertui.engine.langchain_handlers import by
 from flowertui.engine.prices import SOURCE_WORDS, format_cost
 from flowertui.engine.trace_ledger import TraceRows
 from flowertui.paths import data_dir
@@ -35,10 +36,11 @@ class _Count:
 
 
 def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
-                 env: Mapping[str, str] | None = None, cwd: Path | None = None) -> int:
+                 env: Mapping[str, str] | None = None, cwd: Path | None = None, keep: dict | None = None) -> int:
     """Trace one run of the program; returns its exit code (LaunchError when it cannot start).
 
-    `env` replaces the program's environment (the offline server's settings), `cwd` its working folder.
+    `env` replaces the program's environment (the offline server's settings), `cwd` its working folder; with
+    `keep` (the offline server's lifeline) it runs under the relay, which holds that while the program runs.
     """
     count = _Count()
     tracer = Tracer(command, [count], writer=_writer(err), env=env, cwd=cwd)
@@ -48,7 +50,7 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
         # ctrl+c is the program's to handle; a handler, not SIG_IGN, which the program would inherit
         previous = signal.signal(signal.SIGINT, lambda *_: None)
         try:
-            process = tracer.start_run(**streams)
+            process = tracer.start_run(**streams, **({"relay": True, **keep} if keep else {}))
             returncode = process.wait()
         finally:
             signal.signal(signal.SIGINT, previous)
@@ -60,7 +62,9 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
     if as_json:
         document = {"flowertui": __version__, "command": tracer.command, "exit_code": code,
                     "session_id": tracer.session_id, "events": count.n, "langchain": tracer.translator.langchain,
-                    **rows.to_dict()}
+                    "coverage": tracer.coverage.state, **rows.to_dict()}
+        if tracer.coverage.note:
+            document["coverage_note"] = tracer.coverage.note
         if tracer.translator.dropped:
             document["dropped_events"] = tracer.translator.dropped
         out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
@@ -68,10 +72,10 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
     else:
         err.write(trace_table(rows) + "\n")
         status = f"flowertui: {tracer.command} {launcher.describe_exit(returncode)} · session {tracer.session_id} · {count.n} events"
-        if not tracer.translator.langchain:
-            status += " · no LangChain seen in this program"
         err.write(status + "\n")
-        err.flush()
+    if tracer.coverage.line():
+        err.write(tracer.coverage.line() + "\n")
+    err.flush()
     return code
 
 
@@ -104,11 +108,14 @@ def trace_table(rows: TraceRows) -> str:
         took = "" if run.duration is None else f"{run.duration:.2f}s"
         mark = "?" if run.usage_missing_calls else ""
         lines.append(f"{run.name[:33]:<34}{run.run_type:<12}{run.status:<8}{took:>10}{run.total_tokens:>9}{mark}")
-    if rows.handlers:
-        lines += ["", f"{'handler':<34}{'scope':<22}{'events':>7}{'errors':>7}"]
-        for row in rows.handlers:
-            lines.append(f"{row.name[:33]:<34}{row.scope:<22}{row.events:>7}{row.errors:>7}")
-    lines.append("? the provider sent no usage: tiktoken estimate (ChatOpenAI: pass stream_usage=True)")
+    for who, title in (("program", "handler"), ("langchain", "LangChain's own handler")):
+        handlers = [row for row in rows.handlers if by(row.name) == who]
+        if handlers:
+            lines += ["", f"{title:<34}{'scope':<22}{'events':>7}{'errors':>7}"]
+            for row in handlers:
+                lines.append(f"{row.name[:33]:<34}{row.scope:<22}{row.events:>7}{row.errors:>7}")
+    if any(row.usage_missing_calls for row in rows.models):
+        lines.append("? the provider sent no usage: tiktoken estimate (ChatOpenAI: pass stream_usage=True)")
     return "\n".join(lines)
 
 

@@ -89,6 +89,16 @@ def probe_env(base: Mapping[str, str], *, addr: str | None, token: str, spool_di
     return env
 
 
+RELAY = Path(__file__).with_name("relay.py")  # standard library only: run with -I -S, no probe, no site
+
+
+def relayed(argv: list[str], output: Path | None = None, notice: Path | None = None) -> list[str]:
+    """`argv` run under the relay (relay.py), which outlives flowertui: with `output`, the program's stdout and
+    stderr pass through it and go to that file once flowertui is gone (`notice` says so to its next start)."""
+    files = ["--output", str(output), "--notice", str(notice)] if output and notice else []
+    return [sys.executable, "-I", "-S", str(RELAY), *files, "--", *argv]
+
+
 def spawn(argv: list[str], env: Mapping[str, str], **streams) -> subprocess.Popen:
     """Start the program (its own process group when asked, so stop signals reach only it)."""
     try:

@@ -48,7 +48,7 @@ class WatchedRuns:
     def _record(self, record: dict[str, Any], origin: Origin) -> None:
         with self._lock:
             if origin not in self._turns:
-                argv = record.get("argv") if record.get("t") == "hello" else None
+                argv = record.get("argv") if record.get("t") in ("hello", "loaded") else None
                 command = " ".join(str(a) for a in argv) if argv else f"pid {origin[1]}"
                 self._turns[origin] = self.session.start_run(command, origin[1])
             self.translator(record, turn=self._turns[origin])

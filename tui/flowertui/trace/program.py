@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flowertui.engine.events import ProgramOutput
 from flowertui.engine.sanitize import strip_escapes, truncate
 from flowertui.trace.tracer import Tracer
 
@@ -25,12 +26,24 @@ LINE_LIMIT = 2_000  # characters shown of one line
 READ_SIZE = 1 << 16
 PROMPT_WAIT = 0.05  # seconds a line without its newline waits for the rest before it is shown
 STOP_GRACE = 3.0  # seconds after SIGINT before SIGTERM, and after SIGTERM before SIGKILL
+RECORDED_LINES = 2_000  # console lines of one run saved in the session (replay and exports show them)
 
 
 @dataclass(frozen=True, slots=True)
 class ConsoleLine:
     stream: str  # "out", "err", or "in" (a line sent to the program)
     text: str
+
+
+def carriage_returns(line: str) -> str:
+    """The line as a terminal leaves it: each `\r` returns to the start and what follows overwrites (a progress
+    bar redrawn in place shows its last state, not every state run together)."""
+    if "\r" not in line:
+        return line
+    shown = ""
+    for part in line.split("\r"):
+        shown = part + shown[len(part):]
+    return shown
 
 
 class ProgramConsole:
@@ -46,6 +59,9 @@ class ProgramConsole:
         self._lock = threading.Lock()
         self._stopping = False
         self._waiter: threading.Thread | None = None
+        self._recorded = 0  # this run's lines saved in the session, and those past RECORDED_LINES not saved
+        self._unrecorded = 0
+        self.keep: dict = {}  # {"pass_fds": (fd,)}: the offline server's lifeline, held by each run's relay
 
     @property
     def running(self) -> bool:
@@ -54,8 +70,10 @@ class ProgramConsole:
     def start(self) -> int:
         """Start a new run (LaunchError when the program cannot start); returns its pid."""
         self._stopping = False
+        self._recorded = self._unrecorded = 0
         process = self.tracer.start_run(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        start_new_session=True, unbuffered=True)
+                                        start_new_session=True, unbuffered=True, relay_output=True,
+                                        **self.keep)
         self.process = process
         readers = [threading.Thread(target=self._read, args=(process.stdout, "out"), daemon=True),
                    threading.Thread(target=self._read, args=(process.stderr, "err"), daemon=True)]
@@ -71,10 +89,22 @@ class ProgramConsole:
         if process is None or process.poll() is not None or process.stdin is None:
             return False
         self._add(ConsoleLine("in", text))
+        self._record([ConsoleLine("in", text)])
         try:
             process.stdin.write((text + "\n").encode())
             process.stdin.flush()
         except (BrokenPipeError, OSError, ValueError):
+            return False
+        return True
+
+    def interrupt(self) -> bool:
+        """SIGINT to the program's process group (its relay waits it out), as ctrl+c in a terminal."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return False
+        try:
+            os.killpg(process.pid, signal.SIGINT)
+        except (ProcessLookupError, PermissionError):
             return False
         return True
 
@@ -127,7 +157,9 @@ class ProgramConsole:
         fd = pipe.fileno()
         while True:
             if pending and not select.select([fd], [], [], PROMPT_WAIT)[0]:
-                self._add(ConsoleLine(stream, self._shown(pending)))  # a prompt waiting without its newline
+                prompt = ConsoleLine(stream, self._shown(pending))  # a prompt waiting without its newline
+                self._add(prompt)
+                self._record([prompt])
                 pending = ""
             try:
                 data = os.read(fd, READ_SIZE)
@@ -140,21 +172,33 @@ class ProgramConsole:
                 pending = pending[LINE_LIMIT:]
             if not data and pending:
                 complete, pending = [*complete, pending], ""
+            shown = [ConsoleLine(stream, self._shown(line)) for line in complete]
             with self._lock:
-                for line in complete:
+                for line in shown:
                     if len(self._lines) >= KEPT_LINES:
                         self._lines.popleft()
                         self._skipped += 1
-                    self._lines.append(ConsoleLine(stream, self._shown(line)))
-            if complete:
+                    self._lines.append(line)
+            if shown:
                 self.wake()
+                self._record(shown)
             if not data:
                 pipe.close()
                 return
 
+    def _record(self, lines: list[ConsoleLine]) -> None:
+        """Save the run's console lines in the session (already redacted and cut), the first RECORDED_LINES only."""
+        with self._lock:
+            room = max(0, RECORDED_LINES - self._recorded)
+            kept, self._recorded = lines[:room], self._recorded + min(room, len(lines))
+            self._unrecorded += len(lines) - len(kept)
+        if kept:
+            self.tracer.bus.emit(ProgramOutput(lines=[[line.stream, line.text] for line in kept]), name="output",
+                                 scope="app")
+
     def _shown(self, line: str) -> str:
         """Redacted with the tracer's redactor (the program's own secrets) before anything is shown."""
-        return truncate(self.tracer.bus.redact(strip_escapes(line.rstrip("\r"))), LINE_LIMIT)
+        return truncate(self.tracer.bus.redact(strip_escapes(carriage_returns(line.rstrip("\r")))), LINE_LIMIT)
 
     def _wait(self, process: subprocess.Popen, readers: list[threading.Thread]) -> None:
         returncode = process.wait()
@@ -165,5 +209,7 @@ class ProgramConsole:
                 process.stdin.close()
             except OSError:
                 pass
+        if self._unrecorded:
+            self.tracer.bus.emit(ProgramOutput(lines=[], not_saved=self._unrecorded), name="output", scope="app")
         self.tracer.finish_run(returncode, stopped=self._stopping)
         self.exited(returncode)

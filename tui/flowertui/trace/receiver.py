@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowertui.engine.bus import EventBus
-from flowertui.engine.events import (CALLBACK_KINDS, HANDLER_ERROR, LLM_END, LLM_ERROR, LLM_NEW_TOKEN, HandlerError,
-                                     ProbeHello, Receiver)
+from flowertui.engine.events import (CALLBACK_KINDS, CHAT_MODEL_START, HANDLER_ERROR, LLM_END, LLM_ERROR, LLM_NEW_TOKEN,
+                                     LLM_START, HandlerError, ProbeHello, Receiver)
 from flowertui.engine.normalise import NAME_LIMIT, TEXT_LIMIT, Normaliser
 from flowertui.engine.sanitize import Redactor, env_secrets, redact_argv, strip_escapes, truncate
 from flowertui.trace.priority import lower_this_thread
@@ -42,6 +42,8 @@ class Translator:
     def __init__(self, bus: EventBus) -> None:
         self.bus = bus
         self.langchain = False  # set by the probe's hello: the program imported LangChain
+        self.loaded = False  # set by the probe's first record: the probe runs in the program
+        self.model_calls = 0
         self.dropped = 0
         self._turn: int | None = None
         # the probe bounded chain values already (to VALUE_LIMIT, with a note of what it cut)
@@ -57,7 +59,9 @@ class Translator:
             kind = record.get("t")
             at = (float(record.get("wall") or 0) or None, float(record.get("mono") or 0) or None)
             when = at if None not in at else None
+            self.loaded = True
             if kind == "event" and record.get("kind") in CALLBACK_KINDS:
+                self.model_calls += record.get("kind") in (CHAT_MODEL_START, LLM_START)
                 self._event(record, when)
             elif kind == HANDLER_ERROR:
                 self._handler_error(record, when)
@@ -69,7 +73,8 @@ class Translator:
                 self.bus.emit(ProbeHello(
                     pid=record.get("pid"), python=self._text(record.get("python"), 50),
                     langchain_core=self._text(record.get("langchain_core"), 50), argv=argv,
-                    protocol=protocol if isinstance(protocol, int) else None),
+                    protocol=protocol if isinstance(protocol, int) else None,
+                    hooked=record["hooked"] if type(record.get("hooked")) is bool else None),
                     name="probe", scope="context", turn=self._turn)
 
     def _text(self, value: Any, limit: int = TEXT_LIMIT) -> str:
@@ -96,7 +101,7 @@ class Translator:
             if kind in (LLM_END, LLM_ERROR):
                 self._token_handlers.pop(run_id or "", None)
             payload = self.normalise(kind, fields, run_id, handlers)
-        self.bus.emit(payload, name=self._text(record.get("name") or kind, NAME_LIMIT), scope="context",
+        self.bus.emit(payload, name=self.normalise.run_name(kind, run_id, record.get("name") or kind), scope="context",
                       run_id=run_id, parent_run_id=record.get("parent_run_id"), at=at, turn=self._turn)
 
     def _handler_error(self, record: dict[str, Any], at: tuple[float, float] | None) -> None:
@@ -338,7 +343,7 @@ def record_problem(record: Any) -> str | None:
     if not isinstance(record, dict):
         return "a record that is not an object"
     kind = record.get("t")
-    if kind not in ("event", "hello", "handler_error"):
+    if kind not in ("event", "hello", "loaded", "handler_error"):
         return "a record of unknown type"
     for key in ("wall", "mono"):
         value = record.get(key)
@@ -359,10 +364,10 @@ def record_problem(record: Any) -> str | None:
                 isinstance(h, list) and len(h) == 3 and isinstance(h[0], str) and isinstance(h[1], str)
                 for h in handlers)):
             return "an event with malformed handlers"
-    elif kind == "hello":
+    elif kind in ("hello", "loaded"):
         argv = record.get("argv")
         if argv is not None and not isinstance(argv, list):
-            return "a hello with a bad argv"
+            return f"a {kind} with a bad argv"
     return None
 
 

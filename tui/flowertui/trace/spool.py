@@ -145,7 +145,8 @@ def _unseen(records: list[dict[str, Any]], events: list, run: int) -> list[dict[
     finished = {run_id for kind, run_id in once if kind.endswith(("_end", "_error"))}
     hello = any(e.kind == "probe_hello" and e.turn == run for e in events)
     return [r for r in records if not (
-        (r.get("t") == "hello" and hello)
+        r.get("t") == "loaded"  # the probe's "I am here": no event of its own
+        or (r.get("t") == "hello" and hello)
         or (r.get("t") == "event" and r.get("run_id")
             and (r["run_id"] in finished or (r.get("kind"), r["run_id"]) in once
                  or (r["run_id"], r.get("kind"), r.get("mono")) in stamps)))]

@@ -14,12 +14,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from flowertui.engine.bus import Sink
-from flowertui.engine.events import TURN_CANCELLED, TURN_END, TURN_ERROR
-from flowertui.engine.events import TraceVariant
+from flowertui.engine.events import TURN_CANCELLED, TURN_END, TURN_ERROR, TraceVariant
 from flowertui.engine.trace_ledger import TraceLedger
+from flowertui.paths import data_dir
 from flowertui.session.store import SessionWriter
 from flowertui.trace import launcher
 from flowertui.trace.assembly import assemble_trace
+from flowertui.trace.coverage import Coverage, coverage
+from flowertui.trace.outlived import notice_path
 from flowertui.trace.receiver import Listener, program_redactor
 from flowertui.trace.spool import spool_dir
 
@@ -43,6 +45,7 @@ class Tracer:
         self.listener = Listener(lambda record, origin: self.translator(record), self.session.commit)
         self.process: subprocess.Popen | None = None
         self.started = 0.0
+        self.coverage: Coverage | None = None  # the last finished run's
 
     @property
     def session_id(self) -> str:
@@ -51,13 +54,26 @@ class Tracer:
     def start_session(self) -> None:
         self.session.start_session(TraceVariant.RUN, self.command)
 
-    def start_run(self, *, unbuffered: bool = False, **streams) -> subprocess.Popen:
-        """Spawn the program as the next turn (LaunchError when it cannot start)."""
+    def start_run(self, *, unbuffered: bool = False, relay: bool = False, relay_output: bool = False,
+                  **streams) -> subprocess.Popen:
+        """Spawn the program as the next turn (LaunchError when it cannot start).
+
+        `relay` runs it under relay.py, which outlives flowertui (holding `pass_fds` for it); `relay_output` also
+        passes its stdout and stderr through the relay, to a file in the data folder once flowertui is gone.
+        """
         run = self.bus.turn + 1
         env = launcher.probe_env(self.env, addr=self.listener.addr, token=self.listener.token, spool_dir=spool_dir(),
                                  session_id=self.session_id, run=run, unbuffered=unbuffered)
-        self.translator.langchain, self.translator.dropped = False, 0
-        self.process = launcher.spawn(self.argv, env, cwd=self.cwd, **streams)
+        argv = self.argv
+        if relay or relay_output:
+            output = notice = None
+            if relay_output:
+                output = data_dir() / "program-output" / f"{self.session_id}.{run}.log"
+                notice = notice_path(spool_dir(), self.session_id, run)
+            argv = launcher.relayed(argv, output, notice)
+        translator = self.translator
+        translator.langchain, translator.loaded, translator.model_calls, translator.dropped = False, False, 0, 0
+        self.process = launcher.spawn(argv, env, cwd=self.cwd, **streams)
         self.started = time.monotonic()
         self.session.start_run(self.command, self.process.pid)
         return self.process
@@ -66,11 +82,15 @@ class Tracer:
         """Wait (bounded) for the probe's last events, then close the turn with the exit status."""
         self.listener.wait_quiet(DRAIN_SECONDS)
         state = launcher.describe_exit(returncode)
+        seen = self.translator
+        self.coverage = coverage(self.argv, returncode, loaded=seen.loaded, langchain=seen.langchain,
+                                 model_calls=seen.model_calls, dropped=seen.dropped)
         kind = TURN_CANCELLED if stopped else TURN_END if returncode == 0 else TURN_ERROR
         self.session.end_run(kind, state, exit_code=launcher.exit_code(returncode),
                              signal=-returncode if returncode < 0 else None,
-                             error=state if kind == TURN_ERROR else None, langchain=self.translator.langchain,
-                             dropped_events=self.translator.dropped, elapsed=round(time.monotonic() - self.started, 3))
+                             error=state if kind == TURN_ERROR else None, langchain=seen.langchain,
+                             dropped_events=seen.dropped, elapsed=round(time.monotonic() - self.started, 3),
+                             coverage=self.coverage.state, coverage_note=self.coverage.note or None)
 
     def close(self) -> None:
         """Stop listening and close the session writer (what was queued is written)."""

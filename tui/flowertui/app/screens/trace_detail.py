@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from flowertui.app.screens.event_detail import EventDetail
 from flowertui.engine.events import Event
+from flowertui.engine.langchain_handlers import by
 
 
 def receivers_text(event: Event, errors: list[Event]) -> Text:
@@ -15,8 +16,13 @@ def receivers_text(event: Event, errors: list[Event]) -> Text:
     handlers = event.payload.get("handlers")
     if handlers is not None:
         text.append("received by: ", style="bold")
-        text.append(", ".join(f"{h['name']} ({h['scope']}{'' if h.get('acts') else ', no-op'})" for h in handlers)
+        own = [h for h in handlers if by(h["name"]) == "program"]
+        text.append(", ".join(f"{h['name']} ({h['scope']}{'' if h.get('acts') else ', no-op'})" for h in own)
                     or "no handler of the program")
+        langchains = [h for h in handlers if by(h["name"]) == "langchain"]
+        if langchains:
+            text.append("\nand LangChain's own: ", style="bold")
+            text.append(", ".join(f"{h['name']} ({h['scope']})" for h in langchains))
     for error in errors:
         text.append("\nhandler error: ", style="bold red")
         text.append(f"{error.payload.get('handler')}.{error.payload.get('callback')}: {error.payload.get('error')}")

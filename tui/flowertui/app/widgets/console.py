@@ -17,6 +17,8 @@ from flowertui.trace.program import ConsoleLine
 
 MAX_LINES = 5_000
 GUTTER = {"out": "   │ ", "err": "err│ ", "in": "  ›│ "}
+CONTINUED = "   ┆ "  # the gutter of a long line's continuation
+MIN_WIDTH, FALLBACK_WIDTH = 20, 100
 
 
 class ConsoleView(Log):
@@ -25,7 +27,12 @@ class ConsoleView(Log):
         self._kept: deque[str] = deque(maxlen=MAX_LINES)
 
     def add(self, lines: list[ConsoleLine], skipped: int = 0) -> None:
-        shown = [GUTTER[line.stream] + line.text for line in lines]
+        width = max(MIN_WIDTH, (self.scrollable_content_region.width or FALLBACK_WIDTH) - len(CONTINUED) - 1)
+        shown = []
+        for line in lines:  # long lines wrap at the pane's width, continued under a dotted gutter
+            gutter, text = GUTTER[line.stream], line.text
+            shown.append(gutter + text[:width])
+            shown.extend(CONTINUED + text[start:start + width] for start in range(width, len(text), width))
         if skipped:
             shown.insert(0, f"   │ … {skipped} lines not shown: the program wrote faster than the screen draws")
         self._write(shown)

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 
 from flowertui.app.widgets.status import cost_words
 from flowertui.engine.events import Event
+from flowertui.engine.langchain_handlers import by
 
 FILTERS = ("all", "no tokens", "errors", "maintenance")
 FAMILY_VARIABLE = {
@@ -96,6 +97,9 @@ class EventsPane(Vertical):
         self.every_token = False
         self._rows: dict[str, _Row] = {}
         self._depth: dict[str, int] = {}
+        self._open: dict[str, dict[str, None]] = {}  # parent run (or "" at the top) → its children now running
+        self._branch: dict[str, str] = {}  # run → its branch tag, when it ran beside a sibling (A, B, …; B.A below)
+        self._letters: dict[str, int] = {}  # parent → branch tags given out
         self._turn_start: dict[int, float] = {}
 
     def compose(self) -> ComposeResult:
@@ -120,6 +124,8 @@ class EventsPane(Vertical):
         follow = table.cursor_row >= table.row_count - 1
         changed: dict[str, None] = {}  # row keys in order, new and updated alike
         for event in events:
+            if event.kind == "program_output":  # the console's, saved for replay and exports: not a row
+                continue
             self.events.append(event)
             key = self._place(event)
             if key is not None:
@@ -145,6 +151,9 @@ class EventsPane(Vertical):
             self._turn_start[event.turn] = event.mono
         if event.run_id and event.kind.endswith("_start"):
             self._depth[event.run_id] = self._depth.get(event.parent_run_id or "", -1) + 1
+            self._follow_branches(event)
+        elif event.run_id and event.kind.endswith(("_end", "_error")):
+            self._open.get(event.parent_run_id or "", {}).pop(event.run_id, None)
         if not passes(event, self.mode):
             return None
         key = self._key(event)
@@ -156,6 +165,22 @@ class EventsPane(Vertical):
         else:
             self._rows[key] = _Row(event, last_text=event.payload.get("token", ""), since=self._since_turn(event))
         return key
+
+    def _follow_branches(self, event: Event) -> None:
+        """Runs of one parent that run at the same time (parallel branches, gathered calls) get a tag each, so their
+        interleaved rows can be told apart; a run's children carry its tag."""
+        parent = event.parent_run_id or ""
+        inherited = self._branch.get(parent, "")
+        if inherited:
+            self._branch[event.run_id] = inherited
+        siblings = self._open.setdefault(parent, {})
+        if siblings:
+            for run in (*siblings, event.run_id):
+                if self._branch.get(run, "") == inherited:  # not tagged at this level yet
+                    number = self._letters[parent] = self._letters.get(parent, 0) + 1
+                    letter = chr(ord("A") + (number - 1) % 26)
+                    self._branch[run] = f"{inherited}.{letter}" if inherited else letter
+        siblings[event.run_id] = None
 
     def _key(self, event: Event) -> str:
         folded = event.kind == "llm_new_token" and not self.every_token
@@ -216,11 +241,18 @@ class EventsPane(Vertical):
         else:
             gist = gist_of(event)
         text = Text(no_wrap=True, overflow="ellipsis")
+        if branch := self._branch.get(event.run_id or ""):
+            text.append(f"‖{branch} ", style="bold reverse")
         text.append(f"{event.name} ", style="bold")
-        for receiver in event.payload.get("handlers") or ():  # who received it, badged by how it was attached
-            colour = self._colour(f"ft-scope-{receiver['scope']}") or self._colour("ft-app")
-            text.append(f"{SCOPE_BADGE.get(receiver['scope'], receiver['scope'])}:{receiver['name']} ",
-                        style=colour or "")
+        receivers = event.payload.get("handlers") or ()
+        for receiver in receivers:  # who received it, badged by how it was attached; LangChain's own after, dim
+            if by(receiver["name"]) == "program":
+                colour = self._colour(f"ft-scope-{receiver['scope']}") or self._colour("ft-app")
+                text.append(f"{SCOPE_BADGE.get(receiver['scope'], receiver['scope'])}:{receiver['name']} ",
+                            style=colour or "")
+        for receiver in receivers:
+            if by(receiver["name"]) == "langchain":
+                text.append(f"lc:{receiver['name']} ", style="dim")
         text.append(" ".join(gist.split())[:PAYLOAD_WIDTH])
         return text
 

@@ -9,6 +9,9 @@ from textual.widgets import Static
 
 from flowertui.engine.events import PROBE_HELLO, Event, RunEnd, RunStart, TraceSessionStart, TraceVariant
 
+COVERAGE = {"not traced": ("not traced: the probe did not load", "bold red"), "no langchain": ("no LangChain", "dim"),
+            "no model call": ("LangChain, no model call", "yellow")}
+
 
 class TraceStatus(Static):
     def __init__(self, **kwargs) -> None:
@@ -18,6 +21,7 @@ class TraceStatus(Static):
         self.pid: int | None = None
         self.state = "starting"
         self.langchain = False
+        self.coverage: str | None = None  # the ended run's (trace/coverage.py), said instead of "no LangChain yet"
         self.started: float | None = None  # time.monotonic() when the run started, for the clock
         self.elapsed: float | None = None  # set when the run ended
         self.run = 0
@@ -34,13 +38,16 @@ class TraceStatus(Static):
                 self.state = "listening" if p.trace_variant == TraceVariant.LISTEN else self.state
             elif isinstance(p, RunStart):
                 self.pid, self.run, self.langchain = p.pid, p.run or event.turn, False
+                self.coverage = None
                 self.state, self.started, self.elapsed = "running", time.monotonic(), None
             elif event.kind == PROBE_HELLO:
                 self.langchain = True
+                self.pid = getattr(p, "pid", None) or self.pid  # the program's own (the run's process may be its relay)
             elif isinstance(p, RunEnd):
                 self.state = p.exit_state or event.kind
                 self.elapsed = p.elapsed
                 self.langchain = self.langchain if p.langchain is None else p.langchain
+                self.coverage = p.coverage
         self._draw()
 
     def set_state(self, state: str) -> None:
@@ -59,8 +66,8 @@ class TraceStatus(Static):
             ("  │  pid ", "dim"), str(self.pid or "–"),
             ("  │  run ", "dim"), str(self.run or "–"),
             ("  │  ", "dim"), f"{seconds:.1f}s" if seconds is not None else "–",
-            ("  │  ", "dim"), ("LangChain seen" if self.langchain else "no LangChain yet",
-                              "green" if self.langchain else "dim"),
+            ("  │  ", "dim"), COVERAGE.get(self.coverage) or (
+                ("LangChain seen", "green") if self.langchain else ("no LangChain yet", "dim")),
             ("  │  session ", "dim"), self.session,
         )
         line.truncate(max(self.size.width, 20), overflow="ellipsis")
