@@ -72,7 +72,6 @@ def test_a_siege_of_idle_connections_under_ulimit_1024_leaves_the_receiver_servi
     events = store.events(document["session_id"])
     store.close()
     assert [e.payload["text"] for e in events if e.kind == "llm_end"] == ["after the siege"]  # served live
-    assert not list((data / "trace-spool").glob("*"))  # nothing had to be spooled
     assert held < 64 + 40  # descriptors: at most 64 connections waiting for their hello, plus its own files
     print(f"siege: {SIEGE} idle connections, the viewer held {held} descriptors, probe served live")
 

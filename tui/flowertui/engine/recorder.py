@@ -15,7 +15,7 @@ from typing_extensions import override
 
 from flowertui.engine import events as ev
 from flowertui.engine.bus import EventBus
-from flowertui.engine.normalise import NAME_LIMIT, Normaliser
+from flowertui.engine.normalise import Normaliser
 from flowertui.trace.probe.flowertui_extract import extract
 
 
