@@ -42,6 +42,15 @@ def turn_status(event_kind: str) -> str | None:
     return TURN_ENDINGS.get(event_kind)
 
 
+def _priced(prices: PriceBook, model: str | None, input_tokens: int, output_tokens: int,
+            cached_tokens: int) -> tuple[float | None, str | None]:
+    """Cost and currency. Nothing spent costs 0 whatever the model; otherwise None when the model has no price."""
+    price = prices.lookup(model).price
+    if price is None:
+        return (0.0, None) if input_tokens + output_tokens == 0 else (None, None)
+    return price.cost(input_tokens, output_tokens, cached_tokens), price.currency
+
+
 @dataclass
 class LedgerRow:
     turn: int
@@ -72,13 +81,8 @@ class LedgerRow:
         return self.status == "done" or (self.status != "running" and self.total_tokens > 0)
 
     def cost(self, prices: PriceBook) -> tuple[float | None, str | None]:
-        """Nothing spent costs 0 whatever the model; otherwise None when the model has no price."""
-        price = prices.lookup(self.model).price
-        if price is None:
-            return (0.0, None) if self.total_tokens == 0 else (None, None)
-        spent = price.cost(self.prompt_tokens + self.maintenance_input, self.completion_tokens + self.maintenance_output,
-                           self.cached_tokens)
-        return spent, price.currency
+        return _priced(prices, self.model, self.prompt_tokens + self.maintenance_input,
+                       self.completion_tokens + self.maintenance_output, self.cached_tokens)
 
     def to_dict(self, prices: PriceBook) -> dict[str, Any]:
         cost, currency = self.cost(prices)
@@ -118,10 +122,7 @@ class CatchUp:
         return self.input_tokens + self.output_tokens
 
     def cost(self, prices: PriceBook) -> tuple[float | None, str | None]:
-        price = prices.lookup(self.model).price
-        if price is None:
-            return (0.0, None) if self.total_tokens == 0 else (None, None)
-        return price.cost(self.input_tokens, self.output_tokens, self.cached_tokens), price.currency
+        return _priced(prices, self.model, self.input_tokens, self.output_tokens, self.cached_tokens)
 
     def to_dict(self, prices: PriceBook) -> dict[str, Any]:
         cost, currency = self.cost(prices)

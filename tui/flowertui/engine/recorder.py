@@ -7,6 +7,7 @@ event says how the handler saw it (scope) and whether it was memory upkeep.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +18,21 @@ from flowertui.engine import events as ev
 from flowertui.engine.bus import EventBus
 from flowertui.engine.normalise import Normaliser
 from flowertui.trace.probe.flowertui_extract import extract
+
+
+def _relay(kind: str) -> Callable[..., None]:
+    """The handler's `on_<kind>` method: it hands its positional arguments to the reader as they came
+    (LangChain passes them by position); an error callback's first argument is also described for the user."""
+    name = f"on_{kind}"
+    if not hasattr(BaseCallbackHandler, name):  # what @override checks for a method written out
+        raise TypeError(f"BaseCallbackHandler has no {name}")
+    error = ev.FAMILY_OF[kind] == "error"
+
+    def method(self: Recorder, *args: Any, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
+        self._callback(kind, args, kwargs, run_id, parent_run_id, args[0] if error else None)
+
+    method.__name__, method.__qualname__ = name, f"Recorder.{name}"
+    return method
 
 
 class Recorder(BaseCallbackHandler):
@@ -55,80 +71,28 @@ class Recorder(BaseCallbackHandler):
         self._emit(self.normalise(kind, fields, str(run_id)), run_id, parent_run_id,
                    self.normalise.run_name(kind, str(run_id), read["name"]))
 
-    # chains -------------------------------------------------------------
-    @override
-    def on_chain_start(self, serialized, inputs, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.CHAIN_START, (serialized, inputs), kwargs, run_id, parent_run_id)
-
-    @override
-    def on_chain_end(self, outputs, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.CHAIN_END, (outputs,), kwargs, run_id, parent_run_id)
-
-    @override
-    def on_chain_error(self, error, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.CHAIN_ERROR, (error,), kwargs, run_id, parent_run_id, error)
-
-    # models -------------------------------------------------------------
-    @override
-    def on_chat_model_start(self, serialized, messages, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.CHAT_MODEL_START, (serialized, messages), kwargs, run_id, parent_run_id)
-
-    @override
-    def on_llm_start(self, serialized, prompts: list[str], *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.LLM_START, (serialized, prompts), kwargs, run_id, parent_run_id)
+    # one line a callback: its positional arguments are what the reader reads
+    on_chain_start = _relay(ev.CHAIN_START)
+    on_chain_end = _relay(ev.CHAIN_END)
+    on_chain_error = _relay(ev.CHAIN_ERROR)
+    on_chat_model_start = _relay(ev.CHAT_MODEL_START)
+    on_llm_start = _relay(ev.LLM_START)
+    on_llm_end = _relay(ev.LLM_END)
+    on_llm_error = _relay(ev.LLM_ERROR)
+    on_text = _relay(ev.TEXT)
+    on_retry = _relay(ev.RETRY)
+    on_tool_start = _relay(ev.TOOL_START)
+    on_tool_end = _relay(ev.TOOL_END)
+    on_tool_error = _relay(ev.TOOL_ERROR)
+    on_agent_action = _relay(ev.AGENT_ACTION)
+    on_agent_finish = _relay(ev.AGENT_FINISH)
+    on_retriever_start = _relay(ev.RETRIEVER_START)
+    on_retriever_end = _relay(ev.RETRIEVER_END)
+    on_retriever_error = _relay(ev.RETRIEVER_ERROR)
 
     @override
     def on_llm_new_token(self, token: str, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
         self._emit(self.normalise.token(token), run_id, parent_run_id, "token")
-
-    @override
-    def on_llm_end(self, response, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.LLM_END, (response,), kwargs, run_id, parent_run_id)
-
-    @override
-    def on_llm_error(self, error, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.LLM_ERROR, (error,), kwargs, run_id, parent_run_id, error)
-
-    # everything else --------------------------------------------------
-    @override
-    def on_text(self, text: str, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.TEXT, (text,), kwargs, run_id, parent_run_id)
-
-    @override
-    def on_retry(self, retry_state, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.RETRY, (retry_state,), kwargs, run_id, parent_run_id)
-
-    @override
-    def on_tool_start(self, serialized, input_str: str, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.TOOL_START, (serialized, input_str), kwargs, run_id, parent_run_id)
-
-    @override
-    def on_tool_end(self, output: Any, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.TOOL_END, (output,), kwargs, run_id, parent_run_id)
-
-    @override
-    def on_tool_error(self, error, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.TOOL_ERROR, (error,), kwargs, run_id, parent_run_id, error)
-
-    @override
-    def on_agent_action(self, action, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.AGENT_ACTION, (action,), kwargs, run_id, parent_run_id)
-
-    @override
-    def on_agent_finish(self, finish, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.AGENT_FINISH, (finish,), kwargs, run_id, parent_run_id)
-
-    @override
-    def on_retriever_start(self, serialized, query: str, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.RETRIEVER_START, (serialized, query), kwargs, run_id, parent_run_id)
-
-    @override
-    def on_retriever_end(self, documents, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.RETRIEVER_END, (documents,), kwargs, run_id, parent_run_id)
-
-    @override
-    def on_retriever_error(self, error, *, run_id, parent_run_id=None, **kwargs: Any) -> None:
-        self._callback(ev.RETRIEVER_ERROR, (error,), kwargs, run_id, parent_run_id, error)
 
     @override
     def on_custom_event(self, name: str, data: Any, *, run_id, tags=None, metadata=None, **kwargs: Any) -> None:

@@ -60,64 +60,48 @@ class FlowerShopModel(BaseChatModel):
         return tokens.get_encoding(ENCODING).encode(text, disallowed_special=())
 
     def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
     ) -> ChatResult:
         return generate_from_stream(self._stream(messages, stop, **kwargs))
 
     async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any,
     ) -> ChatResult:
         return await agenerate_from_stream(self._astream(messages, stop, **kwargs))
 
     def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        pieces, last = self._answer(messages, stop)
-        start = time.monotonic()
-        for index, piece in enumerate(pieces):
-            wait = self._wait(index, start)
+        for wait, token, chunk in self._paced(messages, stop):
             if wait > 0:
                 time.sleep(wait)
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
             if run_manager:
-                run_manager.on_llm_new_token(piece, chunk=chunk)
+                run_manager.on_llm_new_token(token, chunk=chunk)
             yield chunk
-        if run_manager:
-            run_manager.on_llm_new_token("", chunk=last)
-        yield last
 
     async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        for wait, token, chunk in self._paced(messages, stop):
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if run_manager:
+                await run_manager.on_llm_new_token(token, chunk=chunk)
+            yield chunk
+
+    def _paced(
+        self, messages: Sequence[BaseMessage], stop: list[str] | None
+    ) -> Iterator[tuple[float, str, ChatGenerationChunk]]:
+        """Each chunk with its token and the seconds to wait before sending it; the closing chunk last, at once."""
         pieces, last = self._answer(messages, stop)
         start = time.monotonic()
         for index, piece in enumerate(pieces):
-            wait = self._wait(index, start)
-            if wait > 0:
-                await asyncio.sleep(wait)
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
-            if run_manager:
-                await run_manager.on_llm_new_token(piece, chunk=chunk)
-            yield chunk
-        if run_manager:
-            await run_manager.on_llm_new_token("", chunk=last)
-        yield last
+            yield self._wait(index, start), piece, ChatGenerationChunk(message=AIMessageChunk(content=piece))
+        yield 0.0, "", last
 
     def _answer(
         self, messages: Sequence[BaseMessage], stop: list[str] | None

@@ -26,7 +26,7 @@ from flowertui.serve import shapes
 from flowertui.serve.bodies import BadRequest, chat_request, completion_request
 from flowertui.serve.embeddings import EmbeddingCall, call_of, embedding_body, embedding_request
 from flowertui.serve.limits import MAX_BODY_BYTES, TooLarge, decode
-from flowertui.serve.replies import answer_chat, answer_completion
+from flowertui.serve.replies import Answer, answer_chat, answer_completion
 from flowertui.serve.responses_api import Shaper, responses_request
 
 ADVERTISED_MODELS = ["flowershop-offline", "gpt-3.5-turbo-instruct", "gpt-3.5-turbo", "gpt-4o-mini",
@@ -43,19 +43,22 @@ def create_app(speed: float = 0.0, on_embedding: EmbeddingSink | None = None) ->
     embeddings, so the server is the only one that sees them.
     """
 
-    def chat(body: bytes) -> Response:
-        parsed = chat_request(decode(body))
-        answer = answer_chat(parsed)
-        if parsed.options.stream:
-            return _stream(shapes.chat_chunks(answer, parsed.options.include_usage), speed)
-        return JSONResponse(shapes.chat_response(answer))
+    def chunked(read: Callable[[Any], Any], answer: Callable[[Any], Answer],
+                chunks: Callable[[Answer, bool], Iterator[list[dict[str, Any]]]],
+                whole: Callable[[Answer], dict[str, Any]]) -> Callable[[bytes], Response]:
+        """An endpoint of the chat-completions family: read, answer, then stream chunks or send one body."""
 
-    def completion(body: bytes) -> Response:
-        parsed = completion_request(decode(body))
-        answer = answer_completion(parsed)
-        if parsed.options.stream:
-            return _stream(shapes.completion_chunks(answer, parsed.options.include_usage), speed)
-        return JSONResponse(shapes.completion_response(answer))
+        def build(body: bytes) -> Response:
+            parsed = read(decode(body))
+            answered = answer(parsed)
+            if parsed.options.stream:
+                return _stream(chunks(answered, parsed.options.include_usage), speed)
+            return JSONResponse(whole(answered))
+
+        return build
+
+    chat = chunked(chat_request, answer_chat, shapes.chat_chunks, shapes.chat_response)
+    completion = chunked(completion_request, answer_completion, shapes.completion_chunks, shapes.completion_response)
 
     def response(body: bytes) -> Response:
         parsed = responses_request(decode(body))

@@ -94,7 +94,7 @@ class CompletionRequest:
 
 def chat_request(body: Any) -> ChatRequest:
     """A /v1/chat/completions body, checked."""
-    body = _object(body)
+    body = request_object(body)
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise BadRequest("'messages' must be a non-empty array of messages", "messages")
@@ -180,7 +180,7 @@ def response_format(spec: Any, where: str) -> Format:
 
 def completion_request(body: Any) -> CompletionRequest:
     """A /v1/completions body, checked; the prompt may be one string or an array of them."""
-    body = _object(body)
+    body = request_object(body)
     prompt = body.get("prompt", "<|endoftext|>")
     prompts = (prompt,) if isinstance(prompt, str) else prompt
     if not isinstance(prompts, (list, tuple)) or not prompts or not all(isinstance(p, str) for p in prompts):
@@ -194,10 +194,19 @@ def completion_request(body: Any) -> CompletionRequest:
     return CompletionRequest(tuple(prompts), options)
 
 
-def _object(body: Any) -> dict[str, Any]:
+def request_object(body: Any) -> dict[str, Any]:
+    """A request body, which every endpoint wants as a JSON object."""
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     return body
+
+
+def request_model(body: dict[str, Any]) -> str:
+    """The model a request names: a non-empty string."""
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise BadRequest("'model' must be a non-empty string", "model")
+    return model
 
 
 def _message(item: Any, index: int) -> Message:
@@ -251,9 +260,7 @@ def _content(content: Any, where: str) -> str:
 
 
 def _options(body: dict[str, Any], limit: Any, limit_name: str) -> Options:
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise BadRequest("'model' must be a non-empty string", "model")
+    model = request_model(body)
     n = body.get("n", 1)
     n = 1 if n is None else n
     if not _is_int(n) or not 1 <= n <= MAX_N:

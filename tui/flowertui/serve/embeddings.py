@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowertui.engine import tokens
-from flowertui.serve.bodies import BadRequest
+from flowertui.serve.bodies import BadRequest, request_model, request_object
 from flowertui.serve.limits import check_context
 from flowertui.serve.replies import count
 
@@ -52,11 +52,8 @@ class EmbeddingCall:
 
 def embedding_request(body: Any) -> EmbeddingRequest:
     """A /v1/embeddings body, checked; the input is a string, strings, tokens, or arrays of tokens."""
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise BadRequest("'model' must be a non-empty string", "model")
+    body = request_object(body)
+    model = request_model(body)
     texts, counts = _inputs(body.get("input"), model)
     native = DIMENSIONS.get(model, DEFAULT_DIMENSIONS)
     dimensions = body.get("dimensions", native)

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from flowertui.serve.bodies import (
-    BadRequest, ChatRequest, Message, Options, Tool, ToolCall, response_format, tool_choice, tool_definition,
+    BadRequest, ChatRequest, Message, Options, Tool, ToolCall, request_model, request_object, response_format,
+    tool_choice, tool_definition,
 )
 from flowertui.serve.replies import Answer, Choice
 
@@ -26,11 +27,8 @@ TEXT_PARTS = ("input_text", "output_text", "text")
 
 def responses_request(body: Any) -> ChatRequest:
     """A /v1/responses body as the chat request the assistant answers."""
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise BadRequest("'model' must be a non-empty string", "model")
+    body = request_object(body)
+    model = request_model(body)
     messages: list[Message] = []
     instructions = body.get("instructions")
     if instructions is not None:

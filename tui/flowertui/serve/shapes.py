@@ -33,12 +33,14 @@ def usage(answer: Answer) -> dict[str, Any]:
     }
 
 
+def _head(prefix: str, kind: str, answer: Answer) -> dict[str, Any]:
+    """The fields every response and chunk opens with: a fresh id, its object type, the time, the model."""
+    return {"id": new_id(prefix), "object": kind, "created": int(time.time()), "model": answer.model}
+
+
 def chat_response(answer: Answer) -> dict[str, Any]:
     return {
-        "id": new_id("chatcmpl"),
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": answer.model,
+        **_head("chatcmpl", "chat.completion", answer),
         "choices": [{"index": c.index, "message": _message(c, answer.functions_api), "logprobs": None,
                      "finish_reason": c.finish_reason}
                     for c in answer.choices],
@@ -67,8 +69,8 @@ def chat_chunks(answer: Answer, include_usage: bool) -> Iterator[list[dict[str, 
     (index, id, type, function name, empty arguments), later ones carry pieces
     of the arguments, the last an empty delta and finish_reason "tool_calls".
     """
-    head = {"id": new_id("chatcmpl"), "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": answer.model, "service_tier": "default", "system_fingerprint": SYSTEM_FINGERPRINT}
+    head = {**_head("chatcmpl", "chat.completion.chunk", answer), "service_tier": "default",
+            "system_fingerprint": SYSTEM_FINGERPRINT}
     extra = {"usage": None} if include_usage else {}
 
     def chunk(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -108,10 +110,7 @@ def _delta(choice: Choice, step: int, functions_api: bool) -> dict[str, Any]:
 
 def completion_response(answer: Answer) -> dict[str, Any]:
     return {
-        "id": new_id("cmpl"),
-        "object": "text_completion",
-        "created": int(time.time()),
-        "model": answer.model,
+        **_head("cmpl", "text_completion", answer),
         "choices": [{"text": c.text, "index": c.index, "logprobs": None, "finish_reason": c.finish_reason}
                     for c in answer.choices],
         "usage": usage(answer),
@@ -121,8 +120,7 @@ def completion_response(answer: Answer) -> dict[str, Any]:
 
 def completion_chunks(answer: Answer, include_usage: bool) -> Iterator[list[dict[str, Any]]]:
     """Rounds of legacy completion chunks; the last of each choice has empty text and its finish_reason."""
-    head = {"id": new_id("cmpl"), "object": "text_completion", "created": int(time.time()), "model": answer.model,
-            "system_fingerprint": SYSTEM_FINGERPRINT}
+    head = {**_head("cmpl", "text_completion", answer), "system_fingerprint": SYSTEM_FINGERPRINT}
 
     def chunk(index: int, text: str, finish: str | None = None) -> dict[str, Any]:
         return {**head, "choices": [{"text": text, "index": index, "logprobs": None, "finish_reason": finish}]}
