@@ -16,6 +16,7 @@ NOT_TRACED = "not traced"
 NO_LANGCHAIN = "no langchain"
 NO_MODEL_CALL = "no model call"
 TRACED = "traced"
+UNDELIVERED = "not delivered"  # the probe ran but could not reach flowertui: its events wait in the spool
 
 _FLAG_REASONS = {"I": "python -I ignores PYTHONPATH, where the probe waits",
                  "E": "python -E ignores PYTHONPATH, where the probe waits",
@@ -24,7 +25,7 @@ _FLAG_REASONS = {"I": "python -I ignores PYTHONPATH, where the probe waits",
 
 @dataclass(frozen=True)
 class Coverage:
-    state: str  # one of NOT_TRACED, NO_LANGCHAIN, NO_MODEL_CALL, TRACED
+    state: str  # one of NOT_TRACED, UNDELIVERED, NO_LANGCHAIN, NO_MODEL_CALL, TRACED
     note: str | None  # one line for the user, None when there is nothing to add
 
     def line(self) -> str | None:
@@ -35,9 +36,13 @@ class Coverage:
 
 
 def coverage(argv: list[str], returncode: int, *, loaded: bool, langchain: bool, model_calls: int,
-             dropped: int) -> Coverage:
-    """The run's coverage from what the probe reported (see Translator) and how the program ended."""
+             dropped: int, spooled: bool = False) -> Coverage:
+    """The run's coverage from what the probe reported (see Translator) and how the program ended; `spooled`:
+    the probe wrote events to the spool because it could not deliver them."""
     lost = f"; {dropped} events could not be delivered (the probe's buffer was full)" if dropped else ""
+    if not loaded and spooled:
+        return Coverage(UNDELIVERED, "the probe could not reach flowertui; its events were spooled and are imported "
+                                     "into this session at the next start (`flowertui sessions`)")
     if not loaded:
         if returncode < 0:
             return Coverage(NOT_TRACED, f"the program was {describe_exit(returncode)} before the probe reported")

@@ -83,8 +83,9 @@ class Tracer:
         self.listener.wait_quiet(DRAIN_SECONDS)
         state = launcher.describe_exit(returncode)
         seen = self.translator
+        spooled = any(spool_dir().glob(f"{self.session_id}.{self.bus.turn}.*.jsonl"))
         self.coverage = coverage(self.argv, returncode, loaded=seen.loaded, langchain=seen.langchain,
-                                 model_calls=seen.model_calls, dropped=seen.dropped)
+                                 model_calls=seen.model_calls, dropped=seen.dropped, spooled=spooled)
         kind = TURN_CANCELLED if stopped else TURN_END if returncode == 0 else TURN_ERROR
         self.session.end_run(kind, state, exit_code=launcher.exit_code(returncode),
                              signal=-returncode if returncode < 0 else None,

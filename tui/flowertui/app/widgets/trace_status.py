@@ -9,7 +9,8 @@ from textual.widgets import Static
 
 from flowertui.engine.events import PROBE_HELLO, Event, RunEnd, RunStart, TraceSessionStart, TraceVariant
 
-COVERAGE = {"not traced": ("not traced: the probe did not load", "bold red"), "no langchain": ("no LangChain", "dim"),
+COVERAGE = {"not traced": ("not traced: the probe did not load", "bold red"),
+            "not delivered": ("events spooled: imported at next start", "yellow"), "no langchain": ("no LangChain", "dim"),
             "no model call": ("LangChain, no model call", "yellow")}
 
 
