@@ -187,6 +187,17 @@ class ToolCall(Record):
 
 
 @_record
+class EstimatedCall(Record):
+    """A model call that never ended (flowertui and its program were killed): tiktoken's count of its prompt
+    and of what had streamed, counted by the ledger and marked estimated."""
+
+    run_id: str
+    model: str | None
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@_record
 class Message(Record):
     role: str
     content: str
@@ -278,6 +289,7 @@ class TurnCancelled(Payload):
     KIND = TURN_CANCELLED
     reply: str
     completion_tokens: int | None = None
+    interrupted: str | None = None  # why the turn was closed at a later start (its writer had died)
     extra: dict[str, Any] | None = None
 
 
@@ -301,6 +313,7 @@ class RunEnd(Payload):
     elapsed: float | None = None
     recovered: int | None = None
     pid: int | None = None
+    estimated_calls: list[EstimatedCall] | None = None  # calls in flight when flowertui and the program died
     extra: dict[str, Any] | None = None
 
 
