@@ -6,6 +6,7 @@ SIGKILL, and the next `flowertui sessions` is read back.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,11 +14,13 @@ import sys
 import time
 from pathlib import Path
 
+import flowertui as flowertui_package
 from tests.support.traced import flowertui, program, session_events
 from tests.trace.test_event_schema import exported, validate
 from tests.trace.test_trace_recovery import subreaper  # noqa: F401  (a fixture)
 
 INTERRUPTED = "closed turn 1 of session "
+DISCONNECTED = "disconnected before a normal exit (killed, os._exit, or its connection lost)"
 
 
 def _row(listing: bytes, session_id: str) -> list[str]:
@@ -94,3 +97,53 @@ def test_a_chat_is_left_alone_while_its_writer_lives_and_closed_once_it_is_kille
     assert end.payload.reply and end.payload.completion_tokens > 0  # what had streamed, counted
     assert end.memory_kind == "buffer"
     validate(exported(session_id, tmp_path))
+
+
+def _watch_env() -> dict[str, str]:
+    return {**os.environ, "FLOWERTUI_SOURCE": str(Path(flowertui_package.__file__).parent.parent)}
+
+
+def test_a_watched_program_cut_off_by_os_exit_with_no_viewer_is_imported_as_interrupted(tmp_path):
+    done = subprocess.run([sys.executable, program("watched_cut.py")], capture_output=True, env=_watch_env(),
+                          timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    listed = flowertui("sessions")  # the next start imports the spool: no bye in it, so no exit handler ran
+    stderr = listed.stderr.decode()
+    assert "recovered spooled trace events into session" in stderr and "Traceback" not in stderr
+    session_id = stderr.split("into session ")[1].split()[0].rstrip(";")
+    tokens = _row(listed.stdout, session_id)[-1]
+    assert tokens.startswith("~") and int(tokens[1:]) > 0
+    end = session_events(session_id)[-1]
+    assert end.kind == "turn_cancelled" and "ended without running exit handlers (killed or os._exit)" in \
+        end.payload.exit_state
+    (call,) = end.payload.estimated_calls
+    assert call.completion_tokens > 0
+    validate(exported(session_id, tmp_path))
+
+
+def test_a_listener_tells_a_watched_program_that_exited_from_one_cut_off_by_os_exit():
+    listener = subprocess.Popen([sys.executable, "-m", "flowertui", "trace", "--listen", "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = listener.stderr.readline().decode()
+        assert "listening as session" in line
+        session_id = line.split("listening as session ")[1].split(";")[0]
+        env = {**_watch_env(), "DEMO_API_KEY": "demo-secret-value-123"}
+        for name in ("watched.py", "watched_cut.py"):
+            done = subprocess.run([sys.executable, program(name)], capture_output=True, env=env, timeout=60)
+            assert done.returncode == 0, done.stderr.decode()
+        deadline = time.monotonic() + 20  # the listener sees the cut-off program's connection close a moment later
+        while time.monotonic() < deadline and len(_ends(session_id)) < 2:
+            time.sleep(0.1)
+    finally:
+        listener.send_signal(signal.SIGINT)
+        listener.communicate(timeout=30)
+    assert _ends(session_id) == {1: "exited", 2: DISCONNECTED}
+
+
+def _ends(session_id: str) -> dict[int, str]:
+    try:
+        events = session_events(session_id)
+    except Exception:  # not recorded yet
+        return {}
+    return {e.turn: e.payload.exit_state for e in events if e.kind == "turn_end"}

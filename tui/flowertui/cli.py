@@ -436,7 +436,7 @@ def _recover_traces() -> None:
 def _close_interrupted() -> None:
     """Close the turns a killed flowertui left running (its session's writer lock is free)."""
     from flowertui.paths import data_dir
-    from flowertui.session.locks import any_abandoned
+    from flowertui.locks import any_abandoned
 
     if not any_abandoned(data_dir()):  # cheap: only os and fcntl are loaded
         return

@@ -304,7 +304,10 @@ class TurnError(Payload):
 class RunEnd(Payload):
     """How a traced program's run ended; emitted as turn_end, turn_error (it failed) or turn_cancelled (stopped)."""
 
-    exit_state: str  # "exited 0", "killed by SIGTERM", "disconnected", "recovered N events from the spool"
+    # "exited 0", "killed by SIGTERM", "exited 0 without running exit handlers (os._exit)", "exited" (a watched
+    # program's probe said bye), "disconnected before a normal exit (…)", "recovered N events from the spool",
+    # "interrupted: flowertui and the program were killed"
+    exit_state: str
     exit_code: int | None
     signal: int | None = None
     error: str | None = None

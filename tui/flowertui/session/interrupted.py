@@ -22,7 +22,7 @@ from flowertui.engine.events import (LLM_END, LLM_ERROR, LLM_NEW_TOKEN, TURN_CAN
 from flowertui.engine.prices import PriceBook
 from flowertui.engine.session_kinds import ledger_of
 from flowertui.engine.tokens import count_tokens
-from flowertui.session.locks import abandoned
+from flowertui.locks import abandoned
 from flowertui.session.store import SessionStore, SessionWriter
 from flowertui.trace.spool import pid_alive
 
@@ -82,14 +82,19 @@ def _close(database: Path, prices: PriceBook, session_id: str, running: list[int
                 bus.emit(TurnCancelled(reply=text, completion_tokens=_count(text, main), interrupted=CHAT_STATE),
                          name="turn", scope="app", turn=turn, memory_kind=start.memory_kind if start else None)
             else:
-                calls = [EstimatedCall(run_id=call.run_id or "", model=call.payload.model,
-                                       prompt_tokens=int(call.payload.prompt_tokens_estimate or 0),
-                                       completion_tokens=_count(text, call)) for call, text in in_flight]
+                calls = estimated_calls([e for e in events if e.turn == turn])
                 bus.emit(RunEnd(exit_state=TRACE_STATE, exit_code=None, estimated_calls=calls or None),
                          kind=TURN_CANCELLED, name="run", scope="app", turn=turn)
     finally:
         writer.close()
     return Closed(session_id, tuple(turns), estimated)
+
+
+def estimated_calls(turn: list[Event]) -> list[EstimatedCall]:
+    """A traced run's calls that never ended, as the ledger counts them: prompt and streamed text, estimated."""
+    return [EstimatedCall(run_id=call.run_id or "", model=call.payload.model,
+                          prompt_tokens=int(call.payload.prompt_tokens_estimate or 0),
+                          completion_tokens=_count(text, call)) for call, text in _in_flight(turn)]
 
 
 def _program_alive(events: list[Event], turn: int) -> bool:

@@ -24,7 +24,7 @@ from flowertui.engine.events import (MEMORY_CATCHUP_END, TURN_START, ChatSession
                                      SessionKind, SessionStart, TurnStart, session_kind)
 from flowertui.engine.session_ledger import SessionLedger
 from flowertui.paths import PRIVATE_DIR, PRIVATE_FILE, make_private
-from flowertui.session.locks import WriterLock
+from flowertui.locks import WriterLock
 from flowertui.session.model import turn_status
 
 BATCH_SECONDS = 0.2

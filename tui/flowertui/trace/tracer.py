@@ -57,6 +57,8 @@ class Tracer:
         env = launcher.probe_env(self.env, addr=self.listener.addr, token=self.listener.token, spool_dir=spool_dir(),
                                  session_id=self.session_id, run=run, unbuffered=unbuffered)
         self.translator.langchain, self.translator.dropped = False, 0
+        self.translator.greeted.clear()
+        self.translator.goodbyes.clear()
         self.process = launcher.spawn(self.argv, env, cwd=self.cwd, **streams)
         self.started = time.monotonic()
         self.session.start_run(self.command, self.process.pid)
@@ -65,7 +67,9 @@ class Tracer:
     def finish_run(self, returncode: int, *, stopped: bool = False) -> None:
         """Wait (bounded) for the probe's last events, then close the turn with the exit status."""
         self.listener.wait_quiet(DRAIN_SECONDS)
-        state = launcher.describe_exit(returncode)
+        pid = self.process.pid if self.process is not None else None
+        state = launcher.describe_exit(returncode, handlers=pid not in self.translator.greeted
+                                       or pid in self.translator.goodbyes)
         kind = TURN_CANCELLED if stopped else TURN_END if returncode == 0 else TURN_ERROR
         self.session.end_run(kind, state, exit_code=launcher.exit_code(returncode),
                              signal=-returncode if returncode < 0 else None,

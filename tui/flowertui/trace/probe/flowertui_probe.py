@@ -49,7 +49,7 @@ ENV_TOKEN = "FLOWERTUI_TRACE_TOKEN"
 ENV_SPOOL = "FLOWERTUI_TRACE_SPOOL"
 ENV_SESSION = "FLOWERTUI_TRACE_SESSION"
 ENV_RUN = "FLOWERTUI_TRACE_RUN"
-PROTOCOL = 1  # the version of what the probe sends (docs/PROBE.md); in the connection line and the hello record
+PROTOCOL = 2  # the version of what the probe sends (docs/PROBE.md); in the connection line and the hello record
 
 QUEUE_LIMIT = 50_000
 BATCH = 512
@@ -489,6 +489,8 @@ class _Shipper:
     def close(self):
         """At exit: send or spool what is left, wait for the viewer's last acknowledgement (bounded)."""
         if not self._closed:
+            if self._thread is not None:  # something was sent: the viewer learns the program exits with its handlers
+                self.put({"t": "bye", "pid": _getpid()})
             self._control("close", EXIT_WAIT)
             self._closed = True
 
