@@ -87,7 +87,7 @@ def test_a_read_only_data_folder_is_reported_and_nothing_is_lost(tmp_path):
     data = tmp_path / "ro"
     data.mkdir()
     assert flowertui("run", "--script", "lesson", env={"FLOWERTUI_DATA_DIR": str(data)}).returncode == 0
-    before = {p.name: p.read_bytes() for p in data.iterdir()}
+    before = {p.name: p.read_bytes() for p in data.iterdir() if p.is_file()}
     mounted = subprocess.run(["mount", "--bind", str(data), str(data)], capture_output=True, text=True)
     assert mounted.returncode == 0, f"this test needs root to make a read-only mount: {mounted.stderr}"
     try:
@@ -96,7 +96,7 @@ def test_a_read_only_data_folder_is_reported_and_nothing_is_lost(tmp_path):
                        "--data-dir")
     finally:
         subprocess.run(["umount", str(data)], check=True)
-    assert {p.name: p.read_bytes() for p in data.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in data.iterdir() if p.is_file()} == before
 
 
 async def test_the_app_runs_on_without_saving_when_the_database_is_unusable(tmp_path, monkeypatch):
