@@ -39,10 +39,11 @@ def test_a_trace_killed_with_its_program_mid_stream_is_closed_as_interrupted_wit
         assert viewer.stdout.readline() == b"first: the first answer, finished\n"
         assert viewer.stdout.readline() == b"streaming\n"
         time.sleep(1.0)  # the streamed tokens so far are committed (batches of 0.2 s)
-    finally:
+    finally:  # the program frozen first, so neither its viewer reaps it nor its probe spools before both die
+        os.kill(pid, signal.SIGSTOP)
         os.kill(viewer.pid, signal.SIGKILL)
+        viewer.wait(10)
         os.kill(pid, signal.SIGKILL)
-    viewer.wait(10)
     os.waitpid(pid, 0)  # the orphaned program is this process's child (subreaper): reaped, so known dead
 
     done = flowertui("sessions")
