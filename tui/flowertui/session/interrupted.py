@@ -60,7 +60,7 @@ def close_interrupted(database: Path, prices: PriceBook) -> list[Closed]:
     return closed
 
 
-def _close(database: Path, prices: PriceBook, session_id: str, running: list[int], events: list[Event]) -> Closed | None:
+def _close(database: Path, prices: PriceBook, session_id: str, running: list[int], events: list[Event]) -> Closed:
     chat = isinstance(events[0].payload, ChatSessionStart)
     turns = [turn for turn in running if chat or not _program_alive(events, turn)]
     if not turns:
@@ -73,6 +73,8 @@ def _close(database: Path, prices: PriceBook, session_id: str, running: list[int
     estimated = False
     try:
         for turn in turns:
+            last = max((e for e in events if e.turn == turn), key=lambda e: e.seq)
+            at = (last.wall, last.mono)  # closed as of the last thing known of it, not when this start found it
             in_flight = _in_flight([e for e in events if e.turn == turn])
             estimated |= bool(in_flight)
             if chat:
@@ -80,11 +82,11 @@ def _close(database: Path, prices: PriceBook, session_id: str, running: list[int
                 main = next((call for call, text in in_flight if not call.maintenance), None)
                 text = next((text for call, text in in_flight if call is main), "")
                 bus.emit(TurnCancelled(reply=text, completion_tokens=_count(text, main), interrupted=CHAT_STATE),
-                         name="turn", scope="app", turn=turn, memory_kind=start.memory_kind if start else None)
+                         name="turn", scope="app", turn=turn, memory_kind=start.memory_kind if start else None, at=at)
             else:
                 calls = estimated_calls([e for e in events if e.turn == turn])
                 bus.emit(RunEnd(exit_state=TRACE_STATE, exit_code=None, estimated_calls=calls or None),
-                         kind=TURN_CANCELLED, name="run", scope="app", turn=turn)
+                         kind=TURN_CANCELLED, name="run", scope="app", turn=turn, at=at)
     finally:
         writer.close()
     return Closed(session_id, tuple(turns), estimated)
