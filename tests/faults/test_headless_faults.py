@@ -53,5 +53,5 @@ def test_fault_headless(fault, tmp_path):
     assert ("llm_error" in kinds) == (fault.fails or fault.retries > 0)  # a retried 429 is an error, then a retry
     assert kinds.count("retry") == fault.retries
     store.close()
-    for file in [*(f for f in (tmp_path / "data").iterdir() if f.is_file()), tmp_path / "s.jsonl"]:
+    for file in [*(f for f in (tmp_path / "data").rglob("*") if f.is_file()), tmp_path / "s.jsonl"]:
         assert PLANTED_KEY.encode() not in file.read_bytes()

@@ -86,7 +86,10 @@ def test_os_exit_after_50_calls_delivers_every_run_that_ended_before(tmp_path):
     # 150 ms holds on a quiet machine; 1 s leaves room for a shared one running the suite in parallel (2 cores,
     # load 13-18 measured here): what is tested is that runs are sent as they end, not at exit
     document, done, _ = trace("os_exit", "50", data=data, env={"EXIT_AFTER": "1.0"})
-    assert answers(events_of(data, document["session_id"])) == [f"answer {i}" for i in range(50)]
+    events = events_of(data, document["session_id"])
+    assert answers(events) == [f"answer {i}" for i in range(50)]
+    # the exit code alone would read as a normal end; the probe never said bye, so no exit handler ran
+    assert events[-1].payload.exit_state == "exited 0 without running exit handlers (os._exit)"
 
 
 def watched(data: Path) -> Path:

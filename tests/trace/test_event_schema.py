@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 
 from flowertui.trace.launcher import probe_env
+from flowertui.trace.probe.flowertui_probe import PROTOCOL
 from flowertui.trace.spool import spool_dir
 from tests.support.traced import flowertui, program
 
@@ -74,7 +75,7 @@ def test_a_spooled_session_exports_valid_events(tmp_path):
     events = validate(exported("spooled00001", tmp_path))
     assert events[0]["payload"]["trace_variant"] == "watch"
     hello = next(e for e in events if e["kind"] == "probe_hello")
-    assert hello["payload"]["protocol"] == 1
+    assert hello["payload"]["protocol"] == PROTOCOL
     assert events[-1]["payload"]["recovered"] > 0
 
 

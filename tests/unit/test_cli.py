@@ -145,7 +145,8 @@ def test_sessions_export_in_every_format_and_bad_paths(recorded, tmp_path):
 def _listed_total(env: dict) -> int:
     listed = flowertui("sessions", env=env)
     assert listed.returncode == 0, listed.stderr
-    return int(listed.stdout.splitlines()[1].split()[-1])
+    tokens = listed.stdout.splitlines()[1].split()[-1]
+    return int(tokens.removeprefix("~"))  # `~`: the total holds estimates (compare mode's other kinds)
 
 
 def _md_total(tmp_path, env: dict) -> int:
@@ -188,6 +189,7 @@ def test_run_json_sessions_and_the_markdown_export_give_one_total(recorded, tmp_
     document = json.loads(done.stdout)
     assert document["total_tokens"] == sum(memory["total_tokens"] for memory in document["memories"].values()) > 0
     assert _listed_total(env) == document["total_tokens"] == _md_total(tmp_path, env)
+    assert flowertui("sessions", env=env).stdout.splitlines()[1].split()[-1].startswith("~")  # compare mode estimates
 
 
 # Flags given before a sub-command: honoured by it, or refused with one line (never dropped) ---------------

@@ -108,6 +108,18 @@ def test_the_spool_check_on_every_start_loads_nothing_when_no_spool_waits(tmp_pa
     assert done.returncode == 0, done.stderr
 
 
+def test_the_interrupted_turns_check_on_every_start_loads_nothing_when_no_writer_died(tmp_path):
+    """Every command looks for turns a killed flowertui left running; with none, only the lock folder is read."""
+    code = (
+        "import sys; from flowertui.cli import _close_interrupted; before = set(sys.modules); _close_interrupted();"
+        "loaded = sorted(m for m in set(sys.modules) - before if m.startswith(('flowertui.', 'sqlite3')));"
+        "assert set(loaded) <= {'flowertui.locks', 'flowertui.paths'}, loaded"
+    )
+    env = {**os.environ, "FLOWERTUI_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+
+
 def test_starting_the_app_loads_no_session_layer_before_its_first_frame():
     """The command line's own path to the app (flags, settings, the App built) leaves the session layer for later."""
     code = (

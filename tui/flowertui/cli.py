@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         except DataDirError as exc:
             return _fail(str(exc))
         _recover_traces()
+        _close_interrupted()
     command = {"run": _run, "sessions": _sessions, "export": _export, "replay": _replay,
                "trace": _trace, "serve": _serve, "lesson": _lesson}.get(args.command, _tui)
     try:
@@ -279,7 +280,8 @@ def _sessions(args: argparse.Namespace) -> int:
     for row in rows:
         started = datetime.fromtimestamp(row.started).strftime("%Y-%m-%d %H:%M")
         name = traced_name(row.model) if row.kind == SessionKind.TRACE else row.label
-        print(f"{row.id:<14}{started:<18}{name[:33]:<34}{row.turns:>6}{row.total_tokens:>9}")
+        tokens = ("~" if row.estimated else "") + str(row.total_tokens)  # `~`: holds tiktoken's estimates
+        print(f"{row.id:<14}{started:<18}{name[:33]:<34}{row.turns:>6}{tokens:>9}")
     return 0
 
 
@@ -465,6 +467,27 @@ def _recover_traces() -> None:
             print(f"flowertui: {note}", file=sys.stderr)
     except (OSError, RuntimeError, ValueError) as exc:
         print(f"flowertui: could not import spooled trace events: {exc}", file=sys.stderr)
+
+
+def _close_interrupted() -> None:
+    """Close the turns a killed flowertui left running (its session's writer lock is free)."""
+    from flowertui.paths import data_dir
+    from flowertui.locks import any_abandoned
+
+    if not any_abandoned(data_dir()):  # cheap: only os and fcntl are loaded
+        return
+    from flowertui.engine.prices import configured_prices
+    from flowertui.session.interrupted import close_interrupted
+    from flowertui.session.store import DB_NAME
+
+    try:
+        for closed in close_interrupted(data_dir() / DB_NAME, configured_prices()):
+            turns = ", ".join(map(str, closed.turns))
+            estimate = "; the call in flight is estimated (~)" if closed.estimated else ""
+            print(f"flowertui: closed turn {turns} of session {closed.session_id} as interrupted{estimate}",
+                  file=sys.stderr)
+    except (OSError, RuntimeError, ValueError) as exc:
+        print(f"flowertui: could not close interrupted sessions: {exc}", file=sys.stderr)
 
 
 def _trace(args: argparse.Namespace) -> int:

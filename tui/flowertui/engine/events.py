@@ -189,6 +189,17 @@ class ToolCall(Record):
 
 
 @_record
+class EstimatedCall(Record):
+    """A model call that never ended (flowertui and its program were killed): tiktoken's count of its prompt
+    and of what had streamed, counted by the ledger and marked estimated."""
+
+    run_id: str
+    model: str | None
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@_record
 class Message(Record):
     role: str
     content: str
@@ -280,6 +291,7 @@ class TurnCancelled(Payload):
     KIND = TURN_CANCELLED
     reply: str
     completion_tokens: int | None = None
+    interrupted: str | None = None  # why the turn was closed at a later start (its writer had died)
     extra: dict[str, Any] | None = None
 
 
@@ -294,7 +306,10 @@ class TurnError(Payload):
 class RunEnd(Payload):
     """How a traced program's run ended; emitted as turn_end, turn_error (it failed) or turn_cancelled (stopped)."""
 
-    exit_state: str  # "exited 0", "killed by SIGTERM", "disconnected", "recovered N events from the spool"
+    # "exited 0", "killed by SIGTERM", "exited 0 without running exit handlers (os._exit)", "exited" (a watched
+    # program's probe said bye), "disconnected before a normal exit (…)", "recovered N events from the spool",
+    # "interrupted: flowertui and the program were killed"
+    exit_state: str
     exit_code: int | None
     signal: int | None = None
     error: str | None = None
@@ -305,6 +320,7 @@ class RunEnd(Payload):
     pid: int | None = None
     coverage: str | None = None  # what was traced: traced, no model call, no langchain, not traced (trace/coverage.py)
     coverage_note: str | None = None  # the one line that says so, and what to do
+    estimated_calls: list[EstimatedCall] | None = None  # calls in flight when flowertui and the program died
     extra: dict[str, Any] | None = None
 
 

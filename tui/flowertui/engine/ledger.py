@@ -287,7 +287,7 @@ class Ledger:
         """The session's tokens: every kind's total, catch-ups included (what `flowertui sessions` lists)."""
         totals = [self.totals(kind) for kind in self.kinds()]
         cost, currency = combined_cost((t.cost, t.currency) for t in totals)
-        return SessionTotal(sum(t.total_tokens for t in totals), cost, currency)
+        return SessionTotal(sum(t.total_tokens for t in totals), cost, currency, any(t.estimated for t in totals))
 
     def turn_rows(self, turn: int) -> dict[str, LedgerRow]:
         """Copies of one turn's rows by memory kind, in the lesson's order."""

@@ -27,6 +27,7 @@ class SessionTotal:
     tokens: int
     cost: float | None
     currency: str | None
+    estimated: bool = False  # some of the tokens are tiktoken's estimate (views mark them `~`)
 
 
 @runtime_checkable

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from flowertui.engine.events import LLM_END, ChatModelStart, Event, HandlerError, LlmStart
+from flowertui.engine.events import LLM_END, ChatModelStart, EstimatedCall, Event, HandlerError, LlmStart, RunEnd
 from flowertui.engine.langchain_handlers import by
 from flowertui.engine.ledger import cached, spent
 from flowertui.engine.prices import UNKNOWN, Price, PriceBook
@@ -27,13 +27,15 @@ class CallTotals:
     completion_tokens: int = 0
     usage_missing_calls: int = 0
     cached_tokens: int = 0  # prompt tokens read from the provider's cache (part of prompt_tokens, priced lower)
+    estimated_calls: int = 0  # calls in flight when flowertui and the program were killed: tiktoken's estimate
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def add(self, spent_in: int, spent_out: int, missing: bool, cached_in: int = 0) -> None:
+    def add(self, spent_in: int, spent_out: int, missing: bool, cached_in: int = 0, estimated: bool = False) -> None:
         self.calls += 1
+        self.estimated_calls += estimated
         self.cached_tokens += cached_in
         self.prompt_tokens += spent_in
         self.completion_tokens += spent_out
@@ -41,7 +43,13 @@ class CallTotals:
 
     def totals(self) -> dict[str, int]:
         return {"calls": self.calls, "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                "total_tokens": self.total_tokens, "usage_missing_calls": self.usage_missing_calls}
+                "total_tokens": self.total_tokens, "usage_missing_calls": self.usage_missing_calls,
+                "estimated_calls": self.estimated_calls}
+
+    @property
+    def marks(self) -> str:
+        """`~` some calls are estimated (never ended), `?` some reported no usage."""
+        return ("~" if self.estimated_calls else "") + ("?" if self.usage_missing_calls else "")
 
 
 @dataclass(kw_only=True)
@@ -135,6 +143,10 @@ class TraceLedger:
             row.events += 1
             if receiver.scope not in row.scopes:
                 row.scopes.append(receiver.scope)
+        if isinstance(p, RunEnd):
+            for call in p.estimated_calls or ():
+                self._add_estimate(call)
+            return
         if isinstance(p, HandlerError):
             name = p.handler or "unknown handler"
             self.handlers.setdefault(name, HandlerRow(name)).errors += 1
@@ -163,13 +175,25 @@ class TraceLedger:
         spent_in, spent_out, missing = spent(event)
         model = event.payload.model or self._models_of.get(event.run_id or "") or "unknown model"
         self._models_of.pop(event.run_id or "", None)
+        row = self._model_row(model)
+        for counted in (row, root):
+            if counted is not None:
+                counted.add(spent_in, spent_out, missing, cached(event))
+
+    def _add_estimate(self, call: EstimatedCall) -> None:
+        """A call that never ended, closed when its run was found interrupted: counted, marked estimated."""
+        model = call.model or self._models_of.pop(call.run_id, None) or "unknown model"
+        row = self._model_row(model)
+        for counted in (row, self.runs.get(self._roots.get(call.run_id, call.run_id))):
+            if counted is not None:
+                counted.add(int(call.prompt_tokens), int(call.completion_tokens), False, estimated=True)
+
+    def _model_row(self, model: str) -> ModelRow:
         row = self.models.get(model)
         if row is None:
             match = self.prices.lookup(model)
             row = self.models[model] = ModelRow(model=model, price=match.price, price_source=match.source)
-        for counted in (row, root):
-            if counted is not None:
-                counted.add(spent_in, spent_out, missing, cached(event))
+        return row
 
     # reading ---------------------------------------------------------------
 
@@ -184,7 +208,8 @@ class TraceLedger:
         with self._lock:
             models = list(self.models.values())
             cost, currency = combined_cost(row.cost for row in models) if models else (None, None)
-            return SessionTotal(sum(row.total_tokens for row in models), cost, currency)
+            return SessionTotal(sum(row.total_tokens for row in models), cost, currency,
+                                any(row.estimated_calls for row in models))
 
     def turn_records(self, turn: int) -> dict[str, dict[str, Any]]:
         """A traced session has no memory kinds: the store keeps no per-kind rows for its runs."""

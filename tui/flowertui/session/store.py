@@ -24,6 +24,7 @@ from flowertui.engine.events import (MEMORY_CATCHUP_END, TURN_START, ChatSession
                                      SessionKind, SessionStart, TurnStart, session_kind)
 from flowertui.engine.session_ledger import SessionLedger
 from flowertui.paths import PRIVATE_DIR, PRIVATE_FILE, make_private
+from flowertui.locks import WriterLock
 from flowertui.session.model import turn_status
 
 BATCH_SECONDS = 0.2
@@ -77,6 +78,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE sessions ADD COLUMN kind TEXT;
     """,
+    # Whether the total holds tiktoken's estimates (`flowertui sessions` marks it `~`).
+    """
+    ALTER TABLE sessions ADD COLUMN total_estimated INTEGER;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -100,6 +105,7 @@ class SessionOverview:
     model: str  # a traced session's command
     turns: int
     total_tokens: int
+    estimated: bool = False  # the total holds estimates (a call in flight when its writer died, compare mode)
 
     @property
     def label(self) -> str:
@@ -166,12 +172,14 @@ class SessionStore:
             SELECT s.id, s.kind, s.started, s.ended, s.provider, s.model,
                    (SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id),
                    COALESCE(s.total_tokens, (SELECT COALESCE(SUM(json_extract(l.row, '$.total_tokens')), 0)
-                                             FROM ledger l WHERE l.session_id = s.id))
+                                             FROM ledger l WHERE l.session_id = s.id)),
+                   COALESCE(s.total_estimated, 0) != 0
             FROM sessions s WHERE {_HAS_TURNS} ORDER BY s.started DESC, s.rowid DESC
             """
         )
-        return [SessionOverview(sid, session_kind(kind, provider), started, ended, provider, *rest)
-                for sid, kind, started, ended, provider, *rest in rows]
+        return [SessionOverview(sid, session_kind(kind, provider), started, ended, provider, model, turns, total,
+                                bool(estimated))
+                for sid, kind, started, ended, provider, model, turns, total, estimated in rows]
 
     def resolve(self, ref: str) -> str:
         """A session id from `latest` (the newest with a turn), a full id or a unique prefix."""
@@ -204,8 +212,9 @@ class SessionWriter:
     """
 
     def __init__(self, path: Path, ledger: SessionLedger, on_error: Callable[[str], None] = lambda _: None, *,
-                 recorded: bool = False) -> None:
-        """`recorded`: the session is in the database already (events recovered later)."""
+                 recorded: bool = False, locked: bool = True) -> None:
+        """`recorded`: the session is in the database already (events recovered later); `locked`: hold the
+        session's writer lock (not when the caller holds it already, closing what a dead writer left open)."""
         self.path = path
         self.on_error = on_error
         self.ledger = ledger
@@ -215,6 +224,8 @@ class SessionWriter:
         self.saved_seq = 0  # the last event committed: a reader of the database finds every event up to it
         self._last: Event | None = None
         self._held: list[Event] | None = None if recorded else []  # events before the first turn; None once recorded
+        self._locks: dict[str, WriterLock] = {}  # per session written: tells a later start this writer is alive
+        self._locked = locked
         self._thread = threading.Thread(target=self._run, name="flowertui-store", daemon=True)
         self._thread.start()
 
@@ -252,13 +263,18 @@ class SessionWriter:
             for flushed in waiting:
                 flushed.set()
         self._db.close()
+        for lock in self._locks.values():
+            lock.release()
 
     def _write(self, batch: list[Event], *, ended: bool) -> None:
         if self.error:
             return
         try:
+            recordable = self._recordable(batch)
+            for session_id in {event.session_id for event in recordable if self._locked} - set(self._locks):
+                self._locks[session_id] = WriterLock.hold(self.path.parent, session_id)
             with self._db:
-                for event in self._recordable(batch):
+                for event in recordable:
                     self._record(event)
                     self._last = event
                 if ended and self._last is not None:
@@ -309,6 +325,7 @@ class SessionWriter:
             self._record_total(sid)
 
     def _record_total(self, session_id: str) -> None:
-        self._db.execute("UPDATE sessions SET total_tokens = ? WHERE id = ?",
-                         (self.ledger.total().tokens, session_id))
+        total = self.ledger.total()
+        self._db.execute("UPDATE sessions SET total_tokens = ?, total_estimated = ? WHERE id = ?",
+                         (total.tokens, int(total.estimated), session_id))
 

@@ -94,11 +94,11 @@ def _fileno(stream: TextIO) -> int | None:
 
 
 def trace_table(rows: TraceRows) -> str:
-    """Per model, per top-level run and per handler; `?` marks calls without reported usage."""
+    """Per model, per top-level run and per handler; `?` marks calls without reported usage, `~` estimated ones."""
     head = f"{'model':<28}{'calls':>6}{'prompt':>9}{'completion':>12}{'total':>9}  {'cost':<15}price from"
     lines = [head, "─" * (len(head) + 12)]
     for row in rows.models:
-        mark = "?" if row.usage_missing_calls else ""
+        mark = row.marks
         lines.append(f"{row.model[:27]:<28}{row.calls:>6}{row.prompt_tokens:>9}{row.completion_tokens:>12}"
                      f"{row.total_tokens:>9}{mark:<2}{format_cost(*row.cost):<15}{SOURCE_WORDS[row.price_source]}")
     if not rows.models:
@@ -106,7 +106,7 @@ def trace_table(rows: TraceRows) -> str:
     lines += ["", f"{'top-level run':<34}{'type':<12}{'status':<8}{'duration':>10}{'tokens':>9}"]
     for run in rows.runs:
         took = "" if run.duration is None else f"{run.duration:.2f}s"
-        mark = "?" if run.usage_missing_calls else ""
+        mark = run.marks
         lines.append(f"{run.name[:33]:<34}{run.run_type:<12}{run.status:<8}{took:>10}{run.total_tokens:>9}{mark}")
     for who, title in (("program", "handler"), ("langchain", "LangChain's own handler")):
         handlers = [row for row in rows.handlers if by(row.name) == who]

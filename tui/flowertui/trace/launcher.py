@@ -112,11 +112,13 @@ def exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-def describe_exit(returncode: int) -> str:
+def describe_exit(returncode: int, *, handlers: bool = True) -> str:
+    """How the program ended. `handlers` False: its probe never said bye, so no exit handler ran (`os._exit`,
+    or a crash below Python): the exit code alone would read as a normal end."""
     if returncode < 0:
         try:
             name = signal.Signals(-returncode).name
         except ValueError:
             name = f"signal {-returncode}"
         return f"killed by {name}"
-    return f"exited {returncode}"
+    return f"exited {returncode}" if handlers else f"exited {returncode} without running exit handlers (os._exit)"

@@ -21,6 +21,7 @@ from flowertui.trace.receiver import Listener, Origin, program_redactor
 from flowertui.trace.watch import listener_file
 
 COMMAND = "flowertui trace --listen"
+DISCONNECTED = "disconnected before a normal exit (killed, os._exit, or its connection lost)"
 
 
 class WatchedRuns:
@@ -56,7 +57,9 @@ class WatchedRuns:
     def _closed(self, origin: Origin) -> None:
         with self._lock:
             if origin in self._turns:
-                self.session.end_run(TURN_END, "disconnected", turn=self._turns[origin], pid=origin[1])
+                said_bye = origin[1] in self.translator.goodbyes  # else killed, os._exit, or its connection lost
+                self.session.end_run(TURN_END, "exited" if said_bye else DISCONNECTED,
+                                     turn=self._turns[origin], pid=origin[1])
 
     def close(self) -> None:
         """Stop listening, close the session writer, and remove the listener's file."""

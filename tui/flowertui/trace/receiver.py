@@ -45,6 +45,8 @@ class Translator:
         self.loaded = False  # set by the probe's first record: the probe runs in the program
         self.model_calls = 0
         self.dropped = 0
+        self.greeted: set[int] = set()  # processes whose probe said hello (they use LangChain)
+        self.goodbyes: set[int] = set()  # of those, the ones that said bye: they exited running their exit handlers
         self._turn: int | None = None
         # the probe bounded chain values already (to VALUE_LIMIT, with a note of what it cut)
         self.normalise = Normaliser(bus.redact, value_limit=TEXT_LIMIT, usage_hint=USAGE_HINT)
@@ -63,10 +65,15 @@ class Translator:
             if kind == "event" and record.get("kind") in CALLBACK_KINDS:
                 self.model_calls += record.get("kind") in (CHAT_MODEL_START, LLM_START)
                 self._event(record, when)
+            elif kind == "bye":
+                if type(record.get("pid")) is int:
+                    self.goodbyes.add(record["pid"])
             elif kind == HANDLER_ERROR:
                 self._handler_error(record, when)
             elif kind == "hello":
                 self.langchain = True
+                if type(record.get("pid")) is int:
+                    self.greeted.add(record["pid"])
                 protocol = record.get("protocol")
                 argv = [truncate(a, 500) for a in redact_argv(
                     (strip_escapes(str(a)) for a in (record.get("argv") or [])[:50]), self.bus.redact)]
@@ -343,7 +350,7 @@ def record_problem(record: Any) -> str | None:
     if not isinstance(record, dict):
         return "a record that is not an object"
     kind = record.get("t")
-    if kind not in ("event", "hello", "loaded", "handler_error"):
+    if kind not in ("event", "hello", "loaded", "handler_error", "bye"):
         return "a record of unknown type"
     for key in ("wall", "mono"):
         value = record.get(key)

@@ -93,7 +93,16 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A process that has exited but not been reaped yet (its parent, a killed flowertui, is gone too): dead."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 def recover(database: Path, prices: PriceBook) -> list[tuple[str, bool, dict[str, int]]]:
@@ -144,12 +153,20 @@ def _unseen(records: list[dict[str, Any]], events: list, run: int) -> list[dict[
     once = {(e.kind, e.run_id) for e in events if e.run_id and e.kind.endswith(ONCE)}
     finished = {run_id for kind, run_id in once if kind.endswith(("_end", "_error"))}
     hello = any(e.kind == "probe_hello" and e.turn == run for e in events)
-    return [r for r in records if not (
+    unseen = [r for r in records if not (
         r.get("t") == "loaded"  # the probe's "I am here": no event of its own
         or (r.get("t") == "hello" and hello)
         or (r.get("t") == "event" and r.get("run_id")
             and (r["run_id"] in finished or (r.get("kind"), r["run_id"]) in once
                  or (r["run_id"], r.get("kind"), r.get("mono")) in stamps)))]
+    return unseen if any(r.get("t") != "bye" for r in unseen) else []  # a bye is not stored: alone, it is nothing new
+
+
+def _ended_normally(records: list[dict[str, Any]], events: list) -> bool:
+    """Whether the program's exit handlers ran: its probe said bye (a probe of protocol 1 never does)."""
+    hellos = [r.get("protocol") for r in records if r.get("t") == "hello"]
+    hellos += [e.payload.protocol for e in events if e.kind == "probe_hello"]
+    return any(r.get("t") == "bye" for r in records) or not any(type(p) is int and p >= 2 for p in hellos)
 
 
 def _import(session_id: str, run: int, records: list[dict[str, Any]], database: Path,
@@ -157,7 +174,7 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
     """Whether any record was new."""
     import shlex
 
-    from flowertui.engine.events import PROBE_HELLO, TURN_END, TraceVariant
+    from flowertui.engine.events import PROBE_HELLO, TURN_CANCELLED, TURN_END, TraceVariant
     from flowertui.engine.session_kinds import SessionKind, ledger_of
     from flowertui.session.store import SessionStore, SessionWriter
     from flowertui.trace.assembly import assemble_trace
@@ -171,7 +188,9 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
     if not records:
         return False
     begun = any(e.kind == "turn_start" and e.turn == run for e in events)
+    seen: list = []
     session = assemble_trace(
+        [seen.append],
         ledger=ledger_of(SessionKind.TRACE, events, prices),  # what was stored before counts in the total too
         writer=lambda ledger: SessionWriter(database, ledger, recorded=bool(events)),
         session_id=session_id, seq=max((e.seq for e in events), default=0), turn=run if begun else run - 1)
@@ -189,9 +208,18 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
                 translator(record)
             except Exception as exc:  # a record of the right shape with unusable contents: skipped, counted
                 skipped[f"could not be read ({type(exc).__name__})"] += 1
-        session.end_run(TURN_END, f"recovered {len(records)} events from the spool",
-                        langchain=translator.langchain or any(e.kind == PROBE_HELLO for e in events),
-                        recovered=len(records), dropped_events=translator.dropped)
+        recovered = f"recovered {len(records)} events from the spool"
+        langchain = translator.langchain or any(e.kind == PROBE_HELLO for e in events)
+        if _ended_normally(records, events):
+            session.end_run(TURN_END, recovered, langchain=langchain, recovered=len(records),
+                            dropped_events=translator.dropped)
+        else:  # killed, or os._exit: no exit handler ran, so a call may have been cut off mid-way
+            from flowertui.session.interrupted import estimated_calls
+
+            session.end_run(TURN_CANCELLED, f"{recovered}; the program ended without running exit handlers "
+                            "(killed or os._exit)", langchain=langchain, recovered=len(records),
+                            dropped_events=translator.dropped,
+                            estimated_calls=estimated_calls([e for e in (*events, *seen) if e.turn == run]) or None)
     finally:
         session.close()
     return True

@@ -73,6 +73,8 @@ class Tracer:
             argv = launcher.relayed(argv, output, notice)
         translator = self.translator
         translator.langchain, translator.loaded, translator.model_calls, translator.dropped = False, False, 0, 0
+        translator.greeted.clear()
+        translator.goodbyes.clear()
         self.process = launcher.spawn(argv, env, cwd=self.cwd, **streams)
         self.started = time.monotonic()
         self.session.start_run(self.command, self.process.pid)
@@ -81,8 +83,11 @@ class Tracer:
     def finish_run(self, returncode: int, *, stopped: bool = False) -> None:
         """Wait (bounded) for the probe's last events, then close the turn with the exit status."""
         self.listener.wait_quiet(DRAIN_SECONDS)
-        state = launcher.describe_exit(returncode)
         seen = self.translator
+        pid = self.process.pid if self.process is not None else None
+        if pid not in seen.greeted and len(seen.greeted) == 1:  # run under the relay: the program is its child
+            pid = next(iter(seen.greeted))
+        state = launcher.describe_exit(returncode, handlers=pid not in seen.greeted or pid in seen.goodbyes)
         spooled = any(spool_dir().glob(f"{self.session_id}.{self.bus.turn}.*.jsonl"))
         self.coverage = coverage(self.argv, returncode, loaded=seen.loaded, langchain=seen.langchain,
                                  model_calls=seen.model_calls, dropped=seen.dropped, spooled=spooled)

@@ -44,12 +44,12 @@ class TraceCounter(Vertical):
         models = self.query_one("#trace-models", DataTable)
         models.clear()
         for row in rows.models:
-            mark = "?" if row.usage_missing_calls else ""
+            mark = row.marks
             models.add_row(Text(row.model), row.calls, row.prompt_tokens, row.completion_tokens,
                            f"{row.total_tokens}{mark}", format_cost(*row.cost), SOURCE_WORDS[row.price_source])
         runs = self.query_one("#trace-runs", DataTable)
         runs.clear()
         for run in rows.runs[-SHOWN_RUNS:]:
             took = "…" if run.status == "running" else (f"{run.duration:.2f}s" if run.duration else "")
-            mark = "?" if run.usage_missing_calls else ""
+            mark = run.marks
             runs.add_row(Text(run.name), run.run_type, run.turn, took, f"{run.total_tokens}{mark}")

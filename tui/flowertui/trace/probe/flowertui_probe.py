@@ -508,6 +508,8 @@ class _Shipper:
     def close(self):
         """At exit: send or spool what is left, wait for the viewer's last acknowledgement (bounded)."""
         if not self._closed:
+            if self._thread is not None:  # something was sent: the viewer learns the program exits with its handlers
+                self.put({"t": "bye", "pid": _getpid()})
             self._control("close", EXIT_WAIT)
             self._closed = True
 
