@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 
 import pytest
 
@@ -50,3 +51,19 @@ def _loopback_only():
     socket.socket.connect = guarded
     yield
     socket.socket.connect = original
+
+
+@pytest.fixture
+def slow_engine(monkeypatch):
+    """LangChain 'loads' until the test opens the gate."""
+    gate = threading.Event()
+    from flowertui.engine import assembly
+
+    real = assembly.assemble
+
+    def waiting(*args, **kwargs):
+        gate.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(assembly, "assemble", waiting)
+    return gate

@@ -3,7 +3,6 @@ draft, and the memory and theme keys while typing, mid-reply included."""
 
 from __future__ import annotations
 
-import threading
 
 import pytest
 from rich.text import Text
@@ -166,22 +165,6 @@ async def test_alt_keys_switch_memory_and_theme_mid_reply_without_leaving_the_bo
 
 
 # 7. type-ahead ----------------------------------------------------------------------------------------------
-@pytest.fixture
-def slow_engine(monkeypatch):
-    """LangChain 'loads' until the test opens the gate."""
-    gate = threading.Event()
-    from flowertui.engine import assembly
-
-    real = assembly.assemble
-
-    def waiting(*args, **kwargs):
-        gate.wait(30)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(assembly, "assemble", waiting)
-    return gate
-
-
 @pytest.mark.parametrize("enter", ["ctrl+j", "enter"])  # ctrl+j: Enter while the terminal is still in line mode
 async def test_messages_typed_ahead_in_one_burst_are_each_sent_as_typed_in_order(slow_engine, enter):
     app = make_app()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 
 import pytest
 from rich.text import Text
@@ -28,22 +27,6 @@ NARROW = (100, 30)
 def _plain(widget: Static) -> str:
     content = widget.content
     return content.plain if isinstance(content, Text) else str(content)
-
-
-@pytest.fixture
-def slow_engine(monkeypatch):
-    """LangChain 'loads' until the test opens the gate."""
-    gate = threading.Event()
-    from flowertui.engine import assembly
-
-    real = assembly.assemble
-
-    def waiting(*args, **kwargs):
-        gate.wait(30)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(assembly, "assemble", waiting)
-    return gate
 
 
 async def test_a_message_sent_before_the_engine_is_ready_waits_in_the_conversation_then_goes(slow_engine):
