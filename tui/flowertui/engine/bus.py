@@ -81,7 +81,9 @@ class EventBus:
             raise ValueError(f"{type(what).__name__} is the payload of more than one kind: name the kind")
         with self._lock:
             if kind == LLM_NEW_TOKEN:  # the stream is redacted as one text: a split secret is held back
-                what = replace(what, token=self.redact.stream(run_id, what.token or ""))
+                shown = self.redact.stream(run_id, what.token or "")
+                if shown != what.token:  # most tokens pass as they are: no new payload on the hot path
+                    what = replace(what, token=shown)
                 self._token_events[run_id] = (name, scope, parent_run_id, memory_kind, what)
             elif run_id is not None and kind.endswith(("_end", "_error")):
                 self._release(run_id, at)
