@@ -11,8 +11,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
@@ -118,13 +116,3 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sock
-
-@contextmanager
-def offline_env(base: Mapping[str, str], speed: float = 0.0,
-                on_embedding: EmbeddingSink | None = None) -> Iterator[dict[str, str]]:
-    """`base` plus what points a program at a server started for it here, stopped afterwards.
-
-    `on_embedding` hears of the program's embeddings requests (see create_app).
-    """
-    with ShopServer(speed=speed, on_embedding=on_embedding) as server:
-        yield {**base, **server.child_env()}
