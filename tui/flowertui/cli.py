@@ -44,9 +44,9 @@ class _ExportFormats:
 
     @staticmethod
     def _names() -> list[str]:
-        from flowertui.session.export import FORMATS
+        from flowertui.session.export import FORMATS, SENT_FORMATS
 
-        return list(FORMATS)
+        return [*FORMATS, *SENT_FORMATS]
 
     def __contains__(self, name: object) -> bool:
         return name in self._names()
@@ -97,8 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("session", nargs="?", default="latest", help="session id (or prefix), or latest")
     export.add_argument("--format", required=True, choices=_ExportFormats(), metavar="FORMAT",
                         help="one of: %(choices)s")
-    export.add_argument("-o", "--output", required=True, metavar="PATH", help="the file to write, or - for stdout")
+    export.add_argument("-o", "--output", metavar="PATH", help="the file to write, or - for stdout")
     export.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    export.add_argument("--endpoint", metavar="URL", help="--format otlp: the OTLP/HTTP traces URL "
+                        "(default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces)")
     replay = commands.add_parser("replay", help="play a recorded session back through the panes, no model called")
     replay.add_argument("session", help="session id (or prefix), latest, or a .jsonl export")
     replay.add_argument("--time-scale", dest="time_scale", type=float, default=1.0, metavar="X",
@@ -133,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "or OPENAI_BASE_URL is set)")
     trace.add_argument("--listen", action="store_true", help="no program: receive programs that call flowertui.watch()")
     trace.add_argument("--theme", metavar="NAME", help="theme name for the app")
+    trace.add_argument("--otlp", metavar="URL", help="send each run as OpenTelemetry spans to this OTLP/HTTP "
+                       "traces URL when it ends (`env`: the one OTEL_EXPORTER_OTLP_ENDPOINT names)")
     trace.add_argument("program", nargs=argparse.REMAINDER, help="[--] PROGRAM [ARGS…]; a .py file runs under this Python")
     return parser
 
@@ -290,8 +294,14 @@ def _export(args: argparse.Namespace) -> int:
 
     from flowertui.engine.prices import PriceTableError, configured_prices
     from flowertui.engine.session_kinds import ledger_of
-    from flowertui.session.export import FORMATS, export
+    from flowertui.session.export import FORMATS, SENT_FORMATS, export
 
+    if args.format in SENT_FORMATS:
+        return _export_otlp(args)
+    if args.endpoint:
+        return _fail(f"--endpoint is for --format {' or '.join(SENT_FORMATS)}; --format {args.format} writes a file")
+    if not args.output:
+        return _fail(f"--format {args.format} writes a file: give it with -o PATH (- for stdout)")
     try:
         data = _load(args.session)
         ledger = ledger_of(data.kind, data.events, configured_prices())
@@ -303,6 +313,44 @@ def _export(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     print(f"exported session {data.header.get('session_id')} ({len(data.events)} events) to {path}")
     return 0
+
+
+def _export_otlp(args: argparse.Namespace) -> int:
+    """Send a recorded session's runs as spans; exit 1 when the endpoint did not take them all."""
+    if args.output or args.force:
+        return _fail("--format otlp sends to an endpoint (--endpoint URL), it writes no file")
+    try:
+        from flowertui.otlp.deliver import send_events
+        from flowertui.otlp.endpoint import EndpointError, resolve
+
+        endpoint = resolve(args.endpoint)
+        data = _load(args.session)
+    except ImportError as exc:
+        return _fail(str(exc))
+    except (EndpointError, OSError, RuntimeError) as exc:
+        return _fail(str(exc))
+    report = send_events(data.events, endpoint)
+    if not report.ok:
+        return _fail(report.line(), code=1)
+    print(f"exported session {data.header.get('session_id')} ({len(data.events)} events): {report.line()}")
+    return 0
+
+
+def _otlp_sink(args: argparse.Namespace, *, headless: bool):
+    """`trace --otlp`: the live exporter (None without the flag), or the one line why it cannot be."""
+    if not getattr(args, "otlp", None):
+        return None, None
+    try:
+        from flowertui.otlp.deliver import LiveExporter
+        from flowertui.otlp.endpoint import EndpointError, resolve
+
+        endpoint = resolve(args.otlp)
+    except ImportError as exc:
+        return None, str(exc)
+    except EndpointError as exc:
+        return None, f"--otlp: {exc}"
+    say = (lambda line: print(f"flowertui: {line}", file=sys.stderr, flush=True)) if headless else None
+    return LiveExporter(endpoint, say=say), None
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -498,21 +546,28 @@ def _trace(args: argparse.Namespace) -> int:
 
     if spool_problem := check_spool():  # said before the program starts, not after its events are lost
         print(f"flowertui: {spool_problem}", file=sys.stderr)
+    exporter, refused = _otlp_sink(args, headless=args.headless or args.json)
+    if refused:
+        return _fail(refused)
+    sinks = [exporter] if exporter is not None else []
     try:
         if args.listen and args.program:
             return _fail("--listen takes no program: run yours with flowertui.watch() in it")
         if args.listen and (args.headless or args.json):
             from flowertui.trace.headless_run import listen_headless
 
-            return listen_headless(as_json=args.json)
+            return listen_headless(as_json=args.json, sinks=sinks)
         if args.headless or args.json:
             from flowertui.trace.headless_run import run_headless
 
             with _program_env(args) as (env, keep):
-                return run_headless(args.program, as_json=args.json, env=env, keep=keep)
-        return _trace_app(args, args.program, offline=_offline(args))
+                return run_headless(args.program, as_json=args.json, env=env, keep=keep, sinks=sinks)
+        return _trace_app(args, args.program, offline=_offline(args), sinks=sinks)
     except LaunchError as exc:
         return _fail(str(exc))
+    finally:
+        if exporter is not None:  # the program has ended: what it ran is sent (a bounded wait), then said
+            print(f"flowertui: {exporter.close().line()}", file=sys.stderr)
 
 
 def _offline(args: argparse.Namespace) -> bool:
@@ -536,7 +591,7 @@ def _program_env(args: argparse.Namespace) -> Iterator[tuple[dict[str, str] | No
 
 
 def _trace_app(args: argparse.Namespace, program: list[str], *, offline: bool, cwd: Path | None = None,
-               lesson=None) -> int:
+               lesson=None, sinks: list | None = None) -> int:
     """The app's trace mode; flowertui's exit code is the program's last run's."""
     from flowertui.config import ConfigError, viewer_settings
     from flowertui.trace import launcher
@@ -550,7 +605,8 @@ def _trace_app(args: argparse.Namespace, program: list[str], *, offline: bool, c
         return _fail(str(exc))
     from flowertui.app.trace_app import TraceApp
 
-    app = TraceApp(settings, program, listen=listen, theme=args.theme, offline=offline, cwd=cwd, lesson=lesson)
+    app = TraceApp(settings, program, listen=listen, theme=args.theme, offline=offline, cwd=cwd, lesson=lesson,
+                   sinks=sinks)
     app.run()
     if app.stopped_on_quit:
         print(f"flowertui: {app.stopped_on_quit}", file=sys.stderr)

@@ -67,12 +67,14 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
 
     def __init__(self, settings: Settings, command: list[str] | None, *, listen: bool = False,
                  theme: str | None = None, history: SessionData | None = None, replay: Replay | None = None,
-                 offline: bool = False, cwd: Path | None = None, lesson: Example | None = None) -> None:
+                 offline: bool = False, cwd: Path | None = None, lesson: Example | None = None,
+                 sinks: list | None = None) -> None:
         """`command` is the program to run; with `listen` (and no command) programs calling watch() report here;
         with `history` and `replay`, a recorded traced session plays back (its output was not recorded).
 
         `offline` starts the offline server (in the boot worker) and points the program at it; `cwd` is the
-        program's working folder; `lesson` is the lesson example being run (its note, its source on `v`).
+        program's working folder; `lesson` is the lesson example being run (its note, its source on `v`);
+        `sinks` also receive the session's events (`--otlp`), on the bus's threads, never on the event loop.
         """
         super().__init__(settings, theme=theme, history=history, replay=replay)
         self.command = command
@@ -80,6 +82,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         self.offline = offline
         self.cwd = cwd
         self.lesson = lesson
+        self.sinks = list(sinks or ())
         self.server = None
         self.tracer = None
         self.program = None
@@ -144,7 +147,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         if self.listen:
             from flowertui.trace.listen import WatchedRuns
 
-            self.watched = WatchedRuns([self.inbox], writer=self.open_writer, ledger=self.ledger)
+            self.watched = WatchedRuns([self.inbox, *self.sinks], writer=self.open_writer, ledger=self.ledger)
             self.session_id, self.writer = self.watched.session_id, self.watched.session.writer
             self.call_from_thread(self.query_one(ConsoleView).note,
                                   "listening: programs that call flowertui.watch() report here")
@@ -165,7 +168,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
             env = {**os.environ, **self.server.child_env()}
             self.call_from_thread(self.query_one(ConsoleView).note,
                                   f"offline: the program talks to flowertui's offline server at {self.server.base_url}")
-        tracer = Tracer(self.command or [], [self.inbox], writer=self.open_writer, ledger=self.ledger, env=env,
+        tracer = Tracer(self.command or [], [self.inbox, *self.sinks], writer=self.open_writer, ledger=self.ledger, env=env,
                         cwd=self.cwd)
         tracer.start_session()
         self.tracer, self.session_id, self.writer = tracer, tracer.session_id, tracer.session.writer

@@ -275,6 +275,13 @@ FORMATS: dict[str, Format] = {
 }
 
 
+# Formats sent to a server rather than written to a file (`flowertui export ID --format NAME [--endpoint URL]`);
+# the export dialog writes files, so it offers FORMATS only.
+SENT_FORMATS: dict[str, str] = {
+    "otlp": "OpenTelemetry spans over OTLP/HTTP (Phoenix, Langfuse, Jaeger); flowertui/otlp/",
+}
+
+
 def export(data: SessionData, fmt: str, path: Path, ledger: SessionLedger, *, force: bool = False) -> Path:
     return atomic_write(path, FORMATS[fmt](data, ledger), force=force)
 

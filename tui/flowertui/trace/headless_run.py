@@ -12,11 +12,12 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from flowertui import __version__
+from flowertui.engine.bus import Sink
 from flowertui.engine.langchain_handlers import by
 from flowertui.engine.prices import SOURCE_WORDS, format_cost
 from flowertui.engine.trace_ledger import TraceRows
@@ -36,14 +37,16 @@ class _Count:
 
 
 def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
-                 env: Mapping[str, str] | None = None, cwd: Path | None = None, keep: dict | None = None) -> int:
+                 env: Mapping[str, str] | None = None, cwd: Path | None = None, keep: dict | None = None,
+                 sinks: Sequence[Sink] = ()) -> int:
     """Trace one run of the program; returns its exit code (LaunchError when it cannot start).
 
     `env` replaces the program's environment (the offline server's settings), `cwd` its working folder; with
-    `keep` (the offline server's lifeline) it runs under the relay, which holds that while the program runs.
+    `keep` (the offline server's lifeline) it runs under the relay, which holds that while the program runs;
+    `sinks` also receive the session's events (`--otlp`).
     """
     count = _Count()
-    tracer = Tracer(command, [count], writer=_writer(err), env=env, cwd=cwd)
+    tracer = Tracer(command, [count, *sinks], writer=_writer(err), env=env, cwd=cwd)
     try:
         tracer.start_session()
         streams: dict[str, Any] = {"stdout": _fileno(err)} if as_json else {}
@@ -120,14 +123,14 @@ def trace_table(rows: TraceRows) -> str:
 
 
 def listen_headless(*, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
-                    stop: threading.Event | None = None) -> int:
+                    stop: threading.Event | None = None, sinks: Sequence[Sink] = ()) -> int:
     """Receive watched programs until ctrl+c or SIGTERM (or `stop`), then print the ledger."""
     from flowertui.trace.listen import WatchedRuns
 
     count = _Count()
     stop = stop or threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    runs = WatchedRuns([count], writer=_writer(err))
+    runs = WatchedRuns([count, *sinks], writer=_writer(err))
     err.write(f"flowertui: listening as session {runs.session_id}; programs calling flowertui.watch() report here "
               "(ctrl+c stops)\n")
     err.flush()
