@@ -65,9 +65,10 @@ def otlp_receiver(*answers: Any) -> Iterator[Receiver]:
                 self.send_response(answer)
                 if answer in (429, 503):
                     self.send_header("Retry-After", "0")
-                self.send_header("Content-Length", "13")
+                said = b"try \x1b[31mlater"  # an escape sequence the message must not pass on
+                self.send_header("Content-Length", str(len(said)))
                 self.end_headers()
-                self.wfile.write(b"try \x1b[31mlater")
+                self.wfile.write(said)
                 return
             if self.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)

@@ -19,7 +19,7 @@ from flowertui import __version__
 from flowertui.engine.events import Event
 from flowertui.otlp import encode
 from flowertui.otlp.endpoint import Endpoint
-from flowertui.otlp.send import DeliveryError, post
+from flowertui.otlp.send import DeliveryError, one_line, post
 from flowertui.otlp.spans import Span, SpanBuilder, Value
 
 BATCH = 512  # spans per request (the OpenTelemetry SDK's default batch)
@@ -47,7 +47,7 @@ class Report:
         if self.ok:
             return f"OTLP: sent {self.sent} spans to {self.endpoint}"
         missing = self.spans - self.sent + self.rejected
-        said = [f"OTLP: {missing} of {self.spans} spans not delivered to {self.endpoint}"]
+        said = [f"OTLP: {missing} of {self.spans} spans not delivered"]
         if self.dropped:
             said.append(f"{self.dropped} dropped while the queue was full")
         if self.problem:
@@ -90,7 +90,7 @@ def _send(endpoint: Endpoint, batch: list[Span], attributes: dict[str, Value], r
     if (refused := encode.rejected(answer)) is not None:
         count, message = refused
         report.rejected += count
-        report.problem = report.problem or f"the endpoint rejected {count} spans: {message[:200]}"
+        report.problem = report.problem or f"the endpoint rejected {count} spans: {one_line(message)[:200]}"
 
 
 class LiveExporter:

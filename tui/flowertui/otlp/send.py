@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
+from flowertui.engine.sanitize import strip_escapes
 from flowertui.otlp.endpoint import Endpoint
 
 RETRIED = frozenset({429, 502, 503, 504})
@@ -49,16 +50,16 @@ def post(endpoint: Endpoint, body: bytes, *, deadline: float | None = None,
                 return answer.read(1 << 20)
         except urllib.error.HTTPError as exc:
             said = _said(exc)
-            problem = f"{endpoint.shown} answered {exc.code} {_clean(exc.reason)}" + (f": {said}" if said else "")
+            problem = f"{endpoint.shown} answered {exc.code} {one_line(exc.reason)}" + (f": {said}" if said else "")
             if exc.code not in RETRIED:
                 hint = _HINTS.get(exc.code)
                 raise DeliveryError(problem + (f" ({hint})" if hint else "")) from None
             wait = max(wait, _retry_after(exc))
         except (urllib.error.URLError, socket.timeout, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
-            problem = f"cannot reach {endpoint.shown}: {_clean(str(reason)) or type(reason).__name__}"
+            problem = f"cannot reach {endpoint.shown}: {one_line(str(reason)) or type(reason).__name__}"
         except OSError as exc:  # anything else the socket says (a reset mid-answer)
-            problem = f"cannot reach {endpoint.shown}: {_clean(str(exc)) or type(exc).__name__}"
+            problem = f"cannot reach {endpoint.shown}: {one_line(str(exc)) or type(exc).__name__}"
         wait = min(wait, MAX_WAIT)
         if attempt == ATTEMPTS or (deadline is not None and time.monotonic() + wait > deadline):
             raise DeliveryError(f"{problem} (tried {attempt} times)")
@@ -80,8 +81,10 @@ def _said(exc: urllib.error.HTTPError) -> str:
         text = exc.read(400).decode("utf-8", "replace")
     except OSError:
         return ""
-    return _clean(text)[:200]
+    return one_line(text)[:200]
 
 
-def _clean(text: object) -> str:
-    return " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
+def one_line(text: object) -> str:
+    """Untrusted text as one printable line: escape sequences removed, control characters and runs of space
+    made one space."""
+    return " ".join("".join(c if c.isprintable() else " " for c in strip_escapes(str(text))).split())
