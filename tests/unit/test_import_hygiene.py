@@ -12,7 +12,7 @@ from pathlib import Path
 import flowertui
 
 PACKAGE = Path(flowertui.__file__).parent
-HEADLESS = ["engine", "session", "trace", "serve", "lesson"]
+HEADLESS = ["engine", "session", "trace", "serve", "lesson", "otlp"]
 
 
 def test_no_engine_or_session_module_imports_textual():
@@ -152,3 +152,25 @@ def test_the_probe_started_in_a_program_loads_only_the_standard_library(tmp_path
                     FLOWERTUI_TRACE_SPOOL=str(tmp_path))  # no viewer: the probe would spool; nothing is sent
     assert traced["active"]
     assert set(traced["loaded"]) - set(without["loaded"]) == {"sitecustomize", "flowertui_probe"}
+
+
+def test_the_otlp_exporter_and_protobuf_load_only_when_an_otlp_export_is_asked_for(tmp_path):
+    """A run, a file export, a headless trace and the apps' import paths never load opentelemetry-proto,
+    protobuf or flowertui.otlp: the extra costs nothing unless `--format otlp` or `--otlp` is given."""
+    program = tmp_path / "plain.py"
+    program.write_text("print('hello')\n")
+    code = "\n".join([
+        "import sys, contextlib, io",
+        "from flowertui.cli import main",
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):",
+        "    assert main(['run', '--script', 'lesson']) == 0",
+        "    assert main(['export', 'latest', '--format', 'md', '-o', '-']) == 0",
+        f"    assert main(['trace', '--headless', {str(program)!r}]) == 0",
+        "import flowertui.app.app, flowertui.app.trace_app",
+        # langsmith itself tries `import opentelemetry.sdk` (the namespace package is found, the SDK not)
+        "loaded = [m for m in sys.modules if m.startswith(('opentelemetry.proto', 'google.protobuf', 'flowertui.otlp'))]",
+        "assert not loaded, loaded",
+    ])
+    env = {**os.environ, "FLOWERTUI_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
