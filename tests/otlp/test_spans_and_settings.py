@@ -59,6 +59,19 @@ def test_compare_mode_sends_only_real_calls_and_tags_every_summariser_call():
     assert sum(m["llm.token_count.total"] for m in models) == paid  # the ledger's real spend, not its estimates
 
 
+def test_a_memory_catch_up_is_its_own_trace_with_the_summarisers_calls_beneath_it():
+    rig = offline_rig("buffer")
+    rig.conversation.ask(LESSON[0])
+    rig.conversation.ask(LESSON[1])
+    rig.conversation.switch("summary")  # reads the two turns it missed
+    spans, _ = spans_of(rig.events)
+    [catch_up] = [s for s in spans if s.name == "memory catch-up summary"]
+    assert catch_up.parent_span_id is None and catch_up.attributes["tag.tags"] == ["memory-maintenance"]
+    under = [s for s in spans if s.parent_span_id == catch_up.span_id]
+    assert under and all(s.trace_id == catch_up.trace_id and s.attributes["flowertui.maintenance"] for s in under)
+    assert sum(s.attributes["llm.token_count.total"] for s in under) == rig.ledger.totals("summary").catch_up_tokens
+
+
 def test_a_cancelled_reply_ends_its_model_span_with_the_turn():
     rig = offline_rig()
     rig.cancel_on_token(3)

@@ -119,7 +119,7 @@ class SpanBuilder:
         elif kind == MEMORY_CATCHUP_END and event.memory_kind in self._catch_ups:
             opened = self._catch_ups.pop(event.memory_kind)
             error = getattr(p, "error", None)
-            self._emit(opened, event.wall, error, self._catch_up_attributes(opened.start, event))
+            self._emit(opened, event.wall, error, self._catch_up_attributes(opened.start))
         elif event.run_id is not None and kind in _KINDS:
             self._run_started(event)
         elif event.run_id in self._runs and kind.endswith(("_end", "_error")):
@@ -133,7 +133,7 @@ class SpanBuilder:
             self._emit(opened, self._last_wall, "did not end", self._run_attributes(opened, None))
         for opened in [*self._catch_ups.values(), *self._turns.values()]:
             attributes = (self._turn_attributes(opened.start, None) if opened.start.kind == TURN_START
-                          else self._catch_up_attributes(opened.start, None))
+                          else self._catch_up_attributes(opened.start))
             self._emit(opened, self._last_wall, "did not end", attributes)
         self._runs.clear()
         self._catch_ups.clear()
@@ -212,11 +212,11 @@ class SpanBuilder:
                 found["output.value"] = cut(reply)
         return cut.mark(found)
 
-    def _catch_up_attributes(self, start: Event, end: Event | None) -> dict[str, Value]:
-        found = {**self._common(start), "openinference.span.kind": "CHAIN", "tag.tags": [MAINTENANCE_TAG],
-                 "flowertui.maintenance": True, "flowertui.name": f"memory catch-up {start.memory_kind}",
-                 "flowertui.catch_up_turns": int(getattr(start.payload, "turns", 0) or 0)}
-        return found
+    def _catch_up_attributes(self, start: Event) -> dict[str, Value]:
+        """A summary memory reading the turns it missed when it started: memory maintenance."""
+        return {**self._common(start), "openinference.span.kind": "CHAIN", "tag.tags": [MAINTENANCE_TAG],
+                "flowertui.maintenance": True, "flowertui.name": f"memory catch-up {start.memory_kind}",
+                "flowertui.catch_up_turns": int(getattr(start.payload, "turns", 0) or 0)}
 
     def _run_attributes(self, opened: _Open, end: Event | None) -> dict[str, Value]:
         start, cut = opened.start, _Cut()
