@@ -222,3 +222,28 @@ def test_without_the_otlp_extra_the_command_says_how_to_install_it(argv):
 def test_otlp_flags_that_cannot_work_are_refused_in_one_line(argv, said):
     done = flowertui(*argv)
     assert done.returncode == 2 and said in one_line(done.stderr)
+
+
+def test_a_listener_sends_a_watched_programs_runs():
+    import signal
+    import subprocess
+
+    import flowertui as package
+
+    with otlp_receiver() as receiver:
+        listener = subprocess.Popen([sys.executable, "-m", "flowertui", "trace", "--listen", "--json", "--otlp",
+                                     receiver.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert b"listening as session" in listener.stderr.readline()
+        env = {**os.environ, "FLOWERTUI_SOURCE": str(Path(package.__file__).parent.parent),
+               "DEMO_API_KEY": "demo-secret-value-123"}
+        watched = Path(__file__).parent.parent / "trace" / "programs" / "watched.py"
+        done = subprocess.run([sys.executable, str(watched)], capture_output=True, env=env, timeout=60)
+        assert done.returncode == 0, done.stderr.decode()
+        listener.send_signal(signal.SIGINT)
+        out, err = listener.communicate(timeout=30)
+        spans = receiver.spans()
+    document = json.loads(out)
+    assert listener.returncode == 0 and b"OTLP: sent 3 spans" in err
+    assert sorted(s.name for s in spans) == ["ChatPromptTemplate", "FakeListChatModel", "RunnableSequence"]
+    assert {attributes(s.attributes)["session.id"] for s in spans} == {document["session_id"]}
+    assert not any(b"demo-secret-value-123" in s.SerializeToString() for s in spans)
