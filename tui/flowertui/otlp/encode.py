@@ -23,8 +23,12 @@ try:
     from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, InstrumentationScope, KeyValue
     from opentelemetry.proto.resource.v1.resource_pb2 import Resource
     from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
-except ImportError as exc:  # the extra is not installed (or its protobuf runtime is broken)
+except ImportError as exc:  # the extra is not installed
     raise MissingExtra(f"OTLP export needs the otlp extra ({exc.name or exc}): {INSTALL}") from None
+except Exception as exc:  # noqa: BLE001  installed, but its protobuf runtime does not fit (a TypeError, usually)
+    said = " ".join(str(exc).split())[:200]  # one line
+    raise MissingExtra(f"OTLP export cannot load opentelemetry-proto ({type(exc).__name__}: {said}): "
+                       f"reinstall the otlp extra: {INSTALL}") from None
 
 from flowertui.otlp.spans import Span as SpanRecord  # noqa: E402
 from flowertui.otlp.spans import Value  # noqa: E402
