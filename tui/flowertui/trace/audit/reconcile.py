@@ -243,4 +243,5 @@ def _call_json(call: _Call, run: _Run | None) -> dict[str, Any]:
             "latency_ms": p.latency_ms, "stream": p.stream, "usage_requested": p.usage_requested,
             "provider_usage": _wire(p.provider_usage),
             "callback_usage": _callback(run.usage) if call.answers and run is not None else None,
-            "estimate": estimate, "run_id": call.run_id, "turn": call.turn, "findings": call.findings}
+            "estimate": estimate, "run_id": call.run_id, "turn": call.turn, "request_bytes": p.request_bytes,
+            "response_bytes": p.response_bytes, "findings": call.findings}

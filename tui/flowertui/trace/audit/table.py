@@ -35,7 +35,7 @@ def audit_table(report: dict[str, Any]) -> str:
         lines.append(f"{call['call']:>3} {call['endpoint'][-21:]:<22}{(call['model'] or '?')[:21]:<22}"
                      f"{call['status']:>6}{call['latency_ms']:>8.0f} {stream:<7}"
                      f"{usage_cell(call['provider_usage']):<18}{usage_cell(call['callback_usage']):<18}"
-                     f"{(call['run_id'] or '—')[:8]}")
+                     f"{(call['run_id'] or '—')[-8:]}")
     if len(report["calls"]) > SHOWN_CALLS:
         lines.append(f"… {len(report['calls']) - SHOWN_CALLS} more calls (--json lists them all)")
     for item in report["findings"]:

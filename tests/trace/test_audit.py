@@ -1,0 +1,93 @@
+"""`flowertui trace --audit` for real: the command as a child process, the program's real openai client and
+ChatOpenAI / OpenAIEmbeddings, through the proxy to real upstreams on 127.0.0.1 (the offline server, and
+a small Starlette one started here for a 429-then-200, a raw stream and a 10 MB body)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from flowertui.engine.events import AUDIT_CALL
+from flowertui.paths import data_dir
+from tests.support.traced import flowertui, program, session_events
+from tests.trace.audit_upstream import Upstream
+
+KEY = "sk-audit-7f3c9e1a2b4d6f8e0a1c3e5g"
+
+
+def audit_json(*args: str, env: dict[str, str] | None = None):
+    done = flowertui("trace", "--audit", "--json", *args, env=env, timeout=180)
+    assert done.stdout.strip(), done.stderr.decode(errors="replace")
+    return json.loads(done.stdout), done
+
+
+def test_offline_audit_finds_the_stream_without_usage_and_the_embeddings_without_a_run():
+    document, done = audit_json("--offline", "--", program("audit_offline.py"))
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    audit = document["audit"]
+    stream, plain, embeddings = audit["calls"]
+    run_ids = {run["run_id"] for run in document["runs"]}
+
+    assert stream["stream"] is True and stream["usage_requested"] is False and stream["provider_usage"] is None
+    assert "stream without `stream_options.include_usage`: pass `stream_usage=True`" in stream["findings"]
+    assert stream["run_id"] in run_ids and stream["estimate"]["completion"] > 0
+
+    assert plain["run_id"] in run_ids and plain["run_id"] != stream["run_id"]
+    assert plain["provider_usage"]["total"] > 0
+    for key in ("prompt", "completion", "total"):
+        assert plain["callback_usage"][key] == plain["provider_usage"][key]
+    assert plain["findings"] == []
+
+    assert embeddings["endpoint"].endswith("/embeddings") and embeddings["run_id"] is None
+    assert embeddings["provider_usage"]["prompt"] > 0 and embeddings["callback_usage"] is None
+    kinds = {item["kind"]: item["count"] for item in audit["findings"]}
+    assert kinds == {"stream_without_usage": 1, "embeddings": 1}
+    assert audit["totals"]["provider"]["total"] == plain["provider_usage"]["total"] + embeddings["provider_usage"]["total"]
+    assert audit["totals"]["callback"]["total"] == plain["callback_usage"]["total"]
+
+    stored = [event for event in session_events(document["session_id"]) if event.kind == AUDIT_CALL]
+    assert [event.payload.call for event in stored] == [1, 2, 3]
+    assert stored[2].payload.api == "embeddings"
+
+
+def test_a_retried_429_is_two_calls_of_one_run():
+    with Upstream() as upstream:
+        document, done = audit_json("--no-offline", "--", program("audit_retry.py"),
+                                    env={"OPENAI_BASE_URL": upstream.base_url, "OPENAI_API_KEY": KEY})
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    first, second = document["audit"]["calls"]
+    assert (first["status"], second["status"]) == (429, 200)
+    assert first["run_id"] == second["run_id"] == document["runs"][0]["run_id"]
+    assert "retry: 2 calls, 1 run" in second["findings"] and "retried: HTTP 429" in first["findings"]
+    assert second["model_answered"] == "flaky-2026-01-01" and second["model_asked"] == "flaky"
+    assert {"kind": "retry", "count": 1} in [{k: f[k] for k in ("kind", "count")} for f in document["audit"]["findings"]]
+    assert upstream.authorization == [f"Bearer {KEY}"] * 2  # the key reached the upstream, twice
+
+
+def test_bytes_pass_unchanged_and_the_key_is_never_stored(tmp_path):
+    received = tmp_path / "received.json"
+    with Upstream() as upstream:
+        document, done = audit_json("--no-offline", "--", program("audit_wire.py"), str(received),
+                                    env={"OPENAI_BASE_URL": upstream.base_url, "OPENAI_API_KEY": KEY})
+        sent = bytes(upstream.sent)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    got = json.loads(received.read_text())
+    assert bytes.fromhex(got["stream"]) == sent  # the stream, byte for byte, cut where the upstream cut it
+
+    digest, size = got["answer"].split()
+    assert digest == got["sent"]  # the 10 MB body reached the upstream intact
+    stream, big = document["audit"]["calls"]
+    assert int(size) == big["request_bytes"] > 10_000_000 and big["model_asked"] == "echo" and big["status"] == 200
+    assert big["provider_usage"] == {"prompt": 12, "completion": 7, "cached": 0, "reasoning": 0, "total": 19}
+    assert stream["stream"] is True and stream["provider_usage"] is None and stream["run_id"] is None
+    assert "stream without `stream_options.include_usage`: pass `stream_usage=True`" in stream["findings"]
+    assert upstream.authorization == [f"Bearer {KEY}"] * 2
+
+    assert KEY not in done.stdout.decode() and KEY not in done.stderr.decode()
+    for path in data_dir().rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+    exported = flowertui("export", document["session_id"], "--format", "jsonl", "-o", "-")
+    assert exported.returncode == 0 and b"audit_call" in exported.stdout and KEY.encode() not in exported.stdout
