@@ -4,15 +4,20 @@ a small Starlette one started here for a 429-then-200, a raw stream and a 10 MB 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-
-import pytest
+import signal
+import subprocess
+import sys
+import time
 
 from flowertui.engine.events import AUDIT_CALL
 from flowertui.paths import data_dir
 from tests.support.traced import flowertui, program, session_events
 from tests.trace.audit_upstream import Upstream
+from tests.trace.test_trace_recovery import exit_code_of, subreaper, waitable  # noqa: F401  (subreaper: fixture)
+from tests.trace.test_viewer_dies import _cmdline, _pids
 
 KEY = "sk-audit-7f3c9e1a2b4d6f8e0a1c3e5g"
 
@@ -91,3 +96,26 @@ def test_bytes_pass_unchanged_and_the_key_is_never_stored(tmp_path):
             assert KEY.encode() not in path.read_bytes(), path
     exported = flowertui("export", document["session_id"], "--format", "jsonl", "-o", "-")
     assert exported.returncode == 0 and b"audit_call" in exported.stdout and KEY.encode() not in exported.stdout
+
+
+def test_sigkill_of_flowertui_leaves_the_proxy_forwarding_until_the_program_ends(tmp_path, subreaper):  # noqa: F811
+    marker = tmp_path / "go-on"
+    viewer = subprocess.Popen([sys.executable, "-m", "flowertui", "trace", "--headless", "--audit", "--offline",
+                               program("offline_survivor.py"), str(marker)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    pid = int(viewer.stdout.readline())
+    assert viewer.stdout.readline() == b"first: True\n"
+    proxies = [p for p in _pids() if "flowertui.trace.audit.proxy" in _cmdline(p)]
+    assert len(proxies) == 1
+    waited = waitable(pid)
+    viewer.send_signal(signal.SIGKILL)
+    viewer.wait(10)
+    marker.touch()
+    assert viewer.stdout.read() == b"second: True\n"  # the second call went through the proxy, after the kill
+    assert exit_code_of(waited) == 3
+    deadline = time.monotonic() + 15
+    while _cmdline(proxies[0]) and time.monotonic() < deadline:  # and the proxy ended with the program
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(proxies[0], os.WNOHANG)
+        time.sleep(0.1)
+    assert not _cmdline(proxies[0])
