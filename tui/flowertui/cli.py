@@ -559,7 +559,8 @@ def _trace_app(args: argparse.Namespace, program: list[str], *, offline: bool, c
         return _fail(str(exc))
     from flowertui.app.trace_app import TraceApp
 
-    app = TraceApp(settings, program, listen=listen, theme=args.theme, offline=offline, cwd=cwd, lesson=lesson)
+    app = TraceApp(settings, program, listen=listen, theme=args.theme, offline=offline, cwd=cwd, lesson=lesson,
+                   audit=getattr(args, "audit", False))
     app.run()
     if app.stopped_on_quit:
         print(f"flowertui: {app.stopped_on_quit}", file=sys.stderr)

@@ -238,7 +238,7 @@ def _call_json(call: _Call, run: _Run | None) -> dict[str, Any]:
     estimate = None
     if call.answers and run is not None and run.estimate and run.estimate[0] is not None:
         estimate = {"prompt": run.estimate[0], "completion": run.estimate[1]}
-    return {"call": p.call, "endpoint": p.endpoint, "model": p.model_answered or p.model_asked,
+    return {"call": p.call, "endpoint": p.endpoint, "api": p.api, "model": p.model_answered or p.model_asked,
             "model_asked": p.model_asked, "model_answered": p.model_answered, "status": p.status,
             "latency_ms": p.latency_ms, "stream": p.stream, "usage_requested": p.usage_requested,
             "provider_usage": _wire(p.provider_usage),
