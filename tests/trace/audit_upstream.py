@@ -2,6 +2,7 @@
 
 Per model name asked: `flaky` answers 429 once, then 200; `raw-stream` streams chunks cut at odd places
 (mid-line, CRLF, multi-byte characters split) and never sends usage, keeping the exact bytes it sent;
+`cached` reports 4 cached prompt tokens; `nameless` streams without a `model` field (usage when asked);
 any other model gets a plain answer: the SHA-256 of the first message's content and the request body's length.
 Each request's Authorization header is kept, to show the key reached the upstream.
 """
@@ -68,7 +69,21 @@ class Upstream:
                                 status_code=429, headers={"retry-after": "0"})
         if model == "raw-stream":
             return StreamingResponse(self._raw_stream(), media_type="text/event-stream")
-        return JSONResponse(_answer(model, f"{digest.hexdigest()} {size}", cached=4 if model == "cached" else 0))
+        if model == "nameless" and asked.get("stream"):
+            usage = (asked.get("stream_options") or {}).get("include_usage")
+            return StreamingResponse(self._nameless_stream(bool(usage)), media_type="text/event-stream")
+        answer = _answer(model, f"{digest.hexdigest()} {size}", cached=4 if model == "cached" else 0)
+        if model == "nameless":
+            del answer["model"]
+        return JSONResponse(answer)
+
+    async def _nameless_stream(self, usage: bool):
+        """Chunks without a `model` field (some compatible servers), then the usage chunk when asked for."""
+        for piece in ("Pink ", "roses."):
+            yield f"data: {json.dumps({'id': 'c', 'object': 'chat.completion.chunk', 'created': 1, 'choices': [{'index': 0, 'delta': {'content': piece}, 'finish_reason': None}]})}\n\n"
+        if usage:
+            yield f"data: {json.dumps({'id': 'c', 'object': 'chat.completion.chunk', 'created': 1, 'choices': [], 'usage': {'prompt_tokens': 9, 'completion_tokens': 2, 'total_tokens': 11}})}\n\n"
+        yield "data: [DONE]\n\n"
 
     async def _raw_stream(self):
         chunks = [json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "raw-stream",

@@ -120,3 +120,21 @@ def test_sigkill_of_flowertui_leaves_the_proxy_forwarding_until_the_program_ends
             os.waitpid(proxies[0], os.WNOHANG)
         time.sleep(0.1)
     assert not _cmdline(proxies[0])
+
+
+def test_cached_tokens_without_a_cached_price_and_a_reply_without_model_name_are_named():
+    from flowertui.paths import config_dir
+
+    config_dir().mkdir(parents=True, exist_ok=True)
+    (config_dir() / "prices.toml").write_text('[models."cached"]\ncurrency = "USD"\ninput = 1.0\noutput = 2.0\n')
+    with Upstream() as upstream:
+        document, done = audit_json("--no-offline", "--", program("audit_usage.py"),
+                                    env={"OPENAI_BASE_URL": upstream.base_url, "OPENAI_API_KEY": KEY})
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    cached, nameless = document["audit"]["calls"]
+    assert cached["provider_usage"]["cached"] == 4 and cached["callback_usage"]["cached"] == 4
+    assert cached["findings"] == ["cached tokens not priced"]
+    assert nameless["model_answered"] is None and nameless["run_id"] is not None
+    assert nameless["findings"] == ["callback counted 0: response had no `model_name`"]
+    kinds = {item["kind"] for item in document["audit"]["findings"]}
+    assert kinds == {"cached_not_priced", "callback_no_model_name"}

@@ -34,8 +34,8 @@ ADVICE = {
     "stream_without_usage": "ChatOpenAI: pass `stream_usage=True`; the openai client: "
                             "`stream_options={\"include_usage\": True}`",
     "usage_not_sent": "the server ignores `stream_options.include_usage`: its tokens are tiktoken estimates here",
-    "callback_no_model_name": "the response had no `model_name`: get_usage_metadata_callback skips such responses; "
-                              "have the server return `model`",
+    "callback_no_model_name": "get_usage_metadata_callback counts nothing for a response without `model_name` "
+                              "(its totals miss these tokens): have the server return `model`, or count from the wire",
     "callback_zero": "the callbacks counted nothing for a call the provider billed: count from the wire",
     "usage_differs": "the callbacks' usage is not what the provider sent: trust the wire",
     "cached_not_priced": "add `cached_input` for the model to prices.toml: cached tokens are billed at the full "
@@ -58,7 +58,7 @@ def _title(kind: str, call: _Call | None = None, n: int = 0) -> str:
         "stream_without_usage": "stream without `stream_options.include_usage`: pass `stream_usage=True`",
         "usage_not_sent": "usage asked for, none sent: the server ignores `include_usage`",
         "callback_no_model_name": "callback counted 0: response had no `model_name`",
-        "callback_zero": "callback counted 0: the provider reported usage",
+        "callback_zero": "callback counted 0: the provider reported usage, the callbacks none",
         "usage_differs": "callback usage differs from the wire",
         "cached_not_priced": "cached tokens not priced",
         "cached_dropped": "callback dropped the cached tokens",
@@ -78,7 +78,6 @@ class _Run:
     model: str | None
     end: float | None = None
     usage: Usage | None = None
-    model_reported: str | None = None
     estimate: tuple[int | None, int | None] | None = None
     failed: bool = False
 
@@ -119,7 +118,7 @@ class AuditLedger:
                     run.failed = True
                     return
                 p = event.payload
-                run.usage, run.model_reported = p.get("usage"), p.get("model")
+                run.usage = p.get("usage")
                 run.estimate = (p.get("prompt_tokens_estimate"), p.get("completion_tokens_estimate"))
 
     @property
@@ -197,8 +196,10 @@ class AuditLedger:
             add("http_error")
         if call.answers and run is not None and wire is not None and wire.total:
             mine = run.usage
+            if not p.model_answered:  # LangChain's response_metadata then has no model_name either
+                add("callback_no_model_name")
             if mine is None or (mine.input_tokens + mine.output_tokens) == 0:
-                add("callback_no_model_name" if not run.model_reported else "callback_zero")
+                add("callback_zero")
             else:
                 if (mine.input_tokens, mine.output_tokens) != (wire.prompt, wire.completion):
                     add("usage_differs")

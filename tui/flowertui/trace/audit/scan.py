@@ -139,8 +139,13 @@ class SSE:
         self.dropped = 0  # bytes of events over the limit, not kept
         self._pending = bytearray()
         self._skipping = False  # the current event went over the limit: its bytes are counted until it ends
+        self._cr = False  # the last piece ended with \r: a \r\n may be cut between two pieces
 
     def feed(self, data: bytes) -> Iterator[str]:
+        if self._cr:
+            data, self._cr = b"\r" + data, False
+        if data.endswith(b"\r"):
+            data, self._cr = data[:-1], True
         self._pending += data.replace(b"\r\n", b"\n") if b"\r" in data else data
         while True:
             end = self._pending.find(b"\n\n")
@@ -152,7 +157,7 @@ class SSE:
                 return
             block = bytes(self._pending[:end])
             del self._pending[:end + 2]
-            if self._skipping:
+            if self._skipping or len(block) > self.limit:
                 self._skipping = False
                 self.dropped += len(block) + 2
                 continue
