@@ -2,7 +2,7 @@
 
 Per model name asked: `flaky` answers 429 once, then 200; `raw-stream` streams chunks cut at odd places
 (mid-line, CRLF, multi-byte characters split) and never sends usage, keeping the exact bytes it sent;
-`cached` reports 4 cached prompt tokens; `nameless` streams without a `model` field (usage when asked);
+`cached` reports 4 cached prompt tokens; `slow-stream` sends 50 chunks 50 ms apart; `nameless` streams without a `model` field (usage when asked);
 any other model gets a plain answer: the SHA-256 of the first message's content and the request body's length.
 Each request's Authorization header is kept, to show the key reached the upstream.
 """
@@ -67,6 +67,8 @@ class Upstream:
         if model == "flaky" and self.seen[model] == 1:
             return JSONResponse({"error": {"message": "slow down", "type": "rate_limit", "code": "rate_limit_exceeded"}},
                                 status_code=429, headers={"retry-after": "0"})
+        if model == "slow-stream":
+            return StreamingResponse(self._slow_stream(), media_type="text/event-stream")
         if model == "raw-stream":
             return StreamingResponse(self._raw_stream(), media_type="text/event-stream")
         if model == "nameless" and asked.get("stream"):
@@ -83,6 +85,15 @@ class Upstream:
             yield f"data: {json.dumps({'id': 'c', 'object': 'chat.completion.chunk', 'created': 1, 'choices': [{'index': 0, 'delta': {'content': piece}, 'finish_reason': None}]})}\n\n"
         if usage:
             yield f"data: {json.dumps({'id': 'c', 'object': 'chat.completion.chunk', 'created': 1, 'choices': [], 'usage': {'prompt_tokens': 9, 'completion_tokens': 2, 'total_tokens': 11}})}\n\n"
+        yield "data: [DONE]\n\n"
+
+    async def _slow_stream(self):
+        """50 chunks, 50 ms apart; `slow_sent` counts those sent before the proxy hung up."""
+        self.slow_sent = 0
+        for n in range(50):
+            yield f"data: {json.dumps({'id': 'c', 'object': 'chat.completion.chunk', 'created': 1, 'model': 'slow-stream', 'choices': [{'index': 0, 'delta': {'content': str(n)}, 'finish_reason': None}]})}\n\n"
+            self.slow_sent += 1
+            await asyncio.sleep(0.05)
         yield "data: [DONE]\n\n"
 
     async def _raw_stream(self):

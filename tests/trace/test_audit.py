@@ -138,3 +138,20 @@ def test_cached_tokens_without_a_cached_price_and_a_reply_without_model_name_are
     assert nameless["findings"] == ["callback counted 0: response had no `model_name`"]
     kinds = {item["kind"] for item in document["audit"]["findings"]}
     assert kinds == {"cached_not_priced", "callback_no_model_name"}
+
+
+def test_audit_needs_a_program_it_starts():
+    done = flowertui("trace", "--listen", "--audit", "--headless")
+    assert done.returncode == 2 and b"--audit needs a program flowertui starts" in done.stderr
+
+
+def test_a_program_that_hangs_up_mid_stream_makes_the_proxy_hang_up_on_the_upstream():
+    with Upstream() as upstream:
+        document, done = audit_json("--no-offline", "--", program("audit_hang_up.py"),
+                                    env={"OPENAI_BASE_URL": upstream.base_url, "OPENAI_API_KEY": KEY})
+        time.sleep(0.3)  # a proxy still reading would keep the upstream sending
+        sent = upstream.slow_sent
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    [call] = document["audit"]["calls"]
+    assert sent < 40  # the upstream was told: its stream stopped long before its 50 chunks
+    assert call["stream"] is True and call["findings"] == ["no run: a call made outside LangChain's callbacks"]

@@ -98,10 +98,11 @@ class Proxy:
             self.reports.put({"call": observer.record()})
 
     async def _forward(self, scope: dict, receive, send, observer: CallObserver) -> None:
-        raw_path = scope.get("raw_path") or path_bytes(scope["path"])
+        raw_path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string") or b""
         url = self.origin + raw_path.decode("latin-1") + (("?" + query.decode("latin-1")) if query else "")
         headers = [(name, value) for name, value in scope["headers"] if name.lower() not in HOP_BY_HOP]
+        read = []  # holds True once the whole request body was read: then receive() only waits for a hang-up
 
         async def body():
             while True:
@@ -114,6 +115,7 @@ class Proxy:
                     yield chunk
                     observer.request(chunk)
                 if not message.get("more_body"):
+                    read.append(True)
                     return
 
         request = self.client.build_request(scope["method"], url, headers=headers, content=body())
@@ -124,24 +126,30 @@ class Proxy:
             await _bad_gateway(send, self.origin, exc)
             observer.response_start(502, [])
             return
+        watcher = asyncio.ensure_future(_hang_up(receive, observer)) if read else None
         try:
             out_headers = [(name, value) for name, value in response.headers.raw if name.lower() not in HOP_BY_HOP]
             await send({"type": "http.response.start", "status": response.status_code, "headers": out_headers})
             observer.response_start(response.status_code, out_headers)
             async for chunk in response.aiter_raw():
+                if observer.client_gone:  # the program hung up: so does the proxy, as the program's own close would
+                    break
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 observer.response(chunk)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            else:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         except (httpx.HTTPError, OSError) as exc:  # the upstream broke off mid-body: so does the client's
             observer.error = observer.error or f"upstream broke off: {type(exc).__name__}"
-        except Exception:  # the client went away (uvicorn raises on send after a disconnect)
-            observer.client_gone = True
         finally:
+            if watcher is not None:
+                watcher.cancel()
             await response.aclose()
 
 
-def path_bytes(path: str) -> bytes:
-    return path.encode("utf-8")
+async def _hang_up(receive, observer: CallObserver) -> None:
+    """Once the request is read, the next message is the client's disconnect (cancelled when the response ends)."""
+    if not observer.client_gone and (await receive())["type"] == "http.disconnect":
+        observer.client_gone = True
 
 
 async def _bad_gateway(send, origin: str, exc: Exception) -> None:

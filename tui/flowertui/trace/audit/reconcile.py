@@ -181,9 +181,10 @@ class AuditLedger:
             add("embeddings")
         elif p.api in RUN_APIS and call.run_id is None:
             add("no_run")
-        if p.stream and p.usage_requested is False and wire is None and p.status < 300:
+        ended = p.status < 300 and not p.client_gone  # a stream the program hung up on never got to its usage
+        if p.stream and p.usage_requested is False and wire is None and ended:
             add("stream_without_usage")
-        elif p.stream and p.usage_requested and wire is None and p.status < 300:
+        elif p.stream and p.usage_requested and wire is None and ended:
             add("usage_not_sent")
         if call.run_id is not None:
             siblings = [c for c in calls if c.run_id == call.run_id]
