@@ -155,3 +155,12 @@ def test_a_program_that_hangs_up_mid_stream_makes_the_proxy_hang_up_on_the_upstr
     [call] = document["audit"]["calls"]
     assert sent < 40  # the upstream was told: its stream stopped long before its 50 chunks
     assert call["stream"] is True and call["findings"] == ["no run: a call made outside LangChain's callbacks"]
+
+
+def test_concurrent_calls_of_one_model_each_meet_their_own_run():
+    document, done = audit_json("--offline", "--", program("audit_gather.py"))
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    calls = document["audit"]["calls"]
+    assert len(calls) == 3 and len({call["run_id"] for call in calls}) == 3
+    for call in calls:  # prompts of three lengths: a call given another's run would disagree
+        assert call["callback_usage"] == call["provider_usage"] and call["findings"] == []

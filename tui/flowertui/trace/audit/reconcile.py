@@ -8,7 +8,8 @@ Matching a call to a run (a chat model or LLM run; embeddings and other endpoint
 LangChain emits no callback for them): the run must be of the same turn, have started before the
 call arrived at the proxy (`SLACK` allowed for clocks) and not have ended before it; when the call's
 model and the run's are both known they must be equal. Among those, a run no successful call has
-answered yet wins, then the earliest started: concurrent runs send their calls in the order they
+answered yet wins, then one whose callback usage equals the call's wire usage (concurrent calls of one
+model end in any order), then the earliest started: concurrent runs send their calls in the order they
 started, and a run's retries (429, 5xx) come before the call that answers it. A 2xx call answers its
 run; the run's callback usage is set beside that call.
 """
@@ -160,7 +161,7 @@ class AuditLedger:
                     continue
                 if p.model_asked and run.model and p.model_asked.lower() != run.model.lower():
                     continue
-                key = (run.run_id in answered, run.start)
+                key = (run.run_id in answered, not _same_usage(p, run), run.start)
                 if best_key is None or key < best_key:
                     best, best_key = run, key
             if best is not None:
@@ -212,6 +213,13 @@ class AuditLedger:
                 add("cached_not_priced")
         if p.unparsed_bytes:
             add("unparsed")
+
+
+def _same_usage(call: AuditCall, run: _Run) -> bool:
+    """The run's callback usage is exactly what this call's response carried: the strongest sign they belong."""
+    wire, mine = call.provider_usage, run.usage
+    return wire is not None and mine is not None and (wire.prompt, wire.completion) == (
+        mine.input_tokens, mine.output_tokens)
 
 
 def _wire(usage) -> dict[str, int] | None:
