@@ -11,6 +11,8 @@ from flowertui.engine.trace_ledger import TraceLedger
 from flowertui.trace.audit.reconcile import AuditLedger
 from flowertui.trace.audit.table import summary
 
+SUMMARY_EVERY = 0.25  # seconds: the summary is redrawn at most this often
+
 
 class AuditedCounter(TraceCounter):
     """Draws the trace ledger and, once the proxy saw a call, the audit report's summary (read, never counted here)."""
@@ -18,6 +20,7 @@ class AuditedCounter(TraceCounter):
     def __init__(self, ledger: TraceLedger, audit: AuditLedger, **kwargs) -> None:
         super().__init__(ledger, **kwargs)
         self.audit = audit
+        self._due = False  # a summary is scheduled: a burst of calls is reconciled once, not once per call
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
@@ -26,14 +29,20 @@ class AuditedCounter(TraceCounter):
     def add(self, events: list[Event]) -> None:
         super().add(events)
         if any(event.kind in (AUDIT_CALL, LLM_END) for event in events) and self.audit.calls:
-            self.show_summary()
+            self.schedule_summary()
 
     def redraw(self) -> None:
         super().redraw()
         if self.audit.calls:
-            self.show_summary()
+            self.schedule_summary()
+
+    def schedule_summary(self) -> None:
+        if not self._due:
+            self._due = True
+            self.set_timer(SUMMARY_EVERY, self.show_summary)
 
     def show_summary(self) -> None:
+        self._due = False
         report = self.audit.report()
         line = summary(report)
         if report["findings"]:

@@ -134,11 +134,15 @@ class AuditLedger:
             usages = [r.usage for r in self._runs.values() if r.usage is not None]
         self._match(calls, runs)
         by_id = {run.run_id: run for run in runs}
+        of_run: dict[str, list[_Call]] = {}
+        for call in calls:
+            if call.run_id is not None:
+                of_run.setdefault(call.run_id, []).append(call)
         found: Counter[str] = Counter()
         out = []
         for call in calls:
             run = by_id.get(call.run_id) if call.run_id else None
-            self._findings(call, run, calls, found)
+            self._findings(call, run, of_run.get(call.run_id, []), found)
             out.append(_call_json(call, run))
         provider = _sum(_wire(c.payload.provider_usage) for c in calls)
         callback = _sum(_callback(u) for u in usages)
@@ -170,7 +174,8 @@ class AuditLedger:
                     answered.add(best.run_id)
                     call.answers = True
 
-    def _findings(self, call: _Call, run: _Run | None, calls: list[_Call], found: Counter[str]) -> None:
+    def _findings(self, call: _Call, run: _Run | None, siblings: list[_Call], found: Counter[str]) -> None:
+        """The call's findings (`siblings`: every call of its run, itself included), counted per kind in `found`."""
         p = call.payload
 
         def add(kind: str, n: int = 0) -> None:
@@ -187,14 +192,12 @@ class AuditLedger:
             add("stream_without_usage")
         elif p.stream and p.usage_requested and wire is None and ended:
             add("usage_not_sent")
-        if call.run_id is not None:
-            siblings = [c for c in calls if c.run_id == call.run_id]
-            if len(siblings) > 1 and call.answers:
-                add("retry", len(siblings))
-            elif len(siblings) > 1 and p.status >= 400 and any(c.answers for c in siblings):
-                call.findings.append(f"retried: HTTP {p.status}")
-        if p.status >= 400 and not (call.run_id and not call.answers and any(
-                c.answers for c in calls if c.run_id == call.run_id)):
+        retried = not call.answers and any(c.answers for c in siblings)  # a later call of its run succeeded
+        if len(siblings) > 1 and call.answers:
+            add("retry", len(siblings))
+        elif p.status >= 400 and retried:
+            call.findings.append(f"retried: HTTP {p.status}")
+        if p.status >= 400 and not retried:
             add("http_error")
         if call.answers and run is not None and wire is not None and wire.total:
             mine = run.usage
