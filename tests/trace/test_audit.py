@@ -17,7 +17,7 @@ from flowertui.paths import data_dir
 from tests.support.traced import flowertui, program, session_events
 from tests.trace.audit_upstream import Upstream
 from tests.trace.test_trace_recovery import exit_code_of, subreaper, waitable  # noqa: F401  (subreaper: fixture)
-from tests.trace.test_viewer_dies import _cmdline, _pids
+from tests.trace.test_viewer_dies import _cmdline, _parent, _pids
 
 KEY = "sk-audit-7f3c9e1a2b4d6f8e0a1c3e5g"
 
@@ -103,15 +103,18 @@ def test_sigkill_of_flowertui_leaves_the_proxy_forwarding_until_the_program_ends
     viewer = subprocess.Popen([sys.executable, "-m", "flowertui", "trace", "--headless", "--audit", "--offline",
                                program("offline_survivor.py"), str(marker)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE)
-    pid = int(viewer.stdout.readline())
-    assert viewer.stdout.readline() == b"first: True\n"
-    proxies = [p for p in _pids() if "flowertui.trace.audit.proxy" in _cmdline(p)]
-    assert len(proxies) == 1
-    waited = waitable(pid)
-    viewer.send_signal(signal.SIGKILL)
-    viewer.wait(10)
-    time.sleep(1.0)  # a proxy that ended with flowertui would be gone by now
-    marker.touch()
+    try:
+        pid = int(viewer.stdout.readline())
+        assert viewer.stdout.readline() == b"first: True\n"
+        proxies = [p for p in _pids() if "flowertui.trace.audit.proxy" in _cmdline(p) and _parent(p) == viewer.pid]
+        assert len(proxies) == 1
+        waited = waitable(pid)
+        viewer.send_signal(signal.SIGKILL)
+        viewer.wait(10)
+        time.sleep(1.0)  # a proxy that ended with flowertui would be gone by now
+    finally:
+        marker.touch()  # whatever failed, the program ends
+        viewer.kill()
     assert viewer.stdout.read() == b"second: True\n"  # the second call went through the proxy, after the kill
     assert exit_code_of(waited) == 3
     deadline = time.monotonic() + 15
