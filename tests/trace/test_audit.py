@@ -167,3 +167,28 @@ def test_concurrent_calls_of_one_model_each_meet_their_own_run():
     assert len(calls) == 3 and len({call["run_id"] for call in calls}) == 3
     for call in calls:  # prompts of three lengths: a call given another's run would disagree
         assert call["callback_usage"] == call["provider_usage"] and call["findings"] == []
+
+
+def test_sigkill_of_the_app_leaves_the_proxy_forwarding_until_the_program_ends(tmp_path, subreaper):  # noqa: F811
+    from tests.trace.pty_app import PtyApp
+    from tests.trace.test_viewer_dies import _exit_code_of
+
+    marker = tmp_path / "go-on"
+    app = PtyApp("trace", "--audit", "--offline", program("offline_survivor.py"), str(marker))
+    try:
+        app.wait_for("first: True", timeout=90)
+        proxies = [p for p in _pids() if "flowertui.trace.audit.proxy" in _cmdline(p) and _parent(p) == app.process.pid]
+        assert len(proxies) == 1
+        app.process.kill()
+        app.wait(10)
+        time.sleep(1.0)  # a proxy that ended with flowertui would be gone by now
+        holders = [p for p in _pids() if _cmdline(p).endswith(str(marker)) and "relay.py" not in _cmdline(p)]
+        parent = _parent(holders[0])
+        waited = parent if "relay.py" in _cmdline(parent) else holders[0]  # whichever is now this test's child
+    finally:
+        marker.touch()
+        app.close()
+    assert _exit_code_of(waited) == 3  # its second call went through the proxy after the kill
+    done = flowertui("sessions")
+    output = next(line for line in done.stderr.decode().splitlines() if "its later output is in" in line)
+    assert open(output.split("its later output is in ")[1], "rb").read() == b"second: True\n"
