@@ -134,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="point the program at the built-in offline server (default: when no OPENAI_API_KEY "
                             "or OPENAI_BASE_URL is set)")
     trace.add_argument("--listen", action="store_true", help="no program: receive programs that call flowertui.watch()")
+    trace.add_argument("--audit", action="store_true",
+                       help="a proxy in front of the program's OPENAI_BASE_URL: the usage the wire carried, reconciled")
     trace.add_argument("--theme", metavar="NAME", help="theme name for the app")
     trace.add_argument("--otlp", metavar="URL", help="send each run as OpenTelemetry spans to this OTLP/HTTP "
                        "traces URL when it ends (`env`: the one OTEL_EXPORTER_OTLP_ENDPOINT names)")
@@ -553,6 +555,8 @@ def _trace(args: argparse.Namespace) -> int:
     try:
         if args.listen and args.program:
             return _fail("--listen takes no program: run yours with flowertui.watch() in it")
+        if args.listen and args.audit:
+            return _fail("--audit needs a program flowertui starts (its OPENAI_BASE_URL is pointed at the proxy)")
         if args.listen and (args.headless or args.json):
             from flowertui.trace.headless_run import listen_headless
 
@@ -561,7 +565,12 @@ def _trace(args: argparse.Namespace) -> int:
             from flowertui.trace.headless_run import run_headless
 
             with _program_env(args) as (env, keep):
-                return run_headless(args.program, as_json=args.json, env=env, keep=keep, sinks=sinks)
+                if not args.audit:
+                    return run_headless(args.program, as_json=args.json, env=env, keep=keep, sinks=sinks)
+                from flowertui.trace.audit.process import audited
+
+                with audited(env, keep) as (env, keep, proxy):
+                    return run_headless(args.program, as_json=args.json, env=env, keep=keep, audit=proxy, sinks=sinks)
         return _trace_app(args, args.program, offline=_offline(args), sinks=sinks)
     except LaunchError as exc:
         return _fail(str(exc))
@@ -606,7 +615,7 @@ def _trace_app(args: argparse.Namespace, program: list[str], *, offline: bool, c
     from flowertui.app.trace_app import TraceApp
 
     app = TraceApp(settings, program, listen=listen, theme=args.theme, offline=offline, cwd=cwd, lesson=lesson,
-                   sinks=sinks)
+                   sinks=sinks, audit=getattr(args, "audit", False))
     app.run()
     if app.stopped_on_quit:
         print(f"flowertui: {app.stopped_on_quit}", file=sys.stderr)

@@ -29,13 +29,14 @@ from flowertui.app.widgets.console import ConsoleView
 from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.app.widgets.history_input import HistoryInput
 from flowertui.app.widgets.lesson_source import LessonSource
-from flowertui.app.widgets.trace_counter import TraceCounter
+from flowertui.app.widgets.audit_counter import AuditedCounter
 from flowertui.app.widgets.trace_status import TraceStatus
 from flowertui.config import Settings
 from flowertui.engine.events import Event
-from flowertui.engine.sanitize import strip_escapes
+from flowertui.engine.sanitize import Redactor, strip_escapes
 from flowertui.engine.trace_ledger import TraceLedger
 from flowertui.lesson.catalog import Example
+from flowertui.trace.audit.reconcile import AuditLedger
 from flowertui.trace.launcher import LaunchError, describe_exit
 from flowertui.trace.priority import lower_this_thread
 from flowertui.trace.program import ConsoleLine
@@ -68,13 +69,14 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
     def __init__(self, settings: Settings, command: list[str] | None, *, listen: bool = False,
                  theme: str | None = None, history: SessionData | None = None, replay: Replay | None = None,
                  offline: bool = False, cwd: Path | None = None, lesson: Example | None = None,
-                 sinks: list | None = None) -> None:
+                 sinks: list | None = None, audit: bool = False) -> None:
         """`command` is the program to run; with `listen` (and no command) programs calling watch() report here;
         with `history` and `replay`, a recorded traced session plays back (its output was not recorded).
 
         `offline` starts the offline server (in the boot worker) and points the program at it; `cwd` is the
         program's working folder; `lesson` is the lesson example being run (its note, its source on `v`);
-        `sinks` also receive the session's events (`--otlp`), on the bus's threads, never on the event loop.
+        `sinks` also receive the session's events (`--otlp`), on the bus's threads, never on the event loop;
+        `audit` puts the audit proxy between the program and its endpoint (`a` shows the calls).
         """
         super().__init__(settings, theme=theme, history=history, replay=replay)
         self.command = command
@@ -95,6 +97,9 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         self._restart_pending = False
         self._interrupted_at = float("-inf")
         self.ledger = TraceLedger(self.prices)  # the session's numbers: the bus feeds it, the counter reads it
+        self.audit = audit
+        self.proxy = None
+        self.audit_ledger = AuditLedger(self.prices)  # the wire's calls beside the runs (fed as the ledger is)
         # known once the tracer (or the listener) is there; a recording's at once
         self.session_id: str | None = history.header.get("session_id") if history is not None else None
 
@@ -108,7 +113,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         yield HistoryInput(placeholder=f"A line for the program's stdin  ({self.key_hint()})", id="message")
 
     def counter(self) -> Widget:
-        return titled(TraceCounter(self.ledger, id="counter-pane", classes="pane"),
+        return titled(AuditedCounter(self.ledger, self.audit_ledger, id="counter-pane", classes="pane"),
                       "Tokens per model and per top-level run")
 
     def replay_note(self) -> str:
@@ -168,13 +173,31 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
             env = {**os.environ, **self.server.child_env()}
             self.call_from_thread(self.query_one(ConsoleView).note,
                                   f"offline: the program talks to flowertui's offline server at {self.server.base_url}")
-        tracer = Tracer(self.command or [], [self.inbox, *self.sinks], writer=self.open_writer, ledger=self.ledger, env=env,
-                        cwd=self.cwd)
+        keep = self.server.keep() if self.server is not None else {}
+        if self.audit:  # its own process too, in front of whatever the program would call
+            from flowertui.trace.audit.process import AuditProxy, merged_keep, upstream_of
+
+            base = env if env is not None else dict(os.environ)
+            try:
+                self.proxy = AuditProxy(upstream_of(base))
+                self.proxy.start()
+            except OSError as exc:
+                self.post_message(EngineProblem(f"the audit proxy did not start: {exc}"))
+                return
+            env, keep = self.proxy.child_env(base), merged_keep(keep, self.proxy.keep())
+            self.call_from_thread(self.query_one(ConsoleView).note,
+                                  f"audit: the program's calls to {Redactor()(self.proxy.upstream)} go through "
+                                  f"{self.proxy.base_url} "
+                                  "(a shows them)")
+        tracer = Tracer(self.command or [], [self.audit_ledger, self.inbox, *self.sinks], writer=self.open_writer,
+                        ledger=self.ledger, env=env, cwd=self.cwd)
+        if self.proxy is not None:
+            tracer.audit = self.proxy
+            self.proxy.attach(tracer.bus)
         tracer.start_session()
         self.tracer, self.session_id, self.writer = tracer, tracer.session_id, tracer.session.writer
         self.program = ProgramConsole(tracer, self._console_wake, lambda code: self.post_message(ProgramExited(code)))
-        if self.server is not None:
-            self.program.keep = self.server.keep()
+        self.program.keep = keep
         self.call_from_thread(self._start_run)
 
     def _start_run(self) -> None:
@@ -217,8 +240,9 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         for owner in (self.tracer, self.watched):
             if owner is not None:
                 owner.close()
-        if self.server is not None:
-            self.server.stop()
+        for process in (self.server, self.proxy):
+            if process is not None:
+                process.stop()
 
     @on(Input.Submitted, "#message")
     def send_line(self, message: Input.Submitted) -> None:
@@ -244,6 +268,8 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
             return self.program is not None
         if action == "toggle_source":
             return self.lesson is not None
+        if action == "audit":
+            return self.audit or self.audit_ledger.calls > 0
         return super().check_action(action, parameters)
 
     def action_restart(self) -> None:
@@ -270,6 +296,17 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         self._interrupted_at = now
         self.query_one(ConsoleView).note(f"ctrl+c: SIGINT sent to the program (ctrl+c again within "
                                          f"{QUIT_WINDOW:g} s quits flowertui)")
+
+    def action_audit(self) -> None:
+        """The audit's detail: every call at the wire, its run, the findings (computed once, by the audit ledger)."""
+        from flowertui.app.screens.audit import AuditScreen
+
+        self.push_screen(AuditScreen(self.audit_ledger.report()))
+
+    def _recorded_event(self, event: Event) -> None:
+        """A replay feeds the audit ledger as a live run does."""
+        self.audit_ledger(event)
+        super()._recorded_event(event)
 
     def action_toggle_source(self) -> None:
         self.query_one(LessonSource).toggle_class("shown")

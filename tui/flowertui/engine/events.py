@@ -30,6 +30,7 @@ MEMORY_SWITCH, COMPARE_MODE, MEMORY_ESTIMATE = "memory_switch", "compare_mode", 
 MEMORY_CATCHUP_START, MEMORY_CATCHUP_END = "memory_catchup_start", "memory_catchup_end"
 MEMORY_STATE = "memory_state"
 PROGRAM_OUTPUT = "program_output"
+AUDIT_CALL = "audit_call"
 PROBE_HELLO, HANDLER_ERROR = "probe_hello", "handler_error"
 CHAIN_START, CHAIN_END, CHAIN_ERROR = "chain_start", "chain_end", "chain_error"
 CHAT_MODEL_START, LLM_START, LLM_NEW_TOKEN = "chat_model_start", "llm_start", "llm_new_token"
@@ -49,7 +50,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "error": (CHAIN_ERROR, LLM_ERROR, TOOL_ERROR, RETRIEVER_ERROR, TURN_ERROR, HANDLER_ERROR),
     "app": (SESSION_START, TURN_START, TURN_END, TURN_CANCELLED, MEMORY_SWITCH, COMPARE_MODE,
             MEMORY_ESTIMATE, MEMORY_CATCHUP_START, MEMORY_CATCHUP_END, MEMORY_STATE, PROBE_HELLO,
-            PROGRAM_OUTPUT),
+            PROGRAM_OUTPUT, AUDIT_CALL),
 }
 FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
 CALLBACK_KINDS = frozenset(k for k, family in FAMILY_OF.items() if family != "app") - {TURN_ERROR, HANDLER_ERROR}
@@ -421,6 +422,47 @@ class HandlerError(Payload):
     extra: dict[str, Any] | None = None
 
 
+# `trace --audit`: the HTTP calls the audit proxy saw
+
+
+@_record
+class WireUsage(Record):
+    """Usage as the provider's response carried it (chat, completions, embeddings and the Responses API
+    normalised): `cached` is part of `prompt`, `reasoning` part of `completion`."""
+
+    prompt: int
+    completion: int
+    total: int
+    cached: int = 0
+    reasoning: int = 0
+
+
+@_record
+class AuditCall(Payload):
+    """One HTTP call of a traced program, seen at the wire by the audit proxy (never a header or a body text)."""
+
+    KIND = AUDIT_CALL
+    call: int  # the proxy's number for it, in the order calls arrived
+    method: str
+    endpoint: str  # the request's path, without its query
+    api: str  # chat, completions, responses, embeddings or other
+    model_asked: str | None
+    model_answered: str | None
+    status: int  # 502: the proxy could not reach the upstream
+    latency_ms: float  # request received to the response's last byte forwarded
+    ttfb_ms: float | None  # to the response's headers
+    stream: bool
+    usage_requested: bool | None  # a streamed chat or completions call's stream_options.include_usage; else None
+    provider_usage: WireUsage | None
+    started: float  # wall clock, when the request arrived
+    request_bytes: int
+    response_bytes: int
+    unparsed_bytes: int | None = None  # bytes over the readers' caps, forwarded but not read
+    error: str | None = None  # the API error's code or type (never its message), or why the proxy failed
+    client_gone: bool | None = None  # the program hung up before the response ended
+    extra: dict[str, Any] | None = None
+
+
 # LangChain callbacks
 
 
@@ -610,6 +652,7 @@ PAYLOADS: dict[str, tuple[type[Payload], ...]] = {
     TURN_ERROR: (TurnError, RunEnd),
     MEMORY_SWITCH: (MemorySwitch,), COMPARE_MODE: (CompareMode,), MEMORY_ESTIMATE: (MemoryEstimate,),
     MEMORY_CATCHUP_START: (MemoryCatchupStart,), MEMORY_CATCHUP_END: (MemoryCatchupEnd,), MEMORY_STATE: (MemoryState,), PROGRAM_OUTPUT: (ProgramOutput,),
+    AUDIT_CALL: (AuditCall,),
     PROBE_HELLO: (ProbeHello,), HANDLER_ERROR: (HandlerError,),
     CHAIN_START: (ChainStart,), CHAIN_END: (ChainEnd,), CHAIN_ERROR: (ChainError,),
     CHAT_MODEL_START: (ChatModelStart,), LLM_START: (LlmStart,), LLM_NEW_TOKEN: (LlmNewToken,),

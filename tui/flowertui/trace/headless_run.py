@@ -38,15 +38,25 @@ class _Count:
 
 def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
                  env: Mapping[str, str] | None = None, cwd: Path | None = None, keep: dict | None = None,
-                 sinks: Sequence[Sink] = ()) -> int:
+                 sinks: Sequence[Sink] = (), audit=None) -> int:
     """Trace one run of the program; returns its exit code (LaunchError when it cannot start).
 
     `env` replaces the program's environment (the offline server's settings), `cwd` its working folder; with
     `keep` (the offline server's lifeline) it runs under the relay, which holds that while the program runs;
-    `sinks` also receive the session's events (`--otlp`).
+    `sinks` also receive the session's events (`--otlp`). `audit` (an AuditProxy the program is pointed at)
+    adds the wire's calls, reconciled, to the output.
     """
     count = _Count()
-    tracer = Tracer(command, [count, *sinks], writer=_writer(err), env=env, cwd=cwd)
+    audit_ledger = None
+    if audit is not None:
+        from flowertui.trace.audit.reconcile import AuditLedger
+
+        audit_ledger = AuditLedger()
+    tracer = Tracer(command, [count, *sinks, *([audit_ledger] if audit_ledger else [])], writer=_writer(err),
+                    env=env, cwd=cwd)
+    if audit is not None:
+        audit_ledger.prices, tracer.audit = tracer.ledger.prices, audit
+        audit.attach(tracer.bus)
     try:
         tracer.start_session()
         streams: dict[str, Any] = {"stdout": _fileno(err)} if as_json else {}
@@ -70,10 +80,16 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
             document["coverage_note"] = tracer.coverage.note
         if tracer.translator.dropped:
             document["dropped_events"] = tracer.translator.dropped
+        if audit_ledger is not None:
+            document["audit"] = audit_ledger.report()
         out.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         out.flush()
     else:
         err.write(trace_table(rows) + "\n")
+        if audit_ledger is not None:
+            from flowertui.trace.audit.table import audit_table
+
+            err.write(audit_table(audit_ledger.report()) + "\n")
         status = f"flowertui: {tracer.command} {launcher.describe_exit(returncode)} · session {tracer.session_id} · {count.n} events"
         err.write(status + "\n")
     if tracer.coverage.line():

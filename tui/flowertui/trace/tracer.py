@@ -46,6 +46,7 @@ class Tracer:
         self.process: subprocess.Popen | None = None
         self.started = 0.0
         self.coverage: Coverage | None = None  # the last finished run's
+        self.audit = None  # `--audit`: the AuditProxy whose calls are waited for before a run is closed
 
     @property
     def session_id(self) -> str:
@@ -81,7 +82,9 @@ class Tracer:
         return self.process
 
     def finish_run(self, returncode: int, *, stopped: bool = False) -> None:
-        """Wait (bounded) for the probe's last events, then close the turn with the exit status."""
+        """Wait (bounded) for the probe's last events (and the audit proxy's calls), then close the turn."""
+        if self.audit is not None:
+            self.audit.wait_idle(DRAIN_SECONDS)
         self.listener.wait_quiet(DRAIN_SECONDS)
         seen = self.translator
         pid = self.process.pid if self.process is not None else None

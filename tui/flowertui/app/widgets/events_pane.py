@@ -68,6 +68,10 @@ def gist_of(event: Event) -> str:
         missing = "?" if p.get("usage_missing") else ""
         return (f"caught up: {p.get('calls', 0)} calls · {p.get('total_tokens', 0)}{missing} tokens · "
                 f"{cost_words(p.get('cost'), p.get('currency'))}")
+    if event.kind == "audit_call":  # the wire, as the audit proxy saw it
+        wire = p.provider_usage
+        used = f"{wire.prompt}+{wire.completion} tokens" if wire else "no usage"
+        return f"{p.endpoint} {p.status} · {p.model_answered or p.model_asked or '?'} · {used} · {p.latency_ms:.0f} ms"
     for key in ("error", "user", "reply", "text", "to", "query", "input", "output"):
         if p.get(key):
             return str(p[key])
