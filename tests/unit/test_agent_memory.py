@@ -9,6 +9,8 @@ import pytest
 
 from flowertui.engine.kinds import AGENT_KINDS, KINDS
 from flowertui.engine.scripts import load_script
+from tests.support.faults import FAULTS, provider, serving
+from tests.support.openai_server import Reply
 from tests.support.rigs import LESSON, offline_rig
 
 WEEK = load_script("week")
@@ -139,3 +141,12 @@ def test_a_turn_cancelled_after_the_summariser_wrote_keeps_only_the_replys_words
     cancelled = rig.kinds("turn_cancelled")[-1].payload.reply
     assert cancelled and reply.startswith(cancelled)  # (the token that saw the cancel is not kept)
     assert len(conversation.memory.messages) == 4  # nor is the summary: the state is as before the turn
+
+
+def test_an_agent_kind_retries_a_429_as_the_lessons_kinds_do():
+    fault = next(f for f in FAULTS if f.name == "429 then success")
+    with serving(fault, Reply()) as (_, url):
+        rig = offline_rig("agent_window", provider=provider(url, fault))
+        assert rig.conversation.ask(LESSON[0]).status == "done"
+    assert len(rig.kinds("retry")) == 1
+    assert rig.ledger.turns("agent_window")[-1].prompt_tokens > 0

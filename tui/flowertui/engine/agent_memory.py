@@ -18,10 +18,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import AgentMiddleware, ModelRetryMiddleware, SummarizationMiddleware
+from langchain.agents.middleware import AgentMiddleware, SummarizationMiddleware
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, trim_messages
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import Runnable, RunnableLambda
 from langgraph.checkpoint.memory import InMemorySaver
 
 from flowertui.engine import legacy
@@ -78,23 +78,16 @@ def middleware_for(kind: str, summariser: BaseChatModel, settings: MemorySetting
 class AgentMemory:
     """One agent kind's conversation: the agent, its checkpointer's thread, and the memory calls the runner makes.
 
-    `model` answers; `summariser` (agent_summary) writes summaries: a copy of the model whose calls the
-    runner can stop. `retries` after a 429 or 5xx answer, by ModelRetryMiddleware.
+    `model` answers (the chat model, or the runner's retrying wrapper of it, whose retries are events as with
+    the lesson's kinds); `summariser` (agent_summary) writes summaries: a copy of the chat model whose calls
+    the runner can stop.
     """
 
-    def __init__(self, kind: str, model: BaseChatModel, summariser: BaseChatModel, settings: MemorySettings,
-                 retries: int = 0) -> None:
+    def __init__(self, kind: str, model: Runnable, summariser: BaseChatModel, settings: MemorySettings) -> None:
         self.kind = kind
-        name = str(getattr(model, "model_name", None) or getattr(model, "model", "") or "")
+        name = str(getattr(summariser, "model_name", None) or getattr(summariser, "model", "") or "")
         self.middleware = middleware_for(kind, summariser, settings, name)
-        self.model_name = name
-        extra: list[AgentMiddleware] = []
-        if retries:
-            import openai
-
-            extra.append(ModelRetryMiddleware(max_retries=retries, on_failure="error",
-                                              retry_on=(openai.RateLimitError, openai.InternalServerError)))
-        self.agent = create_agent(model, system_prompt=SYSTEM_PROMPT, middleware=[self.middleware, *extra],
+        self.agent = create_agent(model, system_prompt=SYSTEM_PROMPT, middleware=[self.middleware],
                                   checkpointer=InMemorySaver(), name=kind)
 
     @property

@@ -17,14 +17,13 @@ from flowertui.engine.kinds import AGENT_KINDS, SAVED, SUMMARISING, MemorySettin
 SUMMARY_LIMIT = 20_000  # characters of a summary kept in a memory_state event (a summary is far shorter)
 
 
-def build_memory(kind: str, llm: BaseChatModel, settings: MemorySettings, model: BaseChatModel | None = None,
-                 retries: int = 0):
+def build_memory(kind: str, llm: BaseChatModel, settings: MemorySettings, model: Any = None):
     """A fresh memory of the kind; `llm` is what summarises or counts tokens for it. An agent kind also
-    answers, with `model` (retrying `retries` times): it is its own chain."""
+    answers, with `model` (default `llm`): it is its own chain."""
     if kind in AGENT_KINDS:
         from flowertui.engine.agent_memory import AgentMemory  # langchain.agents: only once a new kind is used
 
-        return AgentMemory(kind, model or llm, llm, settings, retries)
+        return AgentMemory(kind, model or llm, llm, settings)
     if kind == "buffer":
         return legacy.ConversationBufferMemory()
     if kind == "window":

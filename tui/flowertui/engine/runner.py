@@ -217,7 +217,6 @@ class Conversation:
         """
         self.model = model
         self.ledger = ledger
-        self.retries = retries
         self._chain_llm = with_provider_retry(model, retries + 1) if retries else model
         self.bus = bus
         self.settings = settings or MemorySettings()
@@ -271,7 +270,7 @@ class Conversation:
 
     def _rebuilt(self, kind: str, read: int, state: dict[str, Any] | None):
         """A memory of `kind` as it was after reading the first `read` turns (no model call)."""
-        memory = build_memory(kind, self._summariser(kind), self.settings, self.model, self.retries)
+        memory = build_memory(kind, self._summariser(kind), self.settings, self._chain_llm)
         restore(kind, memory, self.transcript[:read], state)
         self.kept[kind], self.read[kind] = memory, read
         return memory
