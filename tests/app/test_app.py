@@ -79,7 +79,7 @@ async def test_keys_pick_and_cycle_memory_kinds_and_the_transcript_carries_over(
         assert cell_text(counter, "summary_buffer", "turns").strip() == "2"
 
 
-async def test_compare_mode_fills_five_rows_with_estimates_marked():
+async def test_compare_mode_fills_every_kinds_row_with_estimates_marked():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
