@@ -22,10 +22,10 @@ def trim_by_messages(request, handler):
     return handler(request.override(messages=messages))
 
 
-# 按令牌数裁剪：放得下 150 个令牌的最近消息（ConversationTokenBufferMemory(max_token_limit=150) 的新写法）
+# 按令牌数裁剪：放得下 100 个令牌的最近消息（ConversationTokenBufferMemory(max_token_limit=100) 的新写法）
 @wrap_model_call
 def trim_by_tokens(request, handler):
-    messages = trim_messages(request.messages, max_tokens=150, token_counter=llm, strategy="last", start_on="human")
+    messages = trim_messages(request.messages, max_tokens=100, token_counter=llm, strategy="last", start_on="human")
     return handler(request.override(messages=messages))
 
 
@@ -35,7 +35,7 @@ summarization = SummarizationMiddleware(model=llm, trigger=("tokens", 200), keep
 
 strategies = {
     "trim_messages(按消息条数, 最近一轮)": trim_by_messages,
-    "trim_messages(按令牌数, max_tokens=150)": trim_by_tokens,
+    "trim_messages(按令牌数, max_tokens=100)": trim_by_tokens,
     "SummarizationMiddleware(trigger=200 tokens, keep=2 messages)": summarization,
 }
 
