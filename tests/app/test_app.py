@@ -62,7 +62,7 @@ async def test_keys_pick_and_cycle_memory_kinds_and_the_transcript_carries_over(
         await ready(pilot)
         await say(pilot, LESSON[0])
         await pilot.press("escape")
-        for key, kind in zip("23451", KINDS[1:] + KINDS[:1], strict=True):
+        for key, kind in zip("23456781", KINDS[1:] + KINDS[:1], strict=True):
             await pilot.press(key)
             await settle(pilot)
             assert app.mode.kind == kind == app.live.conversation.active
@@ -79,7 +79,7 @@ async def test_keys_pick_and_cycle_memory_kinds_and_the_transcript_carries_over(
         assert cell_text(counter, "summary_buffer", "turns").strip() == "2"
 
 
-async def test_compare_mode_fills_five_rows_with_estimates_marked():
+async def test_compare_mode_fills_every_kinds_row_with_estimates_marked():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)

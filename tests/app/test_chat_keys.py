@@ -81,7 +81,7 @@ async def test_every_place_that_shows_a_key_shows_the_one_in_force():
         assert "f1 for help" in placeholder and "^g for keys" in placeholder and "?" not in placeholder
         footer = _footer(app)
         assert footer["help"] == "f1" and footer["next_theme"] == "^t" and footer["cancel"] == "^g"
-        assert footer["memory('buffer')"] == "alt+1/alt+w/alt+3/alt+4/alt+5"
+        assert footer["memory('buffer')"] == "alt+1/alt+w/alt+3/alt+4/alt+5/alt+6/alt+7/alt+8"
         table = dict(app.key_table())
         assert table["f1"].startswith("what each pane") and table["^t"].startswith("next flower theme")
         assert table["w · alt+w"].startswith("memory kind window")
@@ -161,7 +161,7 @@ async def test_alt_keys_switch_memory_and_theme_mid_reply_without_leaving_the_bo
         await pilot.press("escape")  # cancels the reply; the switches follow it
         await settle(pilot)
         assert app.mode.kind == "window" and app.mode.compare
-        assert {"memory('buffer')": "alt+1-5", "compare": "alt+c", "next_theme": "alt+t"}.items() <= _footer(app).items()
+        assert {"memory('buffer')": "alt+1-8", "compare": "alt+c", "next_theme": "alt+t"}.items() <= _footer(app).items()
 
 
 # 7. type-ahead ----------------------------------------------------------------------------------------------

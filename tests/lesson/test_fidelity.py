@@ -79,6 +79,18 @@ def test_every_memory_kinds_printed_total_equals_its_runs_in_the_ledger(tmp_path
     assert any(run["name"] == "LLMChain" for run in document["runs"])
 
 
+def test_every_agent_strategys_printed_total_equals_its_runs_in_the_ledger(lessons):
+    document, printed = lessons(8)  # get_usage_metadata_callback's totals, the summariser's call included
+    totals = [int(n) for n in re.findall(r"总计使用的tokens: (\d+)", printed)]
+    assert len(totals) == 3
+    assert sum(totals) == ledger_total(document) == sum(run["total_tokens"] for run in document["runs"])
+    ends = set(accumulate(run["total_tokens"] for run in document["runs"]))
+    assert set(accumulate(totals)) <= ends  # three agents, three turns each: a total closes every third run
+    assert len(document["runs"]) == 9 and {run["name"] for run in document["runs"]} == {"LangGraph"}
+    model = document["models"]["gpt-4o-mini"]
+    assert model["calls"] == 10 and model["usage_missing_calls"] == 0  # nine turns and one summary
+
+
 def test_output_log_equals_the_log_export_ansi_stripped(tmp_path):
     document, _ = lesson(2, tmp_path / "work")
     written = (tmp_path / "work" / "output.log").read_text("utf-8")

@@ -1,4 +1,4 @@
-"""The lesson's seven programs: ported imports, the lesson's own lines kept, and each runs offline to exit 0."""
+"""The lesson's programs: ported imports, the lesson's own lines kept, and each runs offline to exit 0."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from flowertui.serve.server import ShopServer
 
 PROGRAMS = Path(EXAMPLES[0].path()).parent
 pytestmark = pytest.mark.xdist_group("lesson-programs")  # the `runs` fixture runs once, in one worker
-OLD_IMPORTS = re.compile(r"^\s*(from|import) langchain(\.| )", re.MULTILINE)
+# pre-1.0 paths; `langchain.agents` (create_agent and its middleware) is LangChain 1.x's own
+OLD_IMPORTS = re.compile(r"^\s*(from|import) langchain(\.(?!agents\b)| )", re.MULTILINE)
 
 # Lines the lesson prints or names it uses, kept verbatim by the port.
 KEPT = {
@@ -30,16 +31,17 @@ KEPT = {
     6: ["ConversationSummaryBufferMemory(llm=llm, max_token_limit=300)", "with get_openai_callback() as cb:"],
     7: ["class MyCallBackHandler(BaseCallbackHandler):", 'print(f"recv token: {token}")',
         "callbacks=[MyFlowerShopSyncHandler()]", 'chain.run(occasion="生日", callbacks=[MyCallBackHandler()])'],
+    8: ["with get_usage_metadata_callback() as cb:", "# 回合3 （第二天的对话）", "我又来了，还记得我昨天为什么要来买花吗？"],
 }
 
 
 def test_the_registry_names_every_program_once():
     assert sorted(p.name for p in PROGRAMS.glob("*.py")) == sorted(e.file for e in EXAMPLES)
-    assert [e.number for e in EXAMPLES] == list(range(1, 8))
+    assert [e.number for e in EXAMPLES] == list(range(1, 9))
     assert all(e.title_zh and e.title_en and e.watch and e.note for e in EXAMPLES)
 
 
-@pytest.mark.parametrize("number", range(1, 8))
+@pytest.mark.parametrize("number", range(1, 9))
 def test_programs_use_langchain_1x_imports_and_keep_the_lessons_lines(number):
     source = example(number).source()
     assert not OLD_IMPORTS.search(source), "a pre-1.0 `langchain.` import is left"
@@ -61,7 +63,7 @@ def runs(tmp_path_factory):
             yield dict(pool.map(run, EXAMPLES))
 
 
-@pytest.mark.parametrize("number", range(1, 8))
+@pytest.mark.parametrize("number", range(1, 9))
 def test_each_program_runs_offline_to_exit_0(runs, number):
     done, _ = runs[number]
     assert done.returncode == 0, done.stderr[-3000:]
@@ -106,3 +108,11 @@ def test_example_7_both_handlers_get_every_token_only_the_request_one_sees_chain
     assert lines.count("请求回调: 模型开始") == 2 and len([x for x in lines if x.startswith("请求回调: 链开始")]) == 3
     tokens = [x[len("recv token: "):] for x in lines if x.startswith("recv token: ")]
     assert tokens and tokens == [x[len("获取花卉数据: token: "):] for x in lines if x.startswith("获取花卉数据: token: ")]
+
+
+def test_example_8_prints_one_total_per_strategy_and_summarising_costs_most(runs):
+    totals = dict(re.findall(r"^(trim_messages\(.*?\)|SummarizationMiddleware\(.*?\)): (\d+)$", runs[8][0].stdout,
+                             re.MULTILINE))
+    assert len(totals) == 3 and all(int(total) > 100 for total in totals.values())
+    summarised = int(next(total for name, total in totals.items() if name.startswith("Summarization")))
+    assert all(summarised > int(total) for name, total in totals.items() if name.startswith("trim_messages"))

@@ -1,4 +1,4 @@
-"""The five memory kinds through the real ConversationChain, with the offline assistant."""
+"""The memory kinds through the real ConversationChain (or agent), with the offline assistant."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ def test_every_kind_runs_every_bundled_script(kind, script):
     rows = rig.ledger.turns(kind)
     assert [row.turn for row in rows] == list(range(1, len(turns) + 1))
     assert all(row.prompt_tokens > 0 and row.completion_tokens > 0 and not row.usage_missing for row in rows)
-    if kind in ("summary", "summary_buffer") and script == "week":
+    if kind in ("summary", "summary_buffer", "agent_summary") and script == "week":
         assert sum(row.maintenance_tokens for row in rows) > 0
-    if kind not in ("summary", "summary_buffer"):
+    if kind not in ("summary", "summary_buffer", "agent_summary"):
         assert all(row.maintenance_tokens == 0 for row in rows)
 
 

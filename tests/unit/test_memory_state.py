@@ -74,14 +74,18 @@ def _resume(sid, path, **kwargs):
 def test_a_resume_restores_every_summary_memory_and_spends_nothing():
     rig, path = record_session(load_script("week"), "buffer", compare=True)
     states = [e for e in rig.events if e.kind == "memory_state"]
-    assert {e.memory_kind for e in states} == {"summary", "summary_buffer"}
+    assert {e.memory_kind for e in states} == {"summary", "summary_buffer", "agent_summary"}
     assert set(states[-1].payload) == {"turns", "summary", "kept_messages"}
     live, events = _resume(rig.bus.session_id, path)
     assert not [e for e in events if e.kind.startswith("memory_catchup")]
+    assert not [e for e in events if e.kind == "llm_end"]
     for kind in ("summary", "summary_buffer"):
         before = rig.conversation.kept[kind].load_memory_variables({"input": "x"})
         assert live.conversation.kept[kind].load_memory_variables({"input": "x"}) == before
         assert live.conversation.read[kind] == 10
+    texts = [(m.type, m.text) for m in rig.conversation.kept["agent_summary"].messages]
+    assert texts[0][1].startswith("Here is a summary")  # the week is long enough to have been summarised
+    assert [(m.type, m.text) for m in live.conversation.kept["agent_summary"].messages] == texts
 
 
 def test_a_session_without_memory_state_pays_once_and_records_it_without_a_turn():
@@ -177,3 +181,16 @@ def test_a_catch_up_asks_only_when_it_sends_more_than_the_limit_to_a_priced_mode
     assert not rig.conversation.plan(kind="window").kinds  # nothing to summarise: nothing to ask
     rig.ledger.prices = PriceBook({}, database=False)
     assert not rig.conversation.plan(kind="summary").needs_consent  # no price: a local model, never asked
+
+
+def test_a_resumed_agent_summary_pays_for_its_next_turn_what_the_unbroken_session_paid():
+    whole = offline_rig("agent_summary")
+    for user in load_script("week"):
+        whole.conversation.ask(user)
+    rig, path = record_session(load_script("week")[:9], "agent_summary")
+    live, events = _resume(rig.bus.session_id, path)
+    assert not [e for e in events if e.kind == "llm_end"]  # resuming paid nothing
+    live.conversation.ask(load_script("week")[9])
+    resumed, unbroken = live.ledger.turns("agent_summary")[-1], whole.ledger.turns("agent_summary")[-1]
+    assert resumed.turn == unbroken.turn == 10
+    assert (resumed.prompt_tokens, resumed.maintenance_tokens) == (unbroken.prompt_tokens, unbroken.maintenance_tokens)

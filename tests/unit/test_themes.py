@@ -139,7 +139,7 @@ def distance(a: str, b: str) -> float:
 KIND_COLOURS = tuple(themes.kind_variable(kind) for kind in KINDS)
 
 
-def test_memory_kinds_get_five_distinct_legible_plot_colours(theme):
+def test_memory_kinds_get_distinct_legible_plot_colours(theme):
     v = theme.variables
     colours = [v[name].lower() for name in KIND_COLOURS]
     for i, a in enumerate(colours):

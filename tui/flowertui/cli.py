@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"flowertui {__version__}")
     parser.add_argument("--memory", dest="top_memory", choices=KINDS, help="memory kind to start with (default buffer)")
     parser.add_argument("--compare", dest="top_compare", action="store_true",
-                        help="start in compare mode (all five memory kinds)")
+                        help="start in compare mode (every memory kind)")
     parser.add_argument("--theme", dest="top_theme", metavar="NAME",
                         help="theme name (the last one chosen is remembered)")
     parser.add_argument("--resume", dest="top_resume", metavar="SESSION",

@@ -24,6 +24,9 @@ MEMORY_HELP = {
     "summary": "keeps a running summary written by the model",
     "summary_buffer": "recent turns verbatim, older ones summarised",
     "token_buffer": "the most recent turns that fit a token limit",
+    "agent_window": "LangChain 1.x: an agent whose trim_messages sends the last k exchanges",
+    "agent_tokens": "LangChain 1.x: an agent whose trim_messages sends what fits a token limit",
+    "agent_summary": "LangChain 1.x: an agent whose SummarizationMiddleware summarises past a token limit",
 }
 
 
@@ -60,7 +63,7 @@ COMMANDS: tuple[Command, ...] = (
               apps=CHAT, typing=True) for n, kind in enumerate(KINDS, start=1)),
     Command("memory.cycle", "m", "cycle_memory", "next", "Next memory kind", "switch to the next memory kind",
             show=False, apps=CHAT, typing=True),
-    Command("compare", "c", "compare", "compare", "Compare mode", "compare mode on/off: all five kinds get every turn",
+    Command("compare", "c", "compare", "compare", "Compare mode", "compare mode on/off: every memory kind gets every turn",
             apps=CHAT, typing=True),
     # `flowertui trace`: the program can be restarted and stopped; `flowertui lesson N` shows its source.
     Command("trace.restart", "r", "restart", "restart", "Restart program",
@@ -93,7 +96,7 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
-MEMORY_IDS = tuple(f"memory.{kind}" for kind in KINDS)  # shown in the footer as one key, `1-5`
+MEMORY_IDS = tuple(f"memory.{kind}" for kind in KINDS)  # shown in the footer as one key, `1-8`
 DIALOG_IDS = {"export.cancel", "detail.close", "help.close"}  # the dialogs' own bindings, remappable too
 MODIFIERS = {"ctrl", "alt", "shift", "super", "meta", "hyper"}
 KEY_NAMES = {key.value for key in Keys}
@@ -129,7 +132,7 @@ class ResolvedKeys:
             firsts = [self.keys[i][0] for i in MEMORY_IDS]
             typed = [self.keys[i][-1] for i in MEMORY_IDS]
             if typed == [str(n) for n in range(1, len(MEMORY_IDS) + 1)]:
-                return f"{show_key(firsts[0])}-{len(MEMORY_IDS)}"  # `alt+1-5`
+                return f"{show_key(firsts[0])}-{len(MEMORY_IDS)}"  # `alt+1-8`
             return "/".join(show_key(key) for key in firsts)
         return show_key(self.keys[command_id][0])
 

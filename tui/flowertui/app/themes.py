@@ -74,6 +74,9 @@ _DARK_DEFAULTS = {
     "ft-kind-summary": "#5fb4ff",
     "ft-kind-summary-buffer": "#ffc24b",
     "ft-kind-token-buffer": "#c490ff",
+    "ft-kind-agent-window": "#0080a0",
+    "ft-kind-agent-tokens": "#e04000",
+    "ft-kind-agent-summary": "#00a000",
 }
 _LIGHT_DEFAULTS = {
     "ft-chain": "#9c1f66",
@@ -99,6 +102,9 @@ _LIGHT_DEFAULTS = {
     "ft-kind-summary": "#1a5fb4",
     "ft-kind-summary-buffer": "#8a6a00",
     "ft-kind-token-buffer": "#7a2fb0",
+    "ft-kind-agent-window": "#000080",
+    "ft-kind-agent-tokens": "#e000c0",
+    "ft-kind-agent-summary": "#000000",
 }
 
 _COLOUR_KEYS = (

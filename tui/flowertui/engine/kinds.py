@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-KINDS = ("buffer", "window", "summary", "summary_buffer", "token_buffer")
-SUMMARISING = ("summary", "summary_buffer")  # kinds that call the model to remember
+LESSON_KINDS = ("buffer", "window", "summary", "summary_buffer", "token_buffer")  # the lesson's classes
+AGENT_KINDS = ("agent_window", "agent_tokens", "agent_summary")  # LangChain 1.x: create_agent + middleware
+KINDS = (*LESSON_KINDS, *AGENT_KINDS)
+SUMMARISING = ("summary", "summary_buffer")  # kinds that call the model to remember each turn they read
+SAVED = (*SUMMARISING, "agent_summary")  # kinds whose state is recorded (memory_state), so a resume pays nothing
 
 
 class UnknownMemoryKind(ValueError):

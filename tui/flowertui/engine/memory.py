@@ -1,4 +1,7 @@
-"""The five memory kinds of the lesson: building them, carrying a transcript into one, saving and restoring one."""
+"""The memory kinds: building them, carrying a transcript into one, saving and restoring one.
+
+The lesson's five are langchain_classic memories; the agent kinds are AgentMemory (engine/agent_memory.py).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,18 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from flowertui.engine import legacy
-from flowertui.engine.kinds import SUMMARISING, MemorySettings, UnknownMemoryKind
+from flowertui.engine.kinds import AGENT_KINDS, SAVED, SUMMARISING, MemorySettings, UnknownMemoryKind
 
 SUMMARY_LIMIT = 20_000  # characters of a summary kept in a memory_state event (a summary is far shorter)
 
 
-def build_memory(kind: str, llm: BaseChatModel, settings: MemorySettings):
-    """A fresh memory of the kind; `llm` is what summarises or counts tokens for it."""
+def build_memory(kind: str, llm: BaseChatModel, settings: MemorySettings, model: Any = None):
+    """A fresh memory of the kind; `llm` is what summarises or counts tokens for it. An agent kind also
+    answers, with `model` (default `llm`): it is its own chain."""
+    if kind in AGENT_KINDS:
+        from flowertui.engine.agent_memory import AgentMemory  # langchain.agents: only once a new kind is used
+
+        return AgentMemory(kind, model or llm, llm, settings)
     if kind == "buffer":
         return legacy.ConversationBufferMemory()
     if kind == "window":
@@ -35,8 +43,11 @@ def carry_over(memory, transcript: Iterable[tuple[str, str]]) -> None:
         memory.save_context({"input": user}, {"response": reply})
 
 
-def prompt_for(memory, user_input: str) -> str:
-    """The exact prompt ConversationChain would send with this memory for this input."""
+def prompt_for(memory, user_input: str, callbacks: list | None = None) -> str:
+    """The exact prompt ConversationChain would send with this memory for this input (an agent kind: the
+    messages its model would be sent, after its middleware, whose summariser calls get `callbacks`)."""
+    if hasattr(memory, "agent"):
+        return memory.prompt_for(user_input, callbacks)
     history = memory.load_memory_variables({"input": user_input})["history"]
     return legacy.CONVERSATION_PROMPT.format(history=history, input=user_input)
 
@@ -48,12 +59,14 @@ def state_of(kind: str, memory) -> dict[str, Any] | None:
         return {"summary": memory.buffer}
     if kind == "summary_buffer":
         return {"summary": memory.moving_summary_buffer, "kept_messages": len(memory.chat_memory.messages)}
+    if kind == "agent_summary":
+        return memory.state()
     return None
 
 
 def valid_state(kind: str, state: Any, turns: int) -> bool:
     """Whether a recorded state (read from a database or a file) can stand for `turns` turns of this kind."""
-    if kind not in SUMMARISING or not isinstance(state, dict) or not isinstance(state.get("summary"), str):
+    if kind not in SAVED or not isinstance(state, dict) or not isinstance(state.get("summary"), str):
         return False
     kept = state.get("kept_messages", 0)
     return kind == "summary" or (isinstance(kept, int) and not isinstance(kept, bool) and 0 <= kept <= 2 * turns)
@@ -62,9 +75,12 @@ def valid_state(kind: str, state: Any, turns: int) -> bool:
 def restore(kind: str, memory, transcript: Sequence[tuple[str, str]], state: dict[str, Any] | None) -> None:
     """Make a fresh memory what it was after reading `transcript`, without a model call.
 
-    Summarising kinds take the recorded summary (and summary_buffer its kept messages); the others
-    re-read the transcript, which costs nothing.
+    Summarising kinds take the recorded summary (and summary_buffer and agent_summary their kept messages);
+    the others re-read the transcript, which costs nothing.
     """
+    if kind == "agent_summary":
+        memory.restore(transcript, state, SUMMARY_LIMIT)
+        return
     if kind not in SUMMARISING:
         carry_over(memory, transcript)
         return

@@ -20,6 +20,9 @@ from flowertui.engine.normalise import Normaliser
 from flowertui.trace.probe.flowertui_extract import extract
 
 
+RUN_ENDS = frozenset({ev.CHAIN_END, ev.CHAIN_ERROR, ev.LLM_END, ev.LLM_ERROR})
+
+
 def _relay(kind: str) -> Callable[..., None]:
     """The handler's `on_<kind>` method: it hands its positional arguments to the reader as they came
     (LangChain passes them by position); an error callback's first argument is also described for the user."""
@@ -50,6 +53,7 @@ class Recorder(BaseCallbackHandler):
         self.maintenance = maintenance
         self.memory_kind = memory_kind
         self.normalise = Normaliser(bus.redact)
+        self._upkeep: set[UUID] = set()  # runs of a summariser that runs inside a turn (an agent's middleware)
 
     def _emit(self, payload: ev.Payload, run_id: UUID, parent_run_id: UUID | None, name: str) -> None:
         self.bus.emit(
@@ -59,17 +63,21 @@ class Recorder(BaseCallbackHandler):
             run_id=str(run_id),
             parent_run_id=str(parent_run_id) if parent_run_id else None,
             memory_kind=self.memory_kind,
-            maintenance=self.maintenance,
+            maintenance=self.maintenance or run_id in self._upkeep,
         )
 
     def _callback(self, kind: str, args: tuple, kwargs: dict[str, Any], run_id: UUID,
                   parent_run_id: UUID | None, error: BaseException | None = None) -> None:
+        if maintenance_call(kwargs.get("metadata")):
+            self._upkeep.add(run_id)
         read = extract(kind, args, kwargs, 0)
         fields = read["payload"]
         if error is not None:  # in the user's terms, with what to do about it
             fields["error"] = describe_error(error)
         self._emit(self.normalise(kind, fields, str(run_id)), run_id, parent_run_id,
                    self.normalise.run_name(kind, str(run_id), read["name"]))
+        if kind in RUN_ENDS:
+            self._upkeep.discard(run_id)
 
     # one line a callback: its positional arguments are what the reader reads
     on_chain_start = _relay(ev.CHAIN_START)
@@ -97,6 +105,11 @@ class Recorder(BaseCallbackHandler):
     @override
     def on_custom_event(self, name: str, data: Any, *, run_id, tags=None, metadata=None, **kwargs: Any) -> None:
         self._callback(ev.CUSTOM_EVENT, (name, data), kwargs, run_id, None)
+
+
+def maintenance_call(metadata: Any) -> bool:
+    """A call SummarizationMiddleware makes to write its summary: memory upkeep, billed as maintenance."""
+    return isinstance(metadata, dict) and metadata.get("lc_source") == "summarization"
 
 
 def describe_error(error: BaseException, server: str | None = None, timeout: float | None = None) -> str:

@@ -1,4 +1,4 @@
-"""One conversation: turns through ConversationChain, memory switching, compare mode, cancel.
+"""One conversation: turns through ConversationChain (or an agent), memory switching, compare mode, cancel.
 
 Plain synchronous code meant for a worker thread: ConversationSummaryMemory has
 no async save, so sync `invoke` is the path on which every memory kind works.
@@ -21,7 +21,7 @@ from flowertui.engine.bus import EventBus
 from flowertui.engine.events import (CompareMode, MemoryCatchupEnd, MemoryCatchupStart, MemoryEstimate, MemoryState,
                                      MemorySwitch, TurnEnd, TurnError, TurnStart, build)
 from flowertui.engine.events import TurnCancelled as CancelledTurn  # the payload; TurnCancelled here is the guard's
-from flowertui.engine.kinds import KINDS, SUMMARISING, MemorySettings, UnknownMemoryKind
+from flowertui.engine.kinds import AGENT_KINDS, KINDS, SAVED, SUMMARISING, MemorySettings, UnknownMemoryKind
 from flowertui.engine.ledger import Ledger
 from flowertui.engine.memory import (
     SUMMARY_LIMIT,
@@ -33,7 +33,7 @@ from flowertui.engine.memory import (
     state_of,
     valid_state,
 )
-from flowertui.engine.recorder import Recorder, describe_error
+from flowertui.engine.recorder import Recorder, describe_error, maintenance_call
 from flowertui.engine.retry import with_provider_retry
 from flowertui.engine.sanitize import clean
 from flowertui.engine.tokens import count_tokens
@@ -118,11 +118,18 @@ class _Guard(BaseCallbackHandler):
     def __init__(self, cancelled: threading.Event) -> None:
         self.cancelled = cancelled
         self.partial: list[str] = []
+        self.summarising: set[Any] = set()
 
-    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+    def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: Any, metadata: Any = None,
+                            **kwargs: Any) -> None:
+        if maintenance_call(metadata):  # an agent's summariser streams too: its words are not the reply
+            self.summarising.add(run_id)
+
+    def on_llm_new_token(self, token: str, *, run_id: Any = None, **kwargs: Any) -> None:
         if self.cancelled.is_set():
             raise TurnCancelled()
-        self.partial.append(token)
+        if run_id not in self.summarising:
+            self.partial.append(token)
 
     def on_llm_end(self, response: Any, **kwargs: Any) -> None:
         if self.cancelled.is_set():
@@ -180,7 +187,7 @@ def _interruptible(work: Callable[[], Any], cancelled: threading.Event, name: st
 
 
 class Conversation:
-    """The flower-shop conversation with one active memory kind (or all five in compare mode).
+    """The flower-shop conversation with one active memory kind (or all of them in compare mode).
 
     Every memory built is kept, with how many transcript turns it has read: a kind switched away and
     back (or compare mode turned off and on) reads only the turns it missed, so no turn is summarised
@@ -240,7 +247,7 @@ class Conversation:
 
     @property
     def memories(self) -> dict[str, Any]:
-        """The memories fed every turn: the active one, or all five in compare mode."""
+        """The memories fed every turn: the active one, or every kind in compare mode."""
         return {kind: self.kept[kind] for kind in self._fed_kinds()}
 
     def _fed_kinds(self, kind: str | None = None, compare: bool | None = None) -> list[str]:
@@ -250,14 +257,20 @@ class Conversation:
     # memories ----------------------------------------------------------------
     def _summariser(self, kind: str) -> BaseChatModel:
         """A copy of the model with a constructor-scope recorder: the summariser's calls do not inherit
-        request callbacks, so this is where they can be seen (and stopped)."""
+        request callbacks, so this is where they can be seen (and stopped).
+
+        An agent's summariser runs inside the agent's turn and inherits its request recorder, which bills
+        it as maintenance by its `lc_source` tag: it gets the guard only (a recorder here would count twice).
+        """
+        if kind in AGENT_KINDS:
+            return self.model.model_copy(update={"callbacks": [_SummariserGuard()]})
         recorder = Recorder(self.bus, "constructor", maintenance=True, memory_kind=kind)
         # the guard first: a call stopped at its end is not recorded as a turn's spend after its catch-up closed
         return self.model.model_copy(update={"callbacks": [_SummariserGuard(), recorder]})
 
     def _rebuilt(self, kind: str, read: int, state: dict[str, Any] | None):
         """A memory of `kind` as it was after reading the first `read` turns (no model call)."""
-        memory = build_memory(kind, self._summariser(kind), self.settings)
+        memory = build_memory(kind, self._summariser(kind), self.settings, self._chain_llm)
         restore(kind, memory, self.transcript[:read], state)
         self.kept[kind], self.read[kind] = memory, read
         return memory
@@ -267,7 +280,7 @@ class Conversation:
         one starts from its recorded state, if the resumed session has one, else from nothing."""
         if kind in self.kept:
             return
-        if kind not in SUMMARISING:
+        if kind not in SAVED:
             self._rebuilt(kind, len(self.transcript), None)
             return
         state = self._recorded.pop(kind, None)
@@ -275,11 +288,14 @@ class Conversation:
         if (isinstance(turns, int) and not isinstance(turns, bool) and 0 < turns <= len(self.transcript)
                 and valid_state(kind, state, turns)):
             self._rebuilt(kind, turns, state)
-        else:
-            self._rebuilt(kind, 0, None)
+        else:  # an agent reads the whole transcript free: its middleware summarises it at the next turn
+            self._rebuilt(kind, len(self.transcript) if kind in AGENT_KINDS else 0, None)
 
     def _rechain(self) -> None:
-        self.chain = legacy.ConversationChain(llm=self._chain_llm, memory=self.kept[self.active])
+        """The active kind's chain: ConversationChain around a lesson memory; an agent kind is its own."""
+        memory = self.kept[self.active]
+        self.chain = memory if self.active in AGENT_KINDS else legacy.ConversationChain(llm=self._chain_llm,
+                                                                                        memory=memory)
 
     def _snapshot(self, kinds: Iterable[str]) -> dict[str, tuple[int, dict[str, Any] | None]]:
         return {kind: (self.read[kind], state_of(kind, self.kept[kind])) for kind in kinds}
@@ -403,7 +419,7 @@ class Conversation:
                           scope="app", memory_kind=kind)
 
     def set_compare(self, on: bool) -> None:
-        """Compare mode keeps all five memories fed with the same transcript."""
+        """Compare mode keeps every kind's memory fed with the same transcript."""
         if on == self.compare:
             return
         if on:
@@ -476,7 +492,7 @@ class Conversation:
         self.transcript.append((user, reply))
         for kind in kinds:
             self.read[kind] = len(self.transcript)
-            if kind in SUMMARISING:
+            if kind in SAVED:
                 self._save_state(kind)
         self.bus.emit(TurnEnd(reply=clean(reply, self.bus.redact)), name="turn", scope="app")
         return TurnResult(turn, user, reply, "done")
@@ -488,7 +504,7 @@ class Conversation:
                 continue
             if cancelled.is_set():
                 raise TurnCancelled()
-            prompt = prompt_for(memory, user)
+            prompt = prompt_for(memory, user, [Recorder(self.bus, "request", memory_kind=kind)])
             self.bus.emit(MemoryEstimate(model=self.model_name, prompt_tokens=count_tokens(prompt, self.model_name),
                                          completion_tokens=count_tokens(reply, self.model_name)),
                           name=kind, scope="app", memory_kind=kind)

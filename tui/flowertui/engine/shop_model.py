@@ -26,7 +26,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import model_validator
 
 from flowertui.engine import tokens
-from flowertui.engine.shop_replies import cut_at_stop, reply_for
+from flowertui.engine.shop_replies import conversation, cut_at_stop, reply_for
 
 MODEL_NAME = "flowershop-offline"
 ENCODING = "cl100k_base"
@@ -107,7 +107,9 @@ class FlowerShopModel(BaseChatModel):
         self, messages: Sequence[BaseMessage], stop: list[str] | None
     ) -> tuple[list[str], ChatGenerationChunk]:
         """The reply cut into token pieces, and the closing chunk carrying usage and metadata."""
-        reply = cut_at_stop(reply_for(str(messages[-1].text) if messages else ""), stop)
+        said_by = [(message.type, str(message.text)) for message in messages if message.type != "system"]
+        prompt = conversation(said_by) if len(said_by) > 1 else (said_by[-1][1] if said_by else "")
+        reply = cut_at_stop(reply_for(prompt), stop)
         sent = self.get_num_tokens("\n".join(str(message.text) for message in messages))
         said = self.get_num_tokens(reply)
         usage = UsageMetadata(input_tokens=sent, output_tokens=said, total_tokens=sent + said)

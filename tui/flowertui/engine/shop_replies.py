@@ -10,6 +10,7 @@ turns visibly forgets them.
 
 from __future__ import annotations
 
+import html
 import re
 import tomllib
 from collections.abc import Container
@@ -18,6 +19,11 @@ from functools import lru_cache
 from importlib import resources
 
 SUMMARY_OPENING = "Progressively summarize the lines of conversation provided"
+# SummarizationMiddleware (LangChain 1.x): its prompt ends with the messages as XML; its summary message opens so
+MIDDLEWARE_MESSAGES = "<messages>\nMessages to summarize:\n"
+MIDDLEWARE_SUMMARY = "Here is a summary of the conversation to date:"
+_XML_MESSAGE = re.compile(r'<message type="(\w+)">(.*?)</message>', re.DOTALL)
+_XML_ROLES = {"human": "Human", "ai": "AI", "system": "System"}
 MAX_SUMMARY_CHARS = 600
 SHOP_PREFIXES = ("店员", "The shop")  # summary lines about the shop's replies, not facts
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -482,13 +488,19 @@ def _likes(facts: Facts, lang: str) -> str:
 
 
 def is_summary_prompt(prompt: str) -> bool:
-    """True for the ConversationSummary(Buffer)Memory summariser prompt."""
+    """True for the ConversationSummary(Buffer)Memory summariser prompt, or SummarizationMiddleware's."""
     text = prompt.lstrip()
-    return text.startswith(SUMMARY_OPENING) and "New summary:" in text
+    return (text.startswith(SUMMARY_OPENING) and "New summary:" in text) or (
+        MIDDLEWARE_MESSAGES in text and text.rstrip().endswith("</messages>"))
 
 
 def summary_parts(prompt: str) -> tuple[str, str]:
-    """(current summary, new lines) of a summariser prompt, past its EXAMPLE section."""
+    """(current summary, new lines) of a summariser prompt, past its EXAMPLE section.
+
+    The middleware's prompt carries its earlier summary as a message of its own: that is the current summary.
+    """
+    if MIDDLEWARE_MESSAGES in prompt:
+        return _middleware_parts(prompt[prompt.rfind(MIDDLEWARE_MESSAGES):])
     start = prompt.rfind("Current summary:\n")
     middle = prompt.find("\n\nNew lines of conversation:\n", start)
     end = prompt.rfind("\n\nNew summary:")
@@ -497,6 +509,28 @@ def summary_parts(prompt: str) -> tuple[str, str]:
     current = prompt[start + len("Current summary:\n"):middle]
     new_lines = prompt[middle + len("\n\nNew lines of conversation:\n"):end]
     return current.strip(), new_lines.strip()
+
+
+def _middleware_parts(messages: str) -> tuple[str, str]:
+    current, lines = [], []
+    for role, text in _XML_MESSAGE.findall(messages):
+        text = html.unescape(text).strip()
+        if text.startswith(MIDDLEWARE_SUMMARY):
+            current.append(text.removeprefix(MIDDLEWARE_SUMMARY).strip())
+        else:
+            lines.append(f"{_XML_ROLES.get(role, role)}: {text}")
+    return "\n".join(current), "\n".join(lines)
+
+
+def conversation(messages: list[tuple[str, str]]) -> str:
+    """A chat's messages, (role, text), as the ConversationChain prompt the rules read: earlier messages
+    (a middleware's summary first, as a summary memory's) as the history, the last as the message."""
+    *history, (_, message) = messages
+    summary = [text.removeprefix(MIDDLEWARE_SUMMARY).strip() for role, text in history
+               if role == "human" and text.startswith(MIDDLEWARE_SUMMARY)]
+    said = [f"{_XML_ROLES.get(role, role)}: {text}" for role, text in history
+            if role in ("human", "ai") and not text.startswith(MIDDLEWARE_SUMMARY)]
+    return "Current conversation:\n" + "\n".join([*summary, *said]) + f"\nHuman: {message}\nAI:"
 
 
 def summarize(prompt: str) -> str:

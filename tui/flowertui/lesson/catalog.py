@@ -75,6 +75,12 @@ EXAMPLES: tuple[Example, ...] = (
             "MyCallBackHandler is passed with the request (chain.run(callbacks=…), then "
             "invoke(config={'callbacks': …})). The request handler is inherited by every child run; "
             "the constructor one fires only on the model's own run. Both print every token."),
+    Example(8, "08_agent_memory.py", "思考题1（LangChain 1.x）：create_agent 与中间件", "Exercise 1 the 1.x way: create_agent and middleware",
+            "trimming sends fewer tokens each turn; the summarisation middleware's calls carry lc_source=summarization",
+            "Exercise 1 again without the deprecated memory classes: create_agent with a checkpointer keeps the "
+            "conversation, and middleware decides what the model is sent: trim_messages by messages, by tokens, or "
+            "SummarizationMiddleware, whose own calls to the model are tagged lc_source=summarization. "
+            "get_usage_metadata_callback counts each strategy's tokens, the same totals as flowertui's ledger."),
 )
 
 

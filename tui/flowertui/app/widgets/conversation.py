@@ -230,4 +230,4 @@ def _mode_note(event: Event) -> str:
     p = event.payload
     if event.kind == "memory_switch":
         return f"memory: {p['from']} → {p['to']}, from turn {p['from_turn']}"
-    return "compare mode on: all five memory kinds get every turn" if p["on"] else "compare mode off"
+    return "compare mode on: every memory kind gets every turn" if p["on"] else "compare mode off"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.color import Color
+from textual.content import Content
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
@@ -25,7 +26,26 @@ COLUMNS = (("memory kind", "kind", 15), ("Σ turns", "turns", 10), ("prompt", "p
            ("maint", "maintenance", 6), ("turn", "turn", 6), ("Σ tok", "total", 8), ("Σ cost", "cost", 12))
 WIDTH = {key: width for _, key, width in COLUMNS}
 PLOT_MIN_HEIGHT = 6  # rows below which a plot is unreadable: hidden, with a note
+TABLE_MIN_HEIGHT = 3  # the header and two kinds: below this the table keeps this height and the pane clips
 NO_DATA = "The plot of cumulative tokens per turn appears after the first counted turn."
+
+
+class KindTable(DataTable):
+    """The kinds' rows; a table shorter than its rows keeps the active kind's row in view, also once resized."""
+
+    wanted = 0
+
+    def reveal(self, row: int) -> None:
+        self.wanted = row
+        self._reveal()
+
+    def on_resize(self) -> None:
+        self._reveal()
+
+    def _reveal(self) -> None:
+        shown = self.scrollable_content_region.height - 1  # rows under the header
+        if shown > 0 and not self.scroll_y <= self.wanted < self.scroll_y + shown:
+            self.scroll_to(y=max(0, self.wanted - shown + 1), animate=False)
 
 
 class TokenCounter(Vertical):
@@ -36,7 +56,7 @@ class TokenCounter(Vertical):
         self.ledger = ledger
 
     def compose(self) -> ComposeResult:
-        table = DataTable(id="counter-table", cursor_type="none", zebra_stripes=True, cell_padding=0)
+        table = KindTable(id="counter-table", cursor_type="none", zebra_stripes=True, cell_padding=0)
         for label, key, width in COLUMNS:
             table.add_column(_pad(label, width, key != "kind"), key=key, width=width)
         yield table
@@ -59,7 +79,25 @@ class TokenCounter(Vertical):
         self._plot()
 
     def on_resize(self) -> None:
+        self._fit_table()
         self._plot()
+
+    def on_show(self) -> None:
+        """A tab shown again (below 120 columns): a table scrolled while hidden did not move."""
+        self._fit_table()
+
+    def _fit_table(self) -> None:
+        """Every kind's row when the pane has room; else as many as fit above the marks line, scrolled so
+        that the active kind's row shows (the table scrolls: wheel or drag)."""
+        table = self.query_one(DataTable)
+        prices = 1 if self.query_one("#counter-prices", Static).display else 0
+        note = self.query_one("#counter-note", Static)
+        said = len(Content(str(note.render())).wrap(max(self.size.width, 1))) if note.display else 0
+        room = self.size.height - 1 - prices - said  # the marks, prices and note lines stay in view
+        height = max(TABLE_MIN_HEIGHT, min(len(KINDS) + 1, room)) if room > 0 else len(KINDS) + 1
+        if table.styles.height is None or table.styles.height.value != height:
+            table.styles.height = height
+        table.reveal(KINDS.index(self.ledger.mode.kind) if self.ledger.mode.kind in KINDS else 0)
 
     def add(self, events: list[Event]) -> None:
         if any(event.kind in REFRESH_ON for event in events):
@@ -73,6 +111,7 @@ class TokenCounter(Vertical):
         line = self._price_line()
         self.query_one("#counter-prices", Static).update(line)
         self.query_one("#counter-prices", Static).display = bool(line)
+        self._fit_table()
         self._plot()
 
     def _cells(self, totals: KindTotals) -> list[Text]:
