@@ -129,6 +129,41 @@ def test_a_request_unlike_the_recording_gets_the_next_reply_and_a_mismatch_line(
     assert "mismatch" in line and "the prompt differs" in line and "model gpt-4.1, recorded gpt-4o-mini" in line
 
 
+def test_requests_out_of_the_recorded_order_get_the_replies_to_their_own_prompts(recording):
+    """Gathered concurrent calls reach the server in any order: a request gets the recorded call with its prompt."""
+    session_id, data, _, recorded = recording
+    import openai
+
+    with replaying(session_id, data) as (base_url, _, log):
+        client = openai.OpenAI(base_url=base_url, api_key="sk-test-placeholder", max_retries=0)
+        asked = ["Tell me about roses", "Which flowers suit a birthday?"]  # the recording's calls 2 and 1
+        replies = [client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": text}])
+                   for text in asked]
+    assert [r.choices[0].message.content for r in replies] == [json.loads(recorded[n])["text"] for n in (1, 0)]
+    lines = [line for line in log if line.startswith("replay: request")]
+    assert "call 2/4" in lines[0] and "call 1/4" in lines[1] and not any("mismatch" in line for line in lines)
+
+
+def test_a_recorded_failure_is_answered_as_that_failure_and_not_retried(agent_export, tmp_path):
+    data, export = agent_export
+
+    def edit(event):
+        if event["kind"] == "llm_end" and not event["payload"].get("tool_calls"):
+            event["kind"] = "llm_error"
+            event["payload"] = {"error": "RateLimitError: Error code: 429 - quota", "type": "RateLimitError"}
+
+    cassette = edited(export, tmp_path / "failed.jsonl", edit)
+    import openai
+
+    with replaying(str(cassette), data) as (base_url, _, log):
+        client = openai.OpenAI(base_url=base_url, api_key="sk-test-placeholder")  # the SDK's own retries left on
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "How much?"}])
+        with pytest.raises(openai.RateLimitError) as failed:
+            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "and?"}])
+    assert "failed when recorded: RateLimitError: Error code: 429 - quota" in failed.value.body["message"]
+    assert len([line for line in log if line.startswith("replay: request")]) == 2  # asked once, not retried
+
+
 def test_a_langgraph_agent_replays_its_tool_calls_from_a_jsonl_export(agent_export, tmp_path):
     data, export = agent_export
 
