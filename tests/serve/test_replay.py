@@ -245,3 +245,22 @@ def test_a_malformed_or_hostile_session_file_is_refused_in_one_line(case, agent_
     err = done.stderr.decode()
     assert done.returncode == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert done.stdout == b""
+
+
+def test_a_chat_session_replays_its_turns_and_summariser_calls(tmp_path):
+    """`flowertui run` recorded offline with summary memory, then run again through `serve --replay latest`."""
+    data = tmp_path / "data"
+    first = flowertui("--data-dir", str(data), "run", "--script", "lesson", "--memory", "summary", "--json")
+    assert first.returncode == 0, first.stderr.decode()
+    recorded = json.loads(first.stdout)
+    with replaying("latest", data) as (base_url, banner, log):
+        assert f"replaying session {recorded['session_id']} (offline/flowershop-offline: 8 recorded" in banner
+        again = flowertui("--data-dir", str(data), "run", "--script", "lesson", "--memory", "summary", "--json",
+                          "--provider", "compatible", "--base-url", base_url, "--model", "flowershop-offline")
+    assert again.returncode == 0, again.stderr.decode()
+    replayed = json.loads(again.stdout)
+    assert [t["reply"] for t in replayed["turns"]] == [t["reply"] for t in recorded["turns"]]
+    rows = [[(t["prompt_tokens"], t["completion_tokens"], t["maintenance_tokens"])
+             for t in run["memories"]["summary"]["turns"]] for run in (recorded, replayed)]
+    assert rows[0] == rows[1] and replayed["total_tokens"] == recorded["total_tokens"]
+    assert len([line for line in log if line.startswith("replay: request")]) == 8  # 4 replies, 4 summaries

@@ -149,7 +149,8 @@ def _stream(rounds: Iterator[list[dict[str, Any]]], speed: float, typed: bool = 
         if not typed:
             yield b"data: [DONE]\n\n"
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", **(headers or {})})
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", **(headers or {})})
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
