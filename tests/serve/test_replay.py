@@ -83,13 +83,13 @@ def edited(source: Path, target: Path, edit) -> Path:
 
 def test_a_program_run_against_serve_replay_gets_the_recorded_replies_and_usage(recording):
     session_id, data, _, recorded = recording
-    assert len(recorded) == 4
+    assert len(recorded) == 5
     with replaying(session_id, data) as (base_url, banner, log):
-        assert f"replaying session {session_id}" in banner and "4 recorded model calls" in banner
+        assert f"replaying session {session_id}" in banner and "5 recorded model calls" in banner
         done = subprocess.run([sys.executable, str(PROGRAMS / "replayed.py")], capture_output=True, timeout=120,
                               env={**os.environ, "OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "sk-test-placeholder"})
         assert done.returncode == 0, done.stderr.decode()
-        assert said(done.stdout) == recorded  # chat, streamed chat, Responses API, legacy completion: text and usage
+        assert said(done.stdout) == recorded  # chat, Responses API (both streamed or not), legacy: text, usage
 
         import openai
 
@@ -97,11 +97,11 @@ def test_a_program_run_against_serve_replay_gets_the_recorded_replies_and_usage(
         with pytest.raises(openai.ConflictError) as refused:
             client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "one more?"}])
         message = refused.value.body["message"]
-        assert session_id in message and "request 5" in message and "4 model calls" in message
+        assert session_id in message and "request 6" in message and "5 model calls" in message
         assert refused.value.body["code"] == "replay_exhausted"
     replayed = [line for line in log if line.startswith("replay: request")]
-    assert [line.split(":")[1].strip() for line in replayed] == [f"request {n}" for n in range(1, 6)]  # no retry of 409
-    assert all("mismatch" not in line for line in replayed[:4]) and "past the last recorded call" in replayed[4]
+    assert [line.split(":")[1].strip() for line in replayed] == [f"request {n}" for n in range(1, 7)]  # no retry of 409
+    assert all("mismatch" not in line for line in replayed[:5]) and "past the last recorded call" in replayed[5]
 
 
 def test_trace_replay_repeats_a_run_with_the_same_tokens(recording):
@@ -141,7 +141,7 @@ def test_requests_out_of_the_recorded_order_get_the_replies_to_their_own_prompts
                    for text in asked]
     assert [r.choices[0].message.content for r in replies] == [json.loads(recorded[n])["text"] for n in (1, 0)]
     lines = [line for line in log if line.startswith("replay: request")]
-    assert "call 2/4" in lines[0] and "call 1/4" in lines[1] and not any("mismatch" in line for line in lines)
+    assert "call 2/5" in lines[0] and "call 1/5" in lines[1] and not any("mismatch" in line for line in lines)
 
 
 def test_a_recorded_failure_is_answered_as_that_failure_and_not_retried(agent_export, tmp_path):
@@ -264,3 +264,15 @@ def test_a_chat_session_replays_its_turns_and_summariser_calls(tmp_path):
              for t in run["memories"]["summary"]["turns"]] for run in (recorded, replayed)]
     assert rows[0] == rows[1] and replayed["total_tokens"] == recorded["total_tokens"]
     assert len([line for line in log if line.startswith("replay: request")]) == 8  # 4 replies, 4 summaries
+
+
+@pytest.mark.parametrize("flags", [["--replay", "latest"], ["--headless", "--no-offline", "--replay", "latest"],
+                                   ["--headless", "--replay", "no-such-session"]])
+def test_trace_replay_refuses_what_it_cannot_do_before_the_program_starts(flags, tmp_path):
+    marker = tmp_path / "ran"
+    program = tmp_path / "prog.py"
+    program.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    done = flowertui("trace", *flags, str(program), timeout=60)
+    err = done.stderr.decode()
+    assert done.returncode == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not marker.exists()

@@ -1,4 +1,4 @@
-"""Four model calls of four kinds (chat, streamed chat, Responses API, legacy completion), each printed as one
+"""Five model calls (chat, streamed chat, Responses API, streamed Responses API, legacy completion), each printed as one
 CALL line with its reply and usage: run once offline, then again against `flowertui serve --replay`."""
 
 import json
@@ -16,6 +16,8 @@ def said(kind, message):
 said("chat", ChatOpenAI(model="gpt-4o-mini").invoke("Which flowers suit a birthday?"))
 said("stream", ChatOpenAI(model="gpt-4o-mini", streaming=True, stream_usage=True).invoke("Tell me about roses"))
 said("responses", ChatOpenAI(model="gpt-4o-mini", use_responses_api=True).invoke("Do you deliver?"))
+said("responses stream", ChatOpenAI(model="gpt-4o-mini", use_responses_api=True, streaming=True).invoke("Any lilies?"))
 result = OpenAI(model="gpt-3.5-turbo-instruct").generate(["Peonies or tulips?"])
 print("CALL", json.dumps({"kind": "completion", "text": result.generations[0][0].text,
-                          "usage": result.llm_output.get("token_usage")}, ensure_ascii=False, sort_keys=True), flush=True)
+                          "usage": result.llm_output.get("token_usage")},
+                         ensure_ascii=False, sort_keys=True), flush=True)
