@@ -537,8 +537,8 @@ def _trace(args: argparse.Namespace) -> int:
 
             return listen_headless(as_json=args.json)
         if args.replay and (args.listen or args.offline is False or not (args.headless or args.json)):
-            return _fail("--replay answers a program through the offline server: it takes a program, --headless or "
-                         "--json, and not --no-offline")
+            return _fail("--replay needs a program and --headless or --json (in the app a restart would run past "
+                         "the recording); it answers through the offline server, so not with --no-offline")
         if args.headless or args.json:
             from flowertui.trace.headless_run import run_headless
 

@@ -64,7 +64,7 @@ class Recorded:
     model: str | None  # the model that answered
     prompt: tuple[str, ...]  # what requests are matched on (see fingerprint)
     text: str
-    cut: int  # characters of the reply the recording left out (0: whole)
+    cut: int  # characters of the reply (text and tool arguments) the recording left out (0: whole)
     pieces: tuple[str, ...]  # the streamed pieces as recorded (empty: not streamed, or not joinable)
     calls: tuple[ToolCall, ...]
     finish: str | None
@@ -254,11 +254,7 @@ def _recorded(number: int, start: Event, end: Event, pieces: list[str]) -> Recor
                         error=_string(ended.error, end, "error"), error_type=_optional(ended.type, end, "type"))
     if not isinstance(ended, LlmEnd):
         raise CassetteError(f"event {_seq(end)} ({end.kind}) has no payload of its kind")
-    text = _string(ended.text, end, "text")
-    cut = 0
-    mark = CUT.search(text)
-    if mark and mark.start() == TEXT_LIMIT:
-        text, cut = text[:TEXT_LIMIT], int(mark.group(1))
+    text, cut = _kept(_string(ended.text, end, "text"))
     streamed = "".join(pieces)
     if cut and streamed.startswith(text) and len(streamed) > len(text):
         text, cut = streamed, 0  # a cut reply that streamed is whole in its pieces
@@ -268,11 +264,20 @@ def _recorded(number: int, start: Event, end: Event, pieces: list[str]) -> Recor
     for call in ended.tool_calls or ():
         if not isinstance(call, ToolCall):
             raise CassetteError(f"event {_seq(end)} (llm_end): a tool call is not an object")
-        calls.append(ToolCall(name=_string(call.name, end, "tool_calls[].name"),
-                              arguments=_string(call.arguments, end, "tool_calls[].arguments")))
+        arguments, left_out = _kept(_string(call.arguments, end, "tool_calls[].arguments"))
+        calls.append(ToolCall(name=_string(call.name, end, "tool_calls[].name"), arguments=arguments))
+        cut += left_out
     return Recorded(number, api, asked, _optional(ended.model, end, "model"), fingerprint(prompt), text, cut,
                     tuple(pieces), tuple(calls), _optional(ended.finish_reason, end, "finish_reason"),
                     _usage(ended.usage, end))
+
+
+def _kept(text: str) -> tuple[str, int]:
+    """A recorded text without the mark of its cut, and how many characters the cut left out."""
+    mark = CUT.search(text)
+    if mark and mark.start() == TEXT_LIMIT:
+        return text[:TEXT_LIMIT], int(mark.group(1))
+    return text, 0
 
 
 def _usage(usage: Usage | None, event: Event) -> Usage | None:
