@@ -276,3 +276,20 @@ def test_trace_replay_refuses_what_it_cannot_do_before_the_program_starts(flags,
     err = done.stderr.decode()
     assert done.returncode == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert not marker.exists()
+
+
+def test_a_session_id_with_control_characters_reaches_headers_and_the_log_cleaned(agent_export, tmp_path):
+    _, export = agent_export
+    hostile = "x\r\nSet-Cookie: a=b\x1b[31m"
+
+    def edit(event):
+        event["session_id"] = hostile
+
+    cassette = edited(export, tmp_path / "named.jsonl", edit)
+    import httpx
+
+    with replaying(str(cassette), tmp_path / "data") as (base_url, banner, _):
+        reply = httpx.post(f"{base_url}/chat/completions",
+                           json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "How much?"}]})
+    assert reply.status_code == 200 and "set-cookie" not in reply.headers
+    assert reply.headers["x-flowertui-replay"] == "x Set-Cookie: a=b call 1/2" and "\x1b" not in banner

@@ -8,7 +8,7 @@ from flowertui.engine.sanitize import truncate
 from flowertui.serve.bodies import ChatRequest, Message, Options
 from flowertui.serve.cassette import Cassette, recorded_calls
 
-USAGE = {"input_tokens": 10, "output_tokens": 5000, "total_tokens": 5010, "cached_input_tokens": 4}
+USAGE = {"input_tokens": 10, "output_tokens": 5000, "total_tokens": 5013, "cached_input_tokens": 4}  # a total of its own
 
 
 def event(seq: int, kind: str, run_id: str, **payload) -> Event:
@@ -39,6 +39,7 @@ def test_a_streamed_reply_the_record_cut_is_replayed_whole_from_its_pieces():
     assert answer.choices[0].text == whole and answer.choices[0].pieces == tuple(pieces)
     assert "x-flowertui-replay-cut" not in dict(answer.headers) and unfinished == 0
     assert (answer.prompt_tokens, answer.completion_tokens, answer.cached_tokens) == (10, 5000, 4)
+    assert answer.total_tokens == 5013  # as the provider reported it
     assert answer.model == "gpt-4o-mini-2024-07-18"  # the model that answered, not the one asked
 
 

@@ -160,7 +160,7 @@ class Cassette:
                       functions_api, usage_reported=bool(usages),
                       cached_tokens=sum(u.cached_input_tokens or 0 for u in usages),
                       reasoning_tokens=sum(u.reasoning_tokens or 0 for u in usages),
-                      headers=tuple(headers.items()))
+                      headers=tuple(headers.items()), recorded_total=sum(u.total_tokens for u in usages))
 
     def _where(self, request: int | None, found: Recorded | None) -> dict[str, str]:
         at = f" call {found.number}/{len(self.calls)}" if found is not None else f" past call {len(self.calls)}"
@@ -196,7 +196,7 @@ def load(ref: str, database: Path, log: Callable[[str], None] | None = None) -> 
         raise CassetteError(f"cannot read {ref} as a flowertui JSONL export: it nests too deep") from None
     except (OSError, RuntimeError, ValueError) as exc:
         raise CassetteError(str(exc)) from None
-    name = str(data.header.get("session_id") or Path(ref).name)
+    name = _shown(str(data.header.get("session_id") or Path(ref).name))  # it goes into headers and log lines
     try:
         calls, unfinished = recorded_calls(data.events)
         kind = data.kind

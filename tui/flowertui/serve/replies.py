@@ -66,10 +66,11 @@ class Answer:
     cached_tokens: int = 0
     reasoning_tokens: int = 0
     headers: tuple[tuple[str, str], ...] = ()  # extra response headers (a replayed call says which it was)
+    recorded_total: int | None = None  # a replayed call's total as its provider reported it
 
     @property
     def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
+        return self.prompt_tokens + self.completion_tokens if self.recorded_total is None else self.recorded_total
 
 
 class Replies(Protocol):
