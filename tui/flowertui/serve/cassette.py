@@ -168,7 +168,7 @@ class Cassette:
         return {"x-flowertui-replay": value.encode("ascii", "backslashreplace").decode()}
 
     def _call_id(self, found: Recorded, index: int) -> str:
-        """The same id every replay: a program whose next prompt quotes it matches the recording's next call."""
+        """The same id on every replay of this session, so two replayed runs send the same follow-up requests."""
         return "call_" + hashlib.sha256(f"{self.name}/{found.number}/{index}".encode()).hexdigest()[:24]
 
     def _say(self, line: str) -> None:
