@@ -108,6 +108,7 @@ def test_trace_replay_repeats_a_run_with_the_same_tokens(recording):
     session_id, data, original, recorded = recording
     document, done = traced(data, "--replay", session_id, str(PROGRAMS / "replayed.py"))
     assert said(done.stderr) == recorded  # each call's reply and usage, as the program saw them
+    assert f"flowertui: replaying session {session_id} (trace/" in done.stderr.decode()
     # the session totals, read by a later start (which imports events a busy machine left in the spool)
     listed = flowertui("--data-dir", str(data), "sessions").stdout.decode().splitlines()
     totals = {line.split()[0]: line.split()[-1] for line in listed[1:]}

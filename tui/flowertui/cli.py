@@ -577,6 +577,8 @@ def _program_env(args: argparse.Namespace) -> Iterator[tuple[dict[str, str] | No
         except CassetteError as exc:
             raise LaunchError(str(exc)) from None
         replay = str(Path(args.replay).resolve()) if Path(args.replay).is_file() else cassette.name
+        print(f"flowertui: replaying session {cassette.name} ({cassette.described}: {len(cassette.calls)} recorded "
+              "model calls): the program's model calls get its replies", file=sys.stderr, flush=True)
     with offline_server(replay=replay) as (env, keep):
         yield env, keep
 
