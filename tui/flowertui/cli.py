@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--fd", type=int, metavar="FD",
                        help="serve on this inherited listening socket (how flowertui trace runs it: the port is "
                             "known before the server is up)")
+    serve.add_argument("--replay", metavar="SESSION",
+                       help="answer with a recorded session's model replies, in order (an id, latest, or a .jsonl "
+                            "export): a run repeated deterministically")
     trace = commands.add_parser("trace", help="run a Python program and watch its LangChain callbacks live")
     trace.add_argument("--headless", action="store_true", help="no screen: output passes through, a table at the end")
     trace.add_argument("--json", action="store_true", help="print one JSON document (program stdout goes to stderr)")
@@ -136,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--listen", action="store_true", help="no program: receive programs that call flowertui.watch()")
     trace.add_argument("--audit", action="store_true",
                        help="a proxy in front of the program's OPENAI_BASE_URL: the usage the wire carried, reconciled")
+    trace.add_argument("--replay", metavar="SESSION",
+                       help="the offline server answers with this recorded session's replies (an id, latest, or a "
+                            ".jsonl export); with --headless or --json")
     trace.add_argument("--theme", metavar="NAME", help="theme name for the app")
     trace.add_argument("--otlp", metavar="URL", help="send each run as OpenTelemetry spans to this OTLP/HTTP "
                        "traces URL when it ends (`env`: the one OTEL_EXPORTER_OTLP_ENDPOINT names)")
@@ -430,18 +436,31 @@ def _serve(args: argparse.Namespace) -> int:
     from flowertui.engine.tokens import TokenizerDataError
     from flowertui.serve.server import ServeError, ShopServer
 
+    cassette = None
+    if args.replay:
+        from flowertui.serve.cassette import CassetteError
+
+        try:
+            cassette = _cassette(args.replay, None if args.quiet else lambda line: print(line, flush=True))
+        except CassetteError as exc:
+            return _fail(str(exc))
     sock = None
     if args.fd is not None:
         import socket
 
         sock = socket.socket(fileno=args.fd)
-    server = ShopServer(args.host, args.port, args.speed, access_log=not args.quiet, sock=sock)
+    server = ShopServer(args.host, args.port, args.speed, access_log=not args.quiet, sock=sock, replies=cassette)
     try:
         base_url = server.start()
     except (ServeError, TokenizerDataError) as exc:
         return _fail(str(exc))
     child = server.child_env()
-    print(f"flowertui serve: the offline flower-shop assistant on {base_url}  (Ctrl-C stops it)", flush=True)
+    if cassette is None:
+        print(f"flowertui serve: the offline flower-shop assistant on {base_url}  (Ctrl-C stops it)", flush=True)
+    else:
+        skipped = f"; {cassette.unfinished} that never ended are left out" if cassette.unfinished else ""
+        print(f"flowertui serve: replaying session {cassette.name} ({cassette.described}: {len(cassette.calls)} "
+              f"recorded model calls{skipped}) on {base_url}  (Ctrl-C stops it)", flush=True)
     print("  export " + " ".join(f"{name}={shlex.quote(child[name])}" for name in
                                  ("OPENAI_BASE_URL", "OPENAI_API_KEY", "TIKTOKEN_CACHE_DIR")), flush=True)
     if args.until_eof:
@@ -453,6 +472,18 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _cassette(ref: str, log=None):
+    """A recorded session's model calls to replay (CassetteError: one line saying why not; none recorded too)."""
+    from flowertui.paths import data_dir
+    from flowertui.serve.cassette import CassetteError, load
+    from flowertui.session.store import DB_NAME
+
+    cassette = load(ref, data_dir() / DB_NAME, log)
+    if not cassette.calls:
+        raise CassetteError(f"session {cassette.name} recorded no model call that ended: there is nothing to replay")
+    return cassette
 
 
 def _lesson(args: argparse.Namespace) -> int:
@@ -561,6 +592,9 @@ def _trace(args: argparse.Namespace) -> int:
             from flowertui.trace.headless_run import listen_headless
 
             return listen_headless(as_json=args.json, sinks=sinks)
+        if args.replay and (args.listen or args.offline is False or not (args.headless or args.json)):
+            return _fail("--replay needs a program and --headless or --json (in the app a restart would run past "
+                         "the recording); it answers through the offline server, so not with --no-offline")
         if args.headless or args.json:
             from flowertui.trace.headless_run import run_headless
 
@@ -583,6 +617,8 @@ def _offline(args: argparse.Namespace) -> bool:
     """--offline, --no-offline, or by default: offline when the program has no OpenAI key or server of its own."""
     from flowertui.serve import offline_by_default
 
+    if args.replay:
+        return True
     return not args.listen and (offline_by_default(os.environ) if args.offline is None else args.offline)
 
 
@@ -595,7 +631,19 @@ def _program_env(args: argparse.Namespace) -> Iterator[tuple[dict[str, str] | No
         return
     from flowertui.lesson.runner import offline_server
 
-    with offline_server() as (env, keep):
+    replay = None
+    if args.replay:  # resolved now: `latest` must not become the session this trace is about to record
+        from flowertui.serve.cassette import CassetteError
+        from flowertui.trace.launcher import LaunchError
+
+        try:
+            cassette = _cassette(args.replay)
+        except CassetteError as exc:
+            raise LaunchError(str(exc)) from None
+        replay = str(Path(args.replay).resolve()) if Path(args.replay).is_file() else cassette.name
+        print(f"flowertui: replaying session {cassette.name} ({cassette.described}: {len(cassette.calls)} recorded "
+              "model calls): the program's model calls get its replies", file=sys.stderr, flush=True)
+    with offline_server(replay=replay) as (env, keep):
         yield env, keep
 
 

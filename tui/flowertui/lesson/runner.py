@@ -30,12 +30,13 @@ def working_dir(cwd: str | None) -> Path:
 
 
 @contextmanager
-def offline_server(speed: float = 0.0) -> Iterator[tuple[dict[str, str], dict]]:
+def offline_server(speed: float = 0.0, replay: str | None = None) -> Iterator[tuple[dict[str, str], dict]]:
     """The environment pointing a program at an offline server process, and the spawn arguments that make its
-    relay hold the server's lifeline (the server outlives flowertui until the program ends)."""
+    relay hold the server's lifeline (the server outlives flowertui until the program ends); `replay`: a recorded
+    session the server answers with instead of the offline assistant."""
     from flowertui.serve.process import ServerProcess
 
-    server = ServerProcess(speed)
+    server = ServerProcess(speed, replay)
     try:
         server.start()
         yield {**os.environ, **server.child_env()}, server.keep()

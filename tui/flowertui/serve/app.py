@@ -26,7 +26,7 @@ from flowertui.serve import shapes
 from flowertui.serve.bodies import BadRequest, chat_request, completion_request
 from flowertui.serve.embeddings import EmbeddingCall, call_of, embedding_body, embedding_request
 from flowertui.serve.limits import MAX_BODY_BYTES, TooLarge, decode
-from flowertui.serve.replies import Answer, answer_chat, answer_completion
+from flowertui.serve.replies import Answer, Replies, answer_chat, answer_completion
 from flowertui.serve.responses_api import Shaper, responses_request
 
 ADVERTISED_MODELS = ["flowershop-offline", "gpt-3.5-turbo-instruct", "gpt-3.5-turbo", "gpt-4o-mini",
@@ -35,8 +35,10 @@ ADVERTISED_MODELS = ["flowershop-offline", "gpt-3.5-turbo-instruct", "gpt-3.5-tu
 EmbeddingSink = Callable[[EmbeddingCall], None]
 
 
-def create_app(speed: float = 0.0, on_embedding: EmbeddingSink | None = None) -> Starlette:
-    """The API; `speed` paces streamed replies in tokens/s (0: as fast as possible).
+def create_app(speed: float = 0.0, on_embedding: EmbeddingSink | None = None,
+               replies: Replies | None = None) -> Starlette:
+    """The API; `speed` paces streamed replies in tokens/s (0: as fast as possible); `replies` answers chat and
+    completion requests instead of the offline assistant (a recorded session's, serve/cassette.py).
 
     `on_embedding` is told of every embeddings request answered (from a worker
     thread; what it raises is ignored): LangChain emits no callback for
@@ -52,20 +54,23 @@ def create_app(speed: float = 0.0, on_embedding: EmbeddingSink | None = None) ->
             parsed = read(decode(body))
             answered = answer(parsed)
             if parsed.options.stream:
-                return _stream(chunks(answered, parsed.options.include_usage), speed)
-            return JSONResponse(whole(answered))
+                return _stream(chunks(answered, parsed.options.include_usage), speed, headers=dict(answered.headers))
+            return JSONResponse(whole(answered), headers=dict(answered.headers))
 
         return build
 
-    chat = chunked(chat_request, answer_chat, shapes.chat_chunks, shapes.chat_response)
-    completion = chunked(completion_request, answer_completion, shapes.completion_chunks, shapes.completion_response)
+    chat_answer = replies.chat if replies is not None else answer_chat
+    completion_answer = replies.completion if replies is not None else answer_completion
+    chat = chunked(chat_request, chat_answer, shapes.chat_chunks, shapes.chat_response)
+    completion = chunked(completion_request, completion_answer, shapes.completion_chunks, shapes.completion_response)
 
     def response(body: bytes) -> Response:
         parsed = responses_request(decode(body))
-        shaper = Shaper(parsed, answer_chat(parsed))
+        answered = chat_answer(parsed)
+        shaper = Shaper(parsed, answered)
         if parsed.options.stream:
-            return _stream(shaper.events(), speed, typed=True)
-        return JSONResponse(shaper.response())
+            return _stream(shaper.events(), speed, typed=True, headers=dict(answered.headers))
+        return JSONResponse(shaper.response(), headers=dict(answered.headers))
 
     def embedding(body: bytes) -> Response:
         parsed = embedding_request(decode(body))
@@ -106,7 +111,7 @@ def _answered(build: Callable[[bytes], Response]) -> Callable[[Request], Awaitab
                                              code="request_too_large"), status_code=413)
         except BadRequest as exc:
             return JSONResponse(shapes.error(str(exc), param=exc.param, code=exc.code),
-                                status_code=400)
+                                status_code=exc.status, headers=exc.headers)
         except Exception as exc:  # the API's 500, never a traceback
             return JSONResponse(shapes.error(f"the offline assistant failed: {type(exc).__name__}", "server_error"),
                                 status_code=500)
@@ -128,7 +133,8 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _stream(rounds: Iterator[list[dict[str, Any]]], speed: float, typed: bool = False) -> StreamingResponse:
+def _stream(rounds: Iterator[list[dict[str, Any]]], speed: float, typed: bool = False,
+            headers: dict[str, str] | None = None) -> StreamingResponse:
     """Server-sent events: chat and completions end with `data: [DONE]`; the Responses API names each event."""
 
     def encoded(chunk: dict[str, Any]) -> bytes:
@@ -143,7 +149,8 @@ def _stream(rounds: Iterator[list[dict[str, Any]]], speed: float, typed: bool = 
         if not typed:
             yield b"data: [DONE]\n\n"
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", **(headers or {})})
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

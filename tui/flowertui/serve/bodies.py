@@ -23,6 +23,8 @@ class BadRequest(ValueError):
     """A request the API refuses: answered with 400 and {"error": {"message", "type", "param", "code"}}."""
 
     code: str | None = None
+    status = 400  # a replayed session answers some refusals with another status (serve/cassette.py)
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str, param: str | None = None) -> None:
         super().__init__(message)

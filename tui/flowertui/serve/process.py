@@ -24,8 +24,9 @@ STOP_WAIT = 5.0
 class ServerProcess:
     """One `flowertui serve` child; `start()` gives the base URL, `child_env()` what a program needs."""
 
-    def __init__(self, speed: float = 0.0) -> None:
+    def __init__(self, speed: float = 0.0, replay: str | None = None) -> None:
         self.speed = speed
+        self.replay = replay  # a session id or an export's path: the server answers with its recorded replies
         self.process: subprocess.Popen | None = None
         self.lifeline: int | None = None  # the write end of the server's stdin; give it to relays (pass_fds)
         self.base_url = ""
@@ -38,7 +39,7 @@ class ServerProcess:
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "flowertui", "serve", "--quiet", "--until-eof", "--fd", str(sock.fileno()),
-                 "--speed", str(self.speed)],
+                 "--speed", str(self.speed), *(("--replay", self.replay) if self.replay else ())],
                 stdin=read_end, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(sock.fileno(),),
                 start_new_session=True)
         finally:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 from flowertui.engine import tokens
 from flowertui.engine.shop_replies import catalog, cut_at_stop, language, reply_for
@@ -61,10 +62,23 @@ class Answer:
     prompt_tokens: int
     completion_tokens: int
     functions_api: bool = False  # calls are shown as the older `function_call`, not `tool_calls`
+    usage_reported: bool = True  # False: a replayed call whose provider reported none (the reply carries none)
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    headers: tuple[tuple[str, str], ...] = ()  # extra response headers (a replayed call says which it was)
+    recorded_total: int | None = None  # a replayed call's total as its provider reported it
 
     @property
     def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
+        return self.prompt_tokens + self.completion_tokens if self.recorded_total is None else self.recorded_total
+
+
+class Replies(Protocol):
+    """What answers chat and completion requests: the offline assistant (below) or a recorded session."""
+
+    def chat(self, request: ChatRequest) -> Answer: ...
+
+    def completion(self, request: CompletionRequest) -> Answer: ...
 
 
 def answer_chat(request: ChatRequest) -> Answer:

@@ -98,9 +98,12 @@ def _tools(tools: Any) -> tuple[Tool, ...]:
                  if isinstance(tool, dict) and tool.get("type") == "function")
 
 
-def usage(answer: Answer) -> dict[str, Any]:
-    return {"input_tokens": answer.prompt_tokens, "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens": answer.completion_tokens, "output_tokens_details": {"reasoning_tokens": 0},
+def usage(answer: Answer) -> dict[str, Any] | None:
+    if not answer.usage_reported:
+        return None
+    return {"input_tokens": answer.prompt_tokens, "input_tokens_details": {"cached_tokens": answer.cached_tokens},
+            "output_tokens": answer.completion_tokens,
+            "output_tokens_details": {"reasoning_tokens": answer.reasoning_tokens},
             "total_tokens": answer.total_tokens}
 
 

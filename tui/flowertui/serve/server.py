@@ -17,6 +17,7 @@ from uvicorn.config import LOGGING_CONFIG
 
 from flowertui.engine.tokens import ensure_offline_tiktoken
 from flowertui.serve.app import EmbeddingSink, create_app
+from flowertui.serve.replies import Replies
 
 LOCALHOST = "127.0.0.1"
 PLACEHOLDER_KEY = "sk-flowertui-offline"  # the client insists on a key; this server ignores it
@@ -31,8 +32,10 @@ class ShopServer:
     """The offline assistant's OpenAI-compatible server, in a daemon thread."""
 
     def __init__(self, host: str = LOCALHOST, port: int = 0, speed: float = 0.0, access_log: bool = False,
-                 on_embedding: EmbeddingSink | None = None, sock: socket.socket | None = None) -> None:
-        """`sock`: a listening socket bound by whoever started this process (its port already known to them)."""
+                 on_embedding: EmbeddingSink | None = None, sock: socket.socket | None = None,
+                 replies: Replies | None = None) -> None:
+        """`sock`: a listening socket bound by whoever started this process (its port already known to them);
+        `replies`: what answers instead of the offline assistant (a recorded session: serve/cassette.py)."""
         self.host = host
         self.port = port
         self.speed = speed
@@ -41,6 +44,7 @@ class ShopServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._sock = sock
+        self.replies = replies
 
     @property
     def base_url(self) -> str:
@@ -55,7 +59,7 @@ class ShopServer:
         else:
             sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(create_app(self.speed, self.on_embedding), log_config=LOGGING_CONFIG if self.access_log else None,
+        config = uvicorn.Config(create_app(self.speed, self.on_embedding, self.replies), log_config=LOGGING_CONFIG if self.access_log else None,
                                 access_log=self.access_log, log_level="info" if self.access_log else "error",
                                 lifespan="off", timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)

@@ -22,13 +22,15 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(12)}"
 
 
-def usage(answer: Answer) -> dict[str, Any]:
+def usage(answer: Answer) -> dict[str, Any] | None:
+    if not answer.usage_reported:
+        return None
     return {
         "prompt_tokens": answer.prompt_tokens,
         "completion_tokens": answer.completion_tokens,
         "total_tokens": answer.total_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+        "prompt_tokens_details": {"cached_tokens": answer.cached_tokens, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": answer.reasoning_tokens, "audio_tokens": 0,
                                       "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
     }
 
@@ -82,7 +84,7 @@ def chat_chunks(answer: Answer, include_usage: bool) -> Iterator[list[dict[str, 
     for step in range(steps):
         yield [chunk(c.index, delta) for c in answer.choices if (delta := _delta(c, step, legacy))]
     yield [chunk(c.index, {}, c.finish_reason) for c in answer.choices]
-    if include_usage:
+    if include_usage and answer.usage_reported:
         yield [{**head, "choices": [], "usage": usage(answer)}]
 
 
@@ -128,7 +130,7 @@ def completion_chunks(answer: Answer, include_usage: bool) -> Iterator[list[dict
     for step in range(max(len(c.pieces) for c in answer.choices)):
         yield [chunk(c.index, c.pieces[step]) for c in answer.choices if step < len(c.pieces)]
     yield [chunk(c.index, "", c.finish_reason) for c in answer.choices]
-    if include_usage:
+    if include_usage and answer.usage_reported:
         yield [{**head, "choices": [], "usage": usage(answer)}]
 
 
