@@ -78,6 +78,11 @@ class LedgerRow:
         return self.prompt_tokens + self.completion_tokens + self.maintenance_tokens
 
     @property
+    def sent(self) -> bool:
+        """Its prompt really went to the model (compare mode's other kinds only estimate theirs)."""
+        return not self.estimated or self.cancel_estimate
+
+    @property
     def counted(self) -> bool:
         """Settled, and part of the kind's totals: done, or ended early after spending tokens."""
         return self.status == "done" or (self.status != "running" and self.total_tokens > 0)
@@ -89,8 +94,8 @@ class LedgerRow:
     def spend(self, prices: PriceBook) -> Spend:
         cost, currency = self.cost(prices)
         return Spend(self.prompt_tokens, self.completion_tokens, self.maintenance_tokens, cost, currency,
-                     self.estimated, self.usage_missing or self.maintenance_usage_missing, self.seconds,
-                     dict(self.handlers))
+                     self.estimated, self.usage_missing or self.maintenance_usage_missing,
+                     self.seconds if self.sent else None, dict(self.handlers))
 
     def to_dict(self, prices: PriceBook) -> dict[str, Any]:
         cost, currency = self.cost(prices)
@@ -165,7 +170,7 @@ class KindTotals:
     estimated: bool
     usage_missing: bool
     points: tuple[tuple[int, int], ...] = field(default=())  # (turn, cumulative tokens) for the plot
-    seconds: float = 0.0  # time in the kind's own model calls (counted turns and catch-ups)
+    seconds: float | None = 0.0  # time in the kind's own model calls; None when a reply was only estimated
     handlers: dict[str, int] = field(default_factory=dict)  # callback events of those calls, by scope
 
     @property
@@ -322,7 +327,8 @@ class Ledger:
                 usage_missing=any(row.usage_missing or row.maintenance_usage_missing for row in counted)
                 or any(c.usage_missing for c in catch_ups),
                 points=tuple(points),
-                seconds=sum(row.seconds for row in counted) + sum(c.seconds for c in catch_ups),
+                seconds=sum(row.seconds for row in counted) + sum(c.seconds for c in catch_ups)
+                if all(row.sent for row in counted) else None,
                 handlers=merged_counts([row.handlers for row in counted] + [c.handlers for c in catch_ups]),
             )
 
