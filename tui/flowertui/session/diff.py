@@ -23,6 +23,8 @@ from flowertui.session.model import SessionData, Turn
 from flowertui.session.replay import load_session
 
 OUTPUT_LIMIT = 4_000  # characters of a row's output text kept for the word diff; the rest is counted
+# LangChain's run and message ids (UUIDs) differ on every run: masked in outputs, so they never read as a change
+_IDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MEASURES = ("tokens", "cost", "latency_ms")
 
 
@@ -408,7 +410,7 @@ def _run_outputs(events: list[Event]) -> dict[str, str]:
             text = f"{p.documents} documents"
         else:
             continue
-        found[event.run_id] = str(text if text is not None else "")
+        found[event.run_id] = _IDS.sub("…", str(text if text is not None else ""))
     return found
 
 

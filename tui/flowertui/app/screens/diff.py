@@ -42,7 +42,7 @@ class DiffScreen(Screen):
     DiffScreen { layout: vertical; }
     #diff-heading { height: auto; padding: 0 1; background: $panel; }
     #diff-totals { height: auto; padding: 0 1; }
-    #diff-rows { height: 1fr; min-height: 4; border-top: solid $primary; }
+    #diff-rows { height: auto; max-height: 50%; min-height: 4; border-top: solid $primary; }
     #diff-detail { height: 1fr; min-height: 4; border-top: solid $primary; padding: 0 1; }
     """
 
@@ -219,9 +219,10 @@ def word_diff_text(row: Row) -> Text:
             note = "not in this side" if side is None else side.note or "no output"
             text.append(f"{name}: {note}\n", style="italic")
     if row.a is None or row.b is None or row.a.output is None or row.b.output is None:
-        shown = (row.a or row.b).output if not row.matched else (row.a.output or row.b.output)
-        if shown:
-            text.append(strip_escapes(shown))
+        for name, side in (("A", row.a), ("B", row.b)):
+            if side is not None and side.output is not None:
+                text.append(f"{name}: ", style="bold")
+                text.append(strip_escapes(side.output))
         return text
     if row.a.output == row.b.output:
         text.append("(the same)\n", style="dim")
