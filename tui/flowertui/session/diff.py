@@ -209,7 +209,8 @@ def fail_over(diff: Diff, pct: float, on: str = "tokens") -> Verdict:
         head = f"B spends the same {what} as A ({shown(before)})"
     else:
         said = "infinitely" if math.isinf(change) else f"{abs(change):.1f}%"
-        head = (f"B spends {said} {'more' if grew > 0 else 'less'} {what} than A "
+        fewer = "fewer" if what == "tokens" else "less"
+        head = (f"B spends {said} {'more' if grew > 0 else fewer} {what} than A "
                 f"({shown(before)} → {shown(after)})")
     if over:
         return Verdict(True, f"flowertui diff: {head}, over the {pct:g}% allowed")

@@ -37,6 +37,8 @@ def ms(spend: Spend | None) -> str:
 def signed(value: float | int | None, digits: int = 0) -> str:
     if value is None:
         return "—"
+    if value == 0:
+        return "0"
     return f"{value:+.{digits}f}" if digits else f"{value:+d}" if isinstance(value, int) else f"{value:+.6g}"
 
 
