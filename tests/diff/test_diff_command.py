@@ -63,7 +63,7 @@ def recorded(tmp_path_factory):
         "compare": ran("run", "--script", "lesson", "--memory", "all", "--export", str(exported), folder=folder),
         "trace one": ran("trace", program("two_steps.py"), "mum", folder=folder),
         "trace two": ran("trace", program("two_steps.py"), "mum,dad", folder=folder),
-        "listened": listened(folder, "mum", "mum,[/bold]"),
+        "listened": listened(folder, "mum", "[/bold] mum,dad"),
     }
     return ids, folder, exported
 
@@ -189,14 +189,15 @@ def test_two_runs_of_one_traced_session(sessions):
     doc = diff_json(f"{session}:1", f"{session}:2")
     assert doc["a"]["part"] == "run 1" and doc["b"]["part"] == "run 2"
     model = next(row for row in doc["rows"] if row["label"] == "FakeListChatModel")
-    assert model["a"]["output"] == model["b"]["output"] == "red roses for mum"
+    assert (model["a"]["output"], model["b"]["output"]) == ("red roses for mum", "red roses for [/bold] mum")
+    assert model["output_diff"] == [["=", "red roses for "], ["+", "[/bold] "], ["=", "mum"]]
     second = [row for row in doc["rows"] if row["unmatched"] == "b"]
     assert [row["label"] for row in second] == ["RunnableSequence #2", "ChatPromptTemplate", "FakeListChatModel"]
-    assert second[2]["b"]["output"] == "red roses for [/bold]"
+    assert second[2]["b"]["output"] == "red roses for dad"
     assert doc["totals"]["delta"]["tokens"] > 0
     done = flowertui("diff", f"{session}:1", f"{session}:2", "--fail-over", "5%")
     assert done.returncode == 1 and "over the 5% allowed" in one_line(done)
-    assert "[/bold]" in done.stdout  # model text printed literally
+    assert "FakeListChatModel: red roses for {+[/bold] +}mum" in done.stdout  # model text printed literally
 
 
 @pytest.mark.parametrize("args, says", [
