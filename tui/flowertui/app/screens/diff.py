@@ -42,14 +42,13 @@ class DiffScreen(Screen):
     DiffScreen { layout: vertical; }
     #diff-heading { height: auto; padding: 0 1; background: $panel; }
     #diff-totals { height: auto; padding: 0 1; }
-    #diff-rows { height: auto; max-height: 50%; min-height: 4; border-top: solid $primary; }
+    #diff-rows { height: auto; max-height: 40%; min-height: 4; border-top: solid $primary; }
     #diff-detail { height: 1fr; min-height: 4; border-top: solid $primary; padding: 0 1; }
     """
 
     BINDINGS = [
         Binding("n", "next_change", "next change", id="diff.next_change"),
         Binding("N,p", "previous_change", "previous change", key_display="N", id="diff.previous_change"),
-        Binding("tab", "app.focus_next", "detail", show=False, id="diff.focus"),
         Binding("q,escape", "app.quit", "quit", key_display="q", id="diff.quit"),
     ]
 
@@ -124,7 +123,7 @@ class DiffScreen(Screen):
             change = _delta_text(delta["tokens"])
             latency = _delta_text(delta["latency_ms"])
         else:
-            change = latency = Text("only A" if sa else "only B", style="italic")
+            change, latency = Text("only A" if sa else "only B", style="italic"), Text("—", justify="right")
         marker = " " if not row.changed else "•"
         cells = [Text(f"{marker} {label}", style=style), Text(tokens(sa), justify="right"),
                  Text(tokens(sb), justify="right"), change]
@@ -192,7 +191,7 @@ def detail(row: Row) -> Group:
     head = Text()
     head.append(strip_escapes(unit.label), style="bold")
     if unit.run_type:
-        head.append(f"  {unit.run_type}")
+        head.append(f" · {unit.run_type}")
     for name, side in (("A", row.a), ("B", row.b)):
         if side is not None and side.status:
             head.append(f"  {name}: {side.status}")
