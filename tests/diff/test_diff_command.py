@@ -48,24 +48,41 @@ def listened(folder: Path, *words: str) -> str:
     return json.loads(out)["session_id"]
 
 
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
-    """Every session the tests compare, recorded once per worker: name → session id, and the folder."""
-    folder = tmp_path_factory.mktemp("diff-sessions")
+def record(folder: Path) -> dict[str, str]:
+    """Every session the tests compare, recorded into `folder`: name → session id."""
     short = folder / "two-turns.txt"
     short.write_text("我姐姐明天要过生日，我需要一束生日花束。\n她喜欢粉色，有什么推荐吗？\n", "utf-8")
-    exported = folder / "compare.jsonl"
-    ids = {
+    return {
         "lesson": ran("run", "--script", "lesson", folder=folder),
         "lesson again": ran("run", "--script", "lesson", folder=folder),
         "short": ran("run", "--script", str(short), folder=folder),
         "window": ran("run", "--script", "lesson", "--memory", "window", folder=folder),
-        "compare": ran("run", "--script", "lesson", "--memory", "all", "--export", str(exported), folder=folder),
+        "compare": ran("run", "--script", "lesson", "--memory", "all", "--export", str(folder / "compare.jsonl"),
+                       folder=folder),
         "trace one": ran("trace", program("two_steps.py"), "mum", folder=folder),
         "trace two": ran("trace", program("two_steps.py"), "mum,dad", folder=folder),
         "listened": listened(folder, "mum", "[/bold] mum,dad"),
     }
-    return ids, folder, exported
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """The sessions, recorded once per test run: the first xdist worker to get here records them, the others
+    wait on the lock and read them (the tests only read: each copies them into its own data folder)."""
+    import fcntl
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # one process: its own folder (the parent outlives the run)
+        folder = tmp_path_factory.mktemp("diff-sessions")
+        return record(folder), folder, folder / "compare.jsonl"
+    shared = tmp_path_factory.getbasetemp().parent / "diff-sessions"  # this run's, shared by its workers
+    shared.mkdir(exist_ok=True)
+    with open(shared.parent / "diff-sessions.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / "ids.json"
+        if not done.exists():
+            done.write_text(json.dumps(record(shared)), "utf-8")
+        ids = json.loads(done.read_text("utf-8"))
+    return ids, shared, shared / "compare.jsonl"
 
 
 @pytest.fixture
