@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Static
 from flowertui.app.diff_app import DiffApp
 from flowertui.engine.prices import load_prices
 from flowertui.engine.session_ledger import Spend
-from flowertui.session.diff import Diff, Side, Unit, diff_sides, load_diff
+from flowertui.session.diff import Side, Unit, diff_sides, load_diff
 from tests.support.pilot import notified, wait_until
 from tests.support.rigs import LESSON, record_session
 
@@ -52,7 +52,10 @@ async def test_moving_through_the_rows_shows_each_one_s_word_diff(two_sessions, 
         assert text.startswith("turn 3") and "only A" in text
         a, b = two_sessions.rows[2].a, two_sessions.rows[2].b
         assert a.output != b.output
-        assert f"A {a.spend.prompt_tokens} " in " ".join(text.split()) or str(a.spend.prompt_tokens) in text
+        words = " ".join(text.split())
+        for name, side in (("A", a), ("B", b)):  # each side's prompt, completion, maintenance and total tokens
+            spend = side.spend
+            assert f"{name} {spend.prompt_tokens} {spend.completion_tokens} 0 {spend.total_tokens} " in words
         await pilot.press("N")  # turns 1 and 2 cost the same and said the same: no change before turn 3
         assert table.cursor_row == 2
         await notified(pilot, "no further change")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -232,9 +233,7 @@ def test_two_runs_of_one_traced_session(sessions):
 ])
 def test_bad_input_is_one_line_and_exit_2(sessions, args, says):
     ids, _ = sessions
-    done = flowertui("diff", *(arg.format(**{k.replace(" ", "_"): v for k, v in ids.items()})
-                               if "{" not in arg else ids[arg.strip("{}").split("}")[0]] + arg.split("}")[1]
-                               for arg in args))
+    done = flowertui("diff", *(re.sub(r"\{([^}]+)\}", lambda name: ids[name[1]], arg) for arg in args))
     assert done.returncode == 2 and done.stdout == ""
     assert says in one_line(done) and one_line(done).startswith("flowertui: error: ")
 

@@ -24,14 +24,8 @@ LABEL_WIDTH = 30  # characters of a row's label in the table (indented by depth)
 LEGEND = "~ estimate  ? no usage reported  — unknown"
 
 
-def _delta_style(value: float | int | None) -> str:
-    """More spent is the warning colour, less the success colour."""
-    if not value:
-        return ""
-    return "bold $error" if value > 0 else "bold $success"
-
-
 def _delta_text(value: float | int | None, digits: int = 0) -> Text:
+    """More spent in red, less in green."""
     return Text(signed(value, digits), style="red" if value and value > 0 else "green" if value else "")
 
 
@@ -168,7 +162,7 @@ def _figures_table(row: Row) -> Table:
     for title in ("", "prompt", "completion", "maint.", "total", "cost", "ms"):
         table.add_column(title, justify="right" if title else "left", header_style="bold")
 
-    def line(name: str, spend: Spend | None, unit_note: str | None) -> None:
+    def line(name: str, spend: Spend | None) -> None:
         if spend is None:
             table.add_row(name, Text("not in this side", style="italic"), "", "", "", "", "")
             return
@@ -176,8 +170,8 @@ def _figures_table(row: Row) -> Table:
         table.add_row(name, f"{mark}{spend.prompt_tokens}", f"{mark}{spend.completion_tokens}",
                       str(spend.maintenance_tokens), tokens(spend), cost(spend), ms(spend))
 
-    line("A", row.a.spend if row.a else None, None)
-    line("B", row.b.spend if row.b else None, None)
+    line("A", row.a.spend if row.a else None)
+    line("B", row.b.spend if row.b else None)
     if row.matched:
         delta = deltas(row.a.spend, row.b.spend)
         table.add_row("Δ", "", "", "", _delta_text(delta["tokens"]), _delta_text(delta["cost"], 6)
