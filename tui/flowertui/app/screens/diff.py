@@ -75,6 +75,10 @@ class DiffScreen(Screen):
                 text.append("\n")
             text.append(f"{name} ", style="bold")
             text.append(strip_escapes(side.label))
+        alone = {name: len(self.diff.unmatched(name.lower())) for name in ("A", "B")}
+        if any(alone.values()):
+            text.append("\nunmatched: " + ", ".join(f"{count} row{'s' * (count != 1)} only in {name}"
+                                                     for name, count in alone.items() if count), style="italic")
         return text
 
     def _totals(self) -> Table:
