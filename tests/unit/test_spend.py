@@ -79,7 +79,7 @@ def test_every_run_of_a_traced_tree_spends_what_its_calls_under_it_did():
     ]
     for event in events:
         ledger(event)
-    tree = {row.run_id: row for row in ledger.rows().tree}
+    tree = {row.run_id: row for row in ledger.run_tree()}
     assert list(tree) == ["chain1", "chat1", "chat2"] and tree["chat1"].parent_run_id == "chain1"
     one_call = prices.lookup("gpt-4o-mini").price.cost(1000, 100, 0)
     chat, chain = tree["chat1"].spend(prices), tree["chain1"].spend(prices)

@@ -84,7 +84,7 @@ class RunRow(CallTotals):
     status: str = "running"
     parent_run_id: str | None = None
     by_model: dict[str, CallTotals] = field(default_factory=dict)  # the calls under it per model (their cost)
-    handlers: dict[str, int] = field(default_factory=dict)  # events of it and its children, by receiving handler
+    handlers: dict[str, int] = field(default_factory=dict)  # events by receiving handler (run_tree(): with its children's)
 
     def spend(self, prices: PriceBook) -> Spend:
         """Its calls' tokens and cost, its duration, who received its events. A run without calls costs 0."""
@@ -126,13 +126,11 @@ def _priced(prices: PriceBook, model: str, calls: CallTotals) -> tuple[float | N
 
 @dataclass(frozen=True)
 class TraceRows:
-    """A snapshot of a traced session's rows: per model, per top-level run (in start order), per handler; `tree`
-    holds every run, parents before their children, in start order."""
+    """A snapshot of a traced session's rows: per model, per top-level run (in start order), per handler."""
 
     models: tuple[ModelRow, ...]
     runs: tuple[RunRow, ...]
     handlers: tuple[HandlerRow, ...]
-    tree: tuple[RunRow, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The `trace --json` shape: models, runs and handlers."""
@@ -177,7 +175,9 @@ class TraceLedger:
             row.events += 1
             if receiver.scope not in row.scopes:
                 row.scopes.append(receiver.scope)
-            for node in self._chain(event.run_id):
+        node = self.tree.get(event.run_id) if receivers and event.run_id is not None else None
+        if node is not None:  # the run's own events; run_tree() adds its children's
+            for receiver in receivers:
                 node.handlers[receiver.name] = node.handlers.get(receiver.name, 0) + 1
         if isinstance(p, RunEnd):
             for call in p.estimated_calls or ():
@@ -208,12 +208,13 @@ class TraceLedger:
             node.duration, node.status = event.duration, "error" if event.kind.endswith("_error") else "done"
 
     def _chain(self, run_id: str | None) -> list[RunRow]:
-        """The run and every run above it, up to its top-level run."""
-        found, seen = [], set()
-        while run_id is not None and run_id in self.tree and run_id not in seen:
-            seen.add(run_id)
-            found.append(self.tree[run_id])
-            run_id = found[-1].parent_run_id
+        """The run and every run above it, up to its top-level run (a malformed loop of parents stops at 1,000)."""
+        found = []
+        node = self.tree.get(run_id) if run_id is not None else None
+        while node is not None and len(found) < 1_000:
+            found.append(node)
+            parent = node.parent_run_id
+            node = self.tree.get(parent) if parent is not None else None
         return found
 
     def _add_call(self, event: Event) -> None:
@@ -247,8 +248,19 @@ class TraceLedger:
         with self._lock:
             return TraceRows(tuple(replace(row) for row in self.models.values()),
                              tuple(row.copy() for row in self.runs.values()),
-                             tuple(replace(row, scopes=list(row.scopes)) for row in self.handlers.values()),
-                             tuple(row.copy() for row in self.tree.values()))
+                             tuple(replace(row, scopes=list(row.scopes)) for row in self.handlers.values()))
+
+    def run_tree(self) -> tuple[RunRow, ...]:
+        """Every run, parents before their children, in start order; each with its children's numbers, events
+        by handler included (counted per run as they come, added up here: the hot path stays one run per event)."""
+        with self._lock:
+            nodes = {run_id: row.copy() for run_id, row in self.tree.items()}
+        for row in reversed(list(nodes.values())):  # a child started after its parent: its sum is complete first
+            parent = nodes.get(row.parent_run_id) if row.parent_run_id is not None else None
+            if parent is not None:
+                for name, count in row.handlers.items():
+                    parent.handlers[name] = parent.handlers.get(name, 0) + count
+        return tuple(nodes.values())
 
     def total(self) -> SessionTotal:
         """Every model's tokens; the cost when every model has a price in one currency (None with no call)."""
@@ -266,8 +278,8 @@ class TraceLedger:
 
     def turn_spend(self, turn: int) -> Spend:
         """One run of the program: its top-level runs' spend, and its wall time once it ended."""
+        tops = [row.spend(self.prices) for row in self.run_tree() if row.turn == turn and row.run_id in self.runs]
         with self._lock:
-            tops = [row.spend(self.prices) for row in self.runs.values() if row.turn == turn]
             seconds = self._turn_seconds.get(turn)
         cost, currency = combined_cost((s.cost, s.currency) for s in tops)
         return Spend(sum(s.prompt_tokens for s in tops), sum(s.completion_tokens for s in tops), 0, cost, currency,

@@ -362,7 +362,7 @@ def _kind_units(ledger, turns: list[Turn], kind: str) -> list[Unit]:
 def _trace_units(ledger, turns: list[Turn], outputs: dict[str, str]) -> list[Unit]:
     """Each run of the program, then its run tree: a run is matched by its path of run types and names from its
     top-level run, and by order among runs of the same path."""
-    tree = ledger.rows().tree
+    tree = ledger.run_tree()
     children: dict[str | None, list] = {}
     known = {node.run_id for node in tree}
     for node in tree:
