@@ -206,6 +206,7 @@ def test_two_runs_of_one_traced_session(sessions):
     session = ids["listened"]
     doc = diff_json(f"{session}:1", f"{session}:2")
     assert doc["a"]["part"] == "run 1" and doc["b"]["part"] == "run 2"
+    assert doc["rows"][0]["label"] == "run 1 ↔ run 2" and doc["rows"][0]["a"]["output"] == "exited"
     model = next(row for row in doc["rows"] if row["label"] == "FakeListChatModel")
     assert (model["a"]["output"], model["b"]["output"]) == ("red roses for mum", "red roses for [/bold] mum")
     assert model["output_diff"] == [["=", "red roses for "], ["+", "[/bold] "], ["=", "mum"]]

@@ -75,6 +75,13 @@ class Row:
         return self.a or self.b  # type: ignore[return-value]
 
     @property
+    def label(self) -> str:
+        """The unit's label, or both when they differ (`turn 3 ↔ turn 5`, `run 1 ↔ run 2`)."""
+        if self.a is not None and self.b is not None and self.a.label != self.b.label:
+            return f"{self.a.label} ↔ {self.b.label}"
+        return self.unit.label
+
+    @property
     def matched(self) -> bool:
         return self.a is not None and self.b is not None
 
@@ -91,7 +98,7 @@ class Row:
 
     def to_dict(self) -> dict[str, Any]:
         unit = self.unit
-        out: dict[str, Any] = {"key": "/".join(str(part) for part in unit.key), "label": unit.label,
+        out: dict[str, Any] = {"key": "/".join(str(part) for part in unit.key), "label": self.label,
                                "kind": unit.kind, "depth": unit.depth,
                                "a": _unit_dict(self.a), "b": _unit_dict(self.b),
                                "unmatched": None if self.matched else ("a" if self.a else "b")}

@@ -52,7 +52,7 @@ def events(spend: Spend | None) -> str:
 
 def row_label(row: Row, width: int) -> str:
     unit = row.unit
-    text = "  " * unit.depth + printable(unit.label)
+    text = "  " * unit.depth + printable(row.label)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -80,7 +80,7 @@ def render(diff: Diff) -> str:
     if differing:
         out += ["", "outputs that differ ([-A only-]{+B only+}):"]
         for row in differing:
-            out.append(f"{printable(row.unit.label)}: {plain_word_diff(row)}")
+            out.append(f"{printable(row.label)}: {plain_word_diff(row)}")
     out.append("~ estimate  ? no usage reported  — unknown; a run's numbers include its children's")
     return "\n".join(out) + "\n"
 

@@ -110,7 +110,7 @@ class DiffScreen(Screen):
 
     def _cells(self, row: Row, wide: bool) -> list[Text]:
         unit = row.unit
-        label = "  " * unit.depth + strip_escapes(unit.label)
+        label = "  " * unit.depth + strip_escapes(row.label)
         if len(label) > LABEL_WIDTH:
             label = label[: LABEL_WIDTH - 1] + "…"
         sa = row.a.spend if row.a else None
@@ -187,7 +187,7 @@ def detail(row: Row) -> Group:
     """The selected row in full: its label, both sides' figures, events by handler, and the output's word diff."""
     unit = row.unit
     head = Text()
-    head.append(strip_escapes(unit.label), style="bold")
+    head.append(strip_escapes(row.label), style="bold")
     if unit.run_type:
         head.append(f" · {unit.run_type}")
     for name, side in (("A", row.a), ("B", row.b)):
