@@ -24,7 +24,7 @@ GLOBAL_FLAGS: dict[str, tuple[str, tuple[str | None, ...]]] = {
     "model": ("--model", (APP, "run")),
     "base_url": ("--base-url", (APP, "run")),
     "speed": ("--speed", (APP, "run")),
-    "theme": ("--theme", (APP, "replay", "trace", "lesson")),
+    "theme": ("--theme", (APP, "replay", "trace", "lesson", "diff")),
     "resume": ("--resume", (APP,)),
     "no_confirm_catch_up": ("--no-confirm-catch-up", (APP,)),
 }
@@ -130,6 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--replay", metavar="SESSION",
                        help="answer with a recorded session's model replies, in order (an id, latest, or a .jsonl "
                             "export): a run repeated deterministically")
+    diff = commands.add_parser("diff", help="compare two sessions, two runs of a traced session or two memory kinds")
+    diff.add_argument("a", metavar="A", help="session id (or prefix), latest or a .jsonl export; "
+                                             "ID:N for turn (run) N, ID:KIND for one memory kind")
+    diff.add_argument("b", metavar="B", help="the same, compared against A")
+    diff.add_argument("--json", action="store_true", help="print one JSON document")
+    diff.add_argument("--headless", action="store_true", help="print the text table even on a terminal")
+    diff.add_argument("--fail-over", dest="fail_over", metavar="PCT",
+                      help="exit 1 when B spends more than A by over PCT (5%% or 5)")
+    diff.add_argument("--on", choices=("tokens", "cost"), default=None, help="what --fail-over compares (tokens)")
+    diff.add_argument("--theme", metavar="NAME", help="theme name for the screen")
     trace = commands.add_parser("trace", help="run a Python program and watch its LangChain callbacks live")
     trace.add_argument("--headless", action="store_true", help="no screen: output passes through, a table at the end")
     trace.add_argument("--json", action="store_true", help="print one JSON document (program stdout goes to stderr)")
@@ -166,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         _recover_traces()
         _close_interrupted()
     command = {"run": _run, "sessions": _sessions, "export": _export, "replay": _replay,
-               "trace": _trace, "serve": _serve, "lesson": _lesson}.get(args.command, _tui)
+               "trace": _trace, "serve": _serve, "lesson": _lesson, "diff": _diff}.get(args.command, _tui)
     try:
         code = command(args)
         sys.stdout.flush()  # a reader that went away is met here, not at interpreter exit
@@ -386,6 +396,49 @@ def _replay(args: argparse.Namespace) -> int:
 
     ChatApp(settings, theme=args.theme, history=history, replay=replay).run()
     return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    """`flowertui diff A B`: the screen on a terminal, else (or with --headless / --fail-over) a text table;
+    --json one document. With --fail-over the verdict is one line on stderr and the exit code (1: over)."""
+    from flowertui.engine.prices import PriceTableError, configured_prices
+    from flowertui.paths import data_dir
+    from flowertui.session.diff import DiffError, fail_over, load_diff, parse_pct
+    from flowertui.session.store import DB_NAME
+
+    if args.on and args.fail_over is None:
+        return _fail("--on says what --fail-over compares: give --fail-over PCT too")
+    try:
+        pct = None if args.fail_over is None else parse_pct(args.fail_over)
+        diff = load_diff(args.a, args.b, data_dir() / DB_NAME, configured_prices())
+        verdict = None if pct is None else fail_over(diff, pct, args.on or "tokens")
+    except (DiffError, PriceTableError) as exc:
+        return _fail(str(exc))
+    if args.json:
+        import json
+
+        document = diff.to_dict()
+        if verdict is not None:
+            document["fail_over"] = {"pct": pct, "on": args.on or "tokens", "over": verdict.over}
+        print(json.dumps(document, ensure_ascii=False, indent=1))
+    elif args.headless or verdict is not None or not sys.stdout.isatty():
+        from flowertui.session.diff_table import render
+
+        sys.stdout.write(render(diff))
+    else:
+        from flowertui.app.diff_app import DiffApp
+        from flowertui.config import ConfigError, viewer_settings
+
+        try:
+            settings = viewer_settings()
+        except ConfigError as exc:
+            return _fail(str(exc))
+        DiffApp(diff, theme=args.theme, config_theme=settings.theme).run()
+    if verdict is None:
+        return 0
+    sys.stdout.flush()
+    print(verdict.line, file=sys.stderr)
+    return 1 if verdict.over else 0
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from flowertui.engine.events import (LLM_END, MEMORY_CATCHUP_END, TURN_CANCELLED, TURN_END, TURN_ERROR, ChatModelStart,
-                                     Event, LlmStart, MemoryCatchupStart, MemoryEstimate, MemoryMode, TurnCancelled,
+from flowertui.engine.events import (CALLBACK_KINDS, LLM_END, MEMORY_CATCHUP_END, TURN_CANCELLED, TURN_END,
+                                     TURN_ERROR, ChatModelStart, Event, LlmStart, MemoryCatchupStart, MemoryEstimate, MemoryMode, TurnCancelled,
                                      TurnStart)
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.prices import PriceBook
-from flowertui.engine.session_ledger import SessionTotal, combined_cost
+from flowertui.engine.session_ledger import SessionTotal, Spend, combined_cost, merged_counts
 
 # The marks every view puts beside a number, explained once.
 MARKS = {
@@ -66,6 +66,8 @@ class LedgerRow:
     maintenance_usage_missing: bool = False
     status: str = "running"  # running | done | cancelled | failed
     cancel_estimate: bool = False  # prompt/completion are the cancel-time estimate, until a late llm_end
+    seconds: float = 0.0  # time in the model calls counted here (the reply and the summariser's)
+    handlers: dict[str, int] = field(default_factory=dict)  # callback events by the scope flowertui's handler had
 
     @property
     def maintenance_tokens(self) -> int:
@@ -76,6 +78,11 @@ class LedgerRow:
         return self.prompt_tokens + self.completion_tokens + self.maintenance_tokens
 
     @property
+    def sent(self) -> bool:
+        """Its prompt really went to the model (compare mode's other kinds only estimate theirs)."""
+        return not self.estimated or self.cancel_estimate
+
+    @property
     def counted(self) -> bool:
         """Settled, and part of the kind's totals: done, or ended early after spending tokens."""
         return self.status == "done" or (self.status != "running" and self.total_tokens > 0)
@@ -83,6 +90,12 @@ class LedgerRow:
     def cost(self, prices: PriceBook) -> tuple[float | None, str | None]:
         return _priced(prices, self.model, self.prompt_tokens + self.maintenance_input,
                        self.completion_tokens + self.maintenance_output, self.cached_tokens)
+
+    def spend(self, prices: PriceBook) -> Spend:
+        cost, currency = self.cost(prices)
+        return Spend(self.prompt_tokens, self.completion_tokens, self.maintenance_tokens, cost, currency,
+                     self.estimated, self.usage_missing or self.maintenance_usage_missing,
+                     self.seconds if self.sent else None, dict(self.handlers))
 
     def to_dict(self, prices: PriceBook) -> dict[str, Any]:
         cost, currency = self.cost(prices)
@@ -116,6 +129,8 @@ class CatchUp:
     cached_tokens: int = 0
     usage_missing: bool = False
     calls: int = 0
+    seconds: float = 0.0  # time in the summariser's calls
+    handlers: dict[str, int] = field(default_factory=dict)
 
     @property
     def total_tokens(self) -> int:
@@ -123,6 +138,12 @@ class CatchUp:
 
     def cost(self, prices: PriceBook) -> tuple[float | None, str | None]:
         return _priced(prices, self.model, self.input_tokens, self.output_tokens, self.cached_tokens)
+
+    def spend(self, prices: PriceBook) -> Spend:
+        """All of a catch-up is maintenance: the summariser reading earlier turns."""
+        cost, currency = self.cost(prices)
+        return Spend(0, 0, self.total_tokens, cost, currency, False, self.usage_missing, self.seconds,
+                     dict(self.handlers))
 
     def to_dict(self, prices: PriceBook) -> dict[str, Any]:
         cost, currency = self.cost(prices)
@@ -149,10 +170,16 @@ class KindTotals:
     estimated: bool
     usage_missing: bool
     points: tuple[tuple[int, int], ...] = field(default=())  # (turn, cumulative tokens) for the plot
+    seconds: float | None = 0.0  # time in the kind's own model calls; None when a reply was only estimated
+    handlers: dict[str, int] = field(default_factory=dict)  # callback events of those calls, by scope
 
     @property
     def marks(self) -> str:
         return ("~" if self.estimated else "") + ("?" if self.usage_missing else "")
+
+    def spend(self) -> Spend:
+        return Spend(self.prompt_tokens, self.completion_tokens, self.maintenance_tokens, self.cost, self.currency,
+                     self.estimated, self.usage_missing, self.seconds, dict(self.handlers))
 
 
 @dataclass(frozen=True)
@@ -186,16 +213,24 @@ class Ledger:
         self.mode = MemoryMode()
         self._catching: dict[str, CatchUp] = {}
         self._prompts: dict[tuple[str, int], int] = {}  # the main call's prompt estimate, for a cancel
+        self._turn_started: dict[int, float] = {}  # mono time of each turn's start, until it ends
+        self._turn_seconds: dict[int, float] = {}  # wall time of each ended turn
+        self._turn_handlers: dict[int, dict[str, int]] = {}  # callback events per turn, by scope
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
         with self._lock:
             self.mode.follow(event)
             p = event.payload
+            if event.kind in CALLBACK_KINDS and event.turn:
+                self._count_handler(event)
             if isinstance(p, TurnStart):
+                self._turn_started[event.turn] = event.mono
                 for kind in p.kinds or ():
                     self._row(kind, event.turn).model = p.model
             elif event.kind in TURN_ENDINGS:
+                if event.turn in self._turn_started:
+                    self._turn_seconds[event.turn] = max(0.0, event.mono - self._turn_started.pop(event.turn))
                 self._settle(event)
             elif isinstance(p, MemoryEstimate):
                 row = self._row(event.memory_kind, event.turn)
@@ -217,6 +252,17 @@ class Ledger:
                     _add_catch_up(catching, event)
                 else:
                     _add_call(self._row(event.memory_kind, event.turn), event)
+
+    def _count_handler(self, event: Event) -> None:
+        """A chat's callbacks all reach flowertui's own handler: counted by how it was attached (request,
+        constructor), per turn and per memory kind's row or open catch-up."""
+        scope = event.scope
+        by_turn = self._turn_handlers.setdefault(event.turn, {})
+        by_turn[scope] = by_turn.get(scope, 0) + 1
+        catching = self._catching.get(event.memory_kind or "") if event.maintenance else None
+        part = catching or self._turn_rows.get(event.memory_kind or "", {}).get(event.turn)
+        if part is not None:
+            part.handlers[scope] = part.handlers.get(scope, 0) + 1
 
     def _row(self, kind: str | None, turn: int) -> LedgerRow:
         rows = self._turn_rows.setdefault(kind or "unknown", {})
@@ -281,13 +327,36 @@ class Ledger:
                 usage_missing=any(row.usage_missing or row.maintenance_usage_missing for row in counted)
                 or any(c.usage_missing for c in catch_ups),
                 points=tuple(points),
+                seconds=sum(row.seconds for row in counted) + sum(c.seconds for c in catch_ups)
+                if all(row.sent for row in counted) else None,
+                handlers=merged_counts([row.handlers for row in counted] + [c.handlers for c in catch_ups]),
             )
 
     def total(self) -> SessionTotal:
         """The session's tokens: every kind's total, catch-ups included (what `flowertui sessions` lists)."""
+        return self.spend().as_total()
+
+    def spend(self) -> Spend:
+        """Every kind's spend, catch-ups included; the time is the ended turns' wall time."""
         totals = [self.totals(kind) for kind in self.kinds()]
         cost, currency = combined_cost((t.cost, t.currency) for t in totals)
-        return SessionTotal(sum(t.total_tokens for t in totals), cost, currency, any(t.estimated for t in totals))
+        with self._lock:
+            seconds = sum(self._turn_seconds.values())
+            handlers = merged_counts(self._turn_handlers.values())
+        return Spend(sum(t.prompt_tokens for t in totals), sum(t.completion_tokens for t in totals),
+                     sum(t.maintenance_tokens for t in totals), cost, currency, any(t.estimated for t in totals),
+                     any(t.usage_missing for t in totals), seconds, handlers)
+
+    def turn_spend(self, turn: int) -> Spend:
+        """One turn's counted rows, every kind's (catch-ups belong to no turn); its wall time once it ended."""
+        rows = [row for row in self.turn_rows(turn).values() if row.counted]
+        cost, currency = combined_cost(row.cost(self.prices) for row in rows)
+        with self._lock:
+            seconds = self._turn_seconds.get(turn)
+            handlers = dict(self._turn_handlers.get(turn, {}))
+        return Spend(sum(r.prompt_tokens for r in rows), sum(r.completion_tokens for r in rows),
+                     sum(r.maintenance_tokens for r in rows), cost, currency, any(r.estimated for r in rows),
+                     any(r.usage_missing or r.maintenance_usage_missing for r in rows), seconds, handlers)
 
     def turn_rows(self, turn: int) -> dict[str, LedgerRow]:
         """Copies of one turn's rows by memory kind, in the lesson's order."""
@@ -349,6 +418,7 @@ def cached(event: Event) -> int:
 
 def _add_call(row: LedgerRow, event: Event) -> None:
     spent_in, spent_out, missing = spent(event)
+    row.seconds += event.duration or 0.0
     row.model = row.model or event.payload.model
     row.cached_tokens += cached(event)
     if event.maintenance:
@@ -372,3 +442,4 @@ def _add_catch_up(catch_up: CatchUp, event: Event) -> None:
     catch_up.cached_tokens += cached(event)
     catch_up.usage_missing |= missing
     catch_up.calls += 1
+    catch_up.seconds += event.duration or 0.0

@@ -12,11 +12,12 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from flowertui.engine.events import LLM_END, ChatModelStart, EstimatedCall, Event, HandlerError, LlmStart, RunEnd
+from flowertui.engine.events import (LLM_END, TURN_START, TURN_CLOSED, ChatModelStart, EstimatedCall, Event, HandlerError,
+                                     LlmStart, RunEnd)
 from flowertui.engine.langchain_handlers import by
 from flowertui.engine.ledger import cached, spent
 from flowertui.engine.prices import UNKNOWN, Price, PriceBook
-from flowertui.engine.session_ledger import SessionTotal, combined_cost
+from flowertui.engine.session_ledger import SessionTotal, Spend, combined_cost, merged_counts
 
 @dataclass(kw_only=True)
 class CallTotals:
@@ -72,7 +73,8 @@ class ModelRow(CallTotals):
 
 @dataclass(kw_only=True)
 class RunRow(CallTotals):
-    """One top-level run: the outermost chain, graph or model call, with everything under it."""
+    """One run with everything under it: a top-level run (the outermost chain, graph or model call), or any run
+    of the tree below one."""
 
     name: str
     run_id: str
@@ -80,6 +82,18 @@ class RunRow(CallTotals):
     turn: int
     duration: float | None = None
     status: str = "running"
+    parent_run_id: str | None = None
+    by_model: dict[str, CallTotals] = field(default_factory=dict)  # the calls under it per model (their cost)
+    handlers: dict[str, int] = field(default_factory=dict)  # events by receiving handler (run_tree(): with its children's)
+
+    def spend(self, prices: PriceBook) -> Spend:
+        """Its calls' tokens and cost, its duration, who received its events. A run without calls costs 0."""
+        cost, currency = combined_cost(_priced(prices, model, calls) for model, calls in self.by_model.items())
+        return Spend(self.prompt_tokens, self.completion_tokens, 0, cost, currency, bool(self.estimated_calls),
+                     bool(self.usage_missing_calls), self.duration, dict(self.handlers))
+
+    def copy(self) -> RunRow:
+        return replace(self, by_model={m: replace(c) for m, c in self.by_model.items()}, handlers=dict(self.handlers))
 
     def to_dict(self) -> dict[str, Any]:
         """The `trace --json` shape (which calls the run type `kind`)."""
@@ -101,6 +115,13 @@ class HandlerRow:
 
     def to_dict(self) -> dict[str, Any]:
         return {"scope": self.scope, "events": self.events, "errors": self.errors, "by": by(self.name)}
+
+
+def _priced(prices: PriceBook, model: str, calls: CallTotals) -> tuple[float | None, str | None]:
+    price = prices.lookup(model).price
+    if price is None:
+        return None, None
+    return price.cost(calls.prompt_tokens, calls.completion_tokens, calls.cached_tokens), price.currency
 
 
 @dataclass(frozen=True)
@@ -126,8 +147,11 @@ class TraceLedger:
     def __init__(self, prices: PriceBook) -> None:
         self.prices = prices
         self.models: dict[str, ModelRow] = {}
-        self.runs: dict[str, RunRow] = {}
+        self.runs: dict[str, RunRow] = {}  # the top-level runs (also in `tree`)
+        self.tree: dict[str, RunRow] = {}  # every run
         self.handlers: dict[str, HandlerRow] = {}
+        self._turn_started: dict[int, float] = {}
+        self._turn_seconds: dict[int, float] = {}  # each ended run of the program: its wall time
         self._roots: dict[str, str] = {}
         self._models_of: dict[str, str | None] = {}
         self._lock = threading.Lock()
@@ -138,11 +162,23 @@ class TraceLedger:
 
     def _follow(self, event: Event) -> None:
         p = event.payload
-        for receiver in getattr(p, "handlers", None) or ():  # callbacks from a probe carry them
+        if event.kind == TURN_START:
+            self._turn_started[event.turn] = event.mono
+        elif event.kind in TURN_CLOSED and event.turn in self._turn_started:
+            self._turn_seconds[event.turn] = max(0.0, event.mono - self._turn_started.pop(event.turn))
+        if event.kind.endswith("_start") and event.run_id is not None and event.run_id not in self.tree:
+            self.tree[event.run_id] = RunRow(name=event.name, run_id=event.run_id, run_type=event.family,
+                                             turn=event.turn, parent_run_id=event.parent_run_id)
+        receivers = getattr(p, "handlers", None) or ()  # callbacks from a probe carry them
+        for receiver in receivers:
             row = self.handlers.setdefault(receiver.name, HandlerRow(receiver.name))
             row.events += 1
             if receiver.scope not in row.scopes:
                 row.scopes.append(receiver.scope)
+        node = self.tree.get(event.run_id) if receivers and event.run_id is not None else None
+        if node is not None:  # the run's own events; run_tree() adds its children's
+            for receiver in receivers:
+                node.handlers[receiver.name] = node.handlers.get(receiver.name, 0) + 1
         if isinstance(p, RunEnd):
             for call in p.estimated_calls or ():
                 self._add_estimate(call)
@@ -159,34 +195,45 @@ class TraceLedger:
             root = self._roots.get(parent, parent) if parent else run_id
             self._roots[run_id] = root
             if parent is None:
-                self.runs[run_id] = RunRow(name=event.name, run_id=run_id, run_type=event.family, turn=event.turn)
+                self.runs[run_id] = self.tree[run_id]
             if isinstance(p, (ChatModelStart, LlmStart)):
                 self._models_of[run_id] = p.model
         root = self.runs.get(self._roots.get(run_id, run_id))
         if root is not None and getattr(p, "langgraph_node", None) is not None and root.run_type == "chain":
             root.run_type = "graph"
         if event.kind == LLM_END:
-            self._add_call(event, root)
-        if run_id in self.runs and event.kind.endswith(("_end", "_error")):
-            top = self.runs[run_id]
-            top.duration, top.status = event.duration, "error" if event.kind.endswith("_error") else "done"
+            self._add_call(event)
+        if run_id in self.tree and event.kind.endswith(("_end", "_error")):
+            node = self.tree[run_id]
+            node.duration, node.status = event.duration, "error" if event.kind.endswith("_error") else "done"
 
-    def _add_call(self, event: Event, root: RunRow | None) -> None:
+    def _chain(self, run_id: str | None) -> list[RunRow]:
+        """The run and every run above it, up to its top-level run (a malformed loop of parents stops at 1,000)."""
+        found = []
+        node = self.tree.get(run_id) if run_id is not None else None
+        while node is not None and len(found) < 1_000:
+            found.append(node)
+            parent = node.parent_run_id
+            node = self.tree.get(parent) if parent is not None else None
+        return found
+
+    def _add_call(self, event: Event) -> None:
         spent_in, spent_out, missing = spent(event)
         model = event.payload.model or self._models_of.get(event.run_id or "") or "unknown model"
         self._models_of.pop(event.run_id or "", None)
-        row = self._model_row(model)
-        for counted in (row, root):
-            if counted is not None:
-                counted.add(spent_in, spent_out, missing, cached(event))
+        self._model_row(model).add(spent_in, spent_out, missing, cached(event))
+        for node in self._chain(event.run_id):
+            node.add(spent_in, spent_out, missing, cached(event))
+            node.by_model.setdefault(model, CallTotals()).add(spent_in, spent_out, missing, cached(event))
 
     def _add_estimate(self, call: EstimatedCall) -> None:
         """A call that never ended, closed when its run was found interrupted: counted, marked estimated."""
         model = call.model or self._models_of.pop(call.run_id, None) or "unknown model"
-        row = self._model_row(model)
-        for counted in (row, self.runs.get(self._roots.get(call.run_id, call.run_id))):
-            if counted is not None:
-                counted.add(int(call.prompt_tokens), int(call.completion_tokens), False, estimated=True)
+        self._model_row(model).add(int(call.prompt_tokens), int(call.completion_tokens), False, estimated=True)
+        for node in self._chain(call.run_id):
+            node.add(int(call.prompt_tokens), int(call.completion_tokens), False, estimated=True)
+            node.by_model.setdefault(model, CallTotals()).add(int(call.prompt_tokens), int(call.completion_tokens),
+                                                               False, estimated=True)
 
     def _model_row(self, model: str) -> ModelRow:
         row = self.models.get(model)
@@ -200,16 +247,44 @@ class TraceLedger:
     def rows(self) -> TraceRows:
         with self._lock:
             return TraceRows(tuple(replace(row) for row in self.models.values()),
-                             tuple(replace(row) for row in self.runs.values()),
+                             tuple(row.copy() for row in self.runs.values()),
                              tuple(replace(row, scopes=list(row.scopes)) for row in self.handlers.values()))
+
+    def run_tree(self) -> tuple[RunRow, ...]:
+        """Every run, parents before their children, in start order; each with its children's numbers, events
+        by handler included (counted per run as they come, added up here: the hot path stays one run per event)."""
+        with self._lock:
+            nodes = {run_id: row.copy() for run_id, row in self.tree.items()}
+        for row in reversed(list(nodes.values())):  # a child started after its parent: its sum is complete first
+            parent = nodes.get(row.parent_run_id) if row.parent_run_id is not None else None
+            if parent is not None:
+                for name, count in row.handlers.items():
+                    parent.handlers[name] = parent.handlers.get(name, 0) + count
+        return tuple(nodes.values())
 
     def total(self) -> SessionTotal:
         """Every model's tokens; the cost when every model has a price in one currency (None with no call)."""
+        return self.spend().as_total()
+
+    def spend(self) -> Spend:
+        """Every model's calls; the time is the program's ended runs' wall time."""
         with self._lock:
             models = list(self.models.values())
             cost, currency = combined_cost(row.cost for row in models) if models else (None, None)
-            return SessionTotal(sum(row.total_tokens for row in models), cost, currency,
-                                any(row.estimated_calls for row in models))
+            return Spend(sum(row.prompt_tokens for row in models), sum(row.completion_tokens for row in models), 0,
+                         cost, currency, any(row.estimated_calls for row in models),
+                         any(row.usage_missing_calls for row in models), sum(self._turn_seconds.values()),
+                         {row.name: row.events for row in self.handlers.values()})
+
+    def turn_spend(self, turn: int) -> Spend:
+        """One run of the program: its top-level runs' spend, and its wall time once it ended."""
+        tops = [row.spend(self.prices) for row in self.run_tree() if row.turn == turn and row.run_id in self.runs]
+        with self._lock:
+            seconds = self._turn_seconds.get(turn)
+        cost, currency = combined_cost((s.cost, s.currency) for s in tops)
+        return Spend(sum(s.prompt_tokens for s in tops), sum(s.completion_tokens for s in tops), 0, cost, currency,
+                     any(s.estimated for s in tops), any(s.usage_missing for s in tops), seconds,
+                     merged_counts(s.handlers for s in tops))
 
     def turn_records(self, turn: int) -> dict[str, dict[str, Any]]:
         """A traced session has no memory kinds: the store keeps no per-kind rows for its runs."""
