@@ -269,11 +269,14 @@ class ChatApp(AppBase):
             self._engine(lambda: conversation.set_compare(on))
 
     def action_cancel(self) -> None:
-        """Cancel the reply in flight and take back the messages still waiting; else leave the box."""
+        """Cancel the reply or catch-up in flight and take back the messages still waiting; else leave the box.
+
+        A catch-up (a resume's, a switch's, compare mode's) runs outside any turn: the engine lock says a step is
+        in flight. Cancelled, it records what it spent, as a cancelled reply does."""
         took_back = self._take_back_waiting()
         if took_back:
             self.query_one(ConversationView).drop_hold("cancelled")
-        if self.turn_running and self.live is not None:
+        if self.live is not None and (self.turn_running or self._engine_lock.locked()):
             self.live.conversation.cancel()
         elif not took_back:
             super().action_cancel()

@@ -34,6 +34,7 @@ from flowertui.app.bridge import EventInbox
 from flowertui.app.keys import Command, commands, resolve_keymap
 from flowertui.app.messages import EngineProblem, EventsPending, Notice
 from flowertui.app.state import load_state, save_state
+from flowertui.app.terminal_keys import free_alt_keys
 from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.app.widgets.history_input import HistoryInput
 from flowertui.app.widgets.token_stream import TokenStream
@@ -82,6 +83,7 @@ class AppBase(App[None]):
         self.settings = settings
         self.keys = resolve_keymap(self.SESSION_KIND, settings.keymap)  # the keys in force, shown wherever keys are
         self._bind_keys()
+        free_alt_keys(key for keys in self.keys.keys.values() for key in keys)  # alt+2 as xterm and tmux send it
         self.asked_theme = theme
         self.history = history
         self.replay = replay
