@@ -152,3 +152,19 @@ def test_the_probe_started_in_a_program_loads_only_the_standard_library(tmp_path
                     FLOWERTUI_TRACE_SPOOL=str(tmp_path))  # no viewer: the probe would spool; nothing is sent
     assert traced["active"]
     assert set(traced["loaded"]) - set(without["loaded"]) == {"sitecustomize", "flowertui_probe"}
+
+
+def test_the_engine_loads_langchain_without_running_langsmith_s_generated_api_types():
+    """langsmith imports its whole generated API package (`langsmith.types`, hundreds of pydantic models, about a
+    quarter of the engine's import) for one type alias; LangChain imports langsmith whatever we do. The package's
+    body runs only when something reads from it, and then everything in it is there."""
+    code = (
+        "import sys; import flowertui.engine.assembly;"
+        "types = sys.modules['langsmith.types'];"
+        "assert 'Session' not in vars(types), 'langsmith.types ran at import';"
+        "from langsmith.types.run_select_field import RunSelectField;"
+        "from langsmith.types import Session; import langsmith; from langsmith import types as again;"
+        "assert again is types and langsmith.types is types and types.Run.__name__ == 'Run'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

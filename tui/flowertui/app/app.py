@@ -95,7 +95,8 @@ class ChatApp(AppBase):
         """Replay a recording, or import LangChain and build the conversation, off the UI thread."""
         from flowertui.session.replay import Replay, resume_point
 
-        self.prices.warm_in_background()  # off the first frame, and before any cost is drawn
+        if self.history is not None:  # a recording's costs are drawn at once
+            self.prices.warm_in_background()
         if self.replaying:
             self.play(self.replay)
             return
@@ -115,7 +116,9 @@ class ChatApp(AppBase):
         except Exception as exc:  # a provider that cannot even be built is reported, not raised
             self.post_message(EngineProblem(f"could not start the engine: {exc}"))
             return
-        self.post_message(EngineReady(live))  # ready to send: what follows only warms the first reply's widget
+        self.post_message(EngineReady(live))  # ready to send: what follows is not needed before the first reply
+        if self.history is None:  # not beside LangChain's import: both hold the GIL (the offline model's price is
+            self.prices.warm_in_background()  # in prices.toml; the database is for other models' first cost)
         from textual.widgets import Markdown  # noqa: F401  imported here, off the UI thread
 
     def stop_work(self) -> None:
