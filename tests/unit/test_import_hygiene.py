@@ -81,6 +81,7 @@ async def test_only_the_starting_theme_is_read_before_the_first_frame(tmp_path, 
     from flowertui.config import Settings
     from flowertui.engine.kinds import MemorySettings
     from flowertui.engine.providers import ProviderSettings
+    from tests.support.pilot import wait_until
 
     monkeypatch.setenv("FLOWERTUI_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FLOWERTUI_CONFIG_DIR", str(tmp_path / "config"))
@@ -88,8 +89,8 @@ async def test_only_the_starting_theme_is_read_before_the_first_frame(tmp_path, 
     app = ChatApp(Settings(ProviderSettings(speed=0), MemorySettings()), theme="lavender")
     assert app.theme == "lavender" and app.flower_themes == ["lavender"]
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause(0.3)
-        assert len(app.flower_themes) == 6 and app.theme == "lavender"
+        await wait_until(pilot, lambda: len(app.flower_themes) == 6, what="the other themes to be read")
+        assert app.theme == "lavender"
         border = app.query_one("#conversation").styles.border_top[1]  # the starting theme is fully applied
         assert border.hex.lower() == app.theme_variables["ft-pane-conversation"].lower()
         assert app.has_class("-dark-mode", "-theme-lavender")

@@ -154,9 +154,7 @@ class AppBase(App[None]):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield from self.left()
-            with Vertical(id="side", classes="show-events"):  # tabs below 120 columns
-                yield Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"),
-                           Tab("Counter", id="tab-counter"), id="side-tabs")
+            with Vertical(id="side", classes="show-events"):  # tabs below 120 columns, mounted after the first frame
                 yield titled(EventsPane(id="events-pane", classes="pane"), "Callback events")
                 yield titled(TokenStream(id="token-pane", classes="pane"), "Token stream")
                 yield self.counter()
@@ -184,8 +182,15 @@ class AppBase(App[None]):
             box.focus()
         if self._themes_pending:
             self.call_after_refresh(self._register_themes)
+        self.call_after_refresh(self._mount_tabs)
         # Importing LangChain holds the GIL for about a second: it starts once the first frame is out.
         self.call_after_refresh(self.set_timer, BOOT_DELAY, self.boot)
+
+    async def _mount_tabs(self) -> None:
+        """The side panes' tabs (shown below 120 columns only): their widgets cost the first frame ≈ 12 ms of CPU."""
+        tabs = Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"), Tab("Counter", id="tab-counter"),
+                    id="side-tabs")
+        await self.query_one("#side").mount(tabs, before=0)
 
     def on_unmount(self) -> None:
         self._stop_replay.set()
