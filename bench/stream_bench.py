@@ -148,38 +148,52 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--startup-runs", type=int, default=7)
     parser.add_argument("--only", choices=("stream", "startup"), help="measure one of the two")
+    parser.add_argument("--against", metavar="DIR", help="start-up of another checkout too (its `tui` folder), "
+                        "interleaved with this one's: `git archive <commit> tui | tar -x -C DIR`")
     args = parser.parse_args()
     if args.only != "stream":
-        startup(args.startup_runs)
+        startup(args.startup_runs, args.against)
     if args.only != "startup":
         stream(args.tokens, args.runs)
 
 
-def startup(runs: int) -> None:
-    """First frame of the app beside a bare hello app, interleaved so both see the same machine load."""
+def startup(runs: int, against: str | None = None) -> None:
+    """First frame and ready to send, beside a bare hello app, interleaved so all see the same machine load."""
     # The warm-up writes bytecode caches, as any user's first launch does, even where PYTHONDONTWRITEBYTECODE is set
     # (it is on the development machines): without them every launch would compile flowertui from source again.
     env = {"TERM": "xterm-256color", "COLUMNS": "160", "LINES": "48", "PYTHONDONTWRITEBYTECODE": "",
-           "FLOWERTUI_DATA_DIR": tempfile.mkdtemp(prefix="flowertui-bench-")}
+           "FLOWERTUI_DATA_DIR": tempfile.mkdtemp(prefix="flowertui-bench-"),
+           "FLOWERTUI_CONFIG_DIR": tempfile.mkdtemp(prefix="flowertui-bench-config-")}
+    trees = {"flowertui": env}
+    if against:
+        trees[f"flowertui at {against}"] = {**env, "PYTHONPATH": str(Path(against) / "tui")}
     flowertui = [sys.executable, "-m", "flowertui"]
     hello = [sys.executable, "-c", HELLO]
-    first_frame(flowertui, b"Conversation", env)  # warm the bytecode caches of both
+    for tree_env in trees.values():  # warm the bytecode caches of each
+        first_frame(flowertui, b"Conversation", tree_env)
     first_frame(hello, b"Conversation", env)
-    startup_app, startup_hello, ready = [], [], []
+    frames: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
+    ready: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
+    hellos = []
     for _ in range(runs):
-        startup_app.append(first_frame(flowertui, b"Conversation", env))
-        startup_hello.append(first_frame(hello, b"Conversation", env))
-        ready.append(first_frame(flowertui, "● idle".encode(), env))
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, first frame × {runs} (medians)")
+        for name, tree_env in trees.items():
+            frames[name].append(first_frame(flowertui, b"Conversation", tree_env))
+        hellos.append(first_frame(hello, b"Conversation", env))
+        for name, tree_env in trees.items():
+            ready[name].append(first_frame(flowertui, "● idle".encode(), tree_env))
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, load average "
+          f"{os.getloadavg()[0]:.1f}, start-up × {runs} (medians)")
     print()
-    print("| measure | flowertui | bare Textual baseline | ratio | target |")
-    print("| --- | --- | --- | --- | --- |")
-    for index, name in enumerate(("time to first frame", "CPU until first frame")):
-        app = statistics.median(run[index] for run in startup_app)
-        hello = statistics.median(run[index] for run in startup_hello)
-        print(f"| {name} | {app:.2f} s | {hello:.2f} s (hello app) | {app / hello:.2f}× | ≤ 1.3× |")
-    for index, name in enumerate(("time until ready to send", "CPU until ready to send")):
-        print(f"| {name} | {statistics.median(run[index] for run in ready):.2f} s | | | ≤ 0.6 s |")
+    print("| measure | tree | median | hello app (same run) | ratio | target |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for index, what in enumerate(("time to first frame", "CPU until first frame")):
+        base = statistics.median(run[index] for run in hellos)
+        for name in trees:
+            value = statistics.median(run[index] for run in frames[name])
+            print(f"| {what} | {name} | {value:.3f} s | {base:.3f} s | {value / base:.2f}× | ≤ 1.3× |")
+    for index, what in enumerate(("time until ready to send", "CPU until ready to send")):
+        for name in trees:
+            print(f"| {what} | {name} | {statistics.median(run[index] for run in ready[name]):.3f} s | | | ≤ 0.6 s |")
     print()
 
 

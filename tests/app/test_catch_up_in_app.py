@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
+
+import pytest
 
 from flowertui.app.app import ChatApp
 from flowertui.app.screens.catch_up_dialog import CatchUpDialog
@@ -16,6 +19,9 @@ from flowertui.session.store import DB_NAME, SessionStore
 from tests.support.pilot import SIZE, make_app, ready, say, settle, wait_until
 from tests.support.rigs import LESSON, record_session
 from tests.support.openai_server import OpenAIServer, Reply
+
+
+_NONE = SimpleNamespace(calls=0)  # no catch-up open yet
 
 
 def _starts(app) -> list:
@@ -145,3 +151,33 @@ async def test_the_question_can_be_turned_off_and_the_offline_assistant_never_as
         await ready(pilot)
         await settle(pilot)
         assert len(_starts(app)) == 1 and not isinstance(app.screen, CatchUpDialog)
+
+
+@pytest.mark.parametrize("start", ["resume", "switch"])
+async def test_escape_cancels_a_catch_up_outside_a_turn_and_records_what_it_spent(start):
+    """A resume's catch-up, or a switch's (alt+3 while typing), runs outside any turn: Esc stops it, as it stops a
+    reply, and the summariser calls made so far are counted."""
+    rig, path = record_session(load_script("week"), "buffer")
+    app = ChatApp(Settings(ProviderSettings(speed=30), MemorySettings()),
+                  memory_kind="summary" if start == "resume" else None,
+                  history=load_session(rig.bus.session_id, path))
+    async with app.run_test(size=SIZE) as pilot:
+        if start == "switch":
+            await ready(pilot)
+            await pilot.press("alt+3")
+        box = app.query_one("#message")
+        await wait_until(pilot, lambda: (app.ledger.catching_up("summary") or _NONE).calls >= 1, timeout=60,
+                         what="a summariser call of the catch-up")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.focused is box  # Esc cancelled; it did not also leave the box
+        status = app.query_one("#status")
+        assert status.state == "cancelled" and "catch-up cancelled" in status.detail, (status.state, status.detail)
+        assert app.mode.kind == ("summary" if start == "resume" else "buffer")  # a cancelled switch does not happen
+        assert 0 < app.live.conversation.read["summary"] < 10
+        spent = app.ledger.totals("summary").catch_up_tokens
+        assert spent > 0 and app.ledger.total().tokens == rig.ledger.total().tokens + spent
+    store = SessionStore(path)
+    ends = [e for e in store.events(rig.bus.session_id) if e.kind == "memory_catchup_end"]
+    assert len(ends) == 1 and ends[0].payload["cancelled"] and ends[0].payload["total_tokens"] == spent
+    store.close()

@@ -164,6 +164,42 @@ async def test_alt_keys_switch_memory_and_theme_mid_reply_without_leaving_the_bo
         assert {"memory('buffer')": "alt+1-8", "compare": "alt+c", "next_theme": "alt+t"}.items() <= _footer(app).items()
 
 
+
+async def _from_terminal(pilot, data: str) -> None:
+    """Send `data` as a terminal would: bytes through Textual's own input parser (a real XTermParser, Escape's
+    wait included), its key events to the app the way the driver delivers them."""
+    from textual import constants
+    from textual._xterm_parser import XTermParser
+
+    parser = XTermParser()
+    keys = list(parser.feed(data))
+    await pilot.pause(constants.ESCAPE_DELAY + 0.05)  # xterm and tmux: Alt+key is Esc, then the key
+    keys += list(parser.tick())
+    for key in keys:
+        pilot.app._driver.process_message(key)
+    await pilot.pause()
+
+
+async def test_alt_digits_as_xterm_and_tmux_send_them_switch_memory_and_type_nothing():
+    """Alt+2 arrives as Esc 2, which Textual reads as macOS's Option character `™`: the box took it as text."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        box = app.query_one("#message")
+        await pilot.press(*"my draft")
+        for data, kind in (("\x1b2", "window"), ("\x1b5", "token_buffer"), ("\x1b1", "buffer")):
+            await _from_terminal(pilot, data)
+            await settle(pilot)
+            assert app.mode.kind == kind and app.focused is box and box.value == "my draft", (data, box.value)
+        await _from_terminal(pilot, "\x1bc")  # alt+c, as before
+        await settle(pilot)
+        assert app.mode.compare and box.value == "my draft"
+        await _from_terminal(pilot, "\x1b")  # Esc alone still leaves the box; then 2 is memory.window's key
+        await _from_terminal(pilot, "2")
+        await settle(pilot)
+        assert app.mode.kind == "window" and app.focused is not box and box.value == "my draft"
+
+
 # 7. type-ahead ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("enter", ["ctrl+j", "enter"])  # ctrl+j: Enter while the terminal is still in line mode
 async def test_messages_typed_ahead_in_one_burst_are_each_sent_as_typed_in_order(slow_engine, enter):

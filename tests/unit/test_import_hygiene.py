@@ -81,6 +81,7 @@ async def test_only_the_starting_theme_is_read_before_the_first_frame(tmp_path, 
     from flowertui.config import Settings
     from flowertui.engine.kinds import MemorySettings
     from flowertui.engine.providers import ProviderSettings
+    from tests.support.pilot import wait_until
 
     monkeypatch.setenv("FLOWERTUI_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FLOWERTUI_CONFIG_DIR", str(tmp_path / "config"))
@@ -88,8 +89,8 @@ async def test_only_the_starting_theme_is_read_before_the_first_frame(tmp_path, 
     app = ChatApp(Settings(ProviderSettings(speed=0), MemorySettings()), theme="lavender")
     assert app.theme == "lavender" and app.flower_themes == ["lavender"]
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause(0.3)
-        assert len(app.flower_themes) == 6 and app.theme == "lavender"
+        await wait_until(pilot, lambda: len(app.flower_themes) == 6, what="the other themes to be read")
+        assert app.theme == "lavender"
         border = app.query_one("#conversation").styles.border_top[1]  # the starting theme is fully applied
         assert border.hex.lower() == app.theme_variables["ft-pane-conversation"].lower()
         assert app.has_class("-dark-mode", "-theme-lavender")
@@ -173,4 +174,20 @@ def test_the_otlp_exporter_and_protobuf_load_only_when_an_otlp_export_is_asked_f
     ])
     env = {**os.environ, "FLOWERTUI_DATA_DIR": str(tmp_path / "data")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_engine_loads_langchain_without_running_langsmith_s_generated_api_types():
+    """langsmith imports its whole generated API package (`langsmith.types`, hundreds of pydantic models, about a
+    quarter of the engine's import) for one type alias; LangChain imports langsmith whatever we do. The package's
+    body runs only when something reads from it, and then everything in it is there."""
+    code = (
+        "import sys; import flowertui.engine.assembly;"
+        "types = sys.modules['langsmith.types'];"
+        "assert 'Session' not in vars(types), 'langsmith.types ran at import';"
+        "from langsmith.types.run_select_field import RunSelectField;"
+        "from langsmith.types import Session; import langsmith; from langsmith import types as again;"
+        "assert again is types and langsmith.types is types and types.Run.__name__ == 'Run'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -46,6 +46,7 @@ class ChatApp(AppBase):
     SESSION_KIND = "chat"
     PROBLEM_TITLE = "Engine"
     NOTHING_TO_EXPORT = "Nothing to export yet: a session is recorded from its first turn."
+    DRAW_INTERVAL = 0.1  # a streamed reply is drawn 10 times a second (the trace app draws every batch at once)
 
     def __init__(self, settings: Settings, *, memory_kind: str | None = None, compare: bool = False,
                  theme: str | None = None, history: SessionData | None = None,
@@ -95,7 +96,8 @@ class ChatApp(AppBase):
         """Replay a recording, or import LangChain and build the conversation, off the UI thread."""
         from flowertui.session.replay import Replay, resume_point
 
-        self.prices.warm_in_background()  # off the first frame, and before any cost is drawn
+        if self.history is not None:  # a recording's costs are drawn at once
+            self.prices.warm_in_background()
         if self.replaying:
             self.play(self.replay)
             return
@@ -115,7 +117,9 @@ class ChatApp(AppBase):
         except Exception as exc:  # a provider that cannot even be built is reported, not raised
             self.post_message(EngineProblem(f"could not start the engine: {exc}"))
             return
-        self.post_message(EngineReady(live))  # ready to send: what follows only warms the first reply's widget
+        self.post_message(EngineReady(live))  # ready to send: what follows is not needed before the first reply
+        if self.history is None:  # not beside LangChain's import: both hold the GIL (the offline model's price is
+            self.prices.warm_in_background()  # in prices.toml; the database is for other models' first cost)
         from textual.widgets import Markdown  # noqa: F401  imported here, off the UI thread
 
     def stop_work(self) -> None:
@@ -269,11 +273,14 @@ class ChatApp(AppBase):
             self._engine(lambda: conversation.set_compare(on))
 
     def action_cancel(self) -> None:
-        """Cancel the reply in flight and take back the messages still waiting; else leave the box."""
+        """Cancel the reply or catch-up in flight and take back the messages still waiting; else leave the box.
+
+        A catch-up (a resume's, a switch's, compare mode's) runs outside any turn: the engine lock says a step is
+        in flight. Cancelled, it records what it spent, as a cancelled reply does."""
         took_back = self._take_back_waiting()
         if took_back:
             self.query_one(ConversationView).drop_hold("cancelled")
-        if self.turn_running and self.live is not None:
+        if self.live is not None and (self.turn_running or self._engine_lock.locked()):
             self.live.conversation.cancel()
         elif not took_back:
             super().action_cancel()

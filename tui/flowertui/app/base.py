@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from contextlib import suppress
@@ -34,6 +35,7 @@ from flowertui.app.bridge import EventInbox
 from flowertui.app.keys import Command, commands, resolve_keymap
 from flowertui.app.messages import EngineProblem, EventsPending, Notice
 from flowertui.app.state import load_state, save_state
+from flowertui.app.terminal_keys import free_alt_keys
 from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.app.widgets.history_input import HistoryInput
 from flowertui.app.widgets.token_stream import TokenStream
@@ -62,6 +64,9 @@ class AppBase(App[None]):
     COMMANDS_SHOWN: ClassVar[tuple[Command, ...]]  # its set from keys.py: its bindings, help table and palette
     PROBLEM_TITLE: ClassVar[str]  # the title of an EngineProblem's notification
     NOTHING_TO_EXPORT: ClassVar[str]  # said by `e` before the session has anything recorded
+    # Seconds between two draws while events keep coming (a batch after a quiet spell is drawn at once). Each draw
+    # re-renders every pane that changed, whatever the number of events it brings: fewer draws, less CPU per token.
+    DRAW_INTERVAL: ClassVar[float] = 0.0
     ledger: Callable[[Event], None]  # the session's ledger, set by each app: the engine or the bus feeds it
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -82,6 +87,7 @@ class AppBase(App[None]):
         self.settings = settings
         self.keys = resolve_keymap(self.SESSION_KIND, settings.keymap)  # the keys in force, shown wherever keys are
         self._bind_keys()
+        free_alt_keys(key for keys in self.keys.keys.values() for key in keys)  # alt+2 as xterm and tmux send it
         self.asked_theme = theme
         self.history = history
         self.replay = replay
@@ -91,6 +97,7 @@ class AppBase(App[None]):
         self.writer = None  # the SessionWriter, once the boot worker opened the database
         self.export_format = "jsonl"  # the export dialog offers the format used last
         self.inbox = EventInbox(self)
+        self._last_draw, self._draw_due = 0.0, False  # see DRAW_INTERVAL
         self._stop_replay = threading.Event()
         self._told_replay = False  # a key typed in a replay is answered once with the replay's keys
         self._state_lock = threading.Lock()
@@ -152,9 +159,7 @@ class AppBase(App[None]):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield from self.left()
-            with Vertical(id="side", classes="show-events"):  # tabs below 120 columns
-                yield Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"),
-                           Tab("Counter", id="tab-counter"), id="side-tabs")
+            with Vertical(id="side", classes="show-events"):  # tabs below 120 columns, mounted after the first frame
                 yield titled(EventsPane(id="events-pane", classes="pane"), "Callback events")
                 yield titled(TokenStream(id="token-pane", classes="pane"), "Token stream")
                 yield self.counter()
@@ -182,8 +187,15 @@ class AppBase(App[None]):
             box.focus()
         if self._themes_pending:
             self.call_after_refresh(self._register_themes)
+        self.call_after_refresh(self._mount_tabs)
         # Importing LangChain holds the GIL for about a second: it starts once the first frame is out.
         self.call_after_refresh(self.set_timer, BOOT_DELAY, self.boot)
+
+    async def _mount_tabs(self) -> None:
+        """The side panes' tabs (shown below 120 columns only): their widgets cost the first frame ≈ 12 ms of CPU."""
+        tabs = Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"), Tab("Counter", id="tab-counter"),
+                    id="side-tabs")
+        await self.query_one("#side").mount(tabs, before=0)
 
     def on_unmount(self) -> None:
         self._stop_replay.set()
@@ -310,6 +322,20 @@ class AppBase(App[None]):
         return batch
 
     async def on_events_pending(self, _: EventsPending) -> None:
+        wait = self._last_draw + self.DRAW_INTERVAL - time.monotonic()
+        if wait > 0:  # drawn not long ago: the events wait in the inbox (which posts no new wake-up meanwhile)
+            if not self._draw_due:
+                self._draw_due = True
+                self.set_timer(wait, self._draw_due_batch)
+            return
+        await self._draw_batch()
+
+    async def _draw_due_batch(self) -> None:
+        self._draw_due = False
+        await self._draw_batch()
+
+    async def _draw_batch(self) -> None:
+        self._last_draw = time.monotonic()
         batch = self.take_batch()
         if not batch:
             return
@@ -359,7 +385,10 @@ class AppBase(App[None]):
         return ", ".join(f"{self.keys.display(c.id)} {c.footer}" for c in shown)
 
     def on_tabs_tab_activated(self, message: Tabs.TabActivated) -> None:
-        side, shown = self.query_one("#side"), SIDE_TABS[message.tab.id]
+        try:
+            side, shown = self.query_one("#side"), SIDE_TABS[message.tab.id]
+        except NoMatches:  # the tabs were mounted as the app was closing
+            return
         if not side.has_class(shown):  # restyling the side costs ~40 ms: not for the tab it already shows
             side.remove_class(*SIDE_TABS.values())
             side.add_class(shown)

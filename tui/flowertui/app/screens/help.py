@@ -46,8 +46,8 @@ it is catching up and then what it cost, and those tokens count in that kind's t
 Keys work when the message box is not focused: press **Esc** to leave it; start typing to return to it.
 The memory, compare and theme keys also work while you type, with **alt** (**alt+1**…**alt+5**, **alt+m**,
 **alt+c**, **alt+t**, as the footer shows them), mid-reply too: a memory or compare switch pressed while a
-reply streams applies from the next turn, and says so at once (**alt+1**…**alt+5** need a terminal that
-speaks the kitty keyboard protocol; **alt+m**, the next kind, works in any). In an empty message box **?** opens this help.
+reply streams applies from the next turn, and says so at once. **Esc** cancels a reply, or a memory's catch-up,
+in flight. In an empty message box **?** opens this help.
 
 Every key is also a command in the palette (**ctrl+p**), and every key can be remapped by its id in the
 config file's `[keymap]` table (a remapped memory, compare or theme key keeps its alt form). A key name

@@ -45,11 +45,14 @@ class StatusLine(Static):
         elif event.kind == "memory_catchup_start":
             self.set_state("updating memory", f"{event.memory_kind}: catching up on {p.get('turns', 0)} turns")
         elif event.kind == "memory_catchup_end":
+            tokens = f"{p.get('total_tokens', 0):,}{'?' if p.get('usage_missing') else ''}"
+            cost = cost_words(p.get("cost"), p.get("currency"))
             if p.get("error"):
                 self.set_state("error", p["error"])
+            elif p.get("cancelled"):  # stopped by Esc (or a quit): what it read until then is kept, and counted
+                self.set_state("cancelled", f"{event.memory_kind} catch-up cancelled: {tokens} tokens, {cost}",
+                               short=f"↻ {tokens} tok, {cost}")
             else:  # the work is over: idle, saying what the catch-up cost
-                tokens = f"{p.get('total_tokens', 0):,}{'?' if p.get('usage_missing') else ''}"
-                cost = cost_words(p.get("cost"), p.get("currency"))
                 self.set_state("idle", f"{event.memory_kind} caught up: {tokens} tokens, {cost}",
                                short=f"↻ {tokens} tok, {cost}")
         elif event.kind == "chat_model_start" and event.maintenance:
