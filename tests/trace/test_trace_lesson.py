@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.support.traced import program, receivers, session_events, trace_json
 
@@ -90,12 +92,13 @@ def test_three_concurrent_agenerate_calls_are_three_runs_with_their_own_tokens()
     assert doc["models"]["gpt-4o-mini"]["total_tokens"] == 66
 
 
-def test_a_langgraph_graph_nests_its_nodes_and_shows_the_tool_call():
-    doc, done = trace_json(program("graph.py"))
-    assert done.returncode == 0, done.stderr.decode()
-    [graph] = doc["runs"]
+@pytest.mark.xdist_group("traces")
+def test_a_langgraph_graph_nests_its_nodes_and_shows_the_tool_call(traces):
+    traced = traces("graph.py")
+    assert traced.done.returncode == 0, traced.done.stderr.decode()
+    [graph] = traced.doc["runs"]
     assert graph["kind"] == "graph" and graph["status"] == "done"
-    events = session_events(doc["session_id"])
+    events = traced.events()
     parents = {e.run_id: e.parent_run_id for e in events if e.kind.endswith("_start")}
 
     def root(run_id):
