@@ -29,16 +29,16 @@ class HistoryInput(Input):
         self._draft = ""
 
     async def _on_key(self, event: events.Key) -> None:
-        """Enter sends, here, in order with the keys around it. A key that is the app's (any alt+key: keys.py binds
-        the memory and theme keys so; help's key in an empty box) carries a character when a terminal reports it
-        so (alt+m without the kitty protocol arrives as Escape, `m`): Input types it, then `_give_to_app` takes it
-        back and presses the key again without the character, which only the app's bindings answer."""
+        """Enter sends, here, in order with the keys around it. A key that is the app's (a bound alt+key: keys.py
+        binds the memory and theme keys so; help's key in an empty box) carries a character when a terminal reports
+        it so (alt+m without the kitty protocol arrives as Escape, `m`): Input types it, then `_give_to_app` takes
+        it back and presses the key again without the character, which only the app's bindings answer."""
         if event.key in SEND_KEYS:
             event.stop()
             text, self.value = self.value, ""
             self.post_message(self.Submitted(self, text))
-        elif event.is_printable and (event.key.startswith("alt+") or
-                                     (event.key in self.keys_when_empty and not self.value)):
+        elif event.is_printable and ((event.key.startswith("alt+") and event.key in self.app.active_bindings)
+                                     or (event.key in self.keys_when_empty and not self.value)):
             self.call_next(self._give_to_app, event.key, self.value, self.selection)
 
     def _give_to_app(self, key: str, value: str, selection: Selection) -> None:
