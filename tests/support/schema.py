@@ -35,7 +35,8 @@ def _by_kind() -> dict[str, jsonschema.protocols.Validator]:
     for alternative in event["oneOf"]:
         kind = defs[alternative["$ref"].removeprefix("#/$defs/")]["properties"]["kind"]["const"]
         assert kind not in validators, f"two alternatives of `event` pin kind {kind!r}"
-        validators[kind] = _VALIDATOR({"$schema": SCHEMA["$schema"], "$defs": defs, **rest, "$ref": alternative["$ref"]})
+        narrowed = {"$schema": SCHEMA["$schema"], "$defs": defs, **rest, "$ref": alternative["$ref"]}
+        validators[kind] = _VALIDATOR(narrowed)
     return validators
 
 

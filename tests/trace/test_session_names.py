@@ -48,7 +48,8 @@ def test_the_usage_legend_is_printed_only_when_a_row_is_marked():
 def test_the_markdown_export_rounds_run_durations(tmp_path, traces):
     traced = traces("one_call.py")
     out = tmp_path / "run.md"
-    assert flowertui("export", traced.doc["session_id"], "--format", "md", "-o", str(out), env=traced.env).returncode == 0
+    done = flowertui("export", traced.doc["session_id"], "--format", "md", "-o", str(out), env=traced.env)
+    assert done.returncode == 0
     rows = [line for line in out.read_text().splitlines() if line.startswith("| RunnableSequence")
             or line.startswith("| FakeListChatModel")]
     assert rows and all(re.search(r"\| \d+\.\d\d \| \d+ \|$", row) for row in rows), rows
