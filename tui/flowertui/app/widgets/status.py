@@ -36,20 +36,20 @@ class StatusLine(Static):
     def _take(self, event: Event) -> None:
         p = event.payload
         if event.kind == "session_start":
-            self.provider, self.model, self.session = p["provider"], p["model"], event.session_id
+            self.provider, self.model, self.session = p.provider, p.model, event.session_id
             self.set_state("idle")
         elif event.kind == "turn_start":
             self.set_state("waiting for first token")
         elif event.counted_token and not event.maintenance and self.state == "waiting for first token":
             self.set_state("streaming")
         elif event.kind == "memory_catchup_start":
-            self.set_state("updating memory", f"{event.memory_kind}: catching up on {p.get('turns', 0)} turns")
+            self.set_state("updating memory", f"{event.memory_kind}: catching up on {p.turns} turns")
         elif event.kind == "memory_catchup_end":
-            if p.get("error"):
-                self.set_state("error", p["error"])
+            if p.error:
+                self.set_state("error", p.error)
             else:  # the work is over: idle, saying what the catch-up cost
-                tokens = f"{p.get('total_tokens', 0):,}{'?' if p.get('usage_missing') else ''}"
-                cost = cost_words(p.get("cost"), p.get("currency"))
+                tokens = f"{p.total_tokens or 0:,}{'?' if p.usage_missing else ''}"
+                cost = cost_words(p.cost, p.currency)
                 self.set_state("idle", f"{event.memory_kind} caught up: {tokens} tokens, {cost}",
                                short=f"↻ {tokens} tok, {cost}")
         elif event.kind == "chat_model_start" and event.maintenance:
@@ -59,7 +59,7 @@ class StatusLine(Static):
         elif event.kind == "turn_cancelled":
             self.set_state("cancelled")
         elif event.kind == "turn_error":
-            self.set_state("error", p.get("error", ""))
+            self.set_state("error", p.error or "")
 
     def set_state(self, state: str, detail: str = "", short: str = "") -> None:
         self.state, self.detail, self.short = state, detail, short
