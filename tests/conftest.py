@@ -8,6 +8,8 @@ import threading
 
 import pytest
 
+from tests.support.traced import traces  # noqa: F401  (a session fixture: programs traced once per worker)
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _app_dirs(tmp_path_factory):
@@ -67,3 +69,18 @@ def slow_engine(monkeypatch):
 
     monkeypatch.setattr(assembly, "assemble", waiting)
     return gate
+
+
+def pytest_collection_modifyitems(items):
+    """Modules that start child processes (`flowertui`, traced programs) first: most of the suite's time is theirs,
+    and xdist hands tests out in collection order, so the quick in-process tests are left to even out the workers
+    at the end instead of one worker finishing a long trace test alone."""
+    starts_processes: dict[object, bool] = {}
+
+    def quick(item) -> bool:
+        if item.path not in starts_processes:
+            source = item.path.read_text("utf-8") if item.path.suffix == ".py" else ""
+            starts_processes[item.path] = any(word in source for word in ("subprocess", "support.traced", "PtyApp"))
+        return not starts_processes[item.path]
+
+    items.sort(key=quick)  # stable: each module keeps its order

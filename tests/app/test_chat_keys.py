@@ -200,6 +200,33 @@ async def test_alt_digits_as_xterm_and_tmux_send_them_switch_memory_and_type_not
         assert app.mode.kind == "window" and app.focused is not box and box.value == "my draft"
 
 
+async def test_alt_keys_with_their_character_as_a_plain_terminal_sends_them_are_commands_never_text():
+    """Without the kitty protocol alt+c arrives as Escape, `c`: Textual reports alt+c carrying the character c."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        box = app.query_one("#message")
+        await pilot.press(*"pink")
+        box.cursor_position = 2
+        theme = app.theme
+        for key in ("alt+c", "alt+t", "alt+2"):
+            app.post_message(events.Key(key, key[-1]))
+            await pilot.pause()
+        await wait_until(pilot, lambda: app.mode.kind == "window" and app.mode.compare and app.theme != theme,
+                         what="compare, the next theme and window memory")
+        assert box.value == "pink" and box.cursor_position == 2 and app.focused is box
+        app.post_message(events.Key("alt+z", "z"))  # bound to nothing: its character is typed, as before
+        await pilot.pause()
+        assert box.value == "piznk" and box.cursor_position == 3
+        app.post_message(events.Key("question_mark", "?"))  # the box holds text: a question mark is text
+        await pilot.pause()
+        assert box.value == "piz?nk" and not isinstance(app.screen, HelpScreen)
+        box.value = ""
+        app.post_message(events.Key("question_mark", "?"))  # an empty box: help's
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
+        assert box.value == ""
+
+
 # 7. type-ahead ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("enter", ["ctrl+j", "enter"])  # ctrl+j: Enter while the terminal is still in line mode
 async def test_messages_typed_ahead_in_one_burst_are_each_sent_as_typed_in_order(slow_engine, enter):

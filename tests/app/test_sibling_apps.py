@@ -27,7 +27,8 @@ def handlers(cls: type) -> list[str]:
 
 @pytest.mark.parametrize("app", [ChatApp, TraceApp])
 def test_each_message_handler_is_defined_in_one_class(app):
-    """Textual calls a handler of every class up the MRO: one defined twice runs twice or needs prevent_default()."""
+    """Textual calls a handler of every class up the MRO: one defined twice runs twice, or has to cancel the base
+    class's handler."""
     ours = [cls for cls in app.__mro__ if issubclass(cls, AppBase)]
     names = [name.lstrip("_") for cls in ours for name in handlers(cls)]
     assert sorted(names) == sorted(set(names))

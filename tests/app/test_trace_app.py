@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -181,15 +183,12 @@ async def test_listen_shows_a_watched_program_live():
         assert runs[0].startswith("RunnableSequence chain 1")
 
 
-async def test_a_traced_session_replays_in_the_trace_panes():
+@pytest.mark.xdist_group("traces")
+async def test_a_traced_session_replays_in_the_trace_panes(traces):
     from flowertui.session.replay import Replay, load_session
-    from tests.support.traced import trace_json
 
-    doc, _ = trace_json(program("graph.py"))
-    import os
-    from pathlib import Path
-
-    data = load_session(doc["session_id"], Path(os.environ["FLOWERTUI_DATA_DIR"]) / "sessions.sqlite3")
+    traced = traces("graph.py")
+    data = load_session(traced.doc["session_id"], traced.data / "sessions.sqlite3")
     app = TraceApp(Settings(ProviderSettings(speed=0), MemorySettings()), None, history=data,
                    replay=Replay(time_scale=0))
     async with app.run_test(size=SIZE) as pilot:

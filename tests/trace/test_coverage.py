@@ -26,13 +26,14 @@ def test_a_python_that_never_loads_the_probe_is_reported_not_traced(flag, reason
     assert doc["coverage"] == "not traced" and "did not load" in doc["coverage_note"]
 
 
-def test_a_program_without_langchain_is_told_apart_from_one_without_a_model_call():
-    plain, _ = trace_json(program("plain.py"))
+@pytest.mark.xdist_group("traces")
+def test_a_program_without_langchain_is_told_apart_from_one_without_a_model_call(traces):
+    plain = traces("plain.py").doc
     assert plain["coverage"] == "no langchain" and plain["coverage_note"] == "the program never imported LangChain"
     quiet, _ = trace_json(program("imports_only.py"))
     assert quiet["coverage"] == "no model call"
     assert quiet["coverage_note"] == "LangChain was imported but no model was called"
-    traced, _ = trace_json(program("one_call.py"))
+    traced = traces("one_call.py").doc
     assert traced["coverage"] == "traced" and "coverage_note" not in traced
 
 
@@ -55,8 +56,9 @@ def test_the_app_says_not_traced_on_screen_and_after_it_closes():
         app.close()
 
 
-def test_langchains_own_handlers_are_labelled_apart_from_the_programs():
-    doc, _ = trace_json(program("langchains_own.py"))
+@pytest.mark.xdist_group("traces")
+def test_langchains_own_handlers_are_labelled_apart_from_the_programs(traces):
+    doc = traces("langchains_own.py").doc
     assert doc["handlers"]["Mine"]["by"] == "program"
     assert doc["handlers"]["_AstreamEventsCallbackHandler"]["by"] == "langchain"
     table = flowertui("trace", "--headless", program("langchains_own.py")).stderr.decode()

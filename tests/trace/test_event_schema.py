@@ -8,29 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from flowertui.trace.launcher import probe_env
 from flowertui.trace.probe.flowertui_probe import PROTOCOL
 from flowertui.trace.spool import spool_dir
+from tests.support.schema import SCHEMA, validate
 from tests.support.traced import flowertui, program
 
-SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "events.schema.json").read_text("utf-8"))
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "events"
-
-
-def validate(path: Path) -> list[dict]:
-    """Every line of an export checked: the header against `header`, each event against `event`."""
-    lines = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
-    validator = jsonschema.Draft202012Validator
-    header = validator({**SCHEMA, "$ref": "#/$defs/header"})
-    event = validator({**SCHEMA, "$ref": "#/$defs/event"})
-    header.validate(lines[0])
-    for line in lines[1:]:
-        errors = sorted(event.iter_errors(line), key=str)
-        assert not errors, (line["kind"], [e.message for e in errors][:3])
-    return lines[1:]
 
 
 def exported(session: str, tmp_path: Path) -> Path:

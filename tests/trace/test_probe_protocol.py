@@ -11,17 +11,15 @@ import sys
 import threading
 from pathlib import Path
 
-import jsonschema
-
 from flowertui.engine.bus import EventBus
 from flowertui.trace.launcher import probe_env
 from flowertui.trace.probe.flowertui_probe import PROTOCOL
 from flowertui.trace.receiver import Listener, Translator
+from tests.support.schema import check_event
 from tests.support.traced import program
 
 ROOT = Path(__file__).parents[2]
 DOC = (ROOT / "docs" / "PROBE.md").read_text("utf-8")
-SCHEMA = json.loads((ROOT / "docs" / "events.schema.json").read_text("utf-8"))
 
 
 def blocks(language: str) -> list[str]:
@@ -99,9 +97,8 @@ def test_the_viewer_accepts_the_documents_hello_line_and_batches_and_acknowledge
     assert all(line.startswith("ack ") for line in acks.decode().splitlines())
     sent = [r for b in batches for r in b["records"]]
     assert [e.kind for e in seen] == [r.get("kind", "probe_hello") for r in sent if r["t"] != "loaded"]
-    validator = jsonschema.Draft202012Validator({**SCHEMA, "$ref": "#/$defs/event"})
     for event in seen:
-        validator.validate(event.to_dict())
+        check_event(event.to_dict())
     assert seen[0].payload.protocol == PROTOCOL
     tokens = [e for e in seen if e.kind == "llm_new_token"]
     assert [t.payload.token for t in tokens] == ["ro", "ses"] and tokens[1].payload.handlers == tokens[0].payload.handlers

@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.traced import flowertui, program, session_events, trace_json
+from tests.support.traced import flowertui, program, trace_json
 
 
 def test_sessions_names_traced_runs_by_script_and_lessons_by_number():
@@ -42,19 +44,21 @@ def test_the_usage_legend_is_printed_only_when_a_row_is_marked():
     assert plain.returncode == 0 and b"? the provider sent no usage" not in plain.stderr
 
 
-def test_the_markdown_export_rounds_run_durations(tmp_path):
-    doc, _ = trace_json(program("one_call.py"))
+@pytest.mark.xdist_group("traces")
+def test_the_markdown_export_rounds_run_durations(tmp_path, traces):
+    traced = traces("one_call.py")
     out = tmp_path / "run.md"
-    assert flowertui("export", doc["session_id"], "--format", "md", "-o", str(out)).returncode == 0
+    done = flowertui("export", traced.doc["session_id"], "--format", "md", "-o", str(out), env=traced.env)
+    assert done.returncode == 0
     rows = [line for line in out.read_text().splitlines() if line.startswith("| RunnableSequence")
             or line.startswith("| FakeListChatModel")]
     assert rows and all(re.search(r"\| \d+\.\d\d \| \d+ \|$", row) for row in rows), rows
 
 
 
-def test_a_chain_end_event_carries_its_runs_name():
-    doc, _ = trace_json(program("langchains_own.py"))
-    ends = [e for e in session_events(doc["session_id"]) if e.kind == "chain_end"]
+@pytest.mark.xdist_group("traces")
+def test_a_chain_end_event_carries_its_runs_name(traces):
+    ends = [e for e in traces("langchains_own.py").events() if e.kind == "chain_end"]
     assert ends and "RunnableSequence" in {e.name for e in ends} and "chain" not in {e.name for e in ends}
 
 

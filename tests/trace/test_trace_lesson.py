@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.traced import program, receivers, session_events, trace_json
+from tests.support.traced import Traced, program, receivers, session_events, trace_json
 
 
-def test_every_handler_is_attributed_with_its_scope_and_the_ledger_matches_the_server():
+@pytest.fixture(scope="module")
+def lesson_traced(tmp_path_factory) -> tuple[Traced, int]:
+    """lesson.py traced once for the module against a loopback server (gpt-4o-mini, 42 + 5 tokens a call), and
+    how many calls the server answered."""
+    data = tmp_path_factory.mktemp("lesson-traced") / "data"
     with OpenAIServer(Reply(model="gpt-4o-mini", prompt_tokens=42, completion_tokens=5)) as server:
-        doc, done = trace_json(program("lesson.py"), server.base_url)
+        doc, done = trace_json(program("lesson.py"), server.base_url, env={"FLOWERTUI_DATA_DIR": str(data)})
         calls = len(server.requests)
+    return Traced(doc, done, data), calls
+
+
+@pytest.mark.xdist_group("lesson-traced")
+def test_every_handler_is_attributed_with_its_scope_and_the_ledger_matches_the_server(lesson_traced):
+    traced, calls = lesson_traced
+    doc, done = traced.doc, traced.done
     assert done.returncode == 0 and doc["exit_code"] == 0, done.stderr.decode()
-    events = session_events(doc["session_id"])
+    events = traced.events()
     assert doc["events"] == len(events)
 
     chain_starts = {e.name: e for e in events if e.kind == "chain_start"}
@@ -90,12 +103,13 @@ def test_three_concurrent_agenerate_calls_are_three_runs_with_their_own_tokens()
     assert doc["models"]["gpt-4o-mini"]["total_tokens"] == 66
 
 
-def test_a_langgraph_graph_nests_its_nodes_and_shows_the_tool_call():
-    doc, done = trace_json(program("graph.py"))
-    assert done.returncode == 0, done.stderr.decode()
-    [graph] = doc["runs"]
+@pytest.mark.xdist_group("traces")
+def test_a_langgraph_graph_nests_its_nodes_and_shows_the_tool_call(traces):
+    traced = traces("graph.py")
+    assert traced.done.returncode == 0, traced.done.stderr.decode()
+    [graph] = traced.doc["runs"]
     assert graph["kind"] == "graph" and graph["status"] == "done"
-    events = session_events(doc["session_id"])
+    events = traced.events()
     parents = {e.run_id: e.parent_run_id for e in events if e.kind.endswith("_start")}
 
     def root(run_id):
@@ -114,23 +128,23 @@ def test_a_langgraph_graph_nests_its_nodes_and_shows_the_tool_call():
     assert sum(e.kind == "chat_model_start" for e in events) == 2
 
 
-def test_a_traced_run_is_stored_as_a_trace_session_whose_ledger_rows_the_json_document_prints():
+@pytest.mark.xdist_group("lesson-traced")
+def test_a_traced_run_is_stored_as_a_trace_session_whose_ledger_rows_the_json_document_prints(lesson_traced):
     from flowertui.engine.prices import configured_prices
     from flowertui.engine.session_kinds import SessionKind, TraceVariant, ledger_of
-    from flowertui.paths import data_dir
     from flowertui.engine.events import trace_variant
     from flowertui.session.model import SessionData
     from flowertui.session.store import DB_NAME, SessionStore
 
-    with OpenAIServer(Reply(model="gpt-4o-mini", prompt_tokens=42, completion_tokens=5)) as server:
-        doc, done = trace_json(program("lesson.py"), server.base_url)
+    traced, _ = lesson_traced
+    doc, done = traced.doc, traced.done
     assert done.returncode == 0, done.stderr.decode()
-    events = session_events(doc["session_id"])
+    events = traced.events()
     data = SessionData.of(events)
     assert data.kind == SessionKind.TRACE and trace_variant(events[0].payload) == TraceVariant.RUN
     ledger = ledger_of(data.kind, events, configured_prices())
     assert {key: doc[key] for key in ("models", "runs", "handlers")} == ledger.rows().to_dict()
-    store = SessionStore(data_dir() / DB_NAME)
+    store = SessionStore(traced.data / DB_NAME)
     [overview] = [s for s in store.sessions() if s.id == doc["session_id"]]
     store.close()
     assert overview.kind == SessionKind.TRACE

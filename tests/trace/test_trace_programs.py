@@ -32,31 +32,39 @@ def test_a_crashing_program_keeps_its_traceback_byte_for_byte():
     assert b"ValueError: [bold]not markup[/bold] \x1b[31mred\x1b[0m\n" in done.stderr
 
 
-def test_a_program_without_langchain_runs_and_says_so():
+@pytest.mark.xdist_group("traces")
+def test_a_program_without_langchain_runs_and_says_so(traces):
     done = flowertui("trace", "--headless", program("plain.py"))
     assert done.returncode == 0 and done.stdout == b"no chains here\n"
     assert b"flowertui: the program never imported LangChain\n" in done.stderr
-    doc, done = trace_json(program("plain.py"))
+    traced = traces("plain.py")
+    doc = traced.doc
     assert doc["langchain"] is False and doc["models"] == {} and doc["runs"] == [] and doc["handlers"] == {}
-    assert done.stderr.startswith(b"no chains here\n")  # --json: the program's stdout goes to stderr
-    assert [e.kind for e in session_events(doc["session_id"])] == ["session_start", "turn_start", "turn_end"]
+    assert traced.done.stderr.startswith(b"no chains here\n")  # --json: the program's stdout goes to stderr
+    assert [e.kind for e in traced.events()] == ["session_start", "turn_start", "turn_end"]
 
 
-def test_escapes_and_markup_pass_through_headless_and_are_stripped_in_events():
-    done = flowertui("trace", "--headless", program("noisy.py"))
-    assert done.returncode == 0
-    assert done.stdout.startswith(b"\x1b[2J\x1b[31m[red]red?[/red]\x1b[0m [/bold] \x1b]0;title\x07done\n")
+@pytest.fixture(scope="module")
+def noisy_headless():
+    """noisy.py under `trace --headless`: its escapes and markup, then ten megabytes of filler."""
+    return flowertui("trace", "--headless", program("noisy.py"), str(TEN_MB))
+
+
+TEN_MB = 10 * 1024 * 1024
+
+
+def test_escapes_and_markup_pass_through_headless_and_are_stripped_in_events(noisy_headless):
+    assert noisy_headless.returncode == 0
+    assert noisy_headless.stdout.startswith(b"\x1b[2J\x1b[31m[red]red?[/red]\x1b[0m [/bold] \x1b]0;title\x07done\n")
     doc, _ = trace_json(program("noisy.py"))
     end = next(e for e in session_events(doc["session_id"]) if e.kind == "llm_end")
     assert end.payload["text"] == "[bold]shout[/bold] red bell"
 
 
-def test_ten_megabytes_of_output_pass_through_unchanged():
-    size = 10 * 1024 * 1024
-    done = flowertui("trace", "--headless", program("noisy.py"), str(size))
-    assert done.returncode == 0
-    body = done.stdout.split(b"bell\n", 1)[1]
-    assert len(body) == size and body == (b"x" * 1023 + b"\n") * (size // 1024)
+def test_ten_megabytes_of_output_pass_through_unchanged(noisy_headless):
+    assert noisy_headless.returncode == 0
+    body = noisy_headless.stdout.split(b"bell\n", 1)[1]
+    assert len(body) == TEN_MB and body == (b"x" * 1023 + b"\n") * (TEN_MB // 1024)
 
 
 def test_a_bad_flag_or_a_program_that_cannot_start_exits_2_with_one_line(tmp_path):
@@ -68,32 +76,39 @@ def test_a_bad_flag_or_a_program_that_cannot_start_exits_2_with_one_line(tmp_pat
         assert len(lines) == 1 and "Traceback" not in lines[0], (args, lines)
 
 
-def test_a_traced_session_is_listed_and_exports_in_every_format(tmp_path):
-    doc, _ = trace_json(program("graph.py"))
-    listed = flowertui("sessions")
-    row = next(line for line in listed.stdout.decode().splitlines() if line.startswith(doc["session_id"]))
-    assert "trace · " in row and row.split()[-1] == str(sum(m["total_tokens"] for m in doc["models"].values()))
+@pytest.fixture(scope="module")
+def graph_exports(traces, tmp_path_factory):
+    """graph.py's traced session, `flowertui sessions`, and its export in every format, once for the module."""
+    traced = traces("graph.py")
+    listed = flowertui("sessions", env=traced.env).stdout.decode().splitlines()
+    folder = tmp_path_factory.mktemp("graph-exports")
     for fmt in ("jsonl", "md", "html", "log"):
-        target = tmp_path / f"session.{fmt}"
-        done = flowertui("export", doc["session_id"], "--format", fmt, "-o", str(target))
+        done = flowertui("export", traced.doc["session_id"], "--format", fmt, "-o", str(folder / f"session.{fmt}"),
+                         env=traced.env)
         assert done.returncode == 0, done.stderr.decode()
-    markdown = (tmp_path / "session.md").read_text()
+    return traced.doc, listed, folder
+
+
+@pytest.mark.xdist_group("traces")
+def test_a_traced_session_is_listed_and_exports_in_every_format(graph_exports):
+    doc, listed, folder = graph_exports
+    row = next(line for line in listed if line.startswith(doc["session_id"]))
+    assert "trace · " in row and row.split()[-1] == str(sum(m["total_tokens"] for m in doc["models"].values()))
+    markdown = (folder / "session.md").read_text()
     assert "## Tokens per model" in markdown and "| LangGraph | graph | done |" in markdown
     assert "| FakeMessagesListChatModel | 2 |" in markdown or "| unknown model | 2 |" in markdown
-    assert "> Entering new LangGraph chain..." in (tmp_path / "session.log").read_text()
-    assert "Tokens per model" in (tmp_path / "session.html").read_text()
-    assert len((tmp_path / "session.jsonl").read_text().splitlines()) == doc["events"] + 1
+    assert "> Entering new LangGraph chain..." in (folder / "session.log").read_text()
+    assert "Tokens per model" in (folder / "session.html").read_text()
+    assert len((folder / "session.jsonl").read_text().splitlines()) == doc["events"] + 1
 
 
-def test_a_traced_sessions_exports_end_with_the_total_sessions_lists(tmp_path):
-    doc, _ = trace_json(program("graph.py"))
-    listed = flowertui("sessions").stdout.decode().splitlines()
+@pytest.mark.xdist_group("traces")
+def test_a_traced_sessions_exports_end_with_the_total_sessions_lists(graph_exports):
+    doc, listed, folder = graph_exports
     total = next(line for line in listed if line.startswith(doc["session_id"])).split()[-1]
     assert int(total) > 0
     for fmt in ("md", "html"):
-        target = tmp_path / f"totals.{fmt}"
-        assert flowertui("export", doc["session_id"], "--format", fmt, "-o", str(target)).returncode == 0
-        text = target.read_text()
+        text = (folder / f"session.{fmt}").read_text()
         assert f"Session total: {total} tokens" in text, fmt
         assert "all kinds" not in text and "memory kind" not in text and "· None ·" not in text, fmt
         assert "Run 1" in text and "Turn 1" not in text, fmt

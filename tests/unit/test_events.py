@@ -7,7 +7,6 @@ import importlib.util
 import json
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from flowertui.engine import events as ev
@@ -18,12 +17,12 @@ from flowertui.engine.session_kinds import ledger_of
 from flowertui.session.export import read_jsonl, to_jsonl, to_markdown
 from flowertui.session.model import SessionData
 from flowertui.session.store import SessionStore
+from tests.support.schema import SCHEMA, check_event, check_header
 
 NO_PRICES = PriceBook({}, database=False)
 
 ROOT = Path(__file__).parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "events"  # exported by flowertui before the schema (schema 1)
-SCHEMA = json.loads((ROOT / "docs" / "events.schema.json").read_text("utf-8"))
 
 
 def _generator():
@@ -35,10 +34,9 @@ def _generator():
 
 def _valid_export(data: SessionData) -> list[dict]:
     lines = [json.loads(line) for line in to_jsonl(data).splitlines()]
-    jsonschema.Draft202012Validator({**SCHEMA, "$ref": "#/$defs/header"}).validate(lines[0])
-    event = jsonschema.Draft202012Validator({**SCHEMA, "$ref": "#/$defs/event"})
+    check_header(lines[0])
     for line in lines[1:]:
-        event.validate(line)
+        check_event(line)
     return lines
 
 

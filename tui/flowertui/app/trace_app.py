@@ -133,9 +133,9 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
     async def draw(self, batch: list[Event]) -> None:
         for event in batch:
             if event.kind == "program_output" and self.replaying:  # live, the console already has these lines
-                self.query_one(ConsoleView).add([ConsoleLine(stream, text) for stream, text in event.payload["lines"]])
-            if event.kind == "handler_error" and event.payload.get("of_run"):
-                self.handler_errors.setdefault(event.payload["of_run"], []).append(event)
+                self.query_one(ConsoleView).add([ConsoleLine(stream, text) for stream, text in event.payload.lines])
+            if event.kind == "handler_error" and event.payload.of_run:
+                self.handler_errors.setdefault(event.payload.of_run, []).append(event)
         self.query_one(TraceStatus).add(batch)
         self.draw_side(batch)
 
@@ -258,7 +258,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
     def on_events_pane_selected(self, message: EventsPane.Selected) -> None:
         event = message.event
         callbacks = {f"on_{event.kind}"} | ({"on_llm_start"} if event.kind == "chat_model_start" else set())
-        errors = [e for e in self.handler_errors.get(event.run_id or "", []) if e.payload.get("callback") in callbacks]
+        errors = [e for e in self.handler_errors.get(event.run_id or "", []) if e.payload.callback in callbacks]
         self.push_screen(TraceEventDetail(event, errors))
 
     # actions --------------------------------------------------------------

@@ -218,11 +218,13 @@ class Receiver(Record):
     acts: bool
 
 
+@_record
 class Payload(Record):
-    """An event's payload. `KIND` is the event kind when the type has exactly one."""
+    """An event's payload. `KIND` is the event kind when the type has exactly one. `extra` keeps the keys a
+    payload was read with that its type does not know (an older or newer flowertui's), so nothing is lost."""
 
-    __slots__ = ()
     KIND: ClassVar[str | None] = None
+    extra: dict[str, Any] | None = None
 
 
 # the session and its turns
@@ -234,7 +236,6 @@ class SessionStart(Payload):
     schema: int = SCHEMA_VERSION
     session_kind: SessionKindName
     flowertui: str | None
-    extra: dict[str, Any] | None = None
 
 
 @_record
@@ -266,7 +267,6 @@ class TurnStart(Payload):
     kinds: list[str] | None = None
     model: str | None = None
     compare: bool | None = None
-    extra: dict[str, Any] | None = None
 
 
 @_record
@@ -277,14 +277,12 @@ class RunStart(Payload):
     command: str
     pid: int | None
     run: int | None
-    extra: dict[str, Any] | None = None
 
 
 @_record
 class TurnEnd(Payload):
     KIND = TURN_END
     reply: str
-    extra: dict[str, Any] | None = None
 
 
 @_record
@@ -293,14 +291,12 @@ class TurnCancelled(Payload):
     reply: str
     completion_tokens: int | None = None
     interrupted: str | None = None  # why the turn was closed at a later start (its writer had died)
-    extra: dict[str, Any] | None = None
 
 
 @_record
 class TurnError(Payload):
     KIND = TURN_ERROR
     error: str
-    extra: dict[str, Any] | None = None
 
 
 @_record
@@ -322,7 +318,6 @@ class RunEnd(Payload):
     coverage: str | None = None  # what was traced: traced, no model call, no langchain, not traced (trace/coverage.py)
     coverage_note: str | None = None  # the one line that says so, and what to do
     estimated_calls: list[EstimatedCall] | None = None  # calls in flight when flowertui and the program died
-    extra: dict[str, Any] | None = None
 
 
 @_record
@@ -332,7 +327,6 @@ class ProgramOutput(Payload):
     KIND = PROGRAM_OUTPUT
     lines: list[list[str]]
     not_saved: int | None = None  # lines past the run's limit, counted, not kept
-    extra: dict[str, Any] | None = None
 
 
 @_record
@@ -341,14 +335,12 @@ class MemorySwitch(Payload):
     from_: str = key("from")
     to: str
     from_turn: int
-    extra: dict[str, Any] | None = None
 
 
 @_record
 class CompareMode(Payload):
     KIND = COMPARE_MODE
     on: bool
-    extra: dict[str, Any] | None = None
 
 
 @_record
@@ -359,14 +351,12 @@ class MemoryEstimate(Payload):
     model: str | None
     prompt_tokens: int
     completion_tokens: int
-    extra: dict[str, Any] | None = None
 
 
 @_record
 class MemoryCatchupStart(Payload):
     KIND = MEMORY_CATCHUP_START
     turns: int
-    extra: dict[str, Any] | None = None
 
 
 @_record
@@ -381,7 +371,6 @@ class MemoryCatchupEnd(Payload):
     currency: str | None = None
     cancelled: bool | None = None  # a quit stopped it between calls
     read: int | None = None  # turns it read (fewer than `turns` when it was stopped)
-    extra: dict[str, Any] | None = None
 
 
 @_record
@@ -392,7 +381,6 @@ class MemoryState(Payload):
     turns: int
     summary: str
     kept_messages: int | None = None  # summary_buffer: the latest messages it keeps word for word
-    extra: dict[str, Any] | None = None
 
 
 # a traced program's probe
@@ -407,7 +395,6 @@ class ProbeHello(Payload):
     argv: list[str]
     protocol: int | None = None  # the probe's protocol version (absent from probes before version 1 was written)
     hooked: bool | None = None  # false: LangChain imported, its callback manager never (no runs); version 2
-    extra: dict[str, Any] | None = None
 
 
 @_record
@@ -419,7 +406,6 @@ class HandlerError(Payload):
     callback: str | None
     error: str
     of_run: str | None
-    extra: dict[str, Any] | None = None
 
 
 # `trace --audit`: the HTTP calls the audit proxy saw
@@ -473,7 +459,6 @@ class Callback(Payload):
     handlers: list[Receiver] | None = None
     langgraph_node: str | None = None
     probe_error: str | None = None  # the probe could not read the callback's arguments
-    extra: dict[str, Any] | None = None
 
 
 @_record
@@ -640,7 +625,6 @@ class TraceHeader(Record):
 class Unknown(Payload):
     """A kind this version does not know (a newer flowertui's): its payload kept as it was."""
 
-    extra: dict[str, Any] | None = None
 
 
 # every payload type an event kind may carry, the first the usual one

@@ -42,32 +42,53 @@ def turn_status(event_kind: str) -> str | None:
     return TURN_ENDINGS.get(event_kind)
 
 
-def _priced(prices: PriceBook, model: str | None, input_tokens: int, output_tokens: int,
-            cached_tokens: int) -> tuple[float | None, str | None]:
-    """Cost and currency. Nothing spent costs 0 whatever the model; otherwise None when the model has no price."""
-    price = prices.lookup(model).price
-    if price is None:
-        return (0.0, None) if input_tokens + output_tokens == 0 else (None, None)
-    return price.cost(input_tokens, output_tokens, cached_tokens), price.currency
+@dataclass(kw_only=True)
+class Spending:
+    """Tokens one memory kind spent on a model's calls, priced by that model: a turn's row or a catch-up."""
 
-
-@dataclass
-class LedgerRow:
-    turn: int
     memory_kind: str
     model: str | None = None
+    cached_tokens: int = 0  # input read from the provider's cache (priced lower)
+    usage_missing: bool = False  # the provider reported no usage; numbers are tiktoken's
+    seconds: float = 0.0  # time in the model calls counted here
+    handlers: dict[str, int] = field(default_factory=dict)  # callback events by the scope flowertui's handler had
+
+    def priced_tokens(self) -> tuple[int, int]:
+        """The input and output tokens the cost is computed on."""
+        raise NotImplementedError
+
+    def cost(self, prices: PriceBook) -> tuple[float | None, str | None]:
+        """Cost and currency. Nothing spent costs 0 whatever the model; otherwise None when the model has no price."""
+        input_tokens, output_tokens = self.priced_tokens()
+        price = prices.lookup(self.model).price
+        if price is None:
+            return (0.0, None) if input_tokens + output_tokens == 0 else (None, None)
+        return price.cost(input_tokens, output_tokens, self.cached_tokens), price.currency
+
+    def price_fields(self, prices: PriceBook) -> dict[str, Any]:
+        """What every export of a priced row ends with."""
+        cost, currency = self.cost(prices)
+        return {"cost": cost, "currency": currency, "price_source": prices.lookup(self.model).source}
+
+    def add(self, event: Event) -> tuple[int, int, bool]:
+        """Take one finished call's model and cached tokens; its input, output and usage_missing for the caller."""
+        self.model = self.model or event.payload.model
+        self.cached_tokens += cached(event)
+        self.seconds += event.duration or 0.0
+        return spent(event)
+
+
+@dataclass(kw_only=True)
+class LedgerRow(Spending):
+    turn: int
     prompt_tokens: int = 0
     completion_tokens: int = 0
     maintenance_input: int = 0
     maintenance_output: int = 0
-    cached_tokens: int = 0  # prompt and maintenance input read from the provider's cache (priced lower)
     estimated: bool = False  # counted with tiktoken: compare mode's other kinds, or a cancelled reply
-    usage_missing: bool = False  # the provider reported no usage; numbers are tiktoken's
     maintenance_usage_missing: bool = False
     status: str = "running"  # running | done | cancelled | failed
     cancel_estimate: bool = False  # prompt/completion are the cancel-time estimate, until a late llm_end
-    seconds: float = 0.0  # time in the model calls counted here (the reply and the summariser's)
-    handlers: dict[str, int] = field(default_factory=dict)  # callback events by the scope flowertui's handler had
 
     @property
     def maintenance_tokens(self) -> int:
@@ -87,9 +108,8 @@ class LedgerRow:
         """Settled, and part of the kind's totals: done, or ended early after spending tokens."""
         return self.status == "done" or (self.status != "running" and self.total_tokens > 0)
 
-    def cost(self, prices: PriceBook) -> tuple[float | None, str | None]:
-        return _priced(prices, self.model, self.prompt_tokens + self.maintenance_input,
-                       self.completion_tokens + self.maintenance_output, self.cached_tokens)
+    def priced_tokens(self) -> tuple[int, int]:
+        return self.prompt_tokens + self.maintenance_input, self.completion_tokens + self.maintenance_output
 
     def spend(self, prices: PriceBook) -> Spend:
         cost, currency = self.cost(prices)
@@ -98,7 +118,6 @@ class LedgerRow:
                      self.seconds if self.sent else None, dict(self.handlers))
 
     def to_dict(self, prices: PriceBook) -> dict[str, Any]:
-        cost, currency = self.cost(prices)
         return {
             "turn": self.turn,
             "model": self.model,
@@ -110,34 +129,40 @@ class LedgerRow:
             "estimated": self.estimated,
             "usage_missing": self.usage_missing,
             "maintenance_usage_missing": self.maintenance_usage_missing,
-            "cost": cost,
-            "currency": currency,
-            "price_source": prices.lookup(self.model).source,
+            **self.price_fields(prices),
         }
 
+    def add_call(self, event: Event) -> None:
+        spent_in, spent_out, missing = self.add(event)
+        if event.maintenance:
+            self.maintenance_input += spent_in
+            self.maintenance_output += spent_out
+            self.maintenance_usage_missing |= missing
+            return
+        if self.cancel_estimate:  # the call ended after all: its real numbers replace the cancel-time estimate
+            self.prompt_tokens = self.completion_tokens = 0  # (an estimate has no cached tokens)
+            self.estimated = self.cancel_estimate = False
+        self.prompt_tokens += spent_in
+        self.completion_tokens += spent_out
+        self.usage_missing |= missing
 
-@dataclass
-class CatchUp:
+
+@dataclass(kw_only=True)
+class CatchUp(Spending):
     """The summariser calls that fed a new summary memory the transcript (a switch, compare mode, a resume)."""
 
-    memory_kind: str
     after_turn: int
     turns: int
-    model: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
-    cached_tokens: int = 0
-    usage_missing: bool = False
     calls: int = 0
-    seconds: float = 0.0  # time in the summariser's calls
-    handlers: dict[str, int] = field(default_factory=dict)
 
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
-    def cost(self, prices: PriceBook) -> tuple[float | None, str | None]:
-        return _priced(prices, self.model, self.input_tokens, self.output_tokens, self.cached_tokens)
+    def priced_tokens(self) -> tuple[int, int]:
+        return self.input_tokens, self.output_tokens
 
     def spend(self, prices: PriceBook) -> Spend:
         """All of a catch-up is maintenance: the summariser reading earlier turns."""
@@ -146,10 +171,15 @@ class CatchUp:
                      dict(self.handlers))
 
     def to_dict(self, prices: PriceBook) -> dict[str, Any]:
-        cost, currency = self.cost(prices)
         return {"after_turn": self.after_turn, "turns": self.turns, "model": self.model, "calls": self.calls,
-                "total_tokens": self.total_tokens, "usage_missing": self.usage_missing, "cost": cost,
-                "currency": currency, "price_source": prices.lookup(self.model).source}
+                "total_tokens": self.total_tokens, "usage_missing": self.usage_missing, **self.price_fields(prices)}
+
+    def add_call(self, event: Event) -> None:
+        spent_in, spent_out, missing = self.add(event)
+        self.input_tokens += spent_in
+        self.output_tokens += spent_out
+        self.usage_missing |= missing
+        self.calls += 1
 
 
 @dataclass(frozen=True)
@@ -241,17 +271,15 @@ class Ledger:
             elif isinstance(p, (ChatModelStart, LlmStart)) and event.memory_kind and not event.maintenance:
                 self._prompts[(event.memory_kind, event.turn)] = int(p.prompt_tokens_estimate or 0)
             elif isinstance(p, MemoryCatchupStart) and event.memory_kind:
-                self._catching[event.memory_kind] = CatchUp(event.memory_kind, event.turn, int(p.turns or 0))
+                self._catching[event.memory_kind] = CatchUp(memory_kind=event.memory_kind, after_turn=event.turn,
+                                                              turns=int(p.turns or 0))
             elif event.kind == MEMORY_CATCHUP_END and event.memory_kind in self._catching:
                 catch_up = self._catching.pop(event.memory_kind)
                 if catch_up.calls:  # a memory that had nothing to summarise yet spent nothing
                     self.catch_ups.setdefault(event.memory_kind, []).append(catch_up)
             elif event.kind == LLM_END and event.memory_kind:
                 catching = self._catching.get(event.memory_kind) if event.maintenance else None
-                if catching is not None:
-                    _add_catch_up(catching, event)
-                else:
-                    _add_call(self._row(event.memory_kind, event.turn), event)
+                (catching if catching is not None else self._row(event.memory_kind, event.turn)).add_call(event)
 
     def _count_handler(self, event: Event) -> None:
         """A chat's callbacks all reach flowertui's own handler: counted by how it was attached (request,
@@ -414,32 +442,3 @@ def cached(event: Event) -> int:
     usage = event.payload.usage
     value = usage.cached_input_tokens if usage else None
     return value if type(value) is int and value > 0 else 0
-
-
-def _add_call(row: LedgerRow, event: Event) -> None:
-    spent_in, spent_out, missing = spent(event)
-    row.seconds += event.duration or 0.0
-    row.model = row.model or event.payload.model
-    row.cached_tokens += cached(event)
-    if event.maintenance:
-        row.maintenance_input += spent_in
-        row.maintenance_output += spent_out
-        row.maintenance_usage_missing |= missing
-        return
-    if row.cancel_estimate:  # the call ended after all: its real numbers replace the cancel-time estimate
-        row.prompt_tokens = row.completion_tokens = 0  # (an estimate has no cached tokens)
-        row.estimated = row.cancel_estimate = False
-    row.prompt_tokens += spent_in
-    row.completion_tokens += spent_out
-    row.usage_missing |= missing
-
-
-def _add_catch_up(catch_up: CatchUp, event: Event) -> None:
-    spent_in, spent_out, missing = spent(event)
-    catch_up.model = catch_up.model or event.payload.model
-    catch_up.input_tokens += spent_in
-    catch_up.output_tokens += spent_out
-    catch_up.cached_tokens += cached(event)
-    catch_up.usage_missing |= missing
-    catch_up.calls += 1
-    catch_up.seconds += event.duration or 0.0

@@ -154,7 +154,7 @@ class ConversationView(VerticalScroll):
         pending: dict[int, list[str]] = {}
         for event in events:
             if event.counted_token and not event.maintenance:
-                pending.setdefault(event.turn, []).append(event.payload["token"])
+                pending.setdefault(event.turn, []).append(event.payload.token)
                 continue
             await self._flush(pending)
             await self._take(event)
@@ -177,7 +177,7 @@ class ConversationView(VerticalScroll):
                 await note.remove()
                 await self.mount(reply, after=user)
             else:
-                user = Static(Text(strip_escapes(event.payload.get("user", ""))), classes="user-turn")
+                user = Static(Text(strip_escapes(event.payload.user or "")), classes="user-turn")
                 await self.mount_all([user, reply], before=held)
             self._groups.append([user, reply])
             await self._trim()
@@ -188,13 +188,13 @@ class ConversationView(VerticalScroll):
         elif turn is None:
             return
         elif event.kind == "turn_end":
-            await turn.finish(event.payload.get("reply", ""))
+            await turn.finish(event.payload.reply or "")
         elif event.kind == "turn_cancelled":
-            await turn.finish(event.payload.get("reply", ""), "cancelled: kept here, not stored in memory")
+            await turn.finish(event.payload.reply or "", "cancelled: kept here, not stored in memory")
             turn.add_class("cancelled")
         elif event.kind == "turn_error":
             await turn.finish(turn.text, "")
-            turn.note(f"⚠ {event.payload.get('error', 'the provider failed')} (this turn is not stored in memory)",
+            turn.note(f"⚠ {event.payload.error or 'the provider failed'} (this turn is not stored in memory)",
                       "bold")
             turn.add_class("failed")
 
@@ -229,5 +229,5 @@ class ConversationView(VerticalScroll):
 def _mode_note(event: Event) -> str:
     p = event.payload
     if event.kind == "memory_switch":
-        return f"memory: {p['from']} → {p['to']}, from turn {p['from_turn']}"
-    return "compare mode on: every memory kind gets every turn" if p["on"] else "compare mode off"
+        return f"memory: {p.from_} → {p.to}, from turn {p.from_turn}"
+    return "compare mode on: every memory kind gets every turn" if p.on else "compare mode off"

@@ -12,7 +12,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from flowertui.app.widgets.status import cost_words
-from flowertui.engine.events import Event
+from flowertui.engine.events import (AuditCall, Callback, ChainStart, ChatModelStart, Event, HandlerError, LlmEnd, LlmNewToken,
+                                     MemoryCatchupEnd, MemoryCatchupStart, MemoryEstimate, Receiver)
 from flowertui.engine.langchain_handlers import by
 
 FILTERS = ("all", "no tokens", "errors", "maintenance")
@@ -47,35 +48,44 @@ def passes(event: Event, mode: str) -> bool:
 def gist_of(event: Event) -> str:
     """A one-line gist of the payload; the detail screen shows all of it."""
     p = event.payload
-    if event.kind == "llm_new_token":
-        return repr(p.get("token", ""))
-    if event.kind == "chat_model_start":
-        return f"{p.get('model')} · ~{p.get('prompt_tokens_estimate')} prompt tokens"
-    if event.kind == "llm_end":
-        usage = p.get("usage")
-        used = f"{usage['input_tokens']}+{usage['output_tokens']} tokens" if usage else "usage missing"
-        return f"{used} · {p.get('text', '')}"
+    if isinstance(p, LlmNewToken):
+        return repr(p.token)
+    if isinstance(p, ChatModelStart):
+        return f"{p.model} · ~{p.prompt_tokens_estimate} prompt tokens"
+    if isinstance(p, LlmEnd):
+        used = f"{p.usage.input_tokens}+{p.usage.output_tokens} tokens" if p.usage else "usage missing"
+        return f"{used} · {p.text}"
     if event.kind in ("chain_start", "chain_end"):
-        values = p.get("inputs") or p.get("outputs") or {}
+        values = (p.inputs if isinstance(p, ChainStart) else p.outputs) or {}
         return " · ".join(f"{k}={v}" for k, v in values.items() if k != "history")
-    if event.kind == "handler_error":
-        return f"{p.get('callback')}: {p.get('error')}"
-    if event.kind == "memory_estimate":
-        return f"would send {p.get('prompt_tokens')} prompt tokens"
-    if event.kind == "memory_catchup_start":
-        return f"the summariser reads the {p.get('turns')} earlier turns"
-    if event.kind == "memory_catchup_end" and not p.get("error"):
-        missing = "?" if p.get("usage_missing") else ""
-        return (f"caught up: {p.get('calls', 0)} calls · {p.get('total_tokens', 0)}{missing} tokens · "
-                f"{cost_words(p.get('cost'), p.get('currency'))}")
-    if event.kind == "audit_call":  # the wire, as the audit proxy saw it
+    if isinstance(p, HandlerError):
+        return f"{p.callback}: {p.error}"
+    if isinstance(p, MemoryEstimate):
+        return f"would send {p.prompt_tokens} prompt tokens"
+    if isinstance(p, MemoryCatchupStart):
+        return f"the summariser reads the {p.turns} earlier turns"
+    if isinstance(p, MemoryCatchupEnd) and not p.error:
+        missing = "?" if p.usage_missing else ""
+        return (f"caught up: {p.calls or 0} calls · {p.total_tokens or 0}{missing} tokens · "
+                f"{cost_words(p.cost, p.currency)}")
+    if isinstance(p, AuditCall):  # the wire, as the audit proxy saw it
         wire = p.provider_usage
         used = f"{wire.prompt}+{wire.completion} tokens" if wire else "no usage"
         return f"{p.endpoint} {p.status} · {p.model_answered or p.model_asked or '?'} · {used} · {p.latency_ms:.0f} ms"
+    data = p.to_dict()  # any other payload: its first telling field, or all of it
     for key in ("error", "user", "reply", "text", "to", "query", "input", "output"):
-        if p.get(key):
-            return str(p[key])
-    return ", ".join(f"{k}={v}" for k, v in p.items())
+        if data.get(key):
+            return str(data[key])
+    return ", ".join(f"{k}={v}" for k, v in data.items())
+
+
+def receivers_of(event: Event) -> list[Receiver] | None:
+    """The traced program's handlers that received the event (None: not a traced program's callback)."""
+    return event.payload.handlers if isinstance(event.payload, Callback) else None
+
+
+def _token(event: Event) -> str:
+    return event.payload.token if isinstance(event.payload, LlmNewToken) else ""
 
 
 @dataclass
@@ -165,9 +175,9 @@ class EventsPane(Vertical):
         if row is not None:
             row.count += 1
             row.event = event
-            row.last_text = event.payload.get("token") or row.last_text
+            row.last_text = _token(event) or row.last_text
         else:
-            self._rows[key] = _Row(event, last_text=event.payload.get("token", ""), since=self._since_turn(event))
+            self._rows[key] = _Row(event, last_text=_token(event), since=self._since_turn(event))
         return key
 
     def _follow_branches(self, event: Event) -> None:
@@ -227,10 +237,10 @@ class EventsPane(Vertical):
         return text
 
     def _scope_cell(self, event: Event) -> Text:
-        receivers = event.payload.get("handlers")
+        receivers = receivers_of(event)
         if receivers is not None:  # a traced program's event: the scopes of the handlers that received it
             text = Text()
-            for scope in dict.fromkeys(h["scope"] for h in receivers):
+            for scope in dict.fromkeys(h.scope for h in receivers):
                 colour = self._colour(f"ft-scope-{scope}") or self._colour("ft-app")
                 text.append(SCOPE_LETTER.get(scope, "?"), style=f"bold {colour}" if colour else "bold")
             return text or Text("–", style="dim")
@@ -248,15 +258,14 @@ class EventsPane(Vertical):
         if branch := self._branch.get(event.run_id or ""):
             text.append(f"‖{branch} ", style="bold reverse")
         text.append(f"{event.name} ", style="bold")
-        receivers = event.payload.get("handlers") or ()
+        receivers = receivers_of(event) or ()
         for receiver in receivers:  # who received it, badged by how it was attached; LangChain's own after, dim
-            if by(receiver["name"]) == "program":
-                colour = self._colour(f"ft-scope-{receiver['scope']}") or self._colour("ft-app")
-                text.append(f"{SCOPE_BADGE.get(receiver['scope'], receiver['scope'])}:{receiver['name']} ",
-                            style=colour or "")
+            if by(receiver.name) == "program":
+                colour = self._colour(f"ft-scope-{receiver.scope}") or self._colour("ft-app")
+                text.append(f"{SCOPE_BADGE.get(receiver.scope, receiver.scope)}:{receiver.name} ", style=colour or "")
         for receiver in receivers:
-            if by(receiver["name"]) == "langchain":
-                text.append(f"lc:{receiver['name']} ", style="dim")
+            if by(receiver.name) == "langchain":
+                text.append(f"lc:{receiver.name} ", style="dim")
         text.append(" ".join(gist.split())[:PAYLOAD_WIDTH])
         return text
 

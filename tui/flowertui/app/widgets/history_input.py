@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from textual import events
 from textual.widgets import Input
+from textual.widgets.input import Selection
 
 SEND_KEYS = ("enter", "ctrl+j")  # Enter typed while the terminal is still in line mode arrives as a line feed
 
@@ -28,14 +29,22 @@ class HistoryInput(Input):
         self._draft = ""
 
     async def _on_key(self, event: events.Key) -> None:
-        """An alt+key is a command's (keys.py binds the memory and theme keys so), never text: it goes to the app."""
-        if event.key.startswith("alt+") or (event.key in self.keys_when_empty and not self.value):
-            event.prevent_default()  # not Input's handler: the event bubbles on to the app's bindings
-        elif event.key in SEND_KEYS:
+        """Enter sends, here, in order with the keys around it. A key that is the app's (a bound alt+key: keys.py
+        binds the memory and theme keys so; help's key in an empty box) carries a character when a terminal reports
+        it so (alt+m without the kitty protocol arrives as Escape, `m`): Input types it, then `_give_to_app` takes
+        it back and presses the key again without the character, which only the app's bindings answer."""
+        if event.key in SEND_KEYS:
             event.stop()
-            event.prevent_default()
             text, self.value = self.value, ""
             self.post_message(self.Submitted(self, text))
+        elif event.is_printable and ((event.key.startswith("alt+") and event.key in self.app.active_bindings)
+                                     or (event.key in self.keys_when_empty and not self.value)):
+            self.call_next(self._give_to_app, event.key, self.value, self.selection)
+
+    def _give_to_app(self, key: str, value: str, selection: Selection) -> None:
+        """Runs right after Input typed the key's character, before any other key reaches the box."""
+        self.value, self.selection = value, selection
+        self.app.simulate_key(key)
 
     def check_consume_key(self, key: str, character: str | None) -> bool:
         """Help's key stays in the footer: in an empty box it is help's, once something is typed it is text

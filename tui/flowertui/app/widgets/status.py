@@ -36,20 +36,20 @@ class StatusLine(Static):
     def _take(self, event: Event) -> None:
         p = event.payload
         if event.kind == "session_start":
-            self.provider, self.model, self.session = p["provider"], p["model"], event.session_id
+            self.provider, self.model, self.session = p.provider, p.model, event.session_id
             self.set_state("idle")
         elif event.kind == "turn_start":
             self.set_state("waiting for first token")
         elif event.counted_token and not event.maintenance and self.state == "waiting for first token":
             self.set_state("streaming")
         elif event.kind == "memory_catchup_start":
-            self.set_state("updating memory", f"{event.memory_kind}: catching up on {p.get('turns', 0)} turns")
+            self.set_state("updating memory", f"{event.memory_kind}: catching up on {p.turns} turns")
         elif event.kind == "memory_catchup_end":
-            tokens = f"{p.get('total_tokens', 0):,}{'?' if p.get('usage_missing') else ''}"
-            cost = cost_words(p.get("cost"), p.get("currency"))
-            if p.get("error"):
-                self.set_state("error", p["error"])
-            elif p.get("cancelled"):  # stopped by Esc (or a quit): what it read until then is kept, and counted
+            tokens = f"{p.total_tokens or 0:,}{'?' if p.usage_missing else ''}"
+            cost = cost_words(p.cost, p.currency)
+            if p.error:
+                self.set_state("error", p.error)
+            elif p.cancelled:  # stopped by Esc (or a quit): what it read until then is kept, and counted
                 self.set_state("cancelled", f"{event.memory_kind} catch-up cancelled: {tokens} tokens, {cost}",
                                short=f"↻ {tokens} tok, {cost}")
             else:  # the work is over: idle, saying what the catch-up cost
@@ -62,7 +62,7 @@ class StatusLine(Static):
         elif event.kind == "turn_cancelled":
             self.set_state("cancelled")
         elif event.kind == "turn_error":
-            self.set_state("error", p.get("error", ""))
+            self.set_state("error", p.error or "")
 
     def set_state(self, state: str, detail: str = "", short: str = "") -> None:
         self.state, self.detail, self.short = state, detail, short

@@ -55,13 +55,13 @@ class TokenStream(Vertical):
                 self.first, self.ttft = event.mono, event.since_run_start
                 self.state = "streaming"
             self.last = event.mono
-            self.tokens.append(event.payload["token"])
+            self.tokens.append(event.payload.token)
             self._shade(len(self.tokens) - 1)
             if len(self.tokens) - self._hidden > 2 * SHOWN_TOKENS or self._length > 2 * SHOWN_CHARS:
                 self.reshade()
         elif event.kind == "llm_end":
-            usage = event.payload.get("usage")
-            self.reported = usage["output_tokens"] if usage else None
+            usage = event.payload.usage
+            self.reported = usage.output_tokens if usage else None
             self.state = "done" if usage else "done · usage missing"
         elif event.kind in ("turn_error", "turn_cancelled"):
             self.state = "failed" if event.kind == "turn_error" else "cancelled"
