@@ -91,3 +91,13 @@ def test_every_run_of_a_traced_tree_spends_what_its_calls_under_it_did():
     assert (turn.total_tokens, turn.cost, turn.seconds) == (2200, chain.cost, pytest.approx(2.0))
     assert ledger.spend().as_total() == ledger.total() and ledger.total().tokens == 2200
     assert ledger.rows().to_dict()["runs"][0]["total_tokens"] == 2200  # `trace --json` is unchanged
+
+
+def test_the_diff_table_marks_tokens_as_every_other_table_does():
+    """`~` before an estimate, `?` after a count without reported usage (the trace table writes `484?`)."""
+    from flowertui.engine.session_ledger import Spend
+    from flowertui.session.diff_table import tokens
+
+    assert tokens(Spend(400, 84, usage_missing=True)) == "484?"
+    assert tokens(Spend(400, 84, estimated=True)) == "~484"
+    assert tokens(None) == "—"

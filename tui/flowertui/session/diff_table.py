@@ -13,12 +13,11 @@ from flowertui.engine.sanitize import strip_escapes as printable
 LINE_LIMIT = 400  # characters of a row's word diff printed
 
 
-def marks(spend: Spend) -> str:
-    return ("~" if spend.estimated else "") + ("?" if spend.usage_missing else "")
-
-
 def tokens(spend: Spend | None) -> str:
-    return "—" if spend is None else f"{marks(spend)}{spend.total_tokens}"
+    """Marked as everywhere else: `~` before an estimate, `?` after a count without reported usage."""
+    if spend is None:
+        return "—"
+    return f"{'~' if spend.estimated else ''}{spend.total_tokens}{'?' if spend.usage_missing else ''}"
 
 
 def cost(spend: Spend | None) -> str:
