@@ -377,6 +377,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.speed < 0 or not 0 <= args.port <= 65535:
         return _fail("--speed must be 0 or more and --port from 0 to 65535")
+    if args.fd is not None:  # started for a traced program: the HTTP stack loads without slowing it or flowertui
+        import select
+
+        from flowertui.trace.priority import built_low
+
+        select.select([args.fd], [], [], IDLE_START)  # a short program never calls it: then it never loads at all
+        built_low(_load_server)
     from flowertui.engine.tokens import TokenizerDataError
     from flowertui.serve.server import ServeError, ShopServer
 
@@ -403,6 +410,21 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return 0
+
+
+IDLE_START = 0.4  # seconds `serve --fd` waits for a first connection before loading (a program importing LangChain
+                  # takes longer than that to send its first request; a request sooner is served as soon as loaded)
+
+
+def _load_server() -> None:
+    """Import the HTTP stack and seed tiktoken's cache (a lowered thread runs this: see priority.py)."""
+    from flowertui.engine.tokens import TokenizerDataError, ensure_offline_tiktoken
+    from flowertui.serve import server  # noqa: F401
+
+    try:
+        ensure_offline_tiktoken()
+    except TokenizerDataError:  # said by the server's own start
+        pass
 
 
 def _lesson(args: argparse.Namespace) -> int:

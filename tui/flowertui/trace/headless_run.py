@@ -3,7 +3,8 @@
 The program inherits flowertui's stdout and stderr, so it never depends on
 flowertui staying alive (a killed flowertui leaves it writing to the terminal,
 not to a dead pipe). With `--json` the program's stdout goes to stderr and one
-JSON document goes to stdout.
+JSON document goes to stdout. The program is started first, with the standard
+library only; the session machinery is imported while it starts.
 """
 
 from __future__ import annotations
@@ -14,17 +15,13 @@ import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from flowertui import __version__
-from flowertui.engine.langchain_handlers import by
-from flowertui.engine.prices import SOURCE_WORDS, format_cost
-from flowertui.engine.trace_ledger import TraceRows
-from flowertui.paths import data_dir
-from flowertui.session.store import DB_NAME, SessionWriter
 from flowertui.trace import launcher
-from flowertui.trace.priority import built_low
-from flowertui.trace.tracer import Tracer
+
+if TYPE_CHECKING:
+    from flowertui.engine.trace_ledger import TraceRows
 
 
 class _Count:
@@ -42,18 +39,28 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
     `env` replaces the program's environment (the offline server's settings), `cwd` its working folder; with
     `keep` (the offline server's lifeline) it runs under the relay, which holds that while the program runs.
     """
-    count = _Count()
-    tracer = Tracer(command, [count], writer=_writer(err), env=env, cwd=cwd)
+    streams: dict[str, Any] = {"stdout": _fileno(err)} if as_json else {}
+    # ctrl+c is the program's to handle; a handler, not SIG_IGN, which the program would inherit
+    previous = signal.signal(signal.SIGINT, lambda *_: None)
     try:
-        tracer.start_session()
-        streams: dict[str, Any] = {"stdout": _fileno(err)} if as_json else {}
-        # ctrl+c is the program's to handle; a handler, not SIG_IGN, which the program would inherit
-        previous = signal.signal(signal.SIGINT, lambda *_: None)
+        early = launcher.start_early(command, env, cwd=cwd, **streams, **({"relay": True, **keep} if keep else {}))
         try:
-            process = tracer.start_run(**streams, **({"relay": True, **keep} if keep else {}))
-            returncode = process.wait()
-        finally:
-            signal.signal(signal.SIGINT, previous)
+            from flowertui.trace.tracer import Tracer
+
+            count = _Count()
+            tracer = Tracer(command, [count], writer=_writer(err), early=early)
+        except BaseException:  # flowertui cannot record: the program, started already, still runs to its end
+            early.sock.close()
+            early.process.wait()
+            raise
+        try:
+            returncode = early.process.wait()
+        except BaseException:
+            tracer.close()
+            raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
         tracer.finish_run(returncode)
     finally:
         tracer.close()
@@ -81,6 +88,10 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
 
 def _writer(err: TextIO):
     """The session writer, its thread lowered so it yields the CPU to the program; errors said on `err`."""
+    from flowertui.paths import data_dir
+    from flowertui.session.store import DB_NAME, SessionWriter
+    from flowertui.trace.priority import built_low
+
     return lambda ledger: built_low(lambda: SessionWriter(data_dir() / DB_NAME, ledger,
                                                           on_error=lambda text: print(f"flowertui: {text}", file=err)))
 
@@ -95,6 +106,9 @@ def _fileno(stream: TextIO) -> int | None:
 
 def trace_table(rows: TraceRows) -> str:
     """Per model, per top-level run and per handler; `?` marks calls without reported usage, `~` estimated ones."""
+    from flowertui.engine.langchain_handlers import by
+    from flowertui.engine.prices import SOURCE_WORDS, format_cost
+
     head = f"{'model':<28}{'calls':>6}{'prompt':>9}{'completion':>12}{'total':>9}  {'cost':<15}price from"
     lines = [head, "─" * (len(head) + 12)]
     for row in rows.models:

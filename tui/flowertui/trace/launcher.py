@@ -8,12 +8,16 @@ command starts (this one, another virtualenv's) loads the probe at start-up.
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from flowertui.trace.probe import PROBE_DIR
@@ -97,6 +101,59 @@ def relayed(argv: list[str], output: Path | None = None, notice: Path | None = N
     stderr pass through it and go to that file once flowertui is gone (`notice` says so to its next start)."""
     files = ["--output", str(output), "--notice", str(notice)] if output and notice else []
     return [sys.executable, "-I", "-S", str(RELAY), *files, "--", *argv]
+
+
+def launch(argv: list[str], env: Mapping[str, str], *, addr: str, token: str, session_id: str, run: int,
+           unbuffered: bool = False, relay: bool = False, relay_output: bool = False, **streams) -> subprocess.Popen:
+    """Spawn run `run` of the program with the probe pointed at `addr` (LaunchError when it cannot start).
+
+    `relay` runs it under relay.py, which outlives flowertui (holding `pass_fds` for it); `relay_output` also
+    passes its stdout and stderr through the relay, to a file in the data folder once flowertui is gone.
+    """
+    from flowertui.paths import data_dir
+    from flowertui.trace.outlived import notice_path
+    from flowertui.trace.spool import spool_dir
+
+    env = probe_env(env, addr=addr, token=token, spool_dir=spool_dir(), session_id=session_id, run=run,
+                    unbuffered=unbuffered)
+    if relay or relay_output:
+        output = notice = None
+        if relay_output:
+            output = data_dir() / "program-output" / f"{session_id}.{run}.log"
+            notice = notice_path(spool_dir(), session_id, run)
+        argv = relayed(argv, output, notice)
+    return spawn(argv, env, **streams)
+
+
+@dataclass(frozen=True)
+class EarlyRun:
+    """A program's first run, started before flowertui imports its session machinery (ledger, store, event
+    schema: ≈ 0.1 s), so the program's start-up overlaps flowertui's. Its probe connects to `sock`, bound
+    here: the connection waits in the socket's backlog until the Listener takes the socket over."""
+
+    argv: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen
+    sock: socket.socket
+    token: str
+    session_id: str
+    started: float  # time.monotonic() at spawn
+
+
+def start_early(command: list[str], env: Mapping[str, str] | None = None, **options) -> EarlyRun:
+    """Resolve and spawn the program as run 1 of a new session (LaunchError when it cannot start); `options`
+    as `launch` takes them."""
+    argv = resolve(command)
+    env = with_tiktoken_cache(os.environ if env is None else env)
+    sock = socket.create_server(("127.0.0.1", 0), backlog=128)
+    token, session_id = secrets.token_hex(16), secrets.token_hex(6)  # the bus's id shape: 12 hex digits
+    host, port = sock.getsockname()[:2]
+    try:
+        process = launch(argv, env, addr=f"{host}:{port}", token=token, session_id=session_id, run=1, **options)
+    except BaseException:
+        sock.close()
+        raise
+    return EarlyRun(argv, env, process, sock, token, session_id, time.monotonic())
 
 
 def spawn(argv: list[str], env: Mapping[str, str], **streams) -> subprocess.Popen:

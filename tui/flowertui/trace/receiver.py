@@ -138,14 +138,15 @@ class Listener:
 
     def __init__(self, handle: Callable[[dict[str, Any], Origin], None],
                  commit: Callable[[], None] = lambda: None, token: str | None = None,
-                 closed: Callable[[Origin], None] = lambda origin: None) -> None:
+                 closed: Callable[[Origin], None] = lambda origin: None, sock: socket.socket | None = None) -> None:
+        """`sock`: a listening socket bound before (probes may be waiting in its backlog), with its `token`."""
         self.token = token or secrets.token_hex(16)
         self.handle = handle
         self.commit = commit
         self.closed = closed
         self.refused = 0  # connections let go before a valid hello (wrong token, silent, junk, over the limit)
         self.dropped: collections.Counter[str] = collections.Counter()  # reason → records dropped
-        self._server = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self._server = sock if sock is not None else socket.create_server(("127.0.0.1", 0), backlog=128)
         self._server.setblocking(False)
         self._open = 0
         self._pause = self.BACKOFF[0]

@@ -16,12 +16,10 @@ from pathlib import Path
 from flowertui.engine.bus import Sink
 from flowertui.engine.events import TURN_CANCELLED, TURN_END, TURN_ERROR, TraceVariant
 from flowertui.engine.trace_ledger import TraceLedger
-from flowertui.paths import data_dir
 from flowertui.session.store import SessionWriter
 from flowertui.trace import launcher
 from flowertui.trace.assembly import assemble_trace
 from flowertui.trace.coverage import Coverage, coverage
-from flowertui.trace.outlived import notice_path
 from flowertui.trace.receiver import Listener, program_redactor
 from flowertui.trace.spool import spool_dir
 
@@ -33,19 +31,26 @@ class Tracer:
 
     def __init__(self, command: list[str], sinks: list[Sink], *,
                  writer: Callable[[TraceLedger], SessionWriter | None] | None = None, ledger: TraceLedger | None = None,
-                 env: Mapping[str, str] | None = None, cwd: Path | None = None) -> None:
+                 env: Mapping[str, str] | None = None, cwd: Path | None = None,
+                 early: launcher.EarlyRun | None = None) -> None:
         """`sinks`, `writer` and `ledger` as `assemble_trace` takes them; `env` replaces the program's
-        environment (an offline server's settings), `cwd` its working folder."""
-        self.argv = launcher.resolve(command)
+        environment (an offline server's settings), `cwd` its working folder. With `early` (a first run
+        started already), the session and that run are recorded here, before the probe's records are read."""
+        self.argv = early.argv if early else launcher.resolve(command)
         self.cwd = cwd
-        self.env = launcher.with_tiktoken_cache(os.environ if env is None else env)
-        self.session = assemble_trace(sinks, writer=writer, ledger=ledger, redactor=program_redactor(self.env))
+        self.env = early.env if early else launcher.with_tiktoken_cache(os.environ if env is None else env)
+        self.session = assemble_trace(sinks, writer=writer, ledger=ledger, redactor=program_redactor(self.env),
+                                      session_id=early.session_id if early else None)
         self.bus, self.ledger, self.translator = self.session.bus, self.session.ledger, self.session.translator
         self.command = self.bus.redact(launcher.display(command))  # shown and stored: never the secrets on argv
-        self.listener = Listener(lambda record, origin: self.translator(record), self.session.commit)
         self.process: subprocess.Popen | None = None
         self.started = 0.0
         self.coverage: Coverage | None = None  # the last finished run's
+        if early:
+            self.start_session()
+            self._adopt(early.process, early.started)
+        self.listener = Listener(lambda record, origin: self.translator(record), self.session.commit,
+                                 token=early.token if early else None, sock=early.sock if early else None)
 
     @property
     def session_id(self) -> str:
@@ -56,29 +61,20 @@ class Tracer:
 
     def start_run(self, *, unbuffered: bool = False, relay: bool = False, relay_output: bool = False,
                   **streams) -> subprocess.Popen:
-        """Spawn the program as the next turn (LaunchError when it cannot start).
-
-        `relay` runs it under relay.py, which outlives flowertui (holding `pass_fds` for it); `relay_output` also
-        passes its stdout and stderr through the relay, to a file in the data folder once flowertui is gone.
-        """
-        run = self.bus.turn + 1
-        env = launcher.probe_env(self.env, addr=self.listener.addr, token=self.listener.token, spool_dir=spool_dir(),
-                                 session_id=self.session_id, run=run, unbuffered=unbuffered)
-        argv = self.argv
-        if relay or relay_output:
-            output = notice = None
-            if relay_output:
-                output = data_dir() / "program-output" / f"{self.session_id}.{run}.log"
-                notice = notice_path(spool_dir(), self.session_id, run)
-            argv = launcher.relayed(argv, output, notice)
+        """Spawn the program as the next turn (LaunchError when it cannot start); options as `launcher.launch`."""
         translator = self.translator
         translator.langchain, translator.loaded, translator.model_calls, translator.dropped = False, False, 0, 0
         translator.greeted.clear()
         translator.goodbyes.clear()
-        self.process = launcher.spawn(argv, env, cwd=self.cwd, **streams)
-        self.started = time.monotonic()
-        self.session.start_run(self.command, self.process.pid)
-        return self.process
+        process = launcher.launch(self.argv, self.env, addr=self.listener.addr, token=self.listener.token,
+                                  session_id=self.session_id, run=self.bus.turn + 1, unbuffered=unbuffered,
+                                  relay=relay, relay_output=relay_output, cwd=self.cwd, **streams)
+        self._adopt(process, time.monotonic())
+        return process
+
+    def _adopt(self, process: subprocess.Popen, started: float) -> None:
+        self.process, self.started = process, started
+        self.session.start_run(self.command, process.pid)
 
     def finish_run(self, returncode: int, *, stopped: bool = False) -> None:
         """Wait (bounded) for the probe's last events, then close the turn with the exit status."""
