@@ -8,10 +8,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowertui import __version__
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.providers import PROVIDERS
+
+if TYPE_CHECKING:
+    from flowertui.serve.process import ServerProcess
 
 APP = None  # the `command` of a launch without a sub-command: the app itself
 
@@ -122,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.add_argument("--until-eof", dest="until_eof", action="store_true",
                        help="stop when stdin is closed (how flowertui trace runs it for a program)")
+    serve.add_argument("--notices", action="store_true",
+                       help="one JSON line per embeddings request on stdout (how flowertui trace runs it)")
     serve.add_argument("--fd", type=int, metavar="FD",
                        help="serve on this inherited listening socket (how flowertui trace runs it: the port is "
                             "known before the server is up)")
@@ -377,6 +383,16 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.speed < 0 or not 0 <= args.port <= 65535:
         return _fail("--speed must be 0 or more and --port from 0 to 65535")
+    import threading
+
+    notices, ended = None, threading.Event()
+    if args.notices:
+        from flowertui.serve.notices import Notices
+
+        notices = Notices()
+    if args.until_eof:  # read from the start: flowertui names the session before the first request comes
+        read = notices.follow if notices else lambda stream: stream.read()
+        threading.Thread(target=lambda: (read(sys.stdin.buffer), ended.set()), daemon=True).start()
     if args.fd is not None:  # started for a traced program: the HTTP stack loads without slowing it or flowertui
         import select
 
@@ -392,19 +408,19 @@ def _serve(args: argparse.Namespace) -> int:
         import socket
 
         sock = socket.socket(fileno=args.fd)
-    server = ShopServer(args.host, args.port, args.speed, access_log=not args.quiet, sock=sock)
+    server = ShopServer(args.host, args.port, args.speed, access_log=not args.quiet, sock=sock,
+                        on_embedding=notices.embedding if notices else None)
     try:
         base_url = server.start()
     except (ServeError, TokenizerDataError) as exc:
         return _fail(str(exc))
     child = server.child_env()
-    print(f"flowertui serve: the offline flower-shop assistant on {base_url}  (Ctrl-C stops it)", flush=True)
-    print("  export " + " ".join(f"{name}={shlex.quote(child[name])}" for name in
-                                 ("OPENAI_BASE_URL", "OPENAI_API_KEY", "TIKTOKEN_CACHE_DIR")), flush=True)
+    if notices is None:  # with notices, stdout is flowertui's pipe, for them only
+        print(f"flowertui serve: the offline flower-shop assistant on {base_url}  (Ctrl-C stops it)", flush=True)
+        print("  export " + " ".join(f"{name}={shlex.quote(child[name])}" for name in
+                                     ("OPENAI_BASE_URL", "OPENAI_API_KEY", "TIKTOKEN_CACHE_DIR")), flush=True)
     if args.until_eof:
-        import threading
-
-        threading.Thread(target=lambda: (sys.stdin.buffer.read(), server.request_stop()), daemon=True).start()
+        threading.Thread(target=lambda: (ended.wait(), server.request_stop()), daemon=True).start()
     try:
         server.wait()
     finally:
@@ -530,8 +546,8 @@ def _trace(args: argparse.Namespace) -> int:
         if args.headless or args.json:
             from flowertui.trace.headless_run import run_headless
 
-            with _program_env(args) as (env, keep):
-                return run_headless(args.program, as_json=args.json, env=env, keep=keep)
+            with _program_env(args) as (env, keep, server):
+                return run_headless(args.program, as_json=args.json, env=env, keep=keep, server=server)
         return _trace_app(args, args.program, offline=_offline(args))
     except LaunchError as exc:
         return _fail(str(exc))
@@ -545,16 +561,16 @@ def _offline(args: argparse.Namespace) -> bool:
 
 
 @contextmanager
-def _program_env(args: argparse.Namespace) -> Iterator[tuple[dict[str, str] | None, dict]]:
+def _program_env(args: argparse.Namespace) -> Iterator[tuple[dict[str, str] | None, dict, ServerProcess | None]]:
     """The traced program's environment, and what its relay must hold: pointed at an offline server process
-    (which outlives flowertui while the program runs) when --offline applies."""
+    (which outlives flowertui while the program runs) when --offline applies, and that server."""
     if not _offline(args):
-        yield None, {}
+        yield None, {}, None
         return
     from flowertui.lesson.runner import offline_server
 
-    with offline_server() as (env, keep):
-        yield env, keep
+    with offline_server() as triple:
+        yield triple
 
 
 def _trace_app(args: argparse.Namespace, program: list[str], *, offline: bool, cwd: Path | None = None,

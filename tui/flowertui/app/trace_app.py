@@ -166,7 +166,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
             self.call_from_thread(self.query_one(ConsoleView).note,
                                   f"offline: the program talks to flowertui's offline server at {self.server.base_url}")
         tracer = Tracer(self.command or [], [self.inbox], writer=self.open_writer, ledger=self.ledger, env=env,
-                        cwd=self.cwd)
+                        cwd=self.cwd, server=self.server)
         tracer.start_session()
         self.tracer, self.session_id, self.writer = tracer, tracer.session_id, tracer.session.writer
         self.program = ProgramConsole(tracer, self._console_wake, lambda code: self.post_message(ProgramExited(code)))

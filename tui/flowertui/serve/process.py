@@ -5,14 +5,23 @@ waiting for the HTTP stack to import: connections wait in the socket's backlog) 
 `flowertui serve --quiet --until-eof --fd N`, whose stdin is a pipe: flowertui holds the write end, and
 so does each run's relay (relay.py), which outlives flowertui. The server exits when the last holder is
 gone, so after `kill -9` of flowertui it keeps answering the program until the program has ended.
+
+The server's stdout is a pipe to flowertui for its notices (serve/notices.py: the embeddings it answered);
+`follow` says on the lifeline which session and run they belong to, and `drain` reads those already written.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from flowertui.engine.tokens import tiktoken_cache_dir
 
@@ -29,6 +38,9 @@ class ServerProcess:
         self.process: subprocess.Popen | None = None
         self.lifeline: int | None = None  # the write end of the server's stdin; give it to relays (pass_fds)
         self.base_url = ""
+        self._handle: Callable[[dict[str, Any]], None] | None = None
+        self._notices = b""
+        self._lock = threading.Lock()
 
     def start(self) -> str:
         """Bind, start the server process on that socket (it comes up while the program starts); the base URL."""
@@ -37,9 +49,9 @@ class ServerProcess:
         read_end, self.lifeline = os.pipe()
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "flowertui", "serve", "--quiet", "--until-eof", "--fd", str(sock.fileno()),
-                 "--speed", str(self.speed)],
-                stdin=read_end, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(sock.fileno(),),
+                [sys.executable, "-m", "flowertui", "serve", "--quiet", "--until-eof", "--notices", "--fd",
+                 str(sock.fileno()), "--speed", str(self.speed)],
+                stdin=read_end, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, pass_fds=(sock.fileno(),),
                 start_new_session=True)
         finally:
             os.close(read_end)
@@ -56,6 +68,59 @@ class ServerProcess:
         """Spawn arguments that make a relay hold the server's lifeline."""
         return {"pass_fds": (self.lifeline,)} if self.lifeline is not None else {}
 
+    def follow(self, session_id: str, run: int, spool: Path, handle: Callable[[dict[str, Any]], None]) -> None:
+        """Notices from now on belong to this run (`handle` takes each, from a thread of its own or `drain`);
+        once flowertui is gone the server spools them in `spool` under the run's name."""
+        if self.lifeline is None or self.process is None:
+            return
+        try:
+            os.write(self.lifeline, (json.dumps({"session": session_id, "run": run, "spool": str(spool)}) + "\n").encode())
+        except OSError:
+            pass
+        with self._lock:
+            first, self._handle = self._handle is None, handle
+        if first:
+            threading.Thread(target=self._read, name="flowertui-serve-notices", daemon=True).start()
+
+    def drain(self) -> None:
+        """Handle the notices written so far (the server writes one before it answers: a finished program's are
+        all there)."""
+        with self._lock:
+            self._take()
+
+    def _read(self) -> None:
+        stdout = self.process.stdout if self.process is not None else None
+        while stdout is not None and not stdout.closed:
+            try:
+                select.select([stdout], [], [])
+            except (OSError, ValueError):
+                return
+            with self._lock:
+                if not self._take():
+                    return
+
+    def _take(self) -> bool:
+        """Read what the pipe holds now; False at its end."""
+        stdout = self.process.stdout if self.process is not None else None
+        try:
+            while stdout is not None and select.select([stdout], [], [], 0)[0]:
+                data = os.read(stdout.fileno(), 1 << 16)
+                if not data:
+                    return False
+                *lines, self._notices = (self._notices + data).split(b"\n")
+                if len(self._notices) > 1 << 16:  # not a notice: the server writes short lines
+                    self._notices = b""
+                for line in lines:
+                    try:
+                        record = json.loads(line)
+                    except ValueError:
+                        continue
+                    if isinstance(record, dict) and self._handle is not None:
+                        self._handle(record)
+        except (OSError, ValueError):
+            return False
+        return True
+
     def stop(self) -> None:
         """Let go of the lifeline and stop the server now (flowertui is ending its program's run itself)."""
         if self.lifeline is not None:
@@ -67,4 +132,7 @@ class ServerProcess:
                 self.process.wait(STOP_WAIT)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        if self.process is not None and self.process.stdout is not None:
+            with self._lock:
+                self.process.stdout.close()
         self.process = None

@@ -22,6 +22,7 @@ from flowertui.trace import launcher
 
 if TYPE_CHECKING:
     from flowertui.engine.trace_ledger import TraceRows
+    from flowertui.serve.process import ServerProcess
 
 
 class _Count:
@@ -33,11 +34,13 @@ class _Count:
 
 
 def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
-                 env: Mapping[str, str] | None = None, cwd: Path | None = None, keep: dict | None = None) -> int:
+                 env: Mapping[str, str] | None = None, cwd: Path | None = None, keep: dict | None = None,
+                 server: ServerProcess | None = None) -> int:
     """Trace one run of the program; returns its exit code (LaunchError when it cannot start).
 
     `env` replaces the program's environment (the offline server's settings), `cwd` its working folder; with
-    `keep` (the offline server's lifeline) it runs under the relay, which holds that while the program runs.
+    `keep` (the offline server's lifeline) it runs under the relay, which holds that while the program runs;
+    `server`'s notices (the embeddings it answered) count in the run.
     """
     streams: dict[str, Any] = {"stdout": _fileno(err)} if as_json else {}
     # ctrl+c is the program's to handle; a handler, not SIG_IGN, which the program would inherit
@@ -48,7 +51,7 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
             from flowertui.trace.tracer import Tracer
 
             count = _Count()
-            tracer = Tracer(command, [count], writer=_writer(err), early=early)
+            tracer = Tracer(command, [count], writer=_writer(err), early=early, server=server)
         except BaseException:  # flowertui cannot record: the program, started already, still runs to its end
             early.sock.close()
             early.process.wait()

@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowertui.engine.bus import Sink
 from flowertui.engine.events import TURN_CANCELLED, TURN_END, TURN_ERROR, TraceVariant
@@ -20,8 +21,11 @@ from flowertui.session.store import SessionWriter
 from flowertui.trace import launcher
 from flowertui.trace.assembly import assemble_trace
 from flowertui.trace.coverage import Coverage, coverage
-from flowertui.trace.receiver import Listener, program_redactor
+from flowertui.trace.receiver import Listener, program_redactor, record_problem
 from flowertui.trace.spool import spool_dir
+
+if TYPE_CHECKING:
+    from flowertui.serve.process import ServerProcess
 
 DRAIN_SECONDS = 5.0
 
@@ -32,10 +36,11 @@ class Tracer:
     def __init__(self, command: list[str], sinks: list[Sink], *,
                  writer: Callable[[TraceLedger], SessionWriter | None] | None = None, ledger: TraceLedger | None = None,
                  env: Mapping[str, str] | None = None, cwd: Path | None = None,
-                 early: launcher.EarlyRun | None = None) -> None:
+                 early: launcher.EarlyRun | None = None, server: ServerProcess | None = None) -> None:
         """`sinks`, `writer` and `ledger` as `assemble_trace` takes them; `env` replaces the program's
-        environment (an offline server's settings), `cwd` its working folder. With `early` (a first run
-        started already), the session and that run are recorded here, before the probe's records are read."""
+        environment (an offline server's settings), `cwd` its working folder; `server` the offline server the
+        program uses, whose notices (embeddings) count in each run. With `early` (a first run started already),
+        the session and that run are recorded here, before the probe's records are read."""
         self.argv = early.argv if early else launcher.resolve(command)
         self.cwd = cwd
         self.env = early.env if early else launcher.with_tiktoken_cache(os.environ if env is None else env)
@@ -46,6 +51,7 @@ class Tracer:
         self.process: subprocess.Popen | None = None
         self.started = 0.0
         self.coverage: Coverage | None = None  # the last finished run's
+        self.server = server
         if early:
             self.start_session()
             self._adopt(early.process, early.started)
@@ -74,11 +80,20 @@ class Tracer:
 
     def _adopt(self, process: subprocess.Popen, started: float) -> None:
         self.process, self.started = process, started
-        self.session.start_run(self.command, process.pid)
+        run = self.session.start_run(self.command, process.pid)
+        if self.server is not None:
+            self.server.follow(self.session_id, run, spool_dir(), self._notice)
+
+    def _notice(self, record: dict) -> None:
+        """A notice of the offline server (an embeddings request it answered), checked like a probe's record."""
+        if record_problem(record) is None and record.get("t") == "embedding":
+            self.translator(record)
 
     def finish_run(self, returncode: int, *, stopped: bool = False) -> None:
         """Wait (bounded) for the probe's last events, then close the turn with the exit status."""
         self.listener.wait_quiet(DRAIN_SECONDS)
+        if self.server is not None:
+            self.server.drain()
         seen = self.translator
         pid = self.process.pid if self.process is not None else None
         if pid not in seen.greeted and len(seen.greeted) == 1:  # run under the relay: the program is its child
