@@ -165,6 +165,10 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
             env = {**os.environ, **self.server.child_env()}
             self.call_from_thread(self.query_one(ConsoleView).note,
                                   f"offline: the program talks to flowertui's offline server at {self.server.base_url}")
+        if self.lesson is not None:
+            from flowertui.lesson.runner import lesson_env
+
+            env = lesson_env(os.environ if env is None else env)
         tracer = Tracer(self.command or [], [self.inbox], writer=self.open_writer, ledger=self.ledger, env=env,
                         cwd=self.cwd, server=self.server)
         tracer.start_session()

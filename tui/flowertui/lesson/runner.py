@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,10 +52,18 @@ def program_env(item: Example, provider: str) -> Iterator[tuple[dict[str, str], 
     """The program's environment (the offline server's settings, or the user's own key), its relay's keep, and
     the offline server when there is one."""
     if provider == "openai" or not item.uses_model:
-        yield dict(os.environ), {}, None
+        yield lesson_env(os.environ), {}, None
     else:
-        with offline_server() as triple:
-            yield triple
+        with offline_server() as (env, keep, server):
+            yield lesson_env(env), keep, server
+
+
+def lesson_env(env: Mapping[str, str]) -> dict[str, str]:
+    """A shipped lesson's environment: it uses LangChain's deprecated classes on purpose, so their deprecation
+    warnings are not printed (the probe drops them; a copied lesson, run as the user's own, prints them)."""
+    from flowertui.trace.probe.flowertui_probe import ENV_QUIET_DEPRECATIONS
+
+    return {**env, ENV_QUIET_DEPRECATIONS: "1"}
 
 
 def run(item: Example, folder: Path, provider: str = "offline", *, as_json: bool = False) -> int:

@@ -48,6 +48,7 @@ ENV_TOKEN = "FLOWERTUI_TRACE_TOKEN"
 ENV_SPOOL = "FLOWERTUI_TRACE_SPOOL"
 ENV_SESSION = "FLOWERTUI_TRACE_SESSION"
 ENV_RUN = "FLOWERTUI_TRACE_RUN"
+ENV_QUIET_DEPRECATIONS = "FLOWERTUI_TRACE_QUIET_DEPRECATIONS"  # set for the lessons flowertui ships, never else
 PROTOCOL = 2  # the version of what the probe sends (docs/PROBE.md); in the connection line and the hello record
 
 QUEUE_LIMIT = 50_000
@@ -87,6 +88,8 @@ _acts_cache = {}
 
 def start_from_environment():
     """Start when flowertui's launcher set the variables; otherwise do nothing."""
+    if os.environ.get(ENV_QUIET_DEPRECATIONS):
+        _quiet_deprecations()
     if os.environ.get(ENV_ENABLED) and (os.environ.get(ENV_ADDR) or os.environ.get(ENV_SPOOL)):
         start(os.environ.get(ENV_ADDR), os.environ.get(ENV_TOKEN, ""), os.environ.get(ENV_SPOOL),
               os.environ.get(ENV_SESSION, ""), os.environ.get(ENV_RUN, "1"))
@@ -113,6 +116,25 @@ def start(addr, token, spool_dir, session_id, run="1"):
         if _MANAGER in sys.modules:
             _patch_manager(sys.modules[_MANAGER])
     return True
+
+
+def _quiet_deprecations():
+    """A lesson flowertui ships uses LangChain's deprecated classes on purpose (it teaches them): their deprecation
+    warnings are not printed. Not a warnings filter: importing langchain_core (and langchain_classic) puts
+    LangChain's own "default" filters in front of any set before, so the warnings are dropped where shown."""
+    import warnings
+
+    show = warnings.showwarning
+
+    def showwarning(message, category, *args, **kwargs):
+        try:
+            if issubclass(category, (DeprecationWarning, PendingDeprecationWarning)):
+                return None
+        except TypeError:
+            pass
+        return show(message, category, *args, **kwargs)
+
+    warnings.showwarning = showwarning
 
 
 def active():
