@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flowertui.engine.tokens import tiktoken_cache_dir
+from flowertui.engine.tokens import TokenizerDataError, ensure_offline_tiktoken, seeded_dir, tiktoken_cache_dir
 
 PLACEHOLDER_KEY = "sk-flowertui-offline"  # the client insists on a key; the server ignores it (as server.py's)
 LOCALHOST = "127.0.0.1"
@@ -60,9 +60,13 @@ class ServerProcess:
         return self.base_url
 
     def child_env(self) -> dict[str, str]:
-        """The program's OpenAI settings, and the tiktoken cache the server seeds as it starts."""
-        return {"OPENAI_BASE_URL": self.base_url, "OPENAI_API_KEY": PLACEHOLDER_KEY,
-                "TIKTOKEN_CACHE_DIR": str(tiktoken_cache_dir())}
+        """The program's OpenAI settings, and tiktoken's seeded cache (seeded here only the first time ever: the
+        server, which seeds it too, may load after the program's first token count)."""
+        try:
+            cache = seeded_dir() or ensure_offline_tiktoken()
+        except TokenizerDataError:  # the server says so as it starts
+            cache = tiktoken_cache_dir()
+        return {"OPENAI_BASE_URL": self.base_url, "OPENAI_API_KEY": PLACEHOLDER_KEY, "TIKTOKEN_CACHE_DIR": str(cache)}
 
     def keep(self) -> dict:
         """Spawn arguments that make a relay hold the server's lifeline."""

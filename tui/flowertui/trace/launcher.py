@@ -8,7 +8,6 @@ command starts (this one, another virtualenv's) loads the probe at start-up.
 from __future__ import annotations
 
 import os
-import secrets
 import shlex
 import shutil
 import signal
@@ -62,7 +61,7 @@ def with_tiktoken_cache(base: Mapping[str, str]) -> dict[str, str]:
     DATA_GYM_CACHE_DIR) of the user's own is kept, even if flowertui pointed its own process elsewhere.
     """
     from flowertui.engine.tokens import CACHE_VARIABLE, TokenizerDataError, ensure_offline_tiktoken, \
-        inherited_cache_dir, tiktoken_cache_dir
+        inherited_cache_dir, seeded_dir, tiktoken_cache_dir
 
     env = dict(base)
     if env.get(CACHE_VARIABLE) == str(tiktoken_cache_dir()) and inherited_cache_dir() is not None:
@@ -70,7 +69,7 @@ def with_tiktoken_cache(base: Mapping[str, str]) -> dict[str, str]:
     if CACHE_VARIABLE in env or "DATA_GYM_CACHE_DIR" in env:
         return env
     try:
-        env[CACHE_VARIABLE] = str(ensure_offline_tiktoken())
+        env[CACHE_VARIABLE] = str(seeded_dir() or ensure_offline_tiktoken())
     except TokenizerDataError:  # nothing seeded: the program counts as it would without flowertui
         pass
     return env
@@ -146,7 +145,7 @@ def start_early(command: list[str], env: Mapping[str, str] | None = None, **opti
     argv = resolve(command)
     env = with_tiktoken_cache(os.environ if env is None else env)
     sock = socket.create_server(("127.0.0.1", 0), backlog=128)
-    token, session_id = secrets.token_hex(16), secrets.token_hex(6)  # the bus's id shape: 12 hex digits
+    token, session_id = os.urandom(16).hex(), os.urandom(6).hex()  # secrets.token_hex's; the bus's id shape
     host, port = sock.getsockname()[:2]
     try:
         process = launch(argv, env, addr=f"{host}:{port}", token=token, session_id=session_id, run=1, **options)
