@@ -36,12 +36,13 @@ def working_dir(cwd: str | None) -> Path:
 @contextmanager
 def offline_server(speed: float = 0.0) -> Iterator[tuple[dict[str, str], dict, ServerProcess]]:
     """The environment pointing a program at an offline server process, the spawn arguments that make its
-    relay hold the server's lifeline (the server outlives flowertui until the program ends), and the server."""
+    relay hold the server's lifeline (the server outlives flowertui until the program ends), and the server,
+    bound: its process is launched by whoever starts the program, right after it."""
     from flowertui.serve.process import ServerProcess
 
     server = ServerProcess(speed)
     try:
-        server.start()
+        server.bind()  # run_headless launches it once the program has started
         yield {**os.environ, **server.child_env()}, server.keep(), server
     finally:
         server.stop()

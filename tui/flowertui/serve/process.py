@@ -38,26 +38,41 @@ class ServerProcess:
         self.process: subprocess.Popen | None = None
         self.lifeline: int | None = None  # the write end of the server's stdin; give it to relays (pass_fds)
         self.base_url = ""
+        self._sock: socket.socket | None = None  # bound, until the server process has its copy
+        self._read_end = -1
         self._handle: Callable[[dict[str, Any]], None] | None = None
         self._notices = b""
         self._lock = threading.Lock()
 
     def start(self) -> str:
-        """Bind, start the server process on that socket (it comes up while the program starts); the base URL."""
-        sock = socket.create_server((LOCALHOST, 0), backlog=128)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted sockets inherit it
-        read_end, self.lifeline = os.pipe()
+        """Bind, then start the server process on that socket; the base URL."""
+        self.bind()
+        self.launch()
+        return self.base_url
+
+    def bind(self) -> str:
+        """Bind the socket and make the lifeline: the URL is known and connections wait in the backlog, so the
+        program can be started before the server process (`launch`)."""
+        self._sock = socket.create_server((LOCALHOST, 0), backlog=128)
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted sockets inherit it
+        self._read_end, self.lifeline = os.pipe()
+        self.base_url = f"http://{LOCALHOST}:{self._sock.getsockname()[1]}/v1"
+        return self.base_url
+
+    def launch(self) -> None:
+        """Start `flowertui serve` on the bound socket (it comes up while the program starts)."""
+        if self._sock is None:
+            return
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "flowertui", "serve", "--quiet", "--until-eof", "--notices", "--fd",
-                 str(sock.fileno()), "--speed", str(self.speed)],
-                stdin=read_end, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, pass_fds=(sock.fileno(),),
-                start_new_session=True)
+                 str(self._sock.fileno()), "--speed", str(self.speed)],
+                stdin=self._read_end, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                pass_fds=(self._sock.fileno(),), start_new_session=True)
         finally:
-            os.close(read_end)
-            self.base_url = f"http://{LOCALHOST}:{sock.getsockname()[1]}/v1"
-            sock.close()  # the server process has its own copy
-        return self.base_url
+            os.close(self._read_end)
+            self._sock.close()  # the server process has its own copy
+            self._sock = None
 
     def child_env(self) -> dict[str, str]:
         """The program's OpenAI settings, and tiktoken's seeded cache (seeded here only the first time ever: the
@@ -127,6 +142,10 @@ class ServerProcess:
 
     def stop(self) -> None:
         """Let go of the lifeline and stop the server now (flowertui is ending its program's run itself)."""
+        if self._sock is not None:  # bound, never launched
+            os.close(self._read_end)
+            self._sock.close()
+            self._sock = None
         if self.lifeline is not None:
             os.close(self.lifeline)
             self.lifeline = None

@@ -47,6 +47,8 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
     previous = signal.signal(signal.SIGINT, lambda *_: None)
     try:
         early = launcher.start_early(command, env, cwd=cwd, **streams, **({"relay": True, **keep} if keep else {}))
+        if server is not None:
+            server.launch()  # after the program: its first request waits in the socket's backlog
         try:
             from flowertui.trace.tracer import Tracer
 
