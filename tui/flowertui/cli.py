@@ -567,7 +567,7 @@ def _program_env(args: argparse.Namespace) -> Iterator[tuple[dict[str, str] | No
     if not _offline(args):
         yield None, {}, None
         return
-    from flowertui.lesson.runner import offline_server
+    from flowertui.serve.process import offline_server
 
     with offline_server() as triple:
         yield triple

@@ -34,27 +34,14 @@ def working_dir(cwd: str | None) -> Path:
 
 
 @contextmanager
-def offline_server(speed: float = 0.0) -> Iterator[tuple[dict[str, str], dict, ServerProcess]]:
-    """The environment pointing a program at an offline server process, the spawn arguments that make its
-    relay hold the server's lifeline (the server outlives flowertui until the program ends), and the server,
-    bound: its process is launched by whoever starts the program, right after it."""
-    from flowertui.serve.process import ServerProcess
-
-    server = ServerProcess(speed)
-    try:
-        server.bind()  # run_headless launches it once the program has started
-        yield {**os.environ, **server.child_env()}, server.keep(), server
-    finally:
-        server.stop()
-
-
-@contextmanager
 def program_env(item: Example, provider: str) -> Iterator[tuple[dict[str, str], dict, ServerProcess | None]]:
     """The program's environment (the offline server's settings, or the user's own key), its relay's keep, and
     the offline server when there is one."""
     if provider == "openai" or not item.uses_model:
         yield lesson_env(os.environ), {}, None
     else:
+        from flowertui.serve.process import offline_server
+
         with offline_server() as (env, keep, server):
             yield lesson_env(env), keep, server
 

@@ -19,7 +19,8 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,16 @@ class ServerProcess:
             with self._lock:
                 self.process.stdout.close()
         self.process = None
+
+
+@contextmanager
+def offline_server(speed: float = 0.0) -> Iterator[tuple[dict[str, str], dict, ServerProcess]]:
+    """The environment pointing a program at an offline server process, the spawn arguments that make its
+    relay hold the server's lifeline (the server outlives flowertui until the program ends), and the server,
+    bound: its process is launched by whoever starts the program, right after it."""
+    server = ServerProcess(speed)
+    try:
+        server.bind()  # run_headless launches it once the program has started
+        yield {**os.environ, **server.child_env()}, server.keep(), server
+    finally:
+        server.stop()
