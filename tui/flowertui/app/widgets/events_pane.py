@@ -60,6 +60,8 @@ def gist_of(event: Event) -> str:
         return " · ".join(f"{k}={v}" for k, v in values.items() if k != "history")
     if event.kind == "handler_error":
         return f"{p.get('callback')}: {p.get('error')}"
+    if event.kind == "embeddings":  # told by the offline server: LangChain has no callback for them
+        return f"{p.get('inputs')} inputs · {p.get('prompt_tokens')} tokens · {p.get('dimensions')} dimensions"
     if event.kind == "memory_estimate":
         return f"would send {p.get('prompt_tokens')} prompt tokens"
     if event.kind == "memory_catchup_start":
