@@ -293,18 +293,16 @@ class Listener:
         try:
             with conn:
                 conn.setblocking(True)
-                acker = _Acker(conn, self.commit)
                 try:
-                    self._read(conn, origin, data, acker)
+                    self._read(conn, origin, data)
                 finally:
-                    acker.close()
                     self.closed(origin)
         except OSError:
             pass
         finally:
             self._gone()
 
-    def _read(self, conn: socket.socket, origin: Origin, data: bytes, acker: _Acker) -> None:
+    def _read(self, conn: socket.socket, origin: Origin, data: bytes) -> None:
         """Lines in, linear in their length: a line's pieces are joined once, when its newline arrives."""
         pieces: list[bytes] = []
         size = 0
@@ -340,7 +338,8 @@ class Listener:
                     except Exception as exc:  # a record that passed the checks and still broke: drop, go on
                         self._drop(f"could not be read ({type(exc).__name__})", origin)
             if last:
-                acker.handled(last)
+                self.commit()
+                conn.sendall(f"ack {last}\n".encode())
             data = conn.recv(1 << 16)
             if not data:
                 return
@@ -352,46 +351,6 @@ class Listener:
             self.handle({"t": "dropped", "dropped": 1, "reason": reason}, origin)
         except Exception:
             pass
-
-
-class _Acker:
-    """Acknowledges a probe's batches from a thread of its own: commit (the session writer's flush), then
-    `ack N` for the last batch handled before it. Reading goes on meanwhile, so a commit (tens of ms on a busy
-    disk) never holds the next events back from the screen; one commit covers every batch handled before it."""
-
-    def __init__(self, conn: socket.socket, commit: Callable[[], None]) -> None:
-        self._conn, self._commit = conn, commit
-        self._done = threading.Condition()
-        self._handled = self._acked = 0
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="flowertui-trace-ack", daemon=True)
-        self._thread.start()
-
-    def handled(self, number: int) -> None:
-        with self._done:
-            self._handled = max(self._handled, number)
-            self._done.notify()
-
-    def close(self) -> None:
-        """Acknowledge what is handled (the probe may still wait for it), then stop."""
-        with self._done:
-            self._closed = True
-            self._done.notify()
-        self._thread.join(timeout=15)
-
-    def _run(self) -> None:
-        while True:
-            with self._done:
-                self._done.wait_for(lambda: self._handled > self._acked or self._closed)
-                number = self._handled
-                if number <= self._acked:
-                    return
-            self._commit()
-            try:
-                self._conn.sendall(f"ack {number}\n".encode())
-            except OSError:  # the probe is gone: it spooled what it did not see acknowledged
-                return
-            self._acked = number
 
 
 _TIME = (int, float)
