@@ -219,3 +219,14 @@ async def test_runs_that_run_at_the_same_time_are_tagged_apart():
             rows = [row for row in cells(app.query_one(EventsPane).table) if "llm_end" in row]
     assert len(rows) == 3
     assert sorted(row.split("‖")[1].split()[0] for row in rows) == ["A", "B", "C"]
+
+
+async def test_a_progress_line_redrawn_across_reads_shows_in_place():
+    app = trace_app(sys.executable, program("progress_slow.py"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "after the progress" in console_text(app), what="the line after it")
+        lines = [line for line in app.query_one(ConsoleView).lines if "│" in line and "●│" not in line]
+        assert lines == ["   │ loaded all 3", "   │ after the progress"]  # each state drawn over the one before
+        await wait_until(pilot, lambda: app.returncode is not None, what="the program's end")
+    saved = [line for e in session_events(app.session_id) if e.kind == "program_output" for line in e.payload.lines]
+    assert saved == [["out", "loaded all 3"], ["out", "after the progress"]]  # the last state only

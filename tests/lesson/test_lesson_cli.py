@@ -76,3 +76,17 @@ def test_provider_openai_without_a_key_is_one_line_and_exit_2(tmp_path):
     done = flowertui("lesson", "4", "--provider", "openai", "--cwd", str(tmp_path))
     assert done.returncode == 2
     assert done.stderr.strip() == "flowertui: error: --provider openai needs OPENAI_API_KEY in the environment"
+
+
+def test_the_shipped_lessons_print_no_deprecation_warnings_but_a_users_program_does(tmp_path):
+    """Lessons 2 and 4 use LangChain's deprecated LLMChain, ConversationBufferMemory and langchain_community on
+    purpose; LangChain's own filters (added at its import) would print each warning."""
+    for number in (2, 4):
+        done = flowertui("lesson", str(number), "--headless", "--cwd", str(tmp_path / str(number)))
+        assert done.returncode == 0, done.stderr
+        assert "Deprecat" not in done.stdout + done.stderr
+    own = os.path.join(os.path.dirname(__file__), "..", "trace", "programs", "deprecated_own.py")
+    done = flowertui("trace", "--headless", own)
+    assert done.returncode == 0, done.stderr
+    assert "DeprecationWarning: my_helper is deprecated" in done.stderr
+    assert "LangChainDeprecationWarning: old_chain is deprecated in my app" in done.stderr

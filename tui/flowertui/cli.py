@@ -8,10 +8,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowertui import __version__
 from flowertui.engine.kinds import KINDS
 from flowertui.engine.providers import PROVIDERS
+
+if TYPE_CHECKING:
+    from flowertui.serve.process import ServerProcess
 
 APP = None  # the `command` of a launch without a sub-command: the app itself
 
@@ -124,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--quiet", action="store_true", help="no access log")
     serve.add_argument("--until-eof", dest="until_eof", action="store_true",
                        help="stop when stdin is closed (how flowertui trace runs it for a program)")
+    serve.add_argument("--notices", action="store_true",
+                       help="one JSON line per embeddings request on stdout (how flowertui trace runs it)")
     serve.add_argument("--fd", type=int, metavar="FD",
                        help="serve on this inherited listening socket (how flowertui trace runs it: the port is "
                             "known before the server is up)")
@@ -486,6 +492,23 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.speed < 0 or not 0 <= args.port <= 65535:
         return _fail("--speed must be 0 or more and --port from 0 to 65535")
+    import threading
+
+    notices, ended = None, threading.Event()
+    if args.notices:
+        from flowertui.serve.notices import Notices
+
+        notices = Notices()
+    if args.until_eof:  # read from the start: flowertui names the session before the first request comes
+        read = notices.follow if notices else lambda stream: stream.read()
+        threading.Thread(target=lambda: (read(sys.stdin.buffer), ended.set()), daemon=True).start()
+    if args.fd is not None:  # started for a traced program: the HTTP stack loads without slowing it or flowertui
+        import select
+
+        from flowertui.trace.priority import built_low
+
+        select.select([args.fd], [], [], IDLE_START)  # a short program never calls it: then it never loads at all
+        built_low(_load_server)
     from flowertui.engine.tokens import TokenizerDataError
     from flowertui.serve.server import ServeError, ShopServer
 
@@ -502,24 +525,24 @@ def _serve(args: argparse.Namespace) -> int:
         import socket
 
         sock = socket.socket(fileno=args.fd)
-    server = ShopServer(args.host, args.port, args.speed, access_log=not args.quiet, sock=sock, replies=cassette)
+    server = ShopServer(args.host, args.port, args.speed, access_log=not args.quiet, sock=sock, replies=cassette,
+                        on_embedding=notices.embedding if notices else None)
     try:
         base_url = server.start()
     except (ServeError, TokenizerDataError) as exc:
         return _fail(str(exc))
     child = server.child_env()
-    if cassette is None:
-        print(f"flowertui serve: the offline flower-shop assistant on {base_url}  (Ctrl-C stops it)", flush=True)
-    else:
-        skipped = f"; {cassette.unfinished} that never ended are left out" if cassette.unfinished else ""
-        print(f"flowertui serve: replaying session {cassette.name} ({cassette.described}: {len(cassette.calls)} "
-              f"recorded model calls{skipped}) on {base_url}  (Ctrl-C stops it)", flush=True)
-    print("  export " + " ".join(f"{name}={shlex.quote(child[name])}" for name in
-                                 ("OPENAI_BASE_URL", "OPENAI_API_KEY", "TIKTOKEN_CACHE_DIR")), flush=True)
+    if notices is None:  # with notices, stdout is flowertui's pipe, for them only
+        if cassette is None:
+            print(f"flowertui serve: the offline flower-shop assistant on {base_url}  (Ctrl-C stops it)", flush=True)
+        else:
+            skipped = f"; {cassette.unfinished} that never ended are left out" if cassette.unfinished else ""
+            print(f"flowertui serve: replaying session {cassette.name} ({cassette.described}: {len(cassette.calls)} "
+                  f"recorded model calls{skipped}) on {base_url}  (Ctrl-C stops it)", flush=True)
+        print("  export " + " ".join(f"{name}={shlex.quote(child[name])}" for name in
+                                     ("OPENAI_BASE_URL", "OPENAI_API_KEY", "TIKTOKEN_CACHE_DIR")), flush=True)
     if args.until_eof:
-        import threading
-
-        threading.Thread(target=lambda: (sys.stdin.buffer.read(), server.request_stop()), daemon=True).start()
+        threading.Thread(target=lambda: (ended.wait(), server.request_stop()), daemon=True).start()
     try:
         server.wait()
     finally:
@@ -537,6 +560,21 @@ def _cassette(ref: str, log=None):
     if not cassette.calls:
         raise CassetteError(f"session {cassette.name} recorded no model call that ended: there is nothing to replay")
     return cassette
+
+
+IDLE_START = 0.4  # seconds `serve --fd` waits for a first connection before loading (a program importing LangChain
+                  # takes longer than that to send its first request; a request sooner is served as soon as loaded)
+
+
+def _load_server() -> None:
+    """Import the HTTP stack and seed tiktoken's cache (a lowered thread runs this: see priority.py)."""
+    from flowertui.engine.tokens import TokenizerDataError, ensure_offline_tiktoken
+    from flowertui.serve import server  # noqa: F401
+
+    try:
+        ensure_offline_tiktoken()
+    except TokenizerDataError:  # said by the server's own start
+        pass
 
 
 def _lesson(args: argparse.Namespace) -> int:
@@ -651,13 +689,14 @@ def _trace(args: argparse.Namespace) -> int:
         if args.headless or args.json:
             from flowertui.trace.headless_run import run_headless
 
-            with _program_env(args) as (env, keep):
+            with _program_env(args) as (env, keep, server):
                 if not args.audit:
-                    return run_headless(args.program, as_json=args.json, env=env, keep=keep, sinks=sinks)
+                    return run_headless(args.program, as_json=args.json, env=env, keep=keep, sinks=sinks, server=server)
                 from flowertui.trace.audit.process import audited
 
                 with audited(env, keep) as (env, keep, proxy):
-                    return run_headless(args.program, as_json=args.json, env=env, keep=keep, audit=proxy, sinks=sinks)
+                    return run_headless(args.program, as_json=args.json, env=env, keep=keep, audit=proxy, sinks=sinks,
+                                        server=server)
         return _trace_app(args, args.program, offline=_offline(args), sinks=sinks)
     except LaunchError as exc:
         return _fail(str(exc))
@@ -676,13 +715,13 @@ def _offline(args: argparse.Namespace) -> bool:
 
 
 @contextmanager
-def _program_env(args: argparse.Namespace) -> Iterator[tuple[dict[str, str] | None, dict]]:
+def _program_env(args: argparse.Namespace) -> Iterator[tuple[dict[str, str] | None, dict, ServerProcess | None]]:
     """The traced program's environment, and what its relay must hold: pointed at an offline server process
-    (which outlives flowertui while the program runs) when --offline applies."""
+    (which outlives flowertui while the program runs) when --offline applies, and that server."""
     if not _offline(args):
-        yield None, {}
+        yield None, {}, None
         return
-    from flowertui.lesson.runner import offline_server
+    from flowertui.serve.process import offline_server
 
     replay = None
     if args.replay:  # resolved now: `latest` must not become the session this trace is about to record
@@ -696,8 +735,8 @@ def _program_env(args: argparse.Namespace) -> Iterator[tuple[dict[str, str] | No
         replay = str(Path(args.replay).resolve()) if Path(args.replay).is_file() else cassette.name
         print(f"flowertui: replaying session {cassette.name} ({cassette.described}: {len(cassette.calls)} recorded "
               "model calls): the program's model calls get its replies", file=sys.stderr, flush=True)
-    with offline_server(replay=replay) as (env, keep):
-        yield env, keep
+    with offline_server(replay=replay) as triple:
+        yield triple
 
 
 def _trace_app(args: argparse.Namespace, program: list[str], *, offline: bool, cwd: Path | None = None,

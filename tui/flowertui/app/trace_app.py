@@ -173,6 +173,10 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
             env = {**os.environ, **self.server.child_env()}
             self.call_from_thread(self.query_one(ConsoleView).note,
                                   f"offline: the program talks to flowertui's offline server at {self.server.base_url}")
+        if self.lesson is not None:
+            from flowertui.lesson.runner import lesson_env
+
+            env = lesson_env(os.environ if env is None else env)
         keep = self.server.keep() if self.server is not None else {}
         if self.audit:  # its own process too, in front of whatever the program would call
             from flowertui.trace.audit.process import AuditProxy, merged_keep, upstream_of
@@ -190,7 +194,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
                                   f"{self.proxy.base_url} "
                                   "(a shows them)")
         tracer = Tracer(self.command or [], [self.audit_ledger, self.inbox, *self.sinks], writer=self.open_writer,
-                        ledger=self.ledger, env=env, cwd=self.cwd)
+                        ledger=self.ledger, env=env, cwd=self.cwd, server=self.server)
         if self.proxy is not None:
             tracer.audit = self.proxy
             self.proxy.attach(tracer.bus)

@@ -31,6 +31,7 @@ MEMORY_CATCHUP_START, MEMORY_CATCHUP_END = "memory_catchup_start", "memory_catch
 MEMORY_STATE = "memory_state"
 PROGRAM_OUTPUT = "program_output"
 AUDIT_CALL = "audit_call"
+EMBEDDINGS = "embeddings"  # not a LangChain callback: an embeddings request flowertui's offline server answered
 PROBE_HELLO, HANDLER_ERROR = "probe_hello", "handler_error"
 CHAIN_START, CHAIN_END, CHAIN_ERROR = "chain_start", "chain_end", "chain_error"
 CHAT_MODEL_START, LLM_START, LLM_NEW_TOKEN = "chat_model_start", "llm_start", "llm_new_token"
@@ -50,7 +51,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "error": (CHAIN_ERROR, LLM_ERROR, TOOL_ERROR, RETRIEVER_ERROR, TURN_ERROR, HANDLER_ERROR),
     "app": (SESSION_START, TURN_START, TURN_END, TURN_CANCELLED, MEMORY_SWITCH, COMPARE_MODE,
             MEMORY_ESTIMATE, MEMORY_CATCHUP_START, MEMORY_CATCHUP_END, MEMORY_STATE, PROBE_HELLO,
-            PROGRAM_OUTPUT, AUDIT_CALL),
+            PROGRAM_OUTPUT, AUDIT_CALL, EMBEDDINGS),
 }
 FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
 CALLBACK_KINDS = frozenset(k for k, family in FAMILY_OF.items() if family != "app") - {TURN_ERROR, HANDLER_ERROR}
@@ -318,6 +319,19 @@ class RunEnd(Payload):
     coverage: str | None = None  # what was traced: traced, no model call, no langchain, not traced (trace/coverage.py)
     coverage_note: str | None = None  # the one line that says so, and what to do
     estimated_calls: list[EstimatedCall] | None = None  # calls in flight when flowertui and the program died
+
+
+@_record
+class Embeddings(Payload):
+    """An embeddings request flowertui's offline server answered for a traced program. LangChain emits no
+    callback for embeddings, so only the server sees them; the trace ledger counts each as a call of `model`
+    (its tokens as prompt tokens)."""
+
+    KIND = EMBEDDINGS
+    model: str
+    inputs: int  # texts (or token arrays) embedded
+    prompt_tokens: int  # as the server counted them (and answered in `usage`)
+    dimensions: int
 
 
 @_record
@@ -637,6 +651,7 @@ PAYLOADS: dict[str, tuple[type[Payload], ...]] = {
     MEMORY_SWITCH: (MemorySwitch,), COMPARE_MODE: (CompareMode,), MEMORY_ESTIMATE: (MemoryEstimate,),
     MEMORY_CATCHUP_START: (MemoryCatchupStart,), MEMORY_CATCHUP_END: (MemoryCatchupEnd,), MEMORY_STATE: (MemoryState,), PROGRAM_OUTPUT: (ProgramOutput,),
     AUDIT_CALL: (AuditCall,),
+    EMBEDDINGS: (Embeddings,),
     PROBE_HELLO: (ProbeHello,), HANDLER_ERROR: (HandlerError,),
     CHAIN_START: (ChainStart,), CHAIN_END: (ChainEnd,), CHAIN_ERROR: (ChainError,),
     CHAT_MODEL_START: (ChatModelStart,), LLM_START: (LlmStart,), LLM_NEW_TOKEN: (LlmNewToken,),

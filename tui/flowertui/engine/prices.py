@@ -128,11 +128,18 @@ def _database_price(model: str) -> PriceMatch | None:
 
 
 def _priced(model: str, Usage, calc_price) -> PriceMatch | None:
-    try:
-        as_input = calc_price(Usage(input_tokens=_PROBE_TOKENS), model)
-        as_output = calc_price(Usage(output_tokens=_PROBE_TOKENS), model)
-        as_cached = calc_price(Usage(input_tokens=_PROBE_TOKENS, cache_read_tokens=_PROBE_TOKENS), model)
-    except (LookupError, ValueError, ArithmeticError):  # not listed, or a price it cannot compute for tokens
+    # genai-prices finds a model's provider by name patterns that leave some of OpenAI's own models out
+    # (text-embedding-3-small): those are then looked up among OpenAI's, the API flowertui's programs speak
+    for provider in (None, "openai"):
+        try:
+            as_input = calc_price(Usage(input_tokens=_PROBE_TOKENS), model, provider_id=provider)
+            as_output = calc_price(Usage(output_tokens=_PROBE_TOKENS), model, provider_id=provider)
+            as_cached = calc_price(Usage(input_tokens=_PROBE_TOKENS, cache_read_tokens=_PROBE_TOKENS), model,
+                                   provider_id=provider)
+            break
+        except (LookupError, ValueError, ArithmeticError):  # not listed, or a price it cannot compute for tokens
+            continue
+    else:
         return None
     scale = 1_000_000 / _PROBE_TOKENS
     price = Price("USD", float(as_input.total_price) * scale, float(as_output.total_price) * scale,

@@ -103,12 +103,15 @@ def ensure_offline_tiktoken() -> Path:
     with _seed_lock:
         if _seeded is None:
             folder = tiktoken_cache_dir()
+            files = []
             for name in SEEDED_ENCODINGS:
                 try:
                     if not _seeded_already(name, folder):
                         seed_file(name, bundled_bpe(name), folder)
+                    files.append(_file_of(name, folder))
                 except OSError as exc:
                     raise TokenizerDataError(f"cannot write tiktoken's data to {folder}: {exc.strerror or exc}") from exc
+            _mark_seeded(folder, files)
             if os.environ.get(CACHE_VARIABLE) != str(folder):
                 _inherited = os.environ.get(CACHE_VARIABLE)
             os.environ[CACHE_VARIABLE] = str(folder)
@@ -118,8 +121,36 @@ def ensure_offline_tiktoken() -> Path:
 
 def _seeded_already(encoding: str, folder: Path) -> bool:
     source = expected_source(encoding)
-    target = folder / hashlib.sha1(source.url.encode()).hexdigest()
+    target = _file_of(encoding, folder)
     return target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == source.sha256
+
+
+def _file_of(encoding: str, folder: Path) -> Path:
+    return folder / hashlib.sha1(expected_source(encoding).url.encode()).hexdigest()
+
+
+SEEDED_MARK = "tiktoken.seeded"  # beside the folder: the seeded files' names and sizes, once their hashes were checked
+
+
+def _mark_seeded(folder: Path, files: list[Path]) -> None:
+    try:
+        (folder.parent / SEEDED_MARK).write_text("".join(f"{f.name} {f.stat().st_size}\n" for f in files), "ascii")
+    except OSError:  # no mark: the next start checks the hashes again
+        pass
+
+
+def seeded_dir() -> Path | None:
+    """The seeded cache folder when its mark says every file is there at its checked size, without importing
+    tiktoken or hashing (a traced program is started on this; tiktoken checks each file's hash as it reads it)."""
+    folder = tiktoken_cache_dir()
+    try:
+        listed = [line.split() for line in (folder.parent / SEEDED_MARK).read_text("ascii").splitlines()]
+        if len(listed) == len(SEEDED_ENCODINGS) and all(
+                (folder / name).stat().st_size == int(size) for name, size in listed):
+            return folder
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def inherited_cache_dir() -> str | None:

@@ -12,8 +12,8 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from flowertui.engine.events import (LLM_END, TURN_START, TURN_CLOSED, ChatModelStart, EstimatedCall, Event, HandlerError,
-                                     LlmStart, RunEnd)
+from flowertui.engine.events import (LLM_END, TURN_START, TURN_CLOSED, ChatModelStart, Embeddings, EstimatedCall, Event,
+                                     HandlerError, LlmStart, RunEnd)
 from flowertui.engine.langchain_handlers import by
 from flowertui.engine.ledger import cached, spent
 from flowertui.engine.prices import UNKNOWN, Price, PriceBook
@@ -182,6 +182,9 @@ class TraceLedger:
         if isinstance(p, RunEnd):
             for call in p.estimated_calls or ():
                 self._add_estimate(call)
+            return
+        if isinstance(p, Embeddings):  # no LangChain run: a call of its model only
+            self._model_row(p.model).add(p.prompt_tokens, 0, False)
             return
         if isinstance(p, HandlerError):
             name = p.handler or "unknown handler"

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowertui.lesson.catalog import Example, LessonError
+
+if TYPE_CHECKING:
+    from flowertui.serve.process import ServerProcess
 
 
 def working_dir(cwd: str | None) -> Path:
@@ -30,33 +34,29 @@ def working_dir(cwd: str | None) -> Path:
 
 
 @contextmanager
-def offline_server(speed: float = 0.0, replay: str | None = None) -> Iterator[tuple[dict[str, str], dict]]:
-    """The environment pointing a program at an offline server process, and the spawn arguments that make its
-    relay hold the server's lifeline (the server outlives flowertui until the program ends); `replay`: a recorded
-    session the server answers with instead of the offline assistant."""
-    from flowertui.serve.process import ServerProcess
-
-    server = ServerProcess(speed, replay)
-    try:
-        server.start()
-        yield {**os.environ, **server.child_env()}, server.keep()
-    finally:
-        server.stop()
-
-
-@contextmanager
-def program_env(item: Example, provider: str) -> Iterator[tuple[dict[str, str], dict]]:
-    """The program's environment (the offline server's settings, or the user's own key) and its relay's keep."""
+def program_env(item: Example, provider: str) -> Iterator[tuple[dict[str, str], dict, ServerProcess | None]]:
+    """The program's environment (the offline server's settings, or the user's own key), its relay's keep, and
+    the offline server when there is one."""
     if provider == "openai" or not item.uses_model:
-        yield dict(os.environ), {}
+        yield lesson_env(os.environ), {}, None
     else:
-        with offline_server() as pair:
-            yield pair
+        from flowertui.serve.process import offline_server
+
+        with offline_server() as (env, keep, server):
+            yield lesson_env(env), keep, server
+
+
+def lesson_env(env: Mapping[str, str]) -> dict[str, str]:
+    """A shipped lesson's environment: it uses LangChain's deprecated classes on purpose, so their deprecation
+    warnings are not printed (the probe drops them; a copied lesson, run as the user's own, prints them)."""
+    from flowertui.trace.probe.flowertui_probe import ENV_QUIET_DEPRECATIONS
+
+    return {**env, ENV_QUIET_DEPRECATIONS: "1"}
 
 
 def run(item: Example, folder: Path, provider: str = "offline", *, as_json: bool = False) -> int:
     """Trace the program headless to its end; its exit code is returned."""
     from flowertui.trace.headless_run import run_headless
 
-    with program_env(item, provider) as (env, keep):
-        return run_headless([str(item.path())], as_json=as_json, env=env, cwd=folder, keep=keep)
+    with program_env(item, provider) as (env, keep, server):
+        return run_headless([str(item.path())], as_json=as_json, env=env, cwd=folder, keep=keep, server=server)

@@ -3,7 +3,8 @@
 The program inherits flowertui's stdout and stderr, so it never depends on
 flowertui staying alive (a killed flowertui leaves it writing to the terminal,
 not to a dead pipe). With `--json` the program's stdout goes to stderr and one
-JSON document goes to stdout.
+JSON document goes to stdout. The program is started first, with the standard
+library only; the session machinery is imported while it starts.
 """
 
 from __future__ import annotations
@@ -14,18 +15,16 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from flowertui import __version__
-from flowertui.engine.bus import Sink
-from flowertui.engine.langchain_handlers import by
-from flowertui.engine.prices import SOURCE_WORDS, format_cost
-from flowertui.engine.trace_ledger import TraceRows
-from flowertui.paths import data_dir
-from flowertui.session.store import DB_NAME, SessionWriter
 from flowertui.trace import launcher
-from flowertui.trace.priority import built_low
-from flowertui.trace.tracer import Tracer
+
+if TYPE_CHECKING:
+    from flowertui.engine.bus import Sink
+    from flowertui.engine.trace_ledger import TraceRows
+    from flowertui.serve.process import ServerProcess
+    from flowertui.trace.audit.process import AuditProxy
 
 
 class _Count:
@@ -38,35 +37,47 @@ class _Count:
 
 def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
                  env: Mapping[str, str] | None = None, cwd: Path | None = None, keep: dict | None = None,
-                 sinks: Sequence[Sink] = (), audit=None) -> int:
+                 sinks: Sequence[Sink] = (), audit: AuditProxy | None = None, server: ServerProcess | None = None) -> int:
     """Trace one run of the program; returns its exit code (LaunchError when it cannot start).
 
     `env` replaces the program's environment (the offline server's settings), `cwd` its working folder; with
     `keep` (the offline server's lifeline) it runs under the relay, which holds that while the program runs;
-    `sinks` also receive the session's events (`--otlp`). `audit` (an AuditProxy the program is pointed at)
-    adds the wire's calls, reconciled, to the output.
+    `sinks` also receive the session's events (`--otlp`); `audit` (an AuditProxy the program is pointed at)
+    adds the wire's calls, reconciled, to the output; `server`'s notices (the embeddings it answered) count in the run.
     """
-    count = _Count()
-    audit_ledger = None
-    if audit is not None:
-        from flowertui.trace.audit.reconcile import AuditLedger
-
-        audit_ledger = AuditLedger()
-    tracer = Tracer(command, [count, *sinks, *([audit_ledger] if audit_ledger else [])], writer=_writer(err),
-                    env=env, cwd=cwd)
-    if audit is not None:
-        audit_ledger.prices, tracer.audit = tracer.ledger.prices, audit
-        audit.attach(tracer.bus)
+    streams: dict[str, Any] = {"stdout": _fileno(err)} if as_json else {}
+    # ctrl+c is the program's to handle; a handler, not SIG_IGN, which the program would inherit
+    previous = signal.signal(signal.SIGINT, lambda *_: None)
     try:
-        tracer.start_session()
-        streams: dict[str, Any] = {"stdout": _fileno(err)} if as_json else {}
-        # ctrl+c is the program's to handle; a handler, not SIG_IGN, which the program would inherit
-        previous = signal.signal(signal.SIGINT, lambda *_: None)
+        early = launcher.start_early(command, env, cwd=cwd, **streams, **({"relay": True, **keep} if keep else {}))
+        if server is not None:
+            server.launch()  # after the program: its first request waits in the socket's backlog
         try:
-            process = tracer.start_run(**streams, **({"relay": True, **keep} if keep else {}))
-            returncode = process.wait()
-        finally:
-            signal.signal(signal.SIGINT, previous)
+            from flowertui.trace.tracer import Tracer
+
+            count = _Count()
+            audit_ledger = None
+            if audit is not None:
+                from flowertui.trace.audit.reconcile import AuditLedger
+
+                audit_ledger = AuditLedger()
+            tracer = Tracer(command, [count, *sinks, *([audit_ledger] if audit_ledger else [])], writer=_writer(err),
+                            early=early, server=server)
+            if audit is not None:
+                audit_ledger.prices, tracer.audit = tracer.ledger.prices, audit
+                audit.attach(tracer.bus)
+        except BaseException:  # flowertui cannot record: the program, started already, still runs to its end
+            early.sock.close()
+            early.process.wait()
+            raise
+        try:
+            returncode = early.process.wait()
+        except BaseException:
+            tracer.close()
+            raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
         tracer.finish_run(returncode)
     finally:
         tracer.close()
@@ -100,6 +111,10 @@ def run_headless(command: list[str], *, as_json: bool, out: TextIO = sys.stdout,
 
 def _writer(err: TextIO):
     """The session writer, its thread lowered so it yields the CPU to the program; errors said on `err`."""
+    from flowertui.paths import data_dir
+    from flowertui.session.store import DB_NAME, SessionWriter
+    from flowertui.trace.priority import built_low
+
     return lambda ledger: built_low(lambda: SessionWriter(data_dir() / DB_NAME, ledger,
                                                           on_error=lambda text: print(f"flowertui: {text}", file=err)))
 
@@ -114,6 +129,9 @@ def _fileno(stream: TextIO) -> int | None:
 
 def trace_table(rows: TraceRows) -> str:
     """Per model, per top-level run and per handler; `?` marks calls without reported usage, `~` estimated ones."""
+    from flowertui.engine.langchain_handlers import by
+    from flowertui.engine.prices import SOURCE_WORDS, format_cost
+
     head = f"{'model':<28}{'calls':>6}{'prompt':>9}{'completion':>12}{'total':>9}  {'cost':<15}price from"
     lines = [head, "─" * (len(head) + 12)]
     for row in rows.models:

@@ -11,9 +11,12 @@ import os
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from flowertui.trace.probe import PROBE_DIR
@@ -58,7 +61,7 @@ def with_tiktoken_cache(base: Mapping[str, str]) -> dict[str, str]:
     DATA_GYM_CACHE_DIR) of the user's own is kept, even if flowertui pointed its own process elsewhere.
     """
     from flowertui.engine.tokens import CACHE_VARIABLE, TokenizerDataError, ensure_offline_tiktoken, \
-        inherited_cache_dir, tiktoken_cache_dir
+        inherited_cache_dir, seeded_dir, tiktoken_cache_dir
 
     env = dict(base)
     if env.get(CACHE_VARIABLE) == str(tiktoken_cache_dir()) and inherited_cache_dir() is not None:
@@ -66,7 +69,7 @@ def with_tiktoken_cache(base: Mapping[str, str]) -> dict[str, str]:
     if CACHE_VARIABLE in env or "DATA_GYM_CACHE_DIR" in env:
         return env
     try:
-        env[CACHE_VARIABLE] = str(ensure_offline_tiktoken())
+        env[CACHE_VARIABLE] = str(seeded_dir() or ensure_offline_tiktoken())
     except TokenizerDataError:  # nothing seeded: the program counts as it would without flowertui
         pass
     return env
@@ -97,6 +100,59 @@ def relayed(argv: list[str], output: Path | None = None, notice: Path | None = N
     stderr pass through it and go to that file once flowertui is gone (`notice` says so to its next start)."""
     files = ["--output", str(output), "--notice", str(notice)] if output and notice else []
     return [sys.executable, "-I", "-S", str(RELAY), *files, "--", *argv]
+
+
+def launch(argv: list[str], env: Mapping[str, str], *, addr: str, token: str, session_id: str, run: int,
+           unbuffered: bool = False, relay: bool = False, relay_output: bool = False, **streams) -> subprocess.Popen:
+    """Spawn run `run` of the program with the probe pointed at `addr` (LaunchError when it cannot start).
+
+    `relay` runs it under relay.py, which outlives flowertui (holding `pass_fds` for it); `relay_output` also
+    passes its stdout and stderr through the relay, to a file in the data folder once flowertui is gone.
+    """
+    from flowertui.paths import data_dir
+    from flowertui.trace.outlived import notice_path
+    from flowertui.trace.spool import spool_dir
+
+    env = probe_env(env, addr=addr, token=token, spool_dir=spool_dir(), session_id=session_id, run=run,
+                    unbuffered=unbuffered)
+    if relay or relay_output:
+        output = notice = None
+        if relay_output:
+            output = data_dir() / "program-output" / f"{session_id}.{run}.log"
+            notice = notice_path(spool_dir(), session_id, run)
+        argv = relayed(argv, output, notice)
+    return spawn(argv, env, **streams)
+
+
+@dataclass(frozen=True)
+class EarlyRun:
+    """A program's first run, started before flowertui imports its session machinery (ledger, store, event
+    schema: ≈ 0.1 s), so the program's start-up overlaps flowertui's. Its probe connects to `sock`, bound
+    here: the connection waits in the socket's backlog until the Listener takes the socket over."""
+
+    argv: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen
+    sock: socket.socket
+    token: str
+    session_id: str
+    started: float  # time.monotonic() at spawn
+
+
+def start_early(command: list[str], env: Mapping[str, str] | None = None, **options) -> EarlyRun:
+    """Resolve and spawn the program as run 1 of a new session (LaunchError when it cannot start); `options`
+    as `launch` takes them."""
+    argv = resolve(command)
+    env = with_tiktoken_cache(os.environ if env is None else env)
+    sock = socket.create_server(("127.0.0.1", 0), backlog=128)
+    token, session_id = os.urandom(16).hex(), os.urandom(6).hex()  # secrets.token_hex's; the bus's id shape
+    host, port = sock.getsockname()[:2]
+    try:
+        process = launch(argv, env, addr=f"{host}:{port}", token=token, session_id=session_id, run=1, **options)
+    except BaseException:
+        sock.close()
+        raise
+    return EarlyRun(argv, env, process, sock, token, session_id, time.monotonic())
 
 
 def spawn(argv: list[str], env: Mapping[str, str], **streams) -> subprocess.Popen:

@@ -33,6 +33,8 @@ RECORDED_LINES = 2_000  # console lines of one run saved in the session (replay 
 class ConsoleLine:
     stream: str  # "out", "err", or "in" (a line sent to the program)
     text: str
+    partial: bool = False  # a line redrawn with `\r` shown before its newline: the next `redraw` line replaces it
+    redraw: bool = False  # this line's new state: it replaces the partial line shown just before, if still last
 
 
 def carriage_returns(line: str) -> str:
@@ -154,13 +156,21 @@ class ProgramConsole:
     def _read(self, pipe, stream: str) -> None:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         pending = ""
+        redrawing = False  # `pending` is shown already, as a partial line: its next state replaces it
         fd = pipe.fileno()
         while True:
             if pending and not select.select([fd], [], [], PROMPT_WAIT)[0]:
-                prompt = ConsoleLine(stream, self._shown(pending))  # a prompt waiting without its newline
-                self._add(prompt)
-                self._record([prompt])
-                pending = ""
+                if "\r" in pending:  # a progress line, redrawn in place as more comes: saved once it is done
+                    self._add(ConsoleLine(stream, self._shown(pending), partial=True, redraw=redrawing))
+                    redrawing = True
+                    if pending.endswith("\r"):  # only its last state matters: it stays short however long it runs
+                        pending = carriage_returns(pending) + "\r"
+                    select.select([fd], [], [])
+                else:
+                    prompt = ConsoleLine(stream, self._shown(pending))  # a prompt waiting without its newline
+                    self._add(prompt)
+                    self._record([prompt])
+                    pending = ""
             try:
                 data = os.read(fd, READ_SIZE)
             except OSError:
@@ -172,7 +182,9 @@ class ProgramConsole:
                 pending = pending[LINE_LIMIT:]
             if not data and pending:
                 complete, pending = [*complete, pending], ""
-            shown = [ConsoleLine(stream, self._shown(line)) for line in complete]
+            shown = [ConsoleLine(stream, self._shown(line), redraw=redrawing and not index)
+                     for index, line in enumerate(complete)]
+            redrawing = redrawing and not complete
             with self._lock:
                 for line in shown:
                     if len(self._lines) >= KEPT_LINES:

@@ -21,7 +21,7 @@ from typing import Any
 
 from flowertui.engine.bus import EventBus
 from flowertui.engine.events import (CALLBACK_KINDS, CHAT_MODEL_START, HANDLER_ERROR, LLM_END, LLM_ERROR, LLM_NEW_TOKEN,
-                                     LLM_START, HandlerError, ProbeHello, Receiver)
+                                     LLM_START, Embeddings, HandlerError, ProbeHello, Receiver)
 from flowertui.engine.normalise import NAME_LIMIT, TEXT_LIMIT, Normaliser
 from flowertui.engine.sanitize import Redactor, env_secrets, redact_argv, strip_escapes, truncate
 from flowertui.trace.priority import lower_this_thread
@@ -61,7 +61,7 @@ class Translator:
             kind = record.get("t")
             at = (float(record.get("wall") or 0) or None, float(record.get("mono") or 0) or None)
             when = at if None not in at else None
-            self.loaded = True
+            self.loaded = self.loaded or kind != "embedding"  # a server's notice says nothing of the probe
             if kind == "event" and record.get("kind") in CALLBACK_KINDS:
                 self.model_calls += record.get("kind") in (CHAT_MODEL_START, LLM_START)
                 self._event(record, when)
@@ -70,6 +70,13 @@ class Translator:
                     self.goodbyes.add(record["pid"])
             elif kind == HANDLER_ERROR:
                 self._handler_error(record, when)
+            elif kind == "embedding":  # from the offline server (serve/notices.py), not the probe
+                self.model_calls += 1
+                self.bus.emit(Embeddings(model=self._text(record.get("model"), NAME_LIMIT) or "unknown model",
+                                         inputs=record["inputs"], prompt_tokens=record["prompt_tokens"],
+                                         dimensions=record["dimensions"]),
+                              name=self._text(record.get("model"), NAME_LIMIT) or "embeddings", scope="app",
+                              at=when, turn=self._turn)
             elif kind == "hello":
                 self.langchain = True
                 if type(record.get("pid")) is int:
@@ -138,14 +145,15 @@ class Listener:
 
     def __init__(self, handle: Callable[[dict[str, Any], Origin], None],
                  commit: Callable[[], None] = lambda: None, token: str | None = None,
-                 closed: Callable[[Origin], None] = lambda origin: None) -> None:
+                 closed: Callable[[Origin], None] = lambda origin: None, sock: socket.socket | None = None) -> None:
+        """`sock`: a listening socket bound before (probes may be waiting in its backlog), with its `token`."""
         self.token = token or secrets.token_hex(16)
         self.handle = handle
         self.commit = commit
         self.closed = closed
         self.refused = 0  # connections let go before a valid hello (wrong token, silent, junk, over the limit)
         self.dropped: collections.Counter[str] = collections.Counter()  # reason → records dropped
-        self._server = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self._server = sock if sock is not None else socket.create_server(("127.0.0.1", 0), backlog=128)
         self._server.setblocking(False)
         self._open = 0
         self._pause = self.BACKOFF[0]
@@ -226,6 +234,9 @@ class Listener:
                 self.refused += 1
                 continue
             waiting[conn] = (time.monotonic() + self.HELLO_SECONDS, bytearray())
+            # a probe that connected while the listener was not yet accepting (the program starts first) has sent
+            # its hello already: it is served at once, not let go with idle connections queued behind it
+            self._hello(selector, waiting, conn)
 
     def _refuse(self, selector: selectors.BaseSelector, waiting: dict, conn: socket.socket) -> None:
         waiting.pop(conn, None)
@@ -350,8 +361,11 @@ def record_problem(record: Any) -> str | None:
     if not isinstance(record, dict):
         return "a record that is not an object"
     kind = record.get("t")
-    if kind not in ("event", "hello", "loaded", "handler_error", "bye"):
+    if kind not in ("event", "hello", "loaded", "handler_error", "bye", "embedding"):
         return "a record of unknown type"
+    if kind == "embedding" and not (isinstance(record.get("model"), str) and all(
+            type(record.get(key)) is int and 0 <= record[key] < 1 << 40 for key in ("inputs", "prompt_tokens", "dimensions"))):
+        return "an embedding notice without its model and counts"
     for key in ("wall", "mono"):
         value = record.get(key)
         if value is not None and (type(value) not in _TIME or value != value or abs(value) == float("inf")):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from flowertui.paths import data_dir
 
 ONCE = ("_start", "_end", "_error", "agent_finish")  # event kinds a run has at most one of
+NOTICES = ("embedding",)  # records the offline server spools (serve/notices.py), not a probe
 
 if TYPE_CHECKING:
     from flowertui.engine.prices import PriceBook
@@ -208,6 +209,8 @@ def _import(session_id: str, run: int, records: list[dict[str, Any]], database: 
                 translator(record)
             except Exception as exc:  # a record of the right shape with unusable contents: skipped, counted
                 skipped[f"could not be read ({type(exc).__name__})"] += 1
+        if all(record.get("t") in NOTICES for record in records):  # the offline server's: the program's probe, or
+            return True                                                 # the next start's closer, ends the run
         recovered = f"recovered {len(records)} events from the spool"
         langchain = translator.langchain or any(e.kind == PROBE_HELLO for e in events)
         if _ended_normally(records, events):

@@ -25,23 +25,47 @@ class ConsoleView(Log):
     def __init__(self, **kwargs) -> None:
         super().__init__(highlight=False, **kwargs)
         self._kept: deque[str] = deque(maxlen=MAX_LINES)
+        self._partial: tuple[str, int] | None = None  # the stream and rows of a partial line, while it is last
 
     def add(self, lines: list[ConsoleLine], skipped: int = 0) -> None:
         width = max(MIN_WIDTH, (self.scrollable_content_region.width or FALLBACK_WIDTH) - len(CONTINUED) - 1)
-        shown = []
+        shown: list[str] = []
+        if skipped:
+            shown.append(f"   │ … {skipped} lines not shown: the program wrote faster than the screen draws")
+            self._partial = None
         for line in lines:  # long lines wrap at the pane's width, continued under a dotted gutter
             gutter, text = GUTTER[line.stream], line.text
-            shown.append(gutter + text[:width])
-            shown.extend(CONTINUED + text[start:start + width] for start in range(width, len(text), width))
-        if skipped:
-            shown.insert(0, f"   │ … {skipped} lines not shown: the program wrote faster than the screen draws")
+            rows = [gutter + text[:width], *(CONTINUED + text[start:start + width]
+                                            for start in range(width, len(text), width))]
+            if line.redraw and self._partial is not None and self._partial[0] == line.stream:
+                drop = self._partial[1]  # the progress line's last state goes where its earlier one was
+                from_batch = min(drop, len(shown))
+                del shown[len(shown) - from_batch:]
+                self._drop_rows(drop - from_batch)
+            shown.extend(rows)
+            self._partial = (line.stream, len(rows)) if line.partial else None
+        partial, self._partial = self._partial, None
         self._write(shown)
+        self._partial = partial
 
     def note(self, text: str) -> None:
         """A line from flowertui itself (a run started, ended, stopped)."""
         self._write([f"  ●│ {text}"])
 
+    def _drop_rows(self, count: int) -> None:
+        """Take the last `count` rows off the screen (a partial line about to be drawn again)."""
+        count = min(count, len(self._lines), len(self._kept))
+        if count <= 0:
+            return
+        del self._lines[-count:]
+        for _ in range(count):
+            self._kept.pop()
+        for y in range(len(self._lines), len(self._lines) + count):
+            self._render_line_cache.discard(y)
+        self.refresh()
+
     def _write(self, shown: list[str]) -> None:
+        self._partial = None  # anything written after a partial line ends it as it stands
         if not shown:
             return
         self._kept.extend(shown)
@@ -54,4 +78,5 @@ class ConsoleView(Log):
     def clear(self) -> ConsoleView:
         """Empty the console (ctrl+l): what was kept for a redraw goes too."""
         self._kept.clear()
+        self._partial = None
         return super().clear()

@@ -12,8 +12,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from flowertui.app.widgets.status import cost_words
-from flowertui.engine.events import (AuditCall, Callback, ChainStart, ChatModelStart, Event, HandlerError, LlmEnd, LlmNewToken,
-                                     MemoryCatchupEnd, MemoryCatchupStart, MemoryEstimate, Receiver)
+from flowertui.engine.events import (AuditCall, Callback, ChainStart, ChatModelStart, Embeddings, Event, HandlerError,
+                                     LlmEnd, LlmNewToken, MemoryCatchupEnd, MemoryCatchupStart, MemoryEstimate, Receiver)
 from flowertui.engine.langchain_handlers import by
 
 FILTERS = ("all", "no tokens", "errors", "maintenance")
@@ -60,6 +60,8 @@ def gist_of(event: Event) -> str:
         return " · ".join(f"{k}={v}" for k, v in values.items() if k != "history")
     if isinstance(p, HandlerError):
         return f"{p.callback}: {p.error}"
+    if isinstance(p, Embeddings):  # told by the offline server: LangChain has no callback for them
+        return f"{p.inputs} inputs · {p.prompt_tokens} tokens · {p.dimensions} dimensions"
     if isinstance(p, MemoryEstimate):
         return f"would send {p.prompt_tokens} prompt tokens"
     if isinstance(p, MemoryCatchupStart):

@@ -27,6 +27,7 @@ OPENAI_DEFAULT = "https://api.openai.com/v1"
 LOCALHOST = "127.0.0.1"
 STOP_WAIT = 5.0
 LINE_LIMIT = 64 * 1024  # a record line longer than this is not the proxy's: dropped, counted
+PENDING_LIMIT = 10_000  # calls kept until the session's bus is attached; more are dropped, counted
 _USAGE_KEYS = ("prompt", "completion", "total", "cached", "reasoning")
 
 
@@ -52,7 +53,8 @@ class AuditProxy:
         self.lifeline: int | None = None
         self.base_url = ""
         self.bus = None  # the session's bus, once known: records are emitted on it
-        self.dropped = 0  # lines from the proxy that were no record
+        self.dropped = 0  # lines from the proxy that were no record, or calls past PENDING_LIMIT
+        self._pending: list[dict] = []  # calls that ended before the bus was attached (the program starts first)
         self._open: set[int] = set()
         self._lock = threading.Condition()
         self._reader: threading.Thread | None = None
@@ -83,8 +85,20 @@ class AuditProxy:
         return {"pass_fds": (self.lifeline,)} if self.lifeline is not None else {}
 
     def attach(self, bus) -> None:
-        """Emit records on this session's bus from now on."""
-        self.bus = bus
+        """Emit records on this session's bus from now on, and those that came before it (a headless program is
+        started before flowertui builds its session, so its first calls may end first)."""
+        with self._lock:
+            self.bus, pending, self._pending = bus, self._pending, []
+        for call in pending:
+            self._emit(call)
+
+    def _emit(self, call: dict) -> None:
+        payload = audit_call(call, self.bus.redact)
+        if payload is None:
+            self.dropped += 1
+            return
+        self.bus.emit(payload, name="audit", scope="app",
+                      at=(float(call.get("ended") or time.time()), float(call.get("ended_mono") or time.monotonic())))
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait (bounded) until no call is open: a run's last calls are recorded before the run is closed."""
@@ -116,12 +130,17 @@ class AuditProxy:
                     self._open.add(record["open"])
                 continue
             call = record.get("call")
-            payload = audit_call(call, self.bus.redact if self.bus is not None else None)
-            if payload is None:
+            if not isinstance(call, dict):
                 self.dropped += 1
-            elif self.bus is not None:
-                self.bus.emit(payload, name="audit", scope="app",
-                              at=(float(call.get("ended") or time.time()), float(call.get("ended_mono") or time.monotonic())))
+            else:
+                with self._lock:
+                    early = self.bus is None
+                    if early and len(self._pending) < PENDING_LIMIT:
+                        self._pending.append(call)
+                    elif early:
+                        self.dropped += 1
+                if not early:
+                    self._emit(call)
             with self._lock:
                 if isinstance(call, dict):
                     self._open.discard(call.get("call"))

@@ -37,7 +37,7 @@ _create_connection = socket.create_connection
 _socket = socket.socket
 _select = select.select
 _os_open, _os_close, _os_write, _makedirs, _getpid = os.open, os.close, os.write, os.makedirs, os.getpid
-_monotonic, _sleep = time.monotonic, time.sleep
+_monotonic, _wall, _sleep = time.monotonic, time.time, time.sleep
 _Thread, _Event = threading.Thread, threading.Event
 _DUPFD = getattr(fcntl, "F_DUPFD_CLOEXEC", fcntl.F_DUPFD)
 _fcntl = fcntl.fcntl
@@ -48,6 +48,7 @@ ENV_TOKEN = "FLOWERTUI_TRACE_TOKEN"
 ENV_SPOOL = "FLOWERTUI_TRACE_SPOOL"
 ENV_SESSION = "FLOWERTUI_TRACE_SESSION"
 ENV_RUN = "FLOWERTUI_TRACE_RUN"
+ENV_QUIET_DEPRECATIONS = "FLOWERTUI_TRACE_QUIET_DEPRECATIONS"  # set for the lessons flowertui ships, never else
 PROTOCOL = 2  # the version of what the probe sends (docs/PROBE.md); in the connection line and the hello record
 
 QUEUE_LIMIT = 50_000
@@ -76,8 +77,10 @@ _state = {"hooks": None, "probe_class": None, "base_methods": None, "extract": N
 RUNS_LIMIT = 10_000  # open runs remembered; a program that abandons runs must not grow this forever
 _current = contextvars.ContextVar("flowertui_probe_event", default=None)
 _hook_var = contextvars.ContextVar("flowertui_probe_handler", default=None)
-_dumps = json.JSONEncoder(ensure_ascii=False).encode
-_TOKEN_JSON = '{"t":"event","kind":"llm_new_token","run_id":"%s","wall":%r,"mono":%r,"name":"token","payload":{"token":%s}}'
+_dumps = json.encoder.encode_basestring  # a str as JSON text, non-ASCII kept (C; JSONEncoder.encode adds a frame)
+# times as fixed-point decimals: formatting a float's shortest repr costs the program about twice as much
+_TOKEN_JSON = '{"t":"event","kind":"llm_new_token","run_id":"%s","wall":%.6f,"mono":%.9f,"name":"token","payload":{"token":%s}}'
+_streaming = [None]  # (run id object, its text) of the run whose tokens were recorded last
 _runs = {}  # run_id -> ({callback: receiving handlers}, [(name, scope, class, handler)]) while the run is open
 _acts_cache = {}
 
@@ -87,6 +90,8 @@ _acts_cache = {}
 
 def start_from_environment():
     """Start when flowertui's launcher set the variables; otherwise do nothing."""
+    if os.environ.get(ENV_QUIET_DEPRECATIONS):
+        _quiet_deprecations()
     if os.environ.get(ENV_ENABLED) and (os.environ.get(ENV_ADDR) or os.environ.get(ENV_SPOOL)):
         start(os.environ.get(ENV_ADDR), os.environ.get(ENV_TOKEN, ""), os.environ.get(ENV_SPOOL),
               os.environ.get(ENV_SESSION, ""), os.environ.get(ENV_RUN, "1"))
@@ -113,6 +118,25 @@ def start(addr, token, spool_dir, session_id, run="1"):
         if _MANAGER in sys.modules:
             _patch_manager(sys.modules[_MANAGER])
     return True
+
+
+def _quiet_deprecations():
+    """A lesson flowertui ships uses LangChain's deprecated classes on purpose (it teaches them): their deprecation
+    warnings are not printed. Not a warnings filter: importing langchain_core (and langchain_classic) puts
+    LangChain's own "default" filters in front of any set before, so the warnings are dropped where shown."""
+    import warnings
+
+    show = warnings.showwarning
+
+    def showwarning(message, category, *args, **kwargs):
+        try:
+            if issubclass(category, (DeprecationWarning, PendingDeprecationWarning)):
+                return None
+        except TypeError:
+            pass
+        return show(message, category, *args, **kwargs)
+
+    warnings.showwarning = showwarning
 
 
 def active():
@@ -316,6 +340,14 @@ def _note(handlers, event_name, ignore_condition_name, caller, args, kwargs):
 
 def _record(event_name, ignore_condition_name, caller, handlers, args, kwargs):
     run_id = kwargs.get("run_id")
+    last = _streaming[0]
+    if last is not None and run_id is last[0] and event_name == "on_llm_new_token":  # the hot path: one per token
+        # the receiving handlers were sent with the run's first token; the viewer repeats them. It is encoded
+        # here, into a ready JSON text, so the sender thread holds the GIL for a join only; the same run's
+        # tokens come one after another, so its id object is compared, not hashed (a UUID hashes in Python)
+        token = args[0] if args else kwargs.get("token", "")
+        return _TOKEN_JSON % (last[1], _wall(), _monotonic(),
+                              _dumps(token if type(token) is str else _state["extract"].text(token)))
     run = _runs.get(run_id)
     if run is None:  # the run's first event: who its handlers are and how each was attached
         parent = kwargs.get("parent_run_id")
@@ -325,11 +357,10 @@ def _record(event_name, ignore_condition_name, caller, handlers, args, kwargs):
             if len(_runs) >= RUNS_LIMIT:
                 _runs.clear()
             _runs[run_id] = run
-    if event_name == "on_llm_new_token" and event_name in run[0]:  # the hot path: one per streamed token
-        # the receiving handlers were sent with the run's first token; the viewer repeats them
-        # it is encoded here, into a ready JSON text, so the sender thread holds the GIL for a join only
+    if event_name == "on_llm_new_token" and event_name in run[0]:  # a token of a run that is not the last one
+        _streaming[0] = (run_id, run[2]) if run_id is not None else None
         token = args[0] if args else kwargs.get("token", "")
-        return _TOKEN_JSON % (run[2], time.time(), time.monotonic(),
+        return _TOKEN_JSON % (run[2], _wall(), _monotonic(),
                               _dumps(token if type(token) is str else _state["extract"].text(token)))
     receiving = run[0].get(event_name)
     if receiving is None:
@@ -339,6 +370,8 @@ def _record(event_name, ignore_condition_name, caller, handlers, args, kwargs):
     kind = event_name[3:]
     if kind.endswith(("_end", "_error")):
         _runs.pop(run_id, None)
+        if _streaming[0] is not None and _streaming[0][0] is run_id:
+            _streaming[0] = None
     record = {"t": "event", "kind": kind, "run_id": run[2], "parent_run_id": run[3],
               "wall": time.time(), "mono": time.monotonic(), "handlers": receiving}
     try:
