@@ -52,7 +52,7 @@ def test_compare_mode_sends_only_real_calls_and_tags_every_summariser_call():
     real = sum(1 for e in rig.events if e.kind == "llm_end")
     assert len(models) == real  # compare mode's estimates for the other kinds are not calls
     upkeep = [m for m in models if m.get("flowertui.maintenance")]
-    assert upkeep and {m["flowertui.memory_kind"] for m in upkeep} <= {"summary", "summary_buffer"}
+    assert upkeep and {m["flowertui.memory_kind"] for m in upkeep} <= {"summary", "summary_buffer", "agent_summary"}
     assert all(m["tag.tags"] == ["memory-maintenance"] for m in upkeep)
     paid = rig.ledger.totals("buffer").total_tokens + sum(rig.ledger.totals(kind).maintenance_tokens
                                                            for kind in rig.ledger.kinds() if kind != "buffer")

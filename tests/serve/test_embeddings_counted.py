@@ -4,6 +4,7 @@ so the server tells flowertui (serve/notices.py) and they show as their own mode
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import openai
@@ -56,7 +57,10 @@ def test_embeddings_served_after_the_viewer_is_gone_are_spooled_and_imported_int
     server = ServerProcess()
     server.start()
     try:
-        server.follow(session.session_id, run, spool_dir(), lambda record: None)
+        # what follow() tells the server, written by hand: follow() also starts flowertui's reader thread, whose
+        # select() would hold the pipe open after close(), so the viewer would not be gone
+        os.write(server.lifeline, (json.dumps({"session": session.session_id, "run": run,
+                                               "spool": str(spool_dir())}) + "\n").encode())
         server.process.stdout.close()  # the viewer is gone: the server's next notice meets a closed pipe
         client = openai.OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0)
         usage = client.embeddings.create(model="text-embedding-3-small", input=["roses for mum", "tulips"]).usage
