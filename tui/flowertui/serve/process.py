@@ -148,19 +148,25 @@ class ServerProcess:
             os.close(self._read_end)
             self._sock.close()
             self._sock = None
-        if self.lifeline is not None:
-            os.close(self.lifeline)
-            self.lifeline = None
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_WAIT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        let_go(self.process, self.lifeline)
+        self.lifeline = None
         if self.process is not None and self.process.stdout is not None:
             with self._lock:
                 self.process.stdout.close()
         self.process = None
+
+
+def let_go(process: subprocess.Popen | None, lifeline: int | None) -> None:
+    """Close flowertui's end of a helper process's lifeline and stop the process now (terminate, then kill):
+    flowertui is ending its program's run itself. Shared by the offline server and the audit proxy."""
+    if lifeline is not None:
+        os.close(lifeline)
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_WAIT)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 @contextmanager

@@ -22,10 +22,10 @@ from typing import Any
 
 from flowertui.engine.events import AuditCall, WireUsage
 from flowertui.engine.sanitize import truncate
+from flowertui.serve.process import let_go
 
 OPENAI_DEFAULT = "https://api.openai.com/v1"
 LOCALHOST = "127.0.0.1"
-STOP_WAIT = 5.0
 LINE_LIMIT = 64 * 1024  # a record line longer than this is not the proxy's: dropped, counted
 PENDING_LIMIT = 10_000  # calls kept until the session's bus is attached; more are dropped, counted
 _USAGE_KEYS = ("prompt", "completion", "total", "cached", "reasoning")
@@ -151,15 +151,8 @@ class AuditProxy:
 
     def stop(self) -> None:
         """Let go of the lifeline and stop the proxy now (flowertui is ending its program's run itself)."""
-        if self.lifeline is not None:
-            os.close(self.lifeline)
-            self.lifeline = None
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_WAIT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        let_go(self.process, self.lifeline)
+        self.lifeline = None
         if self._reader is not None:
             self._reader.join(timeout=2)
         self.process = None
