@@ -76,3 +76,18 @@ def test_a_responses_api_stream_and_a_gzip_body_are_read():
         call.response(body[start:start + 100])
     record = call.record()
     assert record["provider_usage"]["prompt"] == 2 and record["response_bytes"] == len(body)
+
+
+def test_a_program_that_hangs_up_after_the_stream_s_end_did_not_abandon_it():
+    """A paced stream: the program reads `[DONE]` and exits before the upstream's body has closed. Its stream
+    ended (so a missing usage is the program's `stream_usage` to fix); one cut before `[DONE]` was abandoned."""
+    chunk = {"model": "gpt-4o-mini", "choices": [{"delta": {"content": "roses"}, "finish_reason": "stop"}]}
+    for pieces, abandoned in ((["data: " + json.dumps(chunk), "data: [DONE]"], False),
+                              (["data: " + json.dumps(chunk)], True)):
+        call = CallObserver(1, "POST", "/v1/chat/completions")
+        call.request(b'{"model": "gpt-4o-mini", "stream": true}')
+        call.response_start(200, [(b"content-type", b"text/event-stream")])
+        for piece in pieces:
+            call.response(f"{piece}\n\n".encode())
+        call.client_gone = True  # the hang-up the proxy saw
+        assert call.record()["client_gone"] is abandoned

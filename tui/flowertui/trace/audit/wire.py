@@ -99,6 +99,7 @@ class CallObserver:
         self.model_answered: str | None = None
         self.usage: dict[str, int] | None = None
         self.client_gone = False
+        self.stream_done = False  # the stream's own end was read (`[DONE]`, a Responses API terminal event)
 
     def request(self, data: bytes) -> None:
         self.request_bytes += len(data)
@@ -132,6 +133,7 @@ class CallObserver:
 
     def _event(self, text: str) -> None:
         if text.strip() == "[DONE]":
+            self.stream_done = True
             return
         try:
             chunk = json.loads(text)
@@ -145,6 +147,7 @@ class CallObserver:
             if isinstance(response, dict):
                 self.model_answered = _text(response.get("model")) or self.model_answered
                 if kind in RESPONSES_DONE:
+                    self.stream_done = True
                     self.usage = normal_usage(response.get("usage")) or self.usage
             return
         self.model_answered = _text(chunk.get("model")) or self.model_answered
@@ -176,7 +179,7 @@ class CallObserver:
                 "ttfb_ms": None if self.headers_mono is None else round((self.headers_mono - self.started_mono) * 1000, 2),
                 "stream": stream, "usage_requested": usage_requested, "provider_usage": self.usage,
                 "request_bytes": self.request_bytes, "response_bytes": self.response_bytes,
-                "unparsed_bytes": dropped, "error": self.error, "client_gone": self.client_gone,
+                "unparsed_bytes": dropped, "error": self.error, "client_gone": self.client_gone and not self.stream_done,
                 "started": self.started_wall, "ended": time.time(), "ended_mono": now}
 
 
