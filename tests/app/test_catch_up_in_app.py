@@ -124,7 +124,7 @@ async def test_a_costly_catch_up_on_a_priced_model_is_asked_for_once_and_no_spen
     with OpenAIServer(Reply(model="gpt-4o-mini")) as server:
         app = ChatApp(_priced(server), memory_kind="summary", history=load_session(rig.bus.session_id, path))
         async with app.run_test(size=SIZE) as pilot:
-            await wait_until(pilot, lambda: isinstance(app.screen, CatchUpDialog))
+            await wait_until(pilot, lambda: isinstance(app.screen, CatchUpDialog) and app.screen.query("#catch-up-estimate"))
             text = str(app.screen.query_one("#catch-up-estimate").render())
             assert "summary" in text and "10 earlier turns" in text and "≈$" in text
             await pilot.press("n")

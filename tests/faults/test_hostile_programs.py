@@ -57,7 +57,8 @@ def test_a_socket_raising_a_base_exception_neither_reaches_the_program_nor_delay
     assert "Traceback" not in done.stderr and "flowertui-probe" not in done.stderr, done.stderr
     # the program's own output (stdout → stderr under --json), then at most flowertui's line on what was delivered
     assert [line for line in done.stderr.splitlines() if not line.startswith("flowertui: ")] == ["done"]
-    assert float(report.read_text()) < 1.5  # the probe's exit handler: no 3 s wait for a sender thread that died
+    # the probe's exit handler: no 3 s wait for a sender thread that died (2.5 leaves room for a loaded machine)
+    assert float(report.read_text()) < 2.5
     run("sessions", data=data)  # what the probe could not send was spooled, and is imported into its session
     assert answers(events_of(data, document["session_id"])) == ["answer 0", "answer 1", "answer 2"]
 

@@ -105,7 +105,8 @@ def test_sigkill_of_headless_flowertui_in_offline_mode_leaves_the_server_answeri
                               stderr=subprocess.PIPE)
     pid = int(viewer.stdout.readline())
     assert viewer.stdout.readline() == b"first: True\n"
-    servers = [p for p in _pids() if "--until-eof" in _cmdline(p)]
+    servers = [p for p in _pids() if "--until-eof" in _cmdline(p) and _parent(p) == viewer.pid]  # not another test's
+    assert servers
     waited = waitable(pid)
     viewer.send_signal(signal.SIGKILL)
     viewer.wait(10)
@@ -121,6 +122,14 @@ def test_sigkill_of_headless_flowertui_in_offline_mode_leaves_the_server_answeri
                 pass
         time.sleep(0.1)
     assert not any(_cmdline(p) for p in servers)
+
+
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _pids() -> list[int]:

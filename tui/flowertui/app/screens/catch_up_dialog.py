@@ -29,6 +29,7 @@ class CatchUpDialog(ModalScreen[bool]):
     #catch-up-buttons Button { margin-right: 2; }
     """
 
+    AUTO_FOCUS = "#catch-up-yes"  # Textual focuses it once mounted (a query in on_mount failed when answered first)
     BINDINGS = [Binding("y", "answer(True)", "catch up", id="catch_up.yes"),
                 Binding("n,escape", "answer(False)", "not now", id="catch_up.no")]
 
@@ -44,9 +45,6 @@ class CatchUpDialog(ModalScreen[bool]):
                 yield Button("Catch up", variant="primary", id="catch-up-yes")
                 yield Button("Not now", id="catch-up-no")
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#catch-up-yes", Button).focus()
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
