@@ -42,11 +42,18 @@ class AuditedCounter(TraceCounter):
             self.set_timer(SUMMARY_EVERY, self.show_summary)
 
     def show_summary(self) -> None:
-        self._due = False
-        report = self.audit.report()
+        """Reconcile on a worker thread (every call against every run: the event loop does not wait for it)."""
+        self.run_worker(self._reconcile, thread=True, exclusive=True, group="audit-summary")
+
+    def _reconcile(self) -> None:
+        report = self.audit.report()  # the ledger takes its own lock
         line = summary(report)
         if report["findings"]:
             line += " · a: details"
+        self.app.call_from_thread(self._show, line)
+
+    def _show(self, line: str) -> None:
+        self._due = False
         box = self.query_one("#audit-summary", Static)
         box.update(line)
         box.remove_class("hidden")
