@@ -47,6 +47,18 @@ def test_a_broken_environment_never_stops_the_program(tmp_path):
     assert done.returncode == 5 and done.stderr == b""
 
 
+def test_langchain_never_calls_the_probes_handler_it_records_around_it(tmp_path):
+    """The probe's handler has no callback code: LangChain skips it (its ignore flags) instead of calling a base-class
+    no-op per event, which cost a streamed token as much as a program's own handler does."""
+    env = probe_env(os.environ, addr=None, token="t", spool_dir=tmp_path, session_id="skipped00001", run=1)
+    done = subprocess.run([sys.executable, program("streams_short.py")], env=env, capture_output=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.decode().splitlines() == ["roses", "inherited token no-ops called: 0"]
+    [spooled] = tmp_path.glob("skipped00001.1.*.jsonl")
+    records = [r for line in spooled.read_text().splitlines() for r in json.loads(line)["records"]]
+    assert [r.get("payload", {}).get("token") for r in records if r.get("kind") == "llm_new_token"] == ["r"]
+    assert [t for r in records if r["t"] == "tokens" for t in r["tokens"]] == list("oses")
+
+
 def test_import_flowertui_stays_light():
     code = ("import sys, flowertui; heavy = [m for m in sys.modules if m.split('.')[0] in "
             "('langchain_core', 'textual', 'tiktoken', 'sqlite3')]; print(heavy)")

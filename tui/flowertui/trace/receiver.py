@@ -354,6 +354,7 @@ class Listener:
 
 
 _TIME = (int, float)
+_NS_LIMIT = 1 << 63  # a monotonic clock in nanoseconds (time.monotonic_ns) stays under it
 
 
 def record_problem(record: Any) -> str | None:
@@ -392,6 +393,27 @@ def record_problem(record: Any) -> str | None:
     return None
 
 
+def _tokens_problem(record: dict[str, Any]) -> str | None:
+    clock, monos, tokens = record.get("clock"), record.get("mono_ns"), record.get("tokens")
+    if not (isinstance(record.get("run_id"), str) and type(clock) is list and len(clock) == 2
+            and type(clock[0]) in _TIME and clock[0] == clock[0] and abs(clock[0]) != float("inf")
+            and type(clock[1]) is int and 0 <= clock[1] < _NS_LIMIT and type(monos) is list and type(tokens) is list
+            and len(monos) == len(tokens) and all(type(m) is int and 0 <= m < _NS_LIMIT for m in monos)
+            and all(type(t) is str for t in tokens)):
+        return "a tokens record without its run, clock, times and texts"
+    return None
+
+
+def token_events(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A `tokens` record (protocol 3: a run's consecutive streamed tokens) as the `llm_new_token` event records a
+    version 2 probe sent one by one; each token's wall time from the record's pair of clocks."""
+    run_id = record["run_id"]
+    wall, now = record["clock"]
+    return [{"t": "event", "kind": "llm_new_token", "run_id": run_id, "wall": wall - (now - mono) / 1e9,
+             "mono": mono / 1e9, "name": "token", "payload": {"token": token}}
+            for mono, token in zip(record["mono_ns"], record["tokens"])]
+
+
 def read_batch(line: bytes | str) -> tuple[int, list[dict[str, Any]], list[str]]:
     """One line from a probe, a batch `{"n", "dropped", "records"}`: its number, its usable records, and a
     reason for each record (or the whole line) that could not be used.
@@ -408,6 +430,13 @@ def read_batch(line: bytes | str) -> tuple[int, list[dict[str, Any]], list[str]]
     number = number if type(number) is int and number > 0 else 0
     records, problems = [], []
     for record in batch["records"]:
+        if type(record) is dict and record.get("t") == "tokens":
+            problem = _tokens_problem(record)
+            if problem:
+                problems.append(problem)
+            else:
+                records.extend(token_events(record))
+            continue
         problem = record_problem(record)
         if problem:
             problems.append(problem)
