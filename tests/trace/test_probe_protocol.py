@@ -130,8 +130,8 @@ def test_the_viewer_accepts_the_documents_hello_line_and_batches_and_acknowledge
     listener.close()
     assert all(line.startswith("ack ") for line in acks.decode().splitlines())
     sent = [r for b in batches for r in b["records"]]
-    expected = [kind for r in sent if r["t"] != "loaded"
-                for kind in (["llm_new_token"] * len(r["tokens"]) if r["t"] == "tokens" else [r.get("kind", "probe_hello")])]
+    expected = [kind for r in sent if r["t"] != "loaded" for kind in
+                (["llm_new_token"] * len(r["tokens"]) if r["t"] == "tokens" else [r.get("kind", "probe_hello")])]
     assert [e.kind for e in seen] == expected
     for event in seen:
         check_event(event.to_dict())

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 QUIT_WINDOW = 2.0  # seconds: a second ctrl+c within this quits flowertui
 OFFLINE_PACE = 100.0  # tokens/s of the offline server in the app: tokens arrive visibly, a lesson stays short
+FOLD_EVERY = 0.25  # seconds between redraws of a streaming run's folded row in the events pane (EventsPane.fold_every)
 
 
 class ConsolePending(Message):
@@ -120,6 +121,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         return f"Replay, {self.replay.describe()}: no program runs"
 
     def mounted(self) -> None:
+        self.query_one(EventsPane).fold_every = FOLD_EVERY  # every batch is drawn at once: tokens do not redraw it each
         if self.lesson is None:
             return
         console = self.query_one(ConsoleView)

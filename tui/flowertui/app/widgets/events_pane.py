@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -99,7 +100,14 @@ class _Row:
 
 
 class EventsPane(Vertical):
-    """Events table; Enter or a click on a row asks the app to show the full event."""
+    """Events table; Enter or a click on a row asks the app to show the full event.
+
+    `fold_every`: seconds between redraws of a folded token row that only counted more tokens (0: every `add`).
+    Any change to a table cell makes Textual's DataTable render every visible row again, so a stream drawn batch
+    by batch re-rendered the whole table per token; the token stream pane shows each token as it comes.
+    """
+
+    fold_every = 0.0
 
     class Selected(Message):
         def __init__(self, event: Event) -> None:
@@ -117,6 +125,9 @@ class EventsPane(Vertical):
         self._branch: dict[str, str] = {}  # run → its branch tag, when it ran beside a sibling (A, B, …; B.A below)
         self._letters: dict[str, int] = {}  # parent → branch tags given out
         self._turn_start: dict[int, float] = {}
+        self._folds_due: dict[str, None] = {}  # folded token rows counted but not redrawn yet (see fold_every)
+        self._folds_drawn = 0.0
+        self._fold_timer = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="events-header")
@@ -146,20 +157,44 @@ class EventsPane(Vertical):
             key = self._place(event)
             if key is not None:
                 changed[key] = None
-        fresh = []
+        fresh, updated = [], False
         for key in changed:
             row = self._rows.get(key)
             if row is None:
                 continue
-            if key in table.rows:
-                table.update_cell(key, "kind", self._kind_cell(row.event, row.count))
-                table.update_cell(key, "payload", self._payload_cell(row))
-            else:
+            if key not in table.rows:
                 fresh.append(key)
+            elif key.startswith("tokens:"):
+                self._folds_due[key] = None
+            else:
+                self._update_row(key)
+                updated = True
         self._drop_oldest()
         self._add_rows(key for key in fresh if key in self._rows)
+        if self._folds_due:
+            wait = self._folds_drawn + self.fold_every - time.monotonic()
+            if fresh or updated or wait <= 0:  # the table is redrawn anyway, or it is time
+                self._draw_folds()
+            elif self._fold_timer is None:
+                self._fold_timer = self.set_timer(wait, self._draw_folds)
         if follow and table.row_count:
             table.move_cursor(row=table.row_count - 1, animate=False)
+
+    def _update_row(self, key: str) -> None:
+        row = self._rows[key]
+        self.table.update_cell(key, "kind", self._kind_cell(row.event, row.count))
+        self.table.update_cell(key, "payload", self._payload_cell(row))
+
+    def _draw_folds(self) -> None:
+        if self._fold_timer is not None:
+            self._fold_timer.stop()
+            self._fold_timer = None
+        self._folds_drawn = time.monotonic()
+        table = self.table
+        for key in self._folds_due:
+            if key in self._rows and key in table.rows:
+                self._update_row(key)
+        self._folds_due.clear()
 
     def _place(self, event: Event) -> str | None:
         """Fold the event into the row bookkeeping; the key of the row it made or changed, if shown."""
@@ -282,6 +317,7 @@ class EventsPane(Vertical):
         selected = self._selected_event() if not follow else None
         table.clear()
         self._rows.clear()
+        self._folds_due.clear()  # every row is drawn afresh
         for event in self.events:
             self._place(event)
         self._drop_oldest()

@@ -84,8 +84,11 @@ class TokenStream(Vertical):
             (self.state, "italic"),
             no_wrap=True, overflow="ellipsis",
         )
-        self.query_one("#token-stats", Static).update(stats)
-        self.query_one("#token-text", Static).update(self._text)
+        self.query_one("#token-stats", Static).update(stats, layout=False)  # one line (app.tcss)
+        # a layout of the whole screen costs more than the text's own drawing: only when the text needs more lines
+        box, text = self.query_one("#token-text", Static), self._text
+        width, height = box.content_size
+        box.update(text, layout=not width or text.get_height(box.styles, width) != height)
 
     @property
     def _text(self) -> Content:

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from flowertui.engine.events import Event
+from flowertui.engine.events import LLM_END, LLM_NEW_TOKEN, Event
 from flowertui.engine.prices import SOURCE_WORDS, format_cost
 from flowertui.engine.trace_ledger import TraceLedger
 
@@ -36,7 +36,10 @@ class TraceCounter(Vertical):
         yield Static(LEGEND, id="counter-legend", markup=False)
 
     def add(self, events: list[Event]) -> None:
-        if any(event.kind == "llm_end" or (event.run_id and event.parent_run_id is None) for event in events):
+        """Redrawn when a call ends or a top-level run starts or ends; a streamed token changes no row (a run's
+        later tokens carry no parent, so they looked top-level: both tables were rebuilt, and redrawn, per batch)."""
+        if any(event.kind == LLM_END or (event.run_id and event.parent_run_id is None and event.kind != LLM_NEW_TOKEN)
+               for event in events):
             self.redraw()
 
     def redraw(self) -> None:

@@ -32,8 +32,13 @@ class TraceStatus(Static):
         self._draw()
 
     def add(self, events: list[Event]) -> None:
+        """Redrawn only when an event changes what the line says (a streamed token does not; the clock ticks on
+        its own)."""
+        changed = False
         for event in events:
             p = event.payload
+            if isinstance(p, (TraceSessionStart, RunStart, RunEnd)) or event.kind == PROBE_HELLO:
+                changed = True
             if isinstance(p, TraceSessionStart):
                 self.command, self.session = p.command or "…", event.session_id
                 self.state = "listening" if p.trace_variant == TraceVariant.LISTEN else self.state
@@ -49,7 +54,8 @@ class TraceStatus(Static):
                 self.elapsed = p.elapsed
                 self.langchain = self.langchain if p.langchain is None else p.langchain
                 self.coverage = p.coverage
-        self._draw()
+        if changed:
+            self._draw()
 
     def set_state(self, state: str) -> None:
         self.state = state
@@ -72,4 +78,4 @@ class TraceStatus(Static):
             ("  │  session ", "dim"), self.session,
         )
         line.truncate(max(self.size.width, 20), overflow="ellipsis")
-        self.update(line)
+        self.update(line, layout=False)  # one line (app.tcss), as wide as the screen: its size never changes
