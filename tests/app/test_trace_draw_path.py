@@ -6,6 +6,7 @@ status line, re-render the whole events table or lay the whole screen out again.
 from __future__ import annotations
 
 import sys
+import time
 
 from rich.text import Text
 from textual.widgets import DataTable, Static
@@ -13,6 +14,7 @@ from textual.widgets import DataTable, Static
 import flowertui.app.trace_app as trace_app_module
 from flowertui.app.trace_app import TraceApp
 from flowertui.app.widgets.events_pane import EventsPane
+from flowertui.app.widgets.token_stream import TokenStream
 from flowertui.app.widgets.trace_counter import TraceCounter
 from flowertui.app.widgets.trace_status import TraceStatus
 from flowertui.config import Settings
@@ -76,3 +78,22 @@ async def test_a_streamed_token_redraws_only_the_token_pane_and_the_folded_rows_
         # the token text: a layout only when it takes another line
         lines = box.size.height
         assert 1 <= len(text_layouts) <= lines + 1 < len(tokens_only)
+
+
+async def test_a_burst_is_drawn_at_most_once_a_frame_and_every_token_reaches_the_panes():
+    drawn: list[tuple[float, int]] = []
+
+    class Spied(TraceApp):
+        async def draw(self, batch):
+            drawn.append((time.monotonic(), len(batch)))
+            await super().draw(batch)
+
+    app = Spied(Settings(ProviderSettings(speed=0), MemorySettings()),
+                [sys.executable, program("streams_paced.py"), "0", "100"])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.returncode is not None and not app.inbox.pending, timeout=60)
+        await pilot.pause(0.2)
+        assert app.query_one(TokenStream).tokens[-14:] == list("roses are red ")
+        assert len(app.query_one(TokenStream).tokens) == 1400
+    gaps = [later - earlier for (earlier, _), (later, _) in zip(drawn, drawn[1:])]
+    assert max(size for _, size in drawn) > 1 and min(gaps) >= TraceApp.DRAW_INTERVAL * 0.9 > 0

@@ -66,6 +66,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
     SESSION_KIND = "trace"
     PROBLEM_TITLE = "Trace"
     NOTHING_TO_EXPORT = "Nothing to export yet."
+    DRAW_INTERVAL = 1 / 60  # Textual shows 60 frames a second: a burst is drawn once a frame, a lone token at once
 
     def __init__(self, settings: Settings, command: list[str] | None, *, listen: bool = False,
                  theme: str | None = None, history: SessionData | None = None, replay: Replay | None = None,
