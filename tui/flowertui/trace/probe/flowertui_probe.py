@@ -546,18 +546,17 @@ class _Shipper:
             self._wake_sender()
 
     def _wake_sender(self):
-        if self._idle:
-            self._idle = False
-            if self._thread is None:
-                with self._lock:
-                    if self._thread is None:
-                        try:
-                            self._thread = _Thread(target=self._run, name="flowertui-probe", daemon=True)
-                            self._thread.start()
-                        except BaseException:  # no thread to be had: the events stay queued, the program goes on
-                            self._thread = None
-                            return
-            self._wake.set()
+        self._idle = False
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    try:
+                        self._thread = _Thread(target=self._run, name="flowertui-probe", daemon=True)
+                        self._thread.start()
+                    except BaseException:  # no thread to be had: the events stay queued, the program goes on
+                        self._thread = None
+                        return
+        self._wake.set()
 
     def drain(self, timeout):
         """Wait (bounded) until everything put so far has been sent or spooled."""
@@ -620,7 +619,8 @@ class _Shipper:
             _sleep(BATCH_PAUSE)  # let a batch gather instead of waking once per event
 
     def _ship(self, batch):
-        """One line per batch: {"n": its number, "records": [...]}; tokens arrive already encoded.
+        """One line per batch: {"n": its number, "records": [...]}; a run's consecutive token tuples go in one
+        `tokens` record.
 
         A line stays under LINE_LIMIT: a bigger batch goes as several lines, and a record bigger than that
         alone has its long texts cut (and says so) rather than being lost at the viewer."""
