@@ -59,6 +59,18 @@ def test_langchain_never_calls_the_probes_handler_it_records_around_it(tmp_path)
     assert [t for r in records if r["t"] == "tokens" for t in r["tokens"]] == list("oses")
 
 
+def test_a_streamed_piece_over_a_records_room_is_cut_saying_how_much(tmp_path):
+    env = probe_env(os.environ, addr=None, token="t", spool_dir=tmp_path, session_id="hugepiece001", run=1)
+    done = subprocess.run([sys.executable, program("streams_huge_piece.py")], env=env, capture_output=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == b"300002\n" and done.stderr == b""
+    [spooled] = tmp_path.glob("hugepiece001.1.*.jsonl")
+    lines = spooled.read_bytes().splitlines()
+    assert all(len(line) < 4 << 20 for line in lines)
+    records = [r for line in lines for r in json.loads(line)["records"]]
+    later = [t for r in records if r["t"] == "tokens" for t in r["tokens"] if t]  # LangChain ends with "" too
+    assert later == ["b" * (1 << 18) + " [+%d chars cut]" % (300_000 - (1 << 18)), "c"]
+
+
 def test_import_flowertui_stays_light():
     code = ("import sys, flowertui; heavy = [m for m in sys.modules if m.split('.')[0] in "
             "('langchain_core', 'textual', 'tiktoken', 'sqlite3')]; print(heavy)")
