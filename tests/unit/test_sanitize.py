@@ -44,6 +44,9 @@ STREAMED = [  # texts a reply may stream: secrets of every shape, near misses, a
     "token: abc12345678 token = 'short' api_key=\"zzzzzzzzzz\" credentials:xy http://localhost:8000/v1 done",
     "粉色玫瑰象征感恩与温柔，适合送给姐姐作为生日礼物。Sunflowers last about a week.\n\nkey my-planted-secret-123!",
     "my-planted-secret-12 is not it, my-planted-secret-123 is; the task-management-checklist stays",
+    "set password=abc12345678 then go",
+    "the key ghp_abcdefghijklmnop12 done",
+    "HEADER BEARER ABCDEFGH12345678 END",
 ]
 
 
