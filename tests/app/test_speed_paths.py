@@ -116,12 +116,14 @@ async def test_the_token_pane_draws_every_line_as_one_static_of_the_whole_text_w
             stream = app.query_one(TokenStream)
             widget = stream.query_one(TokenText)
             assert bool(stream._hidden) == (text != reply)  # a long reply is cut to its last tokens
-            whole = as_one_static(stream)
-            assert str(widget.render()) == str(whole)
-            width = widget.size.width
-            expected = Visual.to_strips(widget, whole, width, None, widget.visual_style)
-            assert widget.size.height == len(expected) > 10, (size, widget.size, stream.size, len(stream.tokens))
-            assert [widget.render_line(y) for y in range(len(expected))] == expected
+            for _ in range(2):  # as streamed, then in the next theme's shades
+                whole = as_one_static(stream)
+                assert str(widget.render()) == str(whole)
+                expected = Visual.to_strips(widget, whole, widget.size.width, None, widget.visual_style)
+                assert widget.size.height == len(expected) > 10
+                assert [widget.render_line(y) for y in range(len(expected))] == expected
+                app.action_next_theme()
+                await pilot.pause(0.1)
 
 
 async def test_a_long_paragraph_streams_as_a_plain_tail_then_shows_whole():
