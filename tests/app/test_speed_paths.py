@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import replace
 
 from textual.content import Content, Span
 from textual.visual import Visual
@@ -124,6 +125,34 @@ async def test_the_token_pane_draws_every_line_as_one_static_of_the_whole_text_w
                 assert [widget.render_line(y) for y in range(len(expected))] == expected
                 app.action_next_theme()
                 await pilot.pause(0.1)
+
+
+async def test_a_folded_token_row_changes_without_the_other_rows_being_rendered_again():
+    """A token folded into its run's row redraws that row only; the table then shows what a full redraw shows."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await say(pilot, LESSON[0])
+        pane = app.query_one(EventsPane)
+        table = pane.table
+        token = [e for e in pane.events if e.kind == "llm_new_token"][-1]
+        folded = f"tokens:{token.run_id}"
+        others = {str(k.value) for k in table.rows} - {folded}
+
+        def rendered_others() -> set:
+            return {k for k in table._row_render_cache.keys() if str(k[0].value) in others}
+
+        before = rendered_others()
+        assert before  # the other rows were rendered and cached
+        count = pane._rows[folded].count
+        pane.add([replace(token, seq=token.seq + 10_000)])
+        await pilot.pause(0.1)
+        assert rendered_others() == before  # none of them rendered again
+        lines = [table.render_line(y) for y in range(table.size.height)]
+        assert f"llm_new_token ×{count + 1:,}" in "".join(line.text for line in lines)
+        table.update_cell(folded, "payload", table.get_cell(folded, "payload"))  # Textual's way: every row again
+        await pilot.pause(0.1)
+        assert [table.render_line(y) for y in range(table.size.height)] == lines
 
 
 async def test_a_long_paragraph_streams_as_a_plain_tail_then_shows_whole():
