@@ -247,7 +247,8 @@ def stream(tokens: int, runs: int, against: str | None = None) -> None:
         print(f"| tokens/s sustained | {name} | {rate:,.0f} | {log_rate:,.0f} | {rate / log_rate:.2f}× | ≥ 2,000 |")
     for name, app_runs in trees.items():
         cpu = median(app_runs, "cpu") / tokens * 1000
-        print(f"| CPU s per 1,000 tokens | {name} | {cpu:.3f} | {log_cpu:.3f} | {cpu / log_cpu:.2f}× | ≤ 1.3× Log |")
+        print(f"| CPU s per 1,000 tokens | {name} | {cpu:.3f} | {log_cpu:.3f} | {cpu / log_cpu:.2f}× "
+              "| ≤ 1.3× Log |")
     for name, app_runs in trees.items():
         print(f"| tokens lost | {name} | {max(run['lost'] for run in app_runs)} | "
               f"{max(run['lost'] for run in log_runs)} | | 0 |")

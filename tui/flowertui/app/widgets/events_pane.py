@@ -176,7 +176,8 @@ class EventsPane(Vertical):
             if row is None:
                 continue
             if key in table.rows:
-                table.update_row(key, {"kind": self._kind_cell(row.event, row.count), "payload": self._payload_cell(row)})
+                table.update_row(key, {"kind": self._kind_cell(row.event, row.count),
+                                        "payload": self._payload_cell(row)})
             else:
                 fresh.append(key)
         self._drop_oldest()
