@@ -1,6 +1,7 @@
 """Streaming benchmark: N tokens through the full app, beside a bare Textual Log fed the same tokens.
 
     python bench/stream_bench.py [--tokens 2000] [--runs 5] [--startup-runs 7] [--only stream|startup]
+                                 [--against DIR]
 
 The app runs for real: the offline assistant (its reply swapped for an N-token
 text, unpaced) streams through LangChain's callbacks, the recorder, the bus, the
@@ -10,17 +11,23 @@ so CPU seconds (all threads) compare like with like. Time to first frame is
 measured in a pseudo-terminal against a bare Textual hello app, and so is the
 time until the app is ready to send (LangChain loaded: the status line says
 "idle"). Medians print as a Markdown table for docs/PERFORMANCE.md.
+
+With `--against DIR` (another checkout's `tui` folder) each tree's app streams in
+a process of its own (after two warm-up turns), the trees and the
+`Log` taking turns, so all see the same machine load.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import pty
 import re
 import select
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -148,13 +155,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--startup-runs", type=int, default=7)
     parser.add_argument("--only", choices=("stream", "startup"), help="measure one of the two")
-    parser.add_argument("--against", metavar="DIR", help="start-up of another checkout too (its `tui` folder), "
-                        "interleaved with this one's: `git archive <commit> tui | tar -x -C DIR`")
+    parser.add_argument("--against", metavar="DIR", help="another checkout too (its `tui` folder), "
+                        "interleaved with this one: `git archive <commit> tui | tar -x -C DIR`")
+    parser.add_argument("--app-turn", action="store_true", help=argparse.SUPPRESS)  # one tree's run, for --against
     args = parser.parse_args()
+    if args.app_turn:
+        pieces = long_reply(args.tokens)
+        for _ in range(2):  # warm-up: a process's first turns compile and load what later ones reuse
+            asyncio.run(run_app(pieces))
+        print(json.dumps(asyncio.run(run_app(pieces))))
+        return
     if args.only != "stream":
         startup(args.startup_runs, args.against)
     if args.only != "startup":
-        stream(args.tokens, args.runs)
+        stream(args.tokens, args.runs, args.against)
 
 
 def startup(runs: int, against: str | None = None) -> None:
@@ -197,30 +211,47 @@ def startup(runs: int, against: str | None = None) -> None:
     print()
 
 
-def stream(tokens: int, runs: int) -> None:
+def app_turn(tokens: int, tree: str | None) -> dict[str, float]:
+    """One measured turn of a tree's app (None: this one) in a process of its own."""
+    env = {**os.environ, "PYTHONPATH": str(Path(tree) / "tui")} if tree else None
+    done = subprocess.run([sys.executable, __file__, "--app-turn", "--tokens", str(tokens)], env=env, check=True,
+                          capture_output=True, text=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def stream(tokens: int, runs: int, against: str | None = None) -> None:
     """N tokens through the whole app beside a bare Log fed the same tokens."""
     pieces = long_reply(tokens)
-    app_runs, log_runs = [], []
+    trees = {"flowertui": [], **({f"flowertui at {against}": []} if against else {})}
+    log_runs = []
     for _ in range(runs):
         log_runs.append(asyncio.run(run_log(pieces)))
-        app_runs.append(asyncio.run(run_app(pieces)))
+        if against:
+            for name, tree in zip(trees, (None, against)):
+                trees[name].append(app_turn(tokens, tree))
+        else:
+            trees["flowertui"].append(asyncio.run(run_app(pieces)))
 
     def median(runs: list[dict[str, float]], key: str) -> float:
         return statistics.median(run[key] for run in runs)
 
-    app_rate = tokens / median(app_runs, "wall")
     log_rate = tokens / median(log_runs, "wall")
-    app_cpu = median(app_runs, "cpu") / tokens * 1000
     log_cpu = median(log_runs, "cpu") / tokens * 1000
-    lost = max(run["lost"] for run in app_runs)
-
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {tokens} tokens × {runs} runs (medians)")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.1f}, "
+          f"{tokens} tokens × {runs} runs (medians)")
     print()
-    print("| measure | flowertui (all panes) | bare Textual baseline | ratio | target |")
-    print("| --- | --- | --- | --- | --- |")
-    print(f"| tokens/s sustained | {app_rate:,.0f} | {log_rate:,.0f} (Log) | {app_rate / log_rate:.2f}× | ≥ 2,000 |")
-    print(f"| CPU s per 1,000 tokens | {app_cpu:.3f} | {log_cpu:.3f} (Log) | {app_cpu / log_cpu:.2f}× | ≤ 1.3× Log |")
-    print(f"| tokens lost | {lost} | {max(run['lost'] for run in log_runs)} (Log) | | 0 |")
+    print("| measure | tree (all panes) | median | bare Textual `Log` (same run) | ratio | target |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, app_runs in trees.items():
+        rate = tokens / median(app_runs, "wall")
+        print(f"| tokens/s sustained | {name} | {rate:,.0f} | {log_rate:,.0f} | {rate / log_rate:.2f}× | ≥ 2,000 |")
+    for name, app_runs in trees.items():
+        cpu = median(app_runs, "cpu") / tokens * 1000
+        print(f"| CPU s per 1,000 tokens | {name} | {cpu:.3f} | {log_cpu:.3f} | {cpu / log_cpu:.2f}× "
+              "| ≤ 1.3× Log |")
+    for name, app_runs in trees.items():
+        print(f"| tokens lost | {name} | {max(run['lost'] for run in app_runs)} | "
+              f"{max(run['lost'] for run in log_runs)} | | 0 |")
 
 
 if __name__ == "__main__":

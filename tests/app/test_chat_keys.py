@@ -264,7 +264,7 @@ async def test_clear_mid_stream_clears_what_was_shown_and_shows_what_comes_next(
         reply = app.live.conversation.transcript[0][1]
         shown = app.query(AssistantTurn)
         assert len(shown) == 1 and shown[0].text == reply  # the reply, once it ended, is shown
-        assert stream.tokens and stream.state == "done" and stream._text.plain  # the pane goes on counting
+        assert stream.tokens and stream.state == "done" and stream.query_one("#token-text").render().plain  # shown
         assert "0 pieces" not in _plain(app.query_one("#token-stats"))
 
 

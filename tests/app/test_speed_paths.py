@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import replace
 
+from textual.content import Content, Span
+from textual.visual import Visual
 from textual.widgets import Markdown, Static
 
 import flowertui.app.app as app_module
 import flowertui.engine.shop_model as shop_model
 from flowertui.app.widgets.conversation import LONG_BLOCK, TAIL_CHARS, AssistantTurn
 from flowertui.app.widgets.events_pane import SHOWN_ROWS, EventsPane
-from flowertui.app.widgets.token_stream import SHOWN_CHARS, TokenStream
+from flowertui.app.widgets.token_stream import SHOWN_CHARS, TokenStream, TokenText
 from flowertui.engine.providers import ProviderSettings
 from flowertui.session.store import SessionStore
 from tests.support.pilot import SIZE, make_app, ready, say, send, wait_until
@@ -81,10 +84,75 @@ async def test_a_reply_of_long_pieces_keeps_the_token_pane_small_and_counts_ever
         await say(pilot, LESSON[0])
         stream = app.query_one(TokenStream)
         assert "".join(stream.tokens) == piece * 200
-        shown = str(stream.query_one("#token-text", Static).render())
+        shown = str(stream.query_one("#token-text").render())
         assert len(shown) <= 2 * SHOWN_CHARS + len(piece) + 40
         hidden = re.match(r"… (\d+) earlier tokens\n", shown)
         assert hidden and shown[hidden.end():].replace("↵\n", "\n") == "".join(stream.tokens[int(hidden[1]):])
+
+
+def as_one_static(stream: TokenStream) -> Content:
+    """The pane's text as it was shown before lines were drawn one by one: one `Content` in a `Static`."""
+    head = f"… {stream._hidden} earlier tokens\n" if stream._hidden else ""
+    text, spans = head, []
+    for index in range(stream._hidden, len(stream.tokens)):
+        piece = stream.tokens[index].replace("\n", "↵\n")
+        spans.append(Span(len(text), len(text) + len(piece), stream._shades[index % 2]))
+        text += piece
+    content = Content(text, spans)
+    return content.stylize_before("dim") if head else content
+
+
+async def test_the_token_pane_draws_every_line_as_one_static_of_the_whole_text_would(monkeypatch):
+    """Each line is rendered once, the growing one on every frame: the strips are those of the whole text."""
+    reply = ("# 玫瑰\n\n粉色玫瑰象征感恩与温柔，适合送给姐姐作为生日礼物。Sunflowers last about a week.\n"
+             "- a list item\n\n\n" + "roses " * 40 + "\n" + "花" * 90 + "\nend")
+    for size, text in (((160, 48), reply), ((160, 48), reply * 12), ((80, 24), reply)):
+        monkeypatch.setattr(shop_model, "reply_for", lambda prompt, text=text: text)
+        app = make_app()
+        async with app.run_test(size=size) as pilot:
+            await ready(pilot)
+            if size[0] < 120:
+                await pilot.press("escape", "p")  # the token pane's tab
+            await say(pilot, LESSON[0])
+            stream = app.query_one(TokenStream)
+            widget = stream.query_one(TokenText)
+            assert bool(stream._hidden) == (text != reply)  # a long reply is cut to its last tokens
+            for _ in range(2):  # as streamed, then in the next theme's shades
+                whole = as_one_static(stream)
+                assert str(widget.render()) == str(whole)
+                expected = Visual.to_strips(widget, whole, widget.size.width, None, widget.visual_style)
+                assert widget.size.height == len(expected) > 10
+                assert [widget.render_line(y) for y in range(len(expected))] == expected
+                app.action_next_theme()
+                await pilot.pause(0.1)
+
+
+async def test_a_folded_token_row_changes_without_the_other_rows_being_rendered_again():
+    """A token folded into its run's row redraws that row only; the table then shows what a full redraw shows."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await say(pilot, LESSON[0])
+        pane = app.query_one(EventsPane)
+        table = pane.table
+        token = [e for e in pane.events if e.kind == "llm_new_token"][-1]
+        folded = f"tokens:{token.run_id}"
+        others = {str(k.value) for k in table.rows} - {folded}
+
+        def rendered_others() -> set:
+            return {k for k in table._row_render_cache.keys() if str(k[0].value) in others}
+
+        before = rendered_others()
+        assert before  # the other rows were rendered and cached
+        count = pane._rows[folded].count
+        pane.add([replace(token, seq=token.seq + 10_000)])
+        await pilot.pause(0.1)
+        assert rendered_others() == before  # none of them rendered again
+        lines = [table.render_line(y) for y in range(table.size.height)]
+        assert f"llm_new_token ×{count + 1:,}" in "".join(line.text for line in lines)
+        table.update_cell(folded, "payload", table.get_cell(folded, "payload"))  # Textual's way: every row again
+        await pilot.pause(0.1)
+        assert [table.render_line(y) for y in range(table.size.height)] == lines
 
 
 async def test_a_long_paragraph_streams_as_a_plain_tail_then_shows_whole():

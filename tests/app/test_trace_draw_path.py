@@ -9,12 +9,11 @@ import sys
 import time
 
 from rich.text import Text
-from textual.widgets import DataTable, Static
 
 import flowertui.app.trace_app as trace_app_module
 from flowertui.app.trace_app import TraceApp
-from flowertui.app.widgets.events_pane import EventsPane
-from flowertui.app.widgets.token_stream import TokenStream
+from flowertui.app.widgets.events_pane import EventsPane, EventsTable
+from flowertui.app.widgets.token_stream import TokenStream, TokenText
 from flowertui.app.widgets.trace_counter import TraceCounter
 from flowertui.app.widgets.trace_status import TraceStatus
 from flowertui.config import Settings
@@ -43,17 +42,17 @@ async def test_a_streamed_token_redraws_only_the_token_pane_and_the_folded_rows_
     draw, add = TraceStatus._draw, TraceStatus.add
     monkeypatch.setattr(TraceStatus, "_draw", lambda self: (status_draws.append(bool(in_add)), draw(self)))
     monkeypatch.setattr(TraceStatus, "add", lambda self, events: (in_add.append(1), add(self, events), in_add.pop()))
-    update_cell = DataTable.update_cell
+    update_row = EventsTable.update_row
 
-    def spied_update(self, row_key, column_key, value, **kwargs):
-        if self.id == "events-table" and str(getattr(row_key, "value", row_key)).startswith("tokens:"):
+    def spied_update(self, key, cells):
+        if key.startswith("tokens:"):
             fold_updates.append(len(batches))
-        return update_cell(self, row_key, column_key, value, **kwargs)
+        return update_row(self, key, cells)
 
-    monkeypatch.setattr(DataTable, "update_cell", spied_update)
+    monkeypatch.setattr(EventsTable, "update_row", spied_update)
     app = Spied(Settings(ProviderSettings(speed=0), MemorySettings()), [sys.executable, program("streams_paced.py")])
     async with app.run_test(size=SIZE) as pilot:
-        box = app.query_one("#token-text", Static)
+        box = app.query_one("#token-text", TokenText)
         refresh = box.refresh
         box.refresh = lambda *a, layout=False, **k: (text_layouts.extend([1] if layout else []),
                                                      refresh(*a, layout=layout, **k))[1]

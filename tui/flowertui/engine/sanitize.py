@@ -46,6 +46,9 @@ _SHAPES: tuple[tuple[str, str], ...] = (
     (SECRET_FLAG.pattern + r"(?:=|\s+)[\"']?", r"[^\s\"']{8,}"),
     (r"://[^\s/@:]*:", r"[^\s/@]{8,}(?=@)"),  # scheme://user:password@host
 )
+# Per shape, text that every match of its context contains one of (none: always searched). A text holding none of
+# them cannot hold that context: a plain `in` test, ≈ 10× cheaper than the search, spares it for most tokens.
+_CONTEXT_MARKS: tuple[tuple[str, ...], ...] = (("-", "_"), ("AKIA",), (), (":", "="), ("--",), ("://",))
 
 
 def strip_escapes(text: str) -> str:
@@ -101,9 +104,31 @@ class Redactor:
         return [*literal, *_shapes()]
 
     def __call__(self, text: str) -> str:
-        if not text:
+        if not text or self._clear(text):
             return text
         return self._redact(text, 0, len(text))
+
+    def _clear(self, text: str) -> bool:
+        """Whether no secret lies or begins in text: no shape's context is in it, no known value starts in it.
+
+        A shape's value follows its context, so without one no shape can match, even partly. Almost every streamed
+        token is clear: a context's marks, then its search where they are (≈ 2 µs on 130 characters), instead of the
+        two partial and full scans per pattern below (≈ 25 µs), which were half the engine thread's CPU per streamed
+        token. (One alternation of all contexts is slower than six searches: `regex` finds no literal to skip to.)"""
+        if self._literal is not None:
+            known = self._literal.search(text, partial=True)  # empty when none: a partial match at the end
+            if known is not None and known.end() > known.start():
+                return False
+        for marks, (context, _) in zip(_CONTEXT_MARKS, _shapes(), strict=True):
+            if marks:  # a loop, not any(): a generator per shape costs as much as the test
+                for mark in marks:
+                    if mark in text:
+                        break
+                else:
+                    continue
+            if context.search(text):
+                return False
+        return True
 
     def _redact(self, text: str, start: int, stop: int) -> str:
         """text[start:stop] with every secret value found in text (whose value lies in that part) replaced."""
@@ -134,6 +159,9 @@ class Redactor:
         shown, held = self._streams.get(key, ("", ""))
         text = shown + held + token
         offset = len(shown)
+        if self._clear(text):  # nothing to redact or hold back (what the scans below would find)
+            self._streams[key] = (text[-self.CONTEXT:], "")
+            return text[offset:]
         hold = len(text)
         for context, pattern in self._patterns():
             for match in pattern.finditer(text, partial=True):

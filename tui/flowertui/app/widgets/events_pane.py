@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from flowertui.app.widgets.status import cost_words
 from flowertui.engine.events import (AuditCall, Callback, ChainStart, ChatModelStart, Embeddings, Event, HandlerError,
@@ -99,6 +100,29 @@ class _Row:
     since: str = ""  # time since the turn started, of the row's first event
 
 
+class EventsTable(DataTable):
+    """The events table; a row's cells can change without every other row being rendered again."""
+
+    def update_row(self, key: str, cells: dict[str, Text]) -> None:
+        """Change cells of one shown row and redraw that row alone.
+
+        While a reply streams, its folded token row changes in every frame. `update_cell` bumps the table's cache
+        generation, so the next frame renders every visible row again (each cell through Rich: ≈ 0.3 ms). Textual 8
+        has no public way to change one row only; this uses the table's private cell data and render caches (its
+        cells by (generation, row index), rendered rows and cells by row key first, lines by line number):
+        tests/app/test_speed_paths.py fails if they change."""
+        row = RowKey(key)
+        index = self.get_row_index(row)
+        for column, value in cells.items():
+            self._data[row][ColumnKey(column)] = value
+        self._row_renderable_cache.discard((self._update_count, index))
+        for cache in (self._row_render_cache, self._cell_render_cache):
+            for cached in [cached for cached in cache.keys() if cached[0] == row]:
+                cache.discard(cached)
+        self._line_cache.clear()  # made again from the rows' caches: only this row is rendered
+        self.refresh_row(index)
+
+
 class EventsPane(Vertical):
     """Events table; Enter or a click on a row asks the app to show the full event.
 
@@ -131,7 +155,7 @@ class EventsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="events-header")
-        table = DataTable(id="events-table", cursor_type="row", zebra_stripes=False)
+        table = EventsTable(id="events-table", cursor_type="row", zebra_stripes=False)
         table.add_column("t+", key="time", width=6)
         table.add_column("event", key="kind", width=KIND_WIDTH)
         table.add_column("scope", key="scope", width=5)
@@ -142,8 +166,8 @@ class EventsPane(Vertical):
         self._update_header()
 
     @property
-    def table(self) -> DataTable:
-        return self.query_one(DataTable)
+    def table(self) -> EventsTable:
+        return self.query_one(EventsTable)
 
     def add(self, events: list[Event]) -> None:
         """Show new events (already in sequence order): one table change per row, however many events fold into it."""
@@ -182,8 +206,7 @@ class EventsPane(Vertical):
 
     def _update_row(self, key: str) -> None:
         row = self._rows[key]
-        self.table.update_cell(key, "kind", self._kind_cell(row.event, row.count))
-        self.table.update_cell(key, "payload", self._payload_cell(row))
+        self.table.update_row(key, {"kind": self._kind_cell(row.event, row.count), "payload": self._payload_cell(row)})
 
     def _draw_folds(self) -> None:
         if self._fold_timer is not None:

@@ -2,6 +2,8 @@
 
 The shown text is kept as Textual `Content` spans whose two styles are made once per theme: a Rich `Text` would
 have every span's style looked up and converted again on each frame (≈ a third of the app's CPU while streaming).
+A line ended by a newline never changes again, so `TokenText` wraps and renders it once; each frame renders only
+the line still growing (a `Static` re-wrapped all the up to 2,400 characters shown on every frame).
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content, Span
+from textual.strip import Strip
 from textual.style import Style
+from textual.visual import Visual
+from textual.widget import Widget
 from textual.widgets import Static
 
 from flowertui.engine.events import Event
@@ -19,6 +24,134 @@ from flowertui.engine.events import Event
 # what it shows is capped in characters (a server may send 200-character pieces), not only in pieces.
 SHOWN_TOKENS = 4000
 SHOWN_CHARS = 1200
+
+
+class ShadedText:
+    """The pane's text as lines: the lines a newline ended, and the line still growing (its pieces and spans).
+
+    Split as `Content.split("\\n")` splits the whole text (a piece's span clipped to each line it covers), so each
+    line renders as it would within the whole. A head (the note of earlier tokens) dims every line.
+    """
+
+    def __init__(self, head: str = "") -> None:
+        self.dim = bool(head)
+        self.lines: list[Content] = []
+        self._parts: list[str] = []
+        self._spans: list[Span] = []
+        self._length = 0  # of the growing line
+        self.changes = 0  # pieces added: what a widget drew is stale when this moved
+        if head:
+            self.add(head, None)
+
+    def add(self, piece: str, style: Style | None) -> None:
+        start, self._length = self._length, self._length + len(piece)
+        self._parts.append(piece)
+        if style is not None:
+            self._spans.append(Span(start, self._length, style))
+        self.changes += 1
+        if "\n" in piece:  # the growing line ends: it and any whole lines in the piece are done
+            *done, last = self._growing().split("\n", allow_blank=True)
+            self.lines.extend(done)
+            self._parts, self._spans, self._length = [last.plain], list(last.spans), len(last.plain)
+
+    def _growing(self) -> Content:
+        return Content("".join(self._parts), self._spans)
+
+    @property
+    def last(self) -> Content:
+        """The line still growing, as shown."""
+        return self._shown(self._growing())
+
+    def line(self, index: int) -> Content:
+        """A line a newline ended, as shown."""
+        return self._shown(self.lines[index])
+
+    def _shown(self, line: Content) -> Content:
+        return line.stylize_before("dim") if self.dim else line
+
+    @property
+    def content(self) -> Content:
+        """All of it, as one `Content` (what a selection copies)."""
+        return Content("\n").join([*map(self._shown, self.lines), self.last])
+
+
+class TokenText(Widget):
+    """Shows a `ShadedText`: each finished line is measured once per width and rendered once, so a frame costs the
+    growing line, not every character shown. Measures and renders as a `Static` of the whole text would, strip for
+    strip."""
+
+    DEFAULT_CSS = """
+    TokenText {
+        height: auto;
+    }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.text = ShadedText()
+        # What the strips were made for (text, width and style), the finished lines' strips and how many lines
+        # they are, the growing line's strips and the text's `changes` they were made at.
+        self._drawn: tuple[tuple, list[Strip], int, list[Strip], int] = ((), [], 0, [], -1)
+        # Per width (layout measures with and without the scroll bar): the text, its finished lines' height, and
+        # how many lines that is.
+        self._heights: dict[int, tuple[ShadedText, int, int]] = {}
+
+    def show(self, text: ShadedText) -> None:
+        """A layout of the whole screen costs more than the text's own drawing: asked for only when the text takes
+        another number of lines."""
+        self.text = text
+        self.clear_cached_dimensions()
+        width, height = self.content_size
+        self.refresh(layout=not width or self.get_content_height(None, None, width) != height)
+
+    def render(self) -> Content:
+        return self.text.content
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        """As a `Static` of the whole text measures it: the lines' wrapped heights (their spans do not count)."""
+        if not width:
+            return 0
+        text = self.text
+        made, height, lines = self._heights.get(width, (None, 0, 0))
+        if made is not text:
+            if len(self._heights) > 3:  # the widths of an earlier size
+                self._heights.clear()
+            height, lines = 0, 0
+        for index in range(lines, len(text.lines)):
+            height += text.lines[index].get_height(self.styles, width)
+        self._heights[width] = (text, height, len(text.lines))
+        return height + text.last.get_height(self.styles, width)
+
+    def _strips(self, width: int) -> tuple[list[Strip], list[Strip]]:
+        text, style = self.text, self.visual_style
+        made, done, lines, last, changes = self._drawn
+        if made != (text, width, style):
+            made, done, lines, changes = (text, width, style), [], 0, -1
+        if changes != text.changes:  # the lines finished since, and the growing line, rendered together
+            fresh = [text.line(index) for index in range(lines, len(text.lines))]
+            strips = self._render_lines(lines, [*fresh, text.last], width, style)
+            growing = len(strips) - text.last.get_height(self.styles, width)
+            done.extend(strips[:growing])
+            lines, last, changes = len(text.lines), strips[growing:], text.changes
+            self._drawn = (made, done, lines, last, changes)
+        return done, last
+
+    def _render_lines(self, y: int, lines: list[Content], width: int, style) -> list[Strip]:
+        """The lines' strips as the whole text's would be, the first being line y: rendered after y empty lines,
+        which give each piece the offset (x, y) a selection reads (≈ 50 µs an empty line, once a frame)."""
+        return Visual.to_strips(self, Content("\n" * y) + Content("\n").join(lines), width, None, style)[y:]
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if self.text_selection is not None:  # while text is selected: the whole text, as a Static draws it
+            strips = Visual.to_strips(self, self.text.content, width, None, self.visual_style)
+            return strips[y] if y < len(strips) else Strip.blank(width, self.visual_style.rich_style)
+        done, last = self._strips(width)
+        if y < len(done):
+            return done[y]
+        if y - len(done) < len(last):
+            return last[y - len(done)]
+        return Strip.blank(width, self.visual_style.rich_style)
 
 
 class TokenStream(Vertical):
@@ -31,7 +164,7 @@ class TokenStream(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="token-stats")
         with VerticalScroll(id="token-scroll"):
-            yield Static(id="token-text")
+            yield TokenText(id="token-text")
 
     def on_mount(self) -> None:
         self._make_shades()
@@ -85,24 +218,13 @@ class TokenStream(Vertical):
             no_wrap=True, overflow="ellipsis",
         )
         self.query_one("#token-stats", Static).update(stats, layout=False)  # one line (app.tcss)
-        # a layout of the whole screen costs more than the text's own drawing: only when the text needs more lines
-        box, text = self.query_one("#token-text", Static), self._text
-        width, height = box.content_size
-        box.update(text, layout=not width or text.get_height(box.styles, width) != height)
-
-    @property
-    def _text(self) -> Content:
-        """What the pane shows: the shaded pieces, under a dim note of the earlier ones when a huge reply is cut."""
-        content = Content(self._head + "".join(self._parts), self._spans)
-        return content.stylize_before("dim") if self._head else content
+        self.query_one(TokenText).show(self._text)
 
     def _shade(self, index: int) -> None:
         """Append one token on the shade its position gives it."""
         piece = self.tokens[index].replace("\n", "↵\n")
-        start = self._length
         self._length += len(piece)
-        self._parts.append(piece)
-        self._spans.append(Span(start, self._length, self._shades[index % 2]))
+        self._text.add(piece, self._shades[index % 2])
 
     def _make_shades(self) -> None:
         """The two shades' styles, from the theme in force (as a Rich `on COLOUR` style converts to)."""
@@ -125,7 +247,8 @@ class TokenStream(Vertical):
             self._draw()
 
     def _start_text(self, head: str = "") -> None:
-        self._head, self._parts, self._spans, self._length = head, [], [], len(head)
+        """What the pane shows: the shaded pieces, under a dim note of the earlier ones when a huge reply is cut."""
+        self._text, self._length = ShadedText(head), len(head)
 
     def _reset(self, state: str) -> None:
         self.tokens: list[str] = []
