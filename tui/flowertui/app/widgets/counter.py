@@ -66,6 +66,8 @@ class TokenCounter(Vertical):
         yield Static(NO_DATA, id="counter-note", markup=False)
 
     def on_mount(self) -> None:
+        if not self.children:  # the app closed as the pane was mounting (base.py mounts it after the first frame)
+            return
         table = self.query_one(DataTable)
         for kind in KINDS:
             table.add_row(*self._cells(self.ledger.totals(kind)), key=kind)
