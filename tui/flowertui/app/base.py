@@ -36,6 +36,7 @@ from flowertui.app.keys import Command, commands, resolve_keymap
 from flowertui.app.messages import EngineProblem, EventsPending, Notice
 from flowertui.app.state import load_state, save_state
 from flowertui.app.terminal_keys import free_alt_keys
+from flowertui.app.widgets.app_footer import AppFooter
 from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.app.widgets.history_input import HistoryInput
 from flowertui.app.widgets.token_stream import TokenStream
@@ -168,7 +169,7 @@ class AppBase(App[None]):
                 yield Static(id="side-tabs")  # tabs below 120 columns
                 for pane in self._side_panes:
                     yield titled(Static(id=pane.id, classes=" ".join(pane.classes)), pane.border_title or "")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         """The engine (or program) and the other themes come after the first frame."""
