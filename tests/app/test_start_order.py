@@ -61,3 +61,25 @@ async def test_keys_typed_before_the_panes_are_mounted_are_harmless_and_the_mess
         await ready(pilot)
         await wait_until(pilot, lambda: app.ledger.totals("buffer").coverage == "1", what="the turn to be counted")
         assert app.query_one(EventsPane).mode == "all"  # `f` typed ahead of the pane changed nothing
+
+
+async def test_the_footer_is_composed_once_while_the_app_starts_and_shows_the_keys(monkeypatch):
+    """Textual's footer recomposes on every change of the bindings (five during a start, beside LangChain's import)."""
+    from flowertui.app.widgets.app_footer import AppFooter
+
+    recomposed = []
+    recompose = AppFooter.recompose
+
+    async def counted(self) -> None:
+        recomposed.append(self)
+        await recompose(self)
+
+    monkeypatch.setattr(AppFooter, "recompose", counted)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+        assert len(recomposed) == 1
+        keys = " ".join(str(key.render()) for key in app.query_one(AppFooter).query("FooterKey"))
+        assert "quit" in keys and "help" in keys
+        await pilot.press("escape")  # leaving the box changes the bindings: the footer follows
+        await wait_until(pilot, lambda: len(recomposed) >= 2, what="the footer to follow the focus")

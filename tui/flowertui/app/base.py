@@ -208,6 +208,7 @@ class AppBase(App[None]):
             await side.remove_children()
             await side.mount_all([tabs, *self._side_panes])
         self.side_mounted = True
+        self.query_one(AppFooter).release()
         if self.replaying:
             self.query_one("#events-table").focus()
         # Importing LangChain holds the GIL for about a second: it starts once the first frame is out.
