@@ -12,6 +12,8 @@ class AppFooter(Footer):
     the screen's bindings, and a start makes five while LangChain is being imported beside it (the focus, the width's
     keys, the side panes mounting). Until `release()` (the side panes are mounted) it only notes that they changed;
     after, a recompose already due is not asked for again: it reads the bindings in force when it runs.
+    It overrides Textual 8's `Footer.bindings_changed` and sets its private `_bindings_ready` as that does;
+    tests/app/test_start_order.py fails if the footer then stops showing or following the keys.
     """
 
     _held = True
