@@ -14,7 +14,7 @@ from flowertui.config import Settings
 from flowertui.engine.kinds import MemorySettings
 from flowertui.engine.providers import ProviderSettings
 from tests.app.test_trace_app import cells
-from tests.support.pilot import SIZE, wait_until
+from tests.support.pilot import SIZE, side_panes, wait_until
 from tests.support.traced import program
 
 
@@ -44,5 +44,6 @@ async def test_the_audit_shows_under_the_counter_and_on_a_live_and_replayed():
     data = load_session(session_id, Path(os.environ["FLOWERTUI_DATA_DIR"]) / "sessions.sqlite3")
     replay = TraceApp(settings, None, history=data, replay=Replay(time_scale=0))
     async with replay.run_test(size=SIZE) as pilot:
+        await side_panes(pilot)
         await wait_until(pilot, lambda: "audit: 3 calls (1 without a run)" in summary(replay))
         assert replay.check_action("audit", ())

@@ -11,7 +11,7 @@ from flowertui.app.trace_app import TraceApp
 from flowertui.config import Settings
 from flowertui.engine.kinds import MemorySettings
 from flowertui.engine.providers import ProviderSettings
-from tests.support.pilot import SIZE, make_app, ready, say, wait_until
+from tests.support.pilot import SIZE, make_app, ready, say, side_panes, wait_until
 from tests.support.rigs import LESSON
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.support.traced import program
@@ -36,6 +36,7 @@ async def test_the_trace_counter_says_where_each_models_price_comes_from():
         app = TraceApp(Settings(ProviderSettings(speed=0), MemorySettings()),
                        [sys.executable, program("lesson.py"), server.base_url])
         async with app.run_test(size=SIZE) as pilot:
+            await side_panes(pilot)
             table = app.query_one("#trace-models", DataTable)
             await wait_until(pilot, lambda: table.row_count and table.get_row_at(0)[1] == 2, timeout=60)
             row = [c.plain if isinstance(c, Text) else str(c) for c in table.get_row_at(0)]

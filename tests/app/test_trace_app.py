@@ -17,7 +17,7 @@ from flowertui.app.widgets.trace_status import TraceStatus
 from flowertui.config import Settings
 from flowertui.engine.kinds import MemorySettings
 from flowertui.engine.providers import ProviderSettings
-from tests.support.pilot import SIZE, send, wait_until
+from tests.support.pilot import SIZE, send, side_panes, wait_until
 from tests.support.traced import program, session_events
 
 
@@ -192,6 +192,7 @@ async def test_a_traced_session_replays_in_the_trace_panes(traces):
     app = TraceApp(Settings(ProviderSettings(speed=0), MemorySettings()), None, history=data,
                    replay=Replay(time_scale=0))
     async with app.run_test(size=SIZE) as pilot:
+        await side_panes(pilot)
         await wait_until(pilot, lambda: len(app.query_one(EventsPane).events) == len(data.events))
         await pilot.pause(0.1)
         runs = cells(app.query_one("#trace-runs", DataTable))

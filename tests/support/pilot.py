@@ -31,6 +31,11 @@ async def wait_until(pilot, predicate: Callable[[], object], timeout: float = 30
         await pilot.pause(0.02)
 
 
+async def side_panes(pilot) -> None:
+    """Wait for the side panes (events, tokens, counter): the app mounts them just after its first frame."""
+    await wait_until(pilot, lambda: pilot.app.side_mounted, what="the side panes to be mounted")
+
+
 async def ready(pilot) -> None:
     await wait_until(pilot, lambda: pilot.app.live is not None, what="the engine to load")
     await settle(pilot)

@@ -94,8 +94,6 @@ class ChatApp(AppBase):
     @work(thread=True, group="engine", exit_on_error=False)
     def boot(self) -> None:
         """Replay a recording, or import LangChain and build the conversation, off the UI thread."""
-        from flowertui.session.replay import Replay, resume_point
-
         if self.history is not None:  # a recording's costs are drawn at once
             self.prices.warm_in_background()
         if self.replaying:
@@ -105,6 +103,8 @@ class ChatApp(AppBase):
 
         resume = Resume()
         if self.history is not None:  # show the recorded session first, then carry on recording it
+            from flowertui.session.replay import Replay, resume_point  # with its export reader: a resume's only
+
             self.play(Replay(time_scale=0))
             resume = resume_point(self.history, self.ledger)
         self.open_writer(self.ledger, recorded=self.history is not None)  # a resumed session's catch-up is saved

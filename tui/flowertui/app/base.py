@@ -27,7 +27,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import MountError, Widget
-from textual.widgets import Footer, Input, Tab, Tabs
+from textual.widgets import Footer, Input, Static, Tab, Tabs
 from textual.worker import Worker, WorkerState
 
 from flowertui.app import themes
@@ -36,6 +36,7 @@ from flowertui.app.keys import Command, commands, resolve_keymap
 from flowertui.app.messages import EngineProblem, EventsPending, Notice
 from flowertui.app.state import load_state, save_state
 from flowertui.app.terminal_keys import free_alt_keys
+from flowertui.app.widgets.app_footer import AppFooter
 from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.app.widgets.history_input import HistoryInput
 from flowertui.app.widgets.token_stream import TokenStream
@@ -97,6 +98,7 @@ class AppBase(App[None]):
         self.writer = None  # the SessionWriter, once the boot worker opened the database
         self.export_format = "jsonl"  # the export dialog offers the format used last
         self.inbox = EventInbox(self)
+        self.side_mounted = False  # the side panes are placeholders until just after the first frame (_mount_side)
         self._last_draw, self._draw_due = 0.0, False  # see DRAW_INTERVAL
         self._stop_replay = threading.Event()
         self._told_replay = False  # a key typed in a replay is answered once with the replay's keys
@@ -156,14 +158,18 @@ class AppBase(App[None]):
 
     # layout -----------------------------------------------------------
     def compose(self) -> ComposeResult:
+        """The side column's panes come after the first frame: it shows their placeholders (see `_mount_side`)."""
+        self._side_panes = [titled(EventsPane(id="events-pane", classes="pane"), "Callback events"),
+                            titled(TokenStream(id="token-pane", classes="pane"), "Token stream"),
+                            self.counter()]
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield from self.left()
-            with Vertical(id="side", classes="show-events"):  # tabs below 120 columns, mounted after the first frame
-                yield titled(EventsPane(id="events-pane", classes="pane"), "Callback events")
-                yield titled(TokenStream(id="token-pane", classes="pane"), "Token stream")
-                yield self.counter()
-        yield Footer()
+            with Vertical(id="side", classes="show-events"):
+                yield Static(id="side-tabs")  # tabs below 120 columns
+                for pane in self._side_panes:
+                    yield titled(Static(id=pane.id, classes=" ".join(pane.classes)), pane.border_title or "")
+        yield AppFooter()
 
     def on_mount(self) -> None:
         """The engine (or program) and the other themes come after the first frame."""
@@ -182,20 +188,31 @@ class AppBase(App[None]):
         if self.replaying:
             box.disabled = True
             box.placeholder = self.replay_note()
-            self.query_one("#events-table").focus()
         else:
             box.focus()
         if self._themes_pending:
             self.call_after_refresh(self._register_themes)
-        self.call_after_refresh(self._mount_tabs)
-        # Importing LangChain holds the GIL for about a second: it starts once the first frame is out.
-        self.call_after_refresh(self.set_timer, BOOT_DELAY, self.boot)
+        self.call_after_refresh(self._mount_side)
 
-    async def _mount_tabs(self) -> None:
-        """The side panes' tabs (shown below 120 columns only): their widgets cost the first frame ≈ 12 ms of CPU."""
+    async def _mount_side(self) -> None:
+        """The side panes and their tabs take their placeholders' places, in one frame, once the first frame is out.
+
+        Drawing them costs the first frame ≈ 30 ms of CPU (two tables, the token pane, the tabs); the placeholders
+        have the same ids, so the same size and border, and the layout does not move. The boot worker starts after:
+        the events it brings need the panes.
+        """
+        side = self.query_one("#side")
         tabs = Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"), Tab("Counter", id="tab-counter"),
                     id="side-tabs")
-        await self.query_one("#side").mount(tabs, before=0)
+        with self.batch_update():
+            await side.remove_children()
+            await side.mount_all([tabs, *self._side_panes])
+        self.side_mounted = True
+        self.query_one(AppFooter).release()
+        if self.replaying:
+            self.query_one("#events-table").focus()
+        # Importing LangChain holds the GIL for about a second: it starts once the first frame is out.
+        self.set_timer(BOOT_DELAY, self.boot)
 
     def on_unmount(self) -> None:
         self._stop_replay.set()
@@ -274,6 +291,8 @@ class AppBase(App[None]):
     def _theme_changed(self, theme) -> None:
         self.run_worker(partial(self._remember, {"theme": theme.name}), thread=True, group="state",
                         exit_on_error=False)
+        if not self.side_mounted:  # the panes are shaded for the theme in force when they mount
+            return
         self.query_one(TokenStream).reshade()
         self.query_one(EventsPane).rebuild()
         self.query_one("#counter-pane").redraw()
@@ -420,6 +439,8 @@ class AppBase(App[None]):
         return self.narrow if action == "next_pane" else True
 
     def action_next_pane(self) -> None:
+        if not self.side_mounted:  # a key typed ahead of the side panes: they show the first one
+            return
         tabs = self.query_one("#side-tabs", Tabs)
         ids = list(SIDE_TABS)
         tabs.active = ids[(ids.index(tabs.active) + 1) % len(ids)] if tabs.active in ids else ids[0]
@@ -427,17 +448,26 @@ class AppBase(App[None]):
     def action_cancel(self) -> None:
         """Leave the message box, so the single-letter keys work."""
         if isinstance(self.focused, Input):
-            self.query_one("#events-table").focus()
+            if self.side_mounted:
+                self.query_one("#events-table").focus()
+            else:  # the events table comes just after the first frame: the keys work meanwhile
+                self.set_focus(None)
 
     def action_cycle_filter(self) -> None:
+        if not self.side_mounted:
+            return
         self.notify(f"Events: {self.query_one(EventsPane).cycle_filter()}", timeout=2, markup=False)
 
     def action_toggle_tokens(self) -> None:
+        if not self.side_mounted:
+            return
         every = self.query_one(EventsPane).toggle_tokens()
         self.notify("Every token event shown" if every else "Token events folded per run", timeout=2, markup=False)
 
     async def action_clear(self) -> None:
         """Clear the side panes; the numbers stay (they are the session's, not the screen's)."""
+        if not self.side_mounted:  # nothing drawn in them yet
+            return
         self.query_one(EventsPane).clear()
         self.query_one(TokenStream).clear()
 

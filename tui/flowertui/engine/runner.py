@@ -34,7 +34,6 @@ from flowertui.engine.memory import (
     valid_state,
 )
 from flowertui.engine.recorder import Recorder, describe_error, maintenance_call
-from flowertui.engine.retry import with_provider_retry
 from flowertui.engine.sanitize import clean
 from flowertui.engine.tokens import count_tokens
 
@@ -217,7 +216,12 @@ class Conversation:
         """
         self.model = model
         self.ledger = ledger
-        self._chain_llm = with_provider_retry(model, retries + 1) if retries else model
+        if retries:  # tenacity and LangChain's RunnableRetry: not for the offline assistant, which never retries
+            from flowertui.engine.retry import with_provider_retry
+
+            self._chain_llm = with_provider_retry(model, retries + 1)
+        else:
+            self._chain_llm = model
         self.bus = bus
         self.settings = settings or MemorySettings()
         self.transcript: list[tuple[str, str]] = list(transcript)

@@ -163,7 +163,8 @@ class EventsPane(Vertical):
         yield table
 
     def on_mount(self) -> None:
-        self._update_header()
+        if self.children:  # none when the app closed as the pane was mounting (base.py mounts it after the first frame)
+            self._update_header()
 
     @property
     def table(self) -> EventsTable:
