@@ -20,10 +20,10 @@ from flowertui.config import Settings
 from flowertui.engine.events import PROBE_HELLO, RunEnd, RunStart, TraceSessionStart
 from flowertui.engine.kinds import MemorySettings
 from flowertui.engine.providers import ProviderSettings
-from tests.support.pilot import SIZE, wait_until
+from tests.support.pilot import SIZE, side_panes, wait_until
 from tests.support.traced import program
 
-TOKENS = 140  # streams_paced.py's reply, one character a piece
+TOKENS = 112  # streams_paced.py's reply at REPEAT 8, one character a piece, 35 ms apart (batches stay apart under load)
 
 
 async def test_a_streamed_token_redraws_only_the_token_pane_and_the_folded_rows_count_ends_exact(monkeypatch):
@@ -50,8 +50,10 @@ async def test_a_streamed_token_redraws_only_the_token_pane_and_the_folded_rows_
         return update_row(self, key, cells)
 
     monkeypatch.setattr(EventsTable, "update_row", spied_update)
-    app = Spied(Settings(ProviderSettings(speed=0), MemorySettings()), [sys.executable, program("streams_paced.py")])
+    app = Spied(Settings(ProviderSettings(speed=0), MemorySettings()),
+                [sys.executable, program("streams_paced.py"), "0.035", "8"])
     async with app.run_test(size=SIZE) as pilot:
+        await side_panes(pilot)  # the program starts after them
         box = app.query_one("#token-text", TokenText)
         refresh = box.refresh
         box.refresh = lambda *a, layout=False, **k: (text_layouts.extend([1] if layout else []),

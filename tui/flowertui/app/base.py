@@ -159,7 +159,8 @@ class AppBase(App[None]):
     # layout -----------------------------------------------------------
     def compose(self) -> ComposeResult:
         """The side column's panes come after the first frame: it shows their placeholders (see `_mount_side`)."""
-        self._side_panes = [titled(EventsPane(id="events-pane", classes="pane"), "Callback events"),
+        self.events_pane = EventsPane(id="events-pane", classes="pane")  # mounted after the first frame
+        self._side_panes = [titled(self.events_pane, "Callback events"),
                             titled(TokenStream(id="token-pane", classes="pane"), "Token stream"),
                             self.counter()]
         with Horizontal(id="main"):

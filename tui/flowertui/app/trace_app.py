@@ -122,7 +122,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
         return f"Replay, {self.replay.describe()}: no program runs"
 
     def mounted(self) -> None:
-        self.query_one(EventsPane).fold_every = FOLD_EVERY  # every batch is drawn at once: tokens do not redraw it each
+        self.events_pane.fold_every = FOLD_EVERY  # every batch is drawn at once: tokens do not redraw it each
         if self.lesson is None:
             return
         console = self.query_one(ConsoleView)
