@@ -167,6 +167,8 @@ class TokenStream(Vertical):
             yield TokenText(id="token-text")
 
     def on_mount(self) -> None:
+        if not self.children:  # the app closed as the pane was mounting (base.py mounts it after the first frame)
+            return
         self._make_shades()
         self.query_one("#token-scroll").anchor()
         self._draw()
