@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import threading
 
@@ -84,3 +85,12 @@ def pytest_collection_modifyitems(items):
         return not starts_processes[item.path]
 
     items.sort(key=quick)  # stable: each module keeps its order
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: two workers per core. Most tests spend much of their time waiting on child processes (a traced
+    program importing LangChain, a server, a paced reply), so one worker per core leaves the cores partly idle.
+    PYTEST_XDIST_AUTO_NUM_WORKERS still overrides, as in xdist's own hook."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook reads it
+    return 2 * len(os.sched_getaffinity(0))
