@@ -29,6 +29,7 @@ class Reply:
     error: str = ""  # the error message of a non-200 answer
     headers: dict[str, str] = field(default_factory=dict)
     first_delay: float = 0.0  # seconds before the first chunk
+    hold: threading.Event | None = None  # the first chunk also waits until the test sets this (60 s at most)
     piece_delay: float = 0.0  # seconds between chunks (a paced stream)
     cut_after: int | None = None  # drop the connection after this many pieces
     malformed_after: int | None = None  # send a broken SSE line after this many pieces
@@ -115,6 +116,8 @@ class OpenAIServer:
                 self.end_headers()
                 self.close_connection = True
                 time.sleep(reply.first_delay)
+                if reply.hold is not None:
+                    reply.hold.wait(60)
                 for index, chunk in enumerate(_chunks(reply, include_usage)):
                     if reply.cut_after is not None and index > reply.cut_after:
                         self.connection.shutdown(socket.SHUT_RDWR)  # no closing chunk: a broken stream
