@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+STOP_POLL = 0.02  # seconds: how often a serving loop looks whether shutdown() was asked for
+
 
 @dataclass
 class Reply:
@@ -54,7 +56,8 @@ class OpenAIServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._httpd.handle_error = _quiet_when_the_client_left
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # a short poll: shutdown() waits for the serving loop to notice (0.5 s at the default), at every test's end
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(STOP_POLL,), daemon=True)
 
     @property
     def reply(self) -> Reply:
