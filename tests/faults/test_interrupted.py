@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import flowertui as flowertui_package
+from flowertui.session.store import DB_NAME, SessionStore
 from tests.support.traced import flowertui, program, session_events
 from tests.trace.test_event_schema import exported, validate
 from tests.trace.test_trace_recovery import subreaper  # noqa: F401  (a fixture)
@@ -37,7 +38,9 @@ def test_a_trace_killed_with_its_program_mid_stream_is_closed_as_interrupted_wit
         pid = int(viewer.stdout.readline())
         assert viewer.stdout.readline() == b"first: the first answer, finished\n"
         assert viewer.stdout.readline() == b"streaming\n"
-        time.sleep(1.0)  # the streamed tokens so far are committed (batches of 0.2 s)
+        deadline = time.monotonic() + 30  # until a streamed token is committed (batches of 0.2 s; later when busy)
+        while time.monotonic() < deadline and not _streamed_token_stored():
+            time.sleep(0.05)
     finally:  # the program frozen first, so neither its viewer reaps it nor its probe spools before both die
         os.kill(pid, signal.SIGSTOP)
         os.kill(viewer.pid, signal.SIGKILL)
@@ -69,6 +72,24 @@ def test_a_trace_killed_with_its_program_mid_stream_is_closed_as_interrupted_wit
     assert INTERRUPTED not in again.stderr.decode() and _row(again.stdout, session_id)[-1] == tokens
 
 
+def _stored_kinds() -> list[str]:
+    """The kinds of the events stored so far in this test's folder (which holds one session)."""
+    try:
+        store = SessionStore(Path(os.environ["FLOWERTUI_DATA_DIR"]) / DB_NAME)
+        try:
+            return [e.kind for e in store.events(store.resolve(""))]
+        finally:
+            store.close()
+    except Exception:  # not recorded yet
+        return []
+
+
+def _streamed_token_stored() -> bool:
+    """Whether the store holds a token of the call in flight (one streamed after the first call ended)."""
+    kinds = _stored_kinds()
+    return "llm_end" in kinds and "llm_new_token" in kinds[kinds.index("llm_end"):]
+
+
 def test_a_chat_is_left_alone_while_its_writer_lives_and_closed_once_it_is_killed(tmp_path):
     chat = subprocess.Popen([sys.executable, "-m", "flowertui", "run", "--script", "lesson", "--speed", "10"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -78,7 +99,9 @@ def test_a_chat_is_left_alone_while_its_writer_lives_and_closed_once_it_is_kille
             piece = chat.stdout.read1(4096)
             assert piece, chat.stderr.read().decode()
             shown += piece
-        time.sleep(1.5)  # mid-reply, some tokens committed
+        deadline = time.monotonic() + 30  # mid-reply, until some tokens are committed
+        while time.monotonic() < deadline and "llm_new_token" not in _stored_kinds():
+            time.sleep(0.05)
         alive = flowertui("sessions")  # another flowertui starting now: the running turn is not its to close
         assert alive.returncode == 0 and INTERRUPTED not in alive.stderr.decode()
         assert _lock_files()

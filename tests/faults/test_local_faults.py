@@ -143,10 +143,11 @@ async def test_an_unwritable_export_path_is_a_notification_not_a_crash(tmp_path)
         assert app.is_running
 
 
-async def test_escape_stops_a_reply_waiting_for_its_first_token_within_half_a_second():
-    import time
+async def test_escape_stops_a_reply_waiting_for_its_first_token_without_waiting_for_it():
+    import threading
 
-    slow = Fault("slow", [Reply(first_delay=2.0)], False)
+    held = threading.Event()  # the server sends no first token until the test lets it
+    slow = Fault("slow", [Reply(hold=held)], False)
     with serving(slow, Reply()) as (_, url):
         app = make_app(provider(url, slow))
         async with app.run_test(size=SIZE) as pilot:
@@ -156,12 +157,12 @@ async def test_escape_stops_a_reply_waiting_for_its_first_token_within_half_a_se
             await pilot.press("enter")
             await wait_until(pilot, lambda: app.query_one("#status").state == "waiting for first token")
             await pilot.pause(0.3)
-            pressed = time.monotonic()
             await pilot.press("escape")
-            await wait_until(pilot, lambda: app.query_one("#status").state == "cancelled", timeout=5)
-            assert time.monotonic() - pressed < 0.5
+            # cancelled while the first token is still held back: Esc did not wait for it (on a loaded machine too)
+            await wait_until(pilot, lambda: app.query_one("#status").state == "cancelled")
             assert app.live.conversation.transcript == []
-            await pilot.pause(2.5)  # the abandoned call answers late: it is stopped, never stored
+            held.set()
+            await pilot.pause(0.5)  # the abandoned call answers late: it is stopped, never stored
             await settle(pilot)
             assert app.live.conversation.transcript == [] and app.live.conversation.memory.buffer == ""
             await say(pilot, LESSON[1])  # and the next turn works

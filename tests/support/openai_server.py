@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+STOP_POLL = 0.02  # seconds: how often a serving loop looks whether shutdown() was asked for
+
 
 @dataclass
 class Reply:
@@ -29,6 +31,7 @@ class Reply:
     error: str = ""  # the error message of a non-200 answer
     headers: dict[str, str] = field(default_factory=dict)
     first_delay: float = 0.0  # seconds before the first chunk
+    hold: threading.Event | None = None  # the first chunk also waits until the test sets this (60 s at most)
     piece_delay: float = 0.0  # seconds between chunks (a paced stream)
     cut_after: int | None = None  # drop the connection after this many pieces
     malformed_after: int | None = None  # send a broken SSE line after this many pieces
@@ -53,7 +56,8 @@ class OpenAIServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._httpd.handle_error = _quiet_when_the_client_left
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # a short poll: shutdown() waits for the serving loop to notice (0.5 s at the default), at every test's end
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(STOP_POLL,), daemon=True)
 
     @property
     def reply(self) -> Reply:
@@ -115,6 +119,8 @@ class OpenAIServer:
                 self.end_headers()
                 self.close_connection = True
                 time.sleep(reply.first_delay)
+                if reply.hold is not None:
+                    reply.hold.wait(60)
                 for index, chunk in enumerate(_chunks(reply, include_usage)):
                     if reply.cut_after is not None and index > reply.cut_after:
                         self.connection.shutdown(socket.SHUT_RDWR)  # no closing chunk: a broken stream

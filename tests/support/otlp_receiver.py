@@ -17,6 +17,8 @@ from typing import Any
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (ExportTraceServiceRequest,
                                                                       ExportTraceServiceResponse)
 
+from tests.support.openai_server import STOP_POLL
+
 
 @dataclass
 class Received:
@@ -91,7 +93,7 @@ def otlp_receiver(*answers: Any) -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/v1/traces"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(STOP_POLL,), daemon=True)
     thread.start()
     try:
         yield receiver

@@ -101,11 +101,16 @@ def test_watch_saves_a_new_session_that_replay_can_load(tmp_path):
 def test_watch_reports_live_to_a_listening_flowertui(tmp_path):
     listener = subprocess.Popen([sys.executable, "-m", "flowertui", "trace", "--listen", "--json"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert b"listening as session" in listener.stderr.readline()
+    line = listener.stderr.readline().decode()
+    assert "listening as session" in line
     env = {**os.environ, "FLOWERTUI_SOURCE": str(Path(flowertui.__file__).parent.parent),
            "DEMO_API_KEY": "demo-secret-value-123"}
     done = subprocess.run([sys.executable, program("watched.py")], capture_output=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr.decode()
+    session_id = line.split("listening as session ")[1].split(";")[0]
+    deadline = time.monotonic() + 20  # a busy listener may store the run's end a moment after the program exited
+    while time.monotonic() < deadline and not _stored_end(session_id):
+        time.sleep(0.05)
     listener.send_signal(signal.SIGINT)
     out, _ = listener.communicate(timeout=30)
     assert listener.returncode == 0
@@ -118,6 +123,13 @@ def test_watch_reports_live_to_a_listening_flowertui(tmp_path):
     assert not any("demo-secret-value-123" in json.dumps(e.to_dict()) for e in events)  # the program's own secret
     assert not list((Path(os.environ["FLOWERTUI_DATA_DIR"]) / "trace-spool").glob("*.jsonl"))  # nothing spooled
     assert not (Path(os.environ["FLOWERTUI_DATA_DIR"]) / "trace-listener.json").exists()
+
+
+def _stored_end(session_id: str) -> bool:
+    try:
+        return any(e.kind == "turn_end" for e in session_events(session_id))
+    except Exception:  # not recorded yet
+        return False
 
 
 def test_batches_the_killed_viewer_acknowledged_are_not_recovered_twice(tmp_path, subreaper):

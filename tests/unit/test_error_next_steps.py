@@ -15,6 +15,7 @@ import pytest
 
 from flowertui.engine.providers import ProviderSettings
 from flowertui.engine.runner import TurnFailed
+from tests.support.openai_server import STOP_POLL
 from tests.support.rigs import LESSON, offline_rig
 
 
@@ -83,7 +84,7 @@ class _Empty(_Plain):
 @pytest.mark.parametrize("handler", [_Plain, _Empty], ids=["json-body", "empty-stream"])
 def test_a_reply_that_is_no_stream_says_the_server_must_stream(handler):
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(STOP_POLL,), daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     try:
         message = _fail(url)

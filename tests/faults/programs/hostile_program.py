@@ -49,7 +49,16 @@ elif how == "socket_raises" and report:
     sys.modules["flowertui_probe"]._shipper.close()  # what the probe's exit handler does: timed
     with open(report, "w") as handle:
         handle.write(repr(time.monotonic() - started))
-elif how == "os_exit":
-    time.sleep(float(os.environ.get("EXIT_AFTER", "0.15")))  # every run ended this long before the process dies
+elif how == "os_exit":  # every run has ended: die once the probe has sent them by itself (no exit handler asks it
+    # to) and the viewer has acknowledged them (an acknowledgement left unread would reset the connection), or
+    # after 30 s; not after a fixed time that a loaded machine may not give the viewer
+    shipper = sys.modules["flowertui_probe"]._shipper
+    deadline = time.monotonic() + 30
+    while (shipper.buffer or not shipper._idle) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        shipper._read_acks(max(0.0, deadline - time.monotonic()))
+    except OSError:
+        pass
     os._exit(0)
 print("done", flush=True)
