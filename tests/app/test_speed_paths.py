@@ -194,6 +194,23 @@ async def test_a_cancelled_long_block_is_shown_whole_once_the_turn_ends():
         assert [str(p.render()).strip() for p in turn.query("MarkdownParagraph")] == [long_block.strip()]
 
 
+async def test_a_reply_that_is_one_long_block_ending_in_the_batch_it_began_leaves_the_app_running():
+    # the Markdown stream is made by the first piece and stopped by the turn's end in the same batch, before its
+    # task first ran: Textual's MarkdownStream.stop then raised CancelledError into the app's message loop, which
+    # ended the app silently mid-session (seen as a 30 s hang of a test with a long one-paragraph reply)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        turn = AssistantTurn(1)
+        await app.query_one("#conversation").mount(turn)
+        long_block = "pink roses " * 600
+        await turn.write(long_block)
+        await turn.finish(long_block)
+        await wait_until(pilot, lambda: not tail(turn).display)
+        assert [str(p.render()).strip() for p in turn.query("MarkdownParagraph")] == [long_block.strip()]
+        assert app.is_running
+
+
 async def test_quitting_during_a_reply_cancels_it_so_nothing_keeps_the_process_alive(monkeypatch):
     monkeypatch.setattr(shop_model, "reply_for", lambda prompt: "rose " * 4000)  # minutes at 20 tokens/s
     monkeypatch.setattr(app_module, "QUIT_WAIT", 30.0)  # the order is under test here, not the quit's time budget

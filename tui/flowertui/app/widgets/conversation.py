@@ -11,6 +11,7 @@ text, only its last TAIL_CHARS, until it ends or the reply does.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -82,15 +83,26 @@ class AssistantTurn(Vertical):
             self._tail.update(Text(shown))
         self._tail.display = bool(tail)
 
+    async def _stop_stream(self) -> None:
+        """Textual's `MarkdownStream.stop` cancels its task and awaits it: a task cancelled before it first ran (a
+        reply that began and ended in one batch) raises CancelledError into the caller, here the app's message loop,
+        which then ends without a word. Only a cancel of our own task goes on."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            await stream.stop()
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():
+                raise
+
     async def finish(self, reply: str, note: str = "") -> None:
         """Stop streaming and show the whole reply: in one update, unless the stream already shows all of it.
 
         That update re-wraps the whole reply, so it comes after the frame that shows the note (a cancel
         is seen at once, however long the reply).
         """
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
+        await self._stop_stream()
         shown = reply == self.text and self._sent == len(self.text)
         self.text, self._sent = reply, len(reply)
         self.finished = True
