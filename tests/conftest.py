@@ -6,6 +6,7 @@ import ipaddress
 import os
 import socket
 import threading
+import time
 
 import pytest
 
@@ -89,15 +90,33 @@ def pytest_collection_modifyitems(items):
 
 
 def pytest_xdist_auto_num_workers(config):
-    """`-n auto`: a worker per core, and one more per core still idle as the run starts.
+    """`-n auto`: a worker per core, and one more per core idle as the run starts.
 
     Most tests spend much of their time waiting on child processes (a traced program importing LangChain, a server,
-    a paced reply), so one worker per core leaves a quiet machine's cores partly idle (load ≈ 1.6 on 2 cores). On a
-    machine already busy, extra workers only push the load past what the product's bounded waits are meant for (the
-    probe's 3 s at exit, the tracer's 5 s drain): measured here, 4 workers on 2 cores at load 6-7 failed 2-4 tests a
-    run. PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set, as in xdist's own hook."""
+    a paced reply), so one worker per core leaves a quiet machine's cores partly idle (1.26 cores busy on average
+    over a 2-worker run on 2 cores). On a machine already busy, extra workers only push the load past what the
+    product's bounded waits are meant for (the probe's 3 s at exit, the tracer's 5 s drain): 4 workers on 2 cores
+    at load 6-7 failed 2-4 tests a run. Idle is measured over a moment (/proc/stat), not the load average, which
+    still remembers the install that ran just before. PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None  # xdist's own hook reads it
     cores = len(os.sched_getaffinity(0))
-    idle = min(cores, max(0, round(cores - os.getloadavg()[0])))
+    idle = min(cores, max(0, round(_idle_cores(cores))))
     return cores + idle
+
+
+def _idle_cores(cores: int) -> float:
+    """Cores idle over the next quarter second, from the kernel's CPU counters (the load average where they are
+    not readable)."""
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # all, idle + iowait
+
+    try:
+        total, idle = sample()
+        time.sleep(0.25)
+        total2, idle2 = sample()
+        return (idle2 - idle) / max(1, total2 - total) * os.cpu_count()
+    except (OSError, ValueError, IndexError):
+        return cores - os.getloadavg()[0]
