@@ -14,7 +14,10 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-NICENESS = 10
+# A little, not much: at +10, on a core busy with other processes, the receiver got so little CPU that the probe's
+# 3 s at exit passed unacknowledged and most of a run reached flowertui only at the next start (the program's own
+# time measured the same at +3 and +10: trace_bench, interleaved, docs/PERFORMANCE.md).
+NICENESS = 3
 T = TypeVar("T")
 
 

@@ -1,0 +1,36 @@
+"""A busy machine: flowertui's receiver must keep up with the program, not yield to every other process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.support.openai_server import OpenAIServer, Reply
+from flowertui.paths import data_dir
+from tests.support.traced import flowertui, program, session_events
+
+HOGS = 3  # busy processes beside the traced command, all on one core (the rest of the suite keeps the others)
+
+
+def test_a_trace_on_a_core_busy_with_other_processes_receives_every_event_live():
+    # The receiver's threads ran at nice +10: with three busy processes on its core they got so little CPU that
+    # the probe's acknowledgements came after its 3 s at exit, so it spooled the rest, and `--json` printed and
+    # stored 7-8 of the lesson's 33 events (the others only at the next start).
+    core = {min(os.sched_getaffinity(0))}
+    pinned = lambda: os.sched_setaffinity(0, core)  # noqa: E731
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=pinned) for _ in range(HOGS)]
+    try:
+        with OpenAIServer(Reply(model="gpt-4o-mini", prompt_tokens=42, completion_tokens=5)) as server:
+            done = flowertui("trace", "--json", program("lesson.py"), server.base_url, preexec_fn=pinned)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    doc = json.loads(done.stdout)
+    stored = session_events(doc["session_id"])
+    assert doc["events"] == len(stored) == 33
+    assert sum(e.kind == "chat_model_start" for e in stored) == 2
+    assert not list((data_dir() / "trace-spool").glob("*.jsonl"))  # nothing left for a next start
