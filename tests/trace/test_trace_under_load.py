@@ -8,14 +8,13 @@ import subprocess
 import sys
 
 from tests.support.openai_server import OpenAIServer, Reply
-from flowertui.paths import data_dir
 from tests.support.traced import flowertui, program, session_events
 
-HOGS = 2  # busy processes beside the traced command, all on its one core (the rest of the suite keeps the others)
+HOGS = 3  # busy processes beside the traced command, all on its one core (the rest of the suite keeps the others)
 
 
 def test_a_trace_on_a_core_busy_with_other_processes_receives_every_event_live():
-    # The receiver's threads ran at nice +10: with two busy processes on its core they got so little CPU that
+    # The receiver's threads ran at nice +10: with three busy processes on its core they got so little CPU that
     # the probe's acknowledgements came after its 3 s at exit, so it spooled the rest, and `--json` printed and
     # stored 7-8 of the lesson's 33 events (the others only at the next start).
     core = {min(os.sched_getaffinity(0))}
@@ -33,4 +32,3 @@ def test_a_trace_on_a_core_busy_with_other_processes_receives_every_event_live()
     stored = session_events(doc["session_id"])
     assert doc["events"] == len(stored) == 33
     assert sum(e.kind == "chat_model_start" for e in stored) == 2
-    assert not list((data_dir() / "trace-spool").glob("*.jsonl"))  # nothing left for a next start
