@@ -155,12 +155,18 @@ async def test_a_folded_token_row_changes_without_the_other_rows_being_rendered_
         assert [table.render_line(y) for y in range(table.size.height)] == lines
 
 
+async def new_turn(pilot) -> AssistantTurn:
+    """A reply's turn, mounted in the conversation of an app that is ready to send."""
+    await ready(pilot)
+    turn = AssistantTurn(1)
+    await pilot.app.query_one("#conversation").mount(turn)
+    return turn
+
+
 async def test_a_long_paragraph_streams_as_a_plain_tail_then_shows_whole():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        turn = AssistantTurn(1)
-        await app.query_one("#conversation").mount(turn)
+        turn = await new_turn(pilot)
         await turn.write("# Roses\n\nShort first block.\n\n")
         assert not tail(turn).display
         long_block = "pink roses " * 600
@@ -180,9 +186,7 @@ async def test_a_long_paragraph_streams_as_a_plain_tail_then_shows_whole():
 async def test_a_cancelled_long_block_is_shown_whole_once_the_turn_ends():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        turn = AssistantTurn(1)
-        await app.query_one("#conversation").mount(turn)
+        turn = await new_turn(pilot)
         long_block = "pink roses " * 600
         for start in range(0, len(long_block), 100):
             await turn.write(long_block[start:start + 100])
@@ -200,9 +204,7 @@ async def test_a_reply_that_is_one_long_block_ending_in_the_batch_it_began_leave
     # ended the app silently mid-session (seen as a 30 s hang of a test with a long one-paragraph reply)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        turn = AssistantTurn(1)
-        await app.query_one("#conversation").mount(turn)
+        turn = await new_turn(pilot)
         long_block = "pink roses " * 600
         await turn.write(long_block)
         await turn.finish(long_block)
