@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import flowertui as package
+from tests.support.once import built_once
 from tests.support.traced import program
 
 SOURCE = str(Path(package.__file__).parent.parent)
@@ -68,22 +69,9 @@ def record(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """The sessions, recorded once per test run: the first xdist worker to get here records them, the others
-    wait on the lock and read them (the tests only read: each copies them into its own data folder)."""
-    import fcntl
-
-    if not os.environ.get("PYTEST_XDIST_WORKER"):  # one process: its own folder (the parent outlives the run)
-        folder = tmp_path_factory.mktemp("diff-sessions")
-        return record(folder), folder, folder / "compare.jsonl"
-    shared = tmp_path_factory.getbasetemp().parent / "diff-sessions"  # this run's, shared by its workers
-    shared.mkdir(exist_ok=True)
-    with open(shared.parent / "diff-sessions.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        done = shared / "ids.json"
-        if not done.exists():
-            done.write_text(json.dumps(record(shared)), "utf-8")
-        ids = json.loads(done.read_text("utf-8"))
-    return ids, shared, shared / "compare.jsonl"
+    """The sessions, recorded once per test run (the tests only read: each copies them into its own data folder)."""
+    ids, folder = built_once(tmp_path_factory, "diff-sessions", record)
+    return ids, folder, folder / "compare.jsonl"
 
 
 @pytest.fixture

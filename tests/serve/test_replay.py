@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.once import built_once
 from tests.support.traced import flowertui
 
 PROGRAMS = Path(__file__).parent / "programs"
@@ -36,20 +37,25 @@ def traced(data: Path, *args: str) -> tuple[dict, subprocess.CompletedProcess]:
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory):
     """replayed.py traced offline once: its session id, its data folder, its document and what it printed."""
-    data = tmp_path_factory.mktemp("recorded") / "data"
-    document, done = traced(data, "--offline", str(PROGRAMS / "replayed.py"))
-    return document["session_id"], data, document, said(done.stderr)  # --json: the program's stdout is on stderr
+    def build(folder: Path) -> list:
+        document, done = traced(folder / "data", "--offline", str(PROGRAMS / "replayed.py"))
+        return [document["session_id"], document, said(done.stderr)]  # --json: the program's stdout is on stderr
+
+    (session_id, document, printed), folder = built_once(tmp_path_factory, "replay-recording", build)
+    return session_id, folder / "data", document, printed
 
 
 @pytest.fixture(scope="module")
 def agent_export(tmp_path_factory):
     """The LangGraph agent traced offline once, exported as JSONL (its data folder, the file)."""
-    data = tmp_path_factory.mktemp("agent") / "data"
-    document, _ = traced(data, "--offline", str(PROGRAMS / "agent.py"))
-    path = data.parent / "agent.jsonl"
-    done = flowertui("--data-dir", str(data), "export", document["session_id"], "--format", "jsonl", "-o", str(path))
-    assert done.returncode == 0, done.stderr.decode()
-    return data, path
+    def build(folder: Path) -> None:
+        document, _ = traced(folder / "data", "--offline", str(PROGRAMS / "agent.py"))
+        done = flowertui("--data-dir", str(folder / "data"), "export", document["session_id"], "--format", "jsonl",
+                         "-o", str(folder / "agent.jsonl"))
+        assert done.returncode == 0, done.stderr.decode()
+
+    _, folder = built_once(tmp_path_factory, "replay-agent", build)
+    return folder / "data", folder / "agent.jsonl"
 
 
 @contextmanager

@@ -12,6 +12,7 @@ import pytest
 
 from flowertui.engine.events import SCHEMA_VERSION
 from flowertui.engine.kinds import KINDS
+from tests.support.once import built_once
 
 
 def flowertui(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -23,18 +24,22 @@ def flowertui(*args: str, env: dict | None = None) -> subprocess.CompletedProces
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """recorded(*args): `flowertui run --script lesson *args --json` run once per worker into its own data folder;
-    returns the finished process and a copy of that folder for the test to use (and change) alone."""
+    """recorded(*args): `flowertui run --script lesson *args --json` run once per test run (tests/support/once.py);
+    returns the finished process and a copy of its data folder for the test to use (and change) alone."""
     import shutil
 
     runs: dict[tuple[str, ...], tuple[subprocess.CompletedProcess, Path]] = {}
 
+    def build(args: tuple[str, ...], folder: Path) -> list:
+        done = flowertui("run", "--script", "lesson", *args, "--json", env={"FLOWERTUI_DATA_DIR": str(folder)})
+        assert done.returncode == 0, done.stderr
+        return [done.returncode, done.stdout, done.stderr]
+
     def run(*args: str, into: Path) -> subprocess.CompletedProcess:
         if args not in runs:
-            folder = tmp_path_factory.mktemp("recorded")
-            done = flowertui("run", "--script", "lesson", *args, "--json", env={"FLOWERTUI_DATA_DIR": str(folder)})
-            assert done.returncode == 0, done.stderr
-            runs[args] = done, folder
+            (code, out, err), folder = built_once(tmp_path_factory, "-".join(("recorded", *args)),
+                                                  lambda folder: build(args, folder))
+            runs[args] = subprocess.CompletedProcess(args, code, out, err), folder
         done, folder = runs[args]
         shutil.copytree(folder, into, dirs_exist_ok=True)
         return done
