@@ -53,6 +53,7 @@ def noisy_headless():
 TEN_MB = 10 * 1024 * 1024
 
 
+@pytest.mark.xdist_group("noisy")  # one worker runs the fixture
 def test_escapes_and_markup_pass_through_headless_and_are_stripped_in_events(noisy_headless):
     assert noisy_headless.returncode == 0
     assert noisy_headless.stdout.startswith(b"\x1b[2J\x1b[31m[red]red?[/red]\x1b[0m [/bold] \x1b]0;title\x07done\n")
@@ -61,6 +62,7 @@ def test_escapes_and_markup_pass_through_headless_and_are_stripped_in_events(noi
     assert end.payload["text"] == "[bold]shout[/bold] red bell"
 
 
+@pytest.mark.xdist_group("noisy")  # one worker runs the fixture
 def test_ten_megabytes_of_output_pass_through_unchanged(noisy_headless):
     assert noisy_headless.returncode == 0
     body = noisy_headless.stdout.split(b"bell\n", 1)[1]
