@@ -120,3 +120,12 @@ def _idle_cores(cores: int) -> float:
         return (idle2 - idle) / max(1, total2 - total) * os.cpu_count()
     except (OSError, ValueError, IndexError):
         return cores - os.getloadavg()[0]
+
+
+def pytest_configure(config):
+    """A suite started in the background (`pytest … &` in a script) inherits SIGINT ignored, and so would every
+    `flowertui serve` or `trace --listen` child the tests stop with SIGINT: they must see Ctrl-C as a user's do."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
