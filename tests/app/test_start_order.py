@@ -1,4 +1,4 @@
-"""The first frame draws the side column as placeholders; the panes take their places just after it (speed: bench/)."""
+"""The first frame draws the side column as placeholders; the panes take their places once the engine is ready (speed: bench/)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ async def test_the_panes_take_their_placeholders_places_without_moving_the_layou
         early = app.query_one("#events-pane")
         assert type(early) is Static and early.border_title == "Callback events"
         assert app.query_one("#counter-pane").border_title == "Tokens per memory kind"
-        assert not app.side_mounted and app.live is None  # the engine starts once the panes are there
+        assert not app.side_mounted
         before = regions(app)
         held(app)
         await side_panes(pilot)
@@ -48,6 +48,21 @@ async def test_the_panes_take_their_placeholders_places_without_moving_the_layou
         assert isinstance(app.query_one("#token-pane"), TokenStream)
         assert isinstance(app.query_one("#counter-pane"), TokenCounter)
         await ready(pilot)
+
+
+async def test_the_engine_is_ready_before_the_side_panes_which_then_show_its_first_events(held):
+    """Ready to send first (speed): the side panes mount once the status line says idle, with the events before."""
+    from flowertui.app.widgets.status import StatusLine
+
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: app.query_one(StatusLine).state == "idle", what="the engine to be ready")
+        assert app.live is not None and not app.side_mounted
+        assert type(app.query_one("#events-pane")) is Static  # still the placeholder
+        held(app)
+        await ready(pilot)
+        kinds = [event.kind for event in app.query_one(EventsPane).events]
+        assert kinds[:1] == ["session_start"]  # drawn before the pane was there, shown once it is
 
 
 async def test_keys_typed_before_the_panes_are_mounted_are_harmless_and_the_message_is_sent(held):

@@ -47,6 +47,7 @@ class ChatApp(AppBase):
     PROBLEM_TITLE = "Engine"
     NOTHING_TO_EXPORT = "Nothing to export yet: a session is recorded from its first turn."
     DRAW_INTERVAL = 0.1  # a streamed reply is drawn 10 times a second (the trace app draws every batch at once)
+    SIDE_AFTER_FIRST_EVENTS = True  # ready to send first: the side panes mount once the status line says idle
 
     def __init__(self, settings: Settings, *, memory_kind: str | None = None, compare: bool = False,
                  theme: str | None = None, history: SessionData | None = None,
