@@ -98,3 +98,19 @@ async def test_the_footer_is_composed_once_while_the_app_starts_and_shows_the_ke
         assert "quit" in keys and "help" in keys
         await pilot.press("escape")  # leaving the box changes the bindings: the footer follows
         await wait_until(pilot, lambda: len(recomposed) >= 2, what="the footer to follow the focus")
+
+
+async def test_an_engine_that_cannot_start_still_gets_the_side_panes_mounted(monkeypatch):
+    """The panes wait for the engine's first events; an engine that fails to build brings none, and they come anyway."""
+    import flowertui.engine.assembly
+    from flowertui.app.widgets.status import StatusLine
+
+    def broken(*args, **kwargs):
+        raise ValueError("no such provider")
+
+    monkeypatch.setattr(flowertui.engine.assembly, "assemble", broken)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: app.query_one(StatusLine).state == "error", what="the engine's problem")
+        await side_panes(pilot)
+        assert isinstance(app.query_one("#events-pane"), EventsPane) and app.live is None
