@@ -1,6 +1,11 @@
-"""The first frame draws the side column as placeholders; the panes take their places once the engine is ready (speed: bench/)."""
+"""The first frame draws the side column as placeholders; the panes take their places once the engine is ready."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from textual.widgets import Static
@@ -114,3 +119,43 @@ async def test_an_engine_that_cannot_start_still_gets_the_side_panes_mounted(mon
         await wait_until(pilot, lambda: app.query_one(StatusLine).state == "error", what="the engine's problem")
         await side_panes(pilot)
         assert isinstance(app.query_one("#events-pane"), EventsPane) and app.live is None
+
+
+def test_what_the_engine_s_import_made_is_frozen_out_of_the_collector_s_reach_once_ready(tmp_path):
+    """Speed: the collector does not walk LangChain's objects during its import nor after; it runs again once ready."""
+    code = (
+        "import asyncio, gc\n"
+        "from tests.support.pilot import make_app, ready\n"
+        "async def main():\n"
+        "    app = make_app()\n"
+        "    async with app.run_test(size=(160, 48)) as pilot:\n"
+        "        await ready(pilot)\n"
+        "        assert gc.isenabled() and gc.get_freeze_count() > 100_000, gc.get_freeze_count()\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**os.environ, "FLOWERTUI_DATA_DIR": str(tmp_path / "data"), "FLOWERTUI_CONFIG_DIR": str(tmp_path / "config")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+
+
+async def test_a_token_pane_whose_text_was_not_mounted_as_the_app_closed_mounts_without_an_error():
+    """The side panes mount after the engine's first events: a quit (or a replay test's end) can catch the token
+    pane half-composed, its scroll there and the text in it not; its mount then does nothing."""
+    from textual.app import App
+    from textual.containers import VerticalScroll
+
+    class HalfComposed(TokenStream):
+        def compose(self):
+            yield Static(id="token-stats")
+            yield VerticalScroll(id="token-scroll")
+
+    class Host(App):
+        def compose(self):
+            yield HalfComposed(id="token-pane")
+
+    app = Host()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert app.query_one(HalfComposed).is_mounted
+    assert app.return_code in (None, 0)

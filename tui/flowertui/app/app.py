@@ -9,9 +9,11 @@ What it shares with the trace app (themes, side panes, batching, writer, export)
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +42,25 @@ if TYPE_CHECKING:  # the session layer is imported when first used, after the fi
 
 QUIT_WAIT = 0.5  # seconds a quit waits for the engine call in flight to record its cancel
 REPLAY_HIDDEN = ("memory", "cycle_memory", "compare")  # a replay calls no model
+
+
+@contextmanager
+def langchain_import() -> Iterator[None]:
+    """The cyclic collector rests while LangChain is imported, then what exists is frozen (out of its reach for
+    good): an import's objects stay for the whole process, and the collector's passes over them, during the import
+    and at the first full pass after it, cost ≈ 35 ms of CPU before ready. The cost: cyclic garbage that exists at
+    that moment is never freed (a start has little: the side panes' placeholders). Once per process: a process that
+    imported LangChain already (tests) freezes nothing more."""
+    first = "flowertui.engine.assembly" not in sys.modules
+    collecting = first and gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.freeze()
+            gc.enable()
 
 
 class ChatApp(AppBase):
@@ -101,13 +122,8 @@ class ChatApp(AppBase):
         if self.replaying:
             self.play(self.replay)
             return
-        collecting = gc.isenabled()
-        gc.disable()  # LangChain's import makes objects that all stay: the collector's passes over them are ≈ 6% of it
-        try:
+        with langchain_import():
             from flowertui.engine.assembly import assemble
-        finally:
-            if collecting:
-                gc.enable()
 
         resume = Resume()
         if self.history is not None:  # show the recorded session first, then carry on recording it
