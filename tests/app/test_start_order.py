@@ -61,8 +61,9 @@ async def test_the_engine_is_ready_before_the_side_panes_which_then_show_its_fir
 
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_until(pilot, lambda: app.query_one(StatusLine).state == "idle", what="the engine to be ready")
-        assert app.live is not None and not app.side_mounted
+        await wait_until(pilot, lambda: app.query_one(StatusLine).state == "idle" and app.live is not None,
+                         what="the engine to be ready")
+        assert not app.side_mounted
         assert type(app.query_one("#events-pane")) is Static  # still the placeholder
         held(app)
         await ready(pilot)

@@ -229,15 +229,16 @@ class AppBase(App[None]):
             await side.remove_children()
             await side.mount_all([tabs, *self._side_panes])
         self.side_mounted = True
+        if not self.is_running:  # the app closed as they mounted: Textual composed them partly, if at all
+            return
         self.query_one(AppFooter).release()
+        if self.replaying:
+            self.query_one("#events-table").focus()
         if not self.SIDE_AFTER_FIRST_EVENTS:  # the boot worker's heavy imports start once the first frame is out
             self.set_timer(BOOT_DELAY, self.boot)
         backlog, self._side_backlog = self._side_backlog, []
-        with suppress(NoMatches):  # an app closing as they mount: Textual did not mount their children
-            if self.replaying:
-                self.query_one("#events-table").focus()
-            if backlog:
-                self.draw_side(backlog)
+        if backlog:
+            self.draw_side(backlog)
 
     def on_unmount(self) -> None:
         self._stop_replay.set()
