@@ -54,7 +54,7 @@ if TYPE_CHECKING:  # the screens and the session layer are imported when first u
 HERE = Path(__file__).parent
 FOOTER_FULL = 100  # columns from which the footer shows every main key; below, those marked `tight` in keys.py
 FOOTER_PALETTE = 110  # columns from which it names the palette's key too (ctrl+p works at any width)
-BOOT_DELAY = 0.03  # seconds after the first frame before the app's boot worker starts (it imports heavy modules)
+BOOT_DELAY = 0.03  # seconds after the side panes' mount before the trace app's boot worker starts (heavy imports)
 # The chat app's boot worker starts this long after its first frame is drawn: time for the output thread to write it
 # out, not more (nothing else runs meanwhile: the side panes wait for the engine's first events).
 FIRST_FRAME_OUT = 0.005
@@ -218,7 +218,7 @@ class AppBase(App[None]):
 
         Drawing them costs the first frame ≈ 30 ms of CPU (two tables, the token pane, the tabs); the placeholders
         have the same ids, so the same size and border, and the layout does not move. Mounting them, with the
-        relayout and the footer's keys, costs ≈ 60 ms more: the chat app does that after its engine's first events
+        relayout and the footer's keys, costs ≈ 70 ms more: the chat app does that after its engine's first events
         are drawn (the status line says idle), not beside LangChain's import. The events drawn before are drawn
         in them now; the trace app's boot worker starts after them.
         """
