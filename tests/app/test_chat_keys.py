@@ -17,7 +17,7 @@ from flowertui.app.widgets.token_stream import TokenStream
 from flowertui.engine.providers import ProviderSettings
 from flowertui.session.model import SessionData
 from flowertui.session.replay import Replay
-from tests.support.pilot import SIZE, make_app, ready, say, settle, wait_until
+from tests.support.pilot import SIZE, make_app, ready, say, settle, side_panes, wait_until
 from tests.support.rigs import LESSON, record_session
 
 
@@ -333,6 +333,7 @@ async def test_a_folded_token_line_shows_its_whole_count():
     app = make_app(history=SessionData.of(rig.events), replay=Replay(time_scale=0))
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: len(app.recorded) == len(rig.events))
+        await side_panes(pilot)
         pane = app.query_one(EventsPane)
         token = next(e for e in rig.events if e.kind == "llm_new_token")
         assert pane._depth.get(token.run_id, 0) >= 1  # indented under its chain

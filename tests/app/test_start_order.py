@@ -1,6 +1,11 @@
-"""The first frame draws the side column as placeholders; the panes take their places just after it (speed: bench/)."""
+"""The first frame draws the side column as placeholders; the panes take their places once the engine is ready."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from textual.widgets import Static
@@ -38,7 +43,7 @@ async def test_the_panes_take_their_placeholders_places_without_moving_the_layou
         early = app.query_one("#events-pane")
         assert type(early) is Static and early.border_title == "Callback events"
         assert app.query_one("#counter-pane").border_title == "Tokens per memory kind"
-        assert not app.side_mounted and app.live is None  # the engine starts once the panes are there
+        assert not app.side_mounted
         before = regions(app)
         held(app)
         await side_panes(pilot)
@@ -48,6 +53,22 @@ async def test_the_panes_take_their_placeholders_places_without_moving_the_layou
         assert isinstance(app.query_one("#token-pane"), TokenStream)
         assert isinstance(app.query_one("#counter-pane"), TokenCounter)
         await ready(pilot)
+
+
+async def test_the_engine_is_ready_before_the_side_panes_which_then_show_its_first_events(held):
+    """Ready to send first (speed): the side panes mount once the status line says idle, with the events before."""
+    from flowertui.app.widgets.status import StatusLine
+
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: app.query_one(StatusLine).state == "idle" and app.live is not None,
+                         what="the engine to be ready")
+        assert not app.side_mounted
+        assert type(app.query_one("#events-pane")) is Static  # still the placeholder
+        held(app)
+        await ready(pilot)
+        kinds = [event.kind for event in app.query_one(EventsPane).events]
+        assert kinds[:1] == ["session_start"]  # drawn before the pane was there, shown once it is
 
 
 async def test_keys_typed_before_the_panes_are_mounted_are_harmless_and_the_message_is_sent(held):
@@ -83,3 +104,59 @@ async def test_the_footer_is_composed_once_while_the_app_starts_and_shows_the_ke
         assert "quit" in keys and "help" in keys
         await pilot.press("escape")  # leaving the box changes the bindings: the footer follows
         await wait_until(pilot, lambda: len(recomposed) >= 2, what="the footer to follow the focus")
+
+
+async def test_an_engine_that_cannot_start_still_gets_the_side_panes_mounted(monkeypatch):
+    """The panes wait for the engine's first events; an engine that fails to build brings none, and they come anyway."""
+    import flowertui.engine.assembly
+    from flowertui.app.widgets.status import StatusLine
+
+    def broken(*args, **kwargs):
+        raise ValueError("no such provider")
+
+    monkeypatch.setattr(flowertui.engine.assembly, "assemble", broken)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: app.query_one(StatusLine).state == "error", what="the engine's problem")
+        await side_panes(pilot)
+        assert isinstance(app.query_one("#events-pane"), EventsPane) and app.live is None
+
+
+def test_what_the_engine_s_import_made_is_frozen_out_of_the_collector_s_reach_once_ready(tmp_path):
+    """Speed: the collector does not walk LangChain's objects during its import nor after; it runs again once ready."""
+    code = (
+        "import asyncio, gc\n"
+        "from tests.support.pilot import make_app, ready\n"
+        "async def main():\n"
+        "    app = make_app()\n"
+        "    async with app.run_test(size=(160, 48)) as pilot:\n"
+        "        await ready(pilot)\n"
+        "        assert gc.isenabled() and gc.get_freeze_count() > 100_000, gc.get_freeze_count()\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**os.environ, "FLOWERTUI_DATA_DIR": str(tmp_path / "data"), "FLOWERTUI_CONFIG_DIR": str(tmp_path / "config")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+
+
+async def test_a_token_pane_whose_text_was_not_mounted_as_the_app_closed_mounts_without_an_error():
+    """The side panes mount after the engine's first events: a quit (or a replay test's end) can catch the token
+    pane half-composed, its scroll there and the text in it not; its mount then does nothing."""
+    from textual.app import App
+    from textual.containers import VerticalScroll
+
+    class HalfComposed(TokenStream):
+        def compose(self):
+            yield Static(id="token-stats")
+            yield VerticalScroll(id="token-scroll")
+
+    class Host(App):
+        def compose(self):
+            yield HalfComposed(id="token-pane")
+
+    app = Host()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert app.query_one(HalfComposed).is_mounted
+    assert app.return_code in (None, 0)

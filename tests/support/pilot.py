@@ -39,6 +39,7 @@ async def side_panes(pilot) -> None:
 async def ready(pilot) -> None:
     await wait_until(pilot, lambda: pilot.app.live is not None, what="the engine to load")
     await settle(pilot)
+    await side_panes(pilot)  # they come with the engine's first events
 
 
 async def settle(pilot) -> None:

@@ -191,3 +191,23 @@ def test_the_engine_loads_langchain_without_running_langsmith_s_generated_api_ty
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_engine_loads_the_lesson_s_memories_without_every_memory_class_or_yaml():
+    """`langchain_classic.memory`'s `__init__` imports every memory class (entity, vector-store, a text splitter) and
+    LangChain imports `yaml` only to save chains to files: neither package body runs when the engine loads, the
+    lesson's five memories and ConversationChain work, and the packages are whole once something reads from them."""
+    code = (
+        "import sys; import flowertui.engine.assembly;"
+        "from flowertui.engine import legacy;"
+        "memory = sys.modules['langchain_classic.memory'];"
+        "assert 'ConversationEntityMemory' not in vars(memory), 'langchain_classic.memory ran at import';"
+        "assert 'langchain_classic.memory.entity' not in sys.modules and 'langchain_text_splitters' not in sys.modules;"
+        "assert 'safe_dump' not in vars(sys.modules['yaml']), 'yaml ran at import';"
+        "assert legacy.ConversationBufferMemory().memory_variables == ['history'];"
+        "from langchain_classic.memory import ConversationEntityMemory, ConversationBufferMemory;"
+        "assert ConversationBufferMemory is legacy.ConversationBufferMemory;"
+        "import yaml; assert yaml.safe_load(yaml.safe_dump({'a': [1]})) == {'a': [1]} and yaml.__version__"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -8,9 +8,12 @@ What it shares with the trace app (themes, side panes, batching, writer, export)
 
 from __future__ import annotations
 
+import gc
+import sys
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -41,12 +44,32 @@ QUIT_WAIT = 0.5  # seconds a quit waits for the engine call in flight to record 
 REPLAY_HIDDEN = ("memory", "cycle_memory", "compare")  # a replay calls no model
 
 
+@contextmanager
+def langchain_import() -> Iterator[None]:
+    """The cyclic collector rests while LangChain is imported, then what exists is frozen (out of its reach for
+    good): an import's objects stay for the whole process, and the collector's passes over them, during the import
+    and at the first full pass after it, cost ≈ 35 ms of CPU before ready. The cost: cyclic garbage that exists at
+    that moment is never freed (a start has little: the side panes' placeholders). Once per process: a process that
+    imported LangChain already (tests) freezes nothing more."""
+    first = "flowertui.engine.assembly" not in sys.modules
+    collecting = first and gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.freeze()
+            gc.enable()
+
+
 class ChatApp(AppBase):
     TITLE = "flowertui"
     SESSION_KIND = "chat"
     PROBLEM_TITLE = "Engine"
     NOTHING_TO_EXPORT = "Nothing to export yet: a session is recorded from its first turn."
     DRAW_INTERVAL = 0.1  # a streamed reply is drawn 10 times a second (the trace app draws every batch at once)
+    SIDE_AFTER_FIRST_EVENTS = True  # ready to send first: the side panes mount once the status line says idle
 
     def __init__(self, settings: Settings, *, memory_kind: str | None = None, compare: bool = False,
                  theme: str | None = None, history: SessionData | None = None,
@@ -99,7 +122,8 @@ class ChatApp(AppBase):
         if self.replaying:
             self.play(self.replay)
             return
-        from flowertui.engine.assembly import assemble
+        with langchain_import():
+            from flowertui.engine.assembly import assemble
 
         resume = Resume()
         if self.history is not None:  # show the recorded session first, then carry on recording it

@@ -54,7 +54,10 @@ if TYPE_CHECKING:  # the screens and the session layer are imported when first u
 HERE = Path(__file__).parent
 FOOTER_FULL = 100  # columns from which the footer shows every main key; below, those marked `tight` in keys.py
 FOOTER_PALETTE = 110  # columns from which it names the palette's key too (ctrl+p works at any width)
-BOOT_DELAY = 0.03  # seconds after the first frame before the app's boot worker starts (it imports heavy modules)
+BOOT_DELAY = 0.03  # seconds after the side panes' mount before the trace app's boot worker starts (heavy imports)
+# The chat app's boot worker starts this long after its first frame is drawn: time for the output thread to write it
+# out, not more (nothing else runs meanwhile: the side panes wait for the engine's first events).
+FIRST_FRAME_OUT = 0.005
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
 
 
@@ -68,6 +71,10 @@ class AppBase(App[None]):
     # Seconds between two draws while events keep coming (a batch after a quiet spell is drawn at once). Each draw
     # re-renders every pane that changed, whatever the number of events it brings: fewer draws, less CPU per token.
     DRAW_INTERVAL: ClassVar[float] = 0.0
+    # The side panes take their placeholders' places just after the first frame, then the boot worker starts; or
+    # (the chat app, whose engine import is what it waits for) the boot worker starts just after the first frame
+    # and the panes come once its first events are drawn, with those events (see `_mount_side`).
+    SIDE_AFTER_FIRST_EVENTS: ClassVar[bool] = False
     ledger: Callable[[Event], None]  # the session's ledger, set by each app: the engine or the bus feeds it
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -98,7 +105,9 @@ class AppBase(App[None]):
         self.writer = None  # the SessionWriter, once the boot worker opened the database
         self.export_format = "jsonl"  # the export dialog offers the format used last
         self.inbox = EventInbox(self)
-        self.side_mounted = False  # the side panes are placeholders until just after the first frame (_mount_side)
+        self.side_mounted = False  # the side panes are placeholders until they are mounted (`_mount_side`)
+        self._side_due = False  # their mount is asked for
+        self._side_backlog: list[Event] = []  # events drawn before they were mounted, for them
         self._last_draw, self._draw_due = 0.0, False  # see DRAW_INTERVAL
         self._stop_replay = threading.Event()
         self._told_replay = False  # a key typed in a replay is answered once with the replay's keys
@@ -193,14 +202,25 @@ class AppBase(App[None]):
             box.focus()
         if self._themes_pending:
             self.call_after_refresh(self._register_themes)
-        self.call_after_refresh(self._mount_side)
+        if self.SIDE_AFTER_FIRST_EVENTS:
+            self.call_after_refresh(self.set_timer, FIRST_FRAME_OUT, self.boot)
+        else:
+            self._mount_side_soon()
+
+    def _mount_side_soon(self) -> None:
+        """Mount the side panes once the frame being drawn is out (once, however often asked)."""
+        if not self._side_due:
+            self._side_due = True
+            self.call_after_refresh(self._mount_side)
 
     async def _mount_side(self) -> None:
-        """The side panes and their tabs take their placeholders' places, in one frame, once the first frame is out.
+        """The side panes and their tabs take their placeholders' places, in one frame.
 
         Drawing them costs the first frame ≈ 30 ms of CPU (two tables, the token pane, the tabs); the placeholders
-        have the same ids, so the same size and border, and the layout does not move. The boot worker starts after:
-        the events it brings need the panes.
+        have the same ids, so the same size and border, and the layout does not move. Mounting them, with the
+        relayout and the footer's keys, costs ≈ 70 ms more: the chat app does that after its engine's first events
+        are drawn (the status line says idle), not beside LangChain's import. The events drawn before are drawn
+        in them now; the trace app's boot worker starts after them.
         """
         side = self.query_one("#side")
         tabs = Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"), Tab("Counter", id="tab-counter"),
@@ -209,11 +229,16 @@ class AppBase(App[None]):
             await side.remove_children()
             await side.mount_all([tabs, *self._side_panes])
         self.side_mounted = True
+        if not self.is_running:  # the app closed as they mounted: Textual composed them partly, if at all
+            return
         self.query_one(AppFooter).release()
         if self.replaying:
             self.query_one("#events-table").focus()
-        # Importing LangChain holds the GIL for about a second: it starts once the first frame is out.
-        self.set_timer(BOOT_DELAY, self.boot)
+        if not self.SIDE_AFTER_FIRST_EVENTS:  # the boot worker's heavy imports start once the first frame is out
+            self.set_timer(BOOT_DELAY, self.boot)
+        backlog, self._side_backlog = self._side_backlog, []
+        if backlog:
+            self.draw_side(backlog)
 
     def on_unmount(self) -> None:
         self._stop_replay.set()
@@ -363,12 +388,17 @@ class AppBase(App[None]):
             await self.draw(batch)
 
     def draw_side(self, batch: list[Event]) -> None:
+        if not self.side_mounted:  # they come after this frame, and draw these events then
+            self._side_backlog.extend(batch)
+            self._mount_side_soon()
+            return
         self.query_one(EventsPane).add(batch)
         self.query_one(TokenStream).add(batch)
         self.query_one("#counter-pane").add(batch)
 
     async def on_engine_problem(self, message: EngineProblem) -> None:
         self.notify(message.text, title=self.PROBLEM_TITLE, severity="error", timeout=10, markup=False)
+        self._mount_side_soon()  # an engine that does not start brings no events to mount them with
         with suppress(NoMatches):  # the app may be closing while a thread still reports
             await self.problem(message.text)
 

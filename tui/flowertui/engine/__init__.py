@@ -1,5 +1,5 @@
 """The typed core: no Textual here (tests/unit/test_import_hygiene.py)."""
 
-from flowertui.engine import langsmith_types
+from flowertui.engine import deferred
 
-langsmith_types.install()  # before any engine module imports LangChain: see langsmith_types.py
+deferred.install()  # before any engine module imports LangChain: see deferred.py

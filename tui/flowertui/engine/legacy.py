@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import warnings
 
-from langchain_classic.chains import ConversationChain
+from langchain_classic.chains.conversation.base import ConversationChain
 from langchain_classic.chains.conversation.prompt import PROMPT as CONVERSATION_PROMPT
-from langchain_classic.memory import (
-    ConversationBufferMemory,
-    ConversationBufferWindowMemory,
-    ConversationSummaryBufferMemory,
-    ConversationSummaryMemory,
-    ConversationTokenBufferMemory,
-)
+from langchain_classic.memory.buffer import ConversationBufferMemory  # from their modules: see deferred.py
+from langchain_classic.memory.buffer_window import ConversationBufferWindowMemory
+from langchain_classic.memory.summary import ConversationSummaryMemory
+from langchain_classic.memory.summary_buffer import ConversationSummaryBufferMemory
+from langchain_classic.memory.token_buffer import ConversationTokenBufferMemory
 from langchain_core._api.deprecation import LangChainDeprecationWarning
 
 LESSON_CLASSES = (

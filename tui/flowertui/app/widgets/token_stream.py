@@ -167,7 +167,7 @@ class TokenStream(Vertical):
             yield TokenText(id="token-text")
 
     def on_mount(self) -> None:
-        if not self.children:  # the app closed as the pane was mounting (base.py mounts it after the first frame)
+        if not self.query(TokenText):  # the app closed as the pane was mounting (base.py): its children are not all in
             return
         self._make_shades()
         self.query_one("#token-scroll").anchor()
