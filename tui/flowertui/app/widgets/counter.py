@@ -60,6 +60,7 @@ class TokenCounter(Vertical):
         self.ledger = ledger
         self._plot_due = False  # the plot is mounted with the first events (`add`)
         self._shown: dict[str, list[tuple]] = {}  # each kind's cells as drawn (see `_same`)
+        self._plotted: tuple = ()  # the theme and the lines (kind, points, colour) the plot was last drawn with
 
     def compose(self) -> ComposeResult:
         table = KindTable(id="counter-table", cursor_type="none", zebra_stripes=True, cell_padding=0)
@@ -192,6 +193,10 @@ class TokenCounter(Vertical):
             return
         note.display = False
         plot.display = legend_line.display = True
+        lines = tuple((kind, points, self._colour(kind).rgb) for kind, points in series)
+        if (self.app.theme, lines) == self._plotted:  # a turn redraws the counter 3–4 times; its points change once
+            return
+        self._plotted = (self.app.theme, lines)
         plt = plot.plt
         plt.clear_data()
         plt.title("cumulative tokens per turn")
@@ -202,9 +207,8 @@ class TokenCounter(Vertical):
         ticks = integer_ticks(max(total for _, points in series for _, total in points))
         plt.yticks(ticks, [str(tick) for tick in ticks])
         plt.ylim(0, ticks[-1])
-        for kind, points in series:
-            plt.plot([turn for turn, _ in points], [total for _, total in points], marker="braille",
-                     color=self._colour(kind).rgb)
+        for kind, points, colour in lines:
+            plt.plot([turn for turn, _ in points], [total for _, total in points], marker="braille", color=colour)
         plot.refresh()
 
     def _colour(self, kind: str) -> Color:
