@@ -188,3 +188,26 @@ async def test_a_turn_redraws_the_active_kinds_row_alone_and_the_table_shows_wha
         table.update_cell(active, "kind", table.get_cell(active, "kind"))  # Textual's way: every row again
         await pilot.pause(0.1)
         assert [table.render_line(y) for y in range(table.size.height)] == lines
+
+
+async def test_the_plot_is_drawn_again_when_its_lines_change_or_the_theme_does(monkeypatch):
+    """A turn redraws the counter 3–4 times (start, the model's end, the estimate, the end); the plot's lines change
+    once, and only then is it drawn again; a theme change draws it in the new theme."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await say(pilot, LESSON[0])
+        plot = app.query_one(PlotextPlot)
+        drawn = []
+        monkeypatch.setattr(plot, "refresh", lambda *a, **k: drawn.append(app.ledger.totals(app.mode.kind).points))
+        await say(pilot, LESSON[1])
+        assert len(drawn) == 1 and [turn for turn, _ in drawn[0]] == [1, 2]
+        monkeypatch.undo()
+        before = colour = app.theme_variables[kind_variable(app.mode.kind)].lower()
+        for _ in app.flower_themes:  # to a theme with another colour for the kind
+            app.action_next_theme()
+            await settle(pilot)
+            colour = app.theme_variables[kind_variable(app.mode.kind)].lower()
+            if colour != before:
+                break
+        assert colour != before and colour in {hex_of(span.style) for span in plot.render().spans}

@@ -246,3 +246,28 @@ async def test_what_lives_as_long_as_the_app_is_frozen_once_the_engine_is_ready_
         await ready(pilot)
         assert gc.get_freeze_count() > 50_000
     assert gc.get_freeze_count() == 0
+
+
+async def test_a_long_reply_in_the_token_pane_is_rendered_at_the_width_beside_its_scroll_bar_only(monkeypatch):
+    """The pane starts each reply empty; once the text is too tall for it, the scroll bar comes with the same layout,
+    so the text is never wrapped and rendered at the width without it first (as Textual's later bar did)."""
+    monkeypatch.setattr(shop_model, "reply_for", lambda prompt: "粉色玫瑰象征感恩与温柔。Sunflowers last a week.\n" * 40)
+    widths = []
+    render_lines = TokenText._render_lines
+
+    def spied(widget, y, lines, width, style):
+        widths.append((len(lines), width, widget.parent.show_vertical_scrollbar))
+        return render_lines(widget, y, lines, width, style)
+
+    monkeypatch.setattr(TokenText, "_render_lines", spied)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        widths.clear()
+        await say(pilot, LESSON[0])
+        scroll = app.query_one("#token-scroll")
+        assert scroll.show_vertical_scrollbar
+        full = app.query_one(TokenText).size.width
+        assert full == scroll.size.width - scroll.styles.scrollbar_size_vertical
+        assert [width for lines, width, _ in widths if lines > 1] and all(
+            width == full for lines, width, _ in widths if lines > 1), widths
