@@ -155,6 +155,32 @@ async def test_a_folded_token_row_changes_without_the_other_rows_being_rendered_
         assert [table.render_line(y) for y in range(table.size.height)] == lines
 
 
+async def test_an_event_row_added_is_rendered_alone_and_the_table_shows_what_a_full_redraw_shows(monkeypatch):
+    """A new row at the end (most events that are not tokens) leaves the other rows' renders as they were: only it
+    and the row the cursor left are rendered (Textual's add_row renders every visible row again)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await say(pilot, LESSON[0])
+        pane = app.query_one(EventsPane)
+        table = pane.table
+        rows = table.row_count
+        assert table.cursor_row == rows - 1 and rows > 5
+        rendered = []
+        renderables = table._get_row_renderables
+        monkeypatch.setattr(table, "_get_row_renderables", lambda index: rendered.append(index) or renderables(index))
+        event = [e for e in pane.events if e.kind == "turn_end"][-1]
+        pane.add([replace(event, seq=event.seq + 10_000)])
+        await pilot.pause(0.1)
+        assert table.row_count == rows + 1 and table.cursor_row == rows
+        assert set(rendered) == {rows - 1, rows}  # the row the cursor left, and the new one
+        lines = [table.render_line(y) for y in range(table.size.height)]
+        table.update_cell(f"event:{event.seq + 10_000}", "payload", table.get_cell(f"event:{event.seq + 10_000}",
+                                                                                  "payload"))  # every row again
+        await pilot.pause(0.1)
+        assert [table.render_line(y) for y in range(table.size.height)] == lines
+
+
 async def new_turn(pilot) -> AssistantTurn:
     """A reply's turn, mounted in the conversation of an app that is ready to send."""
     await ready(pilot)

@@ -254,8 +254,8 @@ class EventsPane(Vertical):
         table = self.table
         for key in keys:
             row = self._rows[key]
-            table.add_row(Text(row.since, style="dim"), self._kind_cell(row.event, row.count),
-                          self._scope_cell(row.event), self._payload_cell(row), key=key)
+            table.append_row(Text(row.since, style="dim"), self._kind_cell(row.event, row.count),
+                             self._scope_cell(row.event), self._payload_cell(row), key=key)
 
     def _since_turn(self, event: Event) -> str:
         start = self._turn_start.get(event.turn)

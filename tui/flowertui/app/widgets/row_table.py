@@ -1,8 +1,9 @@
 """A `DataTable` whose rows can change one at a time.
 
 Textual's `update_cell` bumps the table's cache generation, so the next frame renders every visible row again
-(each cell through Rich: ≈ 0.15–0.3 ms a cell). The events table's folded token row changes in every frame of a
-stream, and the counter's active row at each step of a turn: `update_row` redraws that row alone.
+(each cell through Rich: ≈ 0.15–0.3 ms a cell), and so does `add_row`. The events table's folded token row changes
+in every frame of a stream, and the counter's active row at each step of a turn: `update_row` redraws that row alone.
+The events table gains a row with most events that are not tokens: `append_row` renders the new row alone.
 """
 
 from __future__ import annotations
@@ -29,3 +30,16 @@ class RowTable(DataTable):
                 cache.discard(cached)
         self._line_cache.clear()  # made again from the rows' caches: only this row is rendered
         self.refresh_row(index)
+
+    def append_row(self, *cells: Text, key: str) -> None:
+        """Add a row at the end; the rows shown already are not rendered again.
+
+        `add_row` bumps the cache generation, which every cached cell render is keyed by: the cells of the other
+        rows, whose places and contents an appended row does not change, are kept under the new generation (the
+        private caches `update_row` uses)."""
+        before = self._update_count
+        self.add_row(*cells, key=key)
+        after = self._update_count
+        cache = self._cell_render_cache
+        for cached in [cached for cached in cache.keys() if cached[6] == before]:
+            cache.set((*cached[:6], after, *cached[7:]), cache.get(cached))
