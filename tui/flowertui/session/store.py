@@ -28,6 +28,7 @@ from flowertui.locks import WriterLock
 from flowertui.session.model import turn_status
 
 BATCH_SECONDS = 0.2
+_json = json.JSONEncoder(ensure_ascii=False).encode  # as json.dumps(…, ensure_ascii=False), without a new encoder each
 DB_NAME = "sessions.sqlite3"
 
 # Each entry upgrades the schema by one version; a database is brought forward step by step.
@@ -274,6 +275,10 @@ class SessionWriter:
             for session_id in {event.session_id for event in recordable if self._locked} - set(self._locks):
                 self._locks[session_id] = WriterLock.hold(self.path.parent, session_id)
             with self._db:
+                self._db.executemany(  # one statement for the batch: a streamed reply is thousands of token events
+                    "INSERT OR REPLACE INTO events (session_id, seq, turn, kind, body) VALUES (?, ?, ?, ?, ?)",
+                    [(event.session_id, event.seq, event.turn, event.kind, _json(event.to_dict()))
+                     for event in recordable])
                 for event in recordable:
                     self._record(event)
                     self._last = event
@@ -297,9 +302,8 @@ class SessionWriter:
         return held
 
     def _record(self, event: Event) -> None:
+        """What an event changes beside its own row (written by `_write`): its session, its turn, the ledger."""
         db, sid, p = self._db, event.session_id, event.payload
-        db.execute("INSERT OR REPLACE INTO events (session_id, seq, turn, kind, body) VALUES (?, ?, ?, ?, ?)",
-                   (sid, event.seq, event.turn, event.kind, json.dumps(event.to_dict(), ensure_ascii=False)))
         if isinstance(p, SessionStart):
             # a traced session is listed as provider "trace" with its command as the model, as before the schema
             chat = p if isinstance(p, ChatSessionStart) else None
