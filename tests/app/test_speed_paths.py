@@ -11,6 +11,7 @@ from textual.visual import Visual
 from textual.widgets import Markdown, Static
 
 import flowertui.app.app as app_module
+from flowertui.app import heap
 import flowertui.engine.shop_model as shop_model
 from flowertui.app.widgets.conversation import LONG_BLOCK, TAIL_CHARS, AssistantTurn
 from flowertui.app.widgets.events_pane import SHOWN_ROWS, EventsPane
@@ -263,15 +264,17 @@ async def test_quitting_during_a_reply_cancels_it_so_nothing_keeps_the_process_a
 
 
 async def test_what_lives_as_long_as_the_app_is_frozen_once_the_engine_is_ready_and_released_at_exit():
-    """The collector's full passes skip the start-up heap (LangChain, Textual, the panes) while the app runs;
-    once it ends, what it froze can be collected again."""
+    """The collector's full passes skip the start-up heap (LangChain, Textual, the panes) and young objects are
+    collected less often while the app runs; once it ends, the collector is as it was."""
     import gc
 
+    before = gc.get_threshold()
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         assert gc.get_freeze_count() > 50_000
-    assert gc.get_freeze_count() == 0
+        assert gc.get_threshold() == (heap.YOUNG, *before[1:])
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
 
 
 async def test_a_long_reply_in_the_token_pane_is_rendered_at_the_width_beside_its_scroll_bar_only(monkeypatch):
