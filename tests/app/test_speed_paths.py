@@ -300,3 +300,20 @@ async def test_a_long_reply_in_the_token_pane_is_rendered_at_the_width_beside_it
         assert full == scroll.size.width - scroll.styles.scrollbar_size_vertical
         assert [width for lines, width, _ in widths if lines > 1] and all(
             width == full for lines, width, _ in widths if lines > 1), widths
+
+
+async def test_the_status_line_changes_without_asking_for_a_layout_of_the_screen(monkeypatch):
+    """It is one line whatever it says: a turn's states (and the spinner) repaint it alone."""
+    from flowertui.app.widgets.status import StatusLine
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        status = app.query_one(StatusLine)
+        layouts = []
+        refresh = status.refresh
+        monkeypatch.setattr(status, "refresh", lambda *a, layout=False, **k: layouts.append(layout)
+                            or refresh(*a, layout=layout, **k))
+        await say(pilot, LESSON[0])
+        assert layouts and not any(layouts)
+        assert "● idle" in str(status.render()) and status.size.height == 1
