@@ -248,8 +248,8 @@ class SessionWriter:
 
     def _run(self) -> None:
         """A batch is what is queued BATCH_SECONDS after its first event (or at a flush or close): taken in one go,
-        so a streamed reply's thousands of events wake this thread once a batch, not once each (each wake-up took
-        the GIL from the engine or the UI: ≈ 5–10% of a stream's CPU)."""
+        so a streamed reply's thousands of events wake this thread once a batch, not once each (each wake-up had it
+        take the GIL from the engine or the UI thread: 5–11% of a stream's CPU in all)."""
         stop = False
         while not stop:
             items = [self._queue.get()]
