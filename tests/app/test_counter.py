@@ -164,3 +164,50 @@ async def test_at_100_by_30_the_counter_tab_hides_a_plot_it_cannot_fit_and_says_
         await pilot.resize_terminal(100, 60)
         await settle(pilot)
         assert plot.display and plot.size.height >= 6
+
+
+async def test_a_turn_redraws_the_active_kinds_row_alone_and_the_table_shows_what_a_full_redraw_shows():
+    """The counter's other rows are not rendered again while a turn changes the active kind's row."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await say(pilot, LESSON[0])
+        table = app.query_one("#counter-table", DataTable)
+        active = app.mode.kind
+        others = set(KINDS) - {active}
+
+        def rendered_others() -> set:
+            return {key for key in table._row_render_cache.keys() if key[0].value in others}
+
+        before = rendered_others()
+        assert before  # the other rows were rendered and cached
+        await say(pilot, LESSON[1])
+        assert rendered_others() == before  # none of them rendered again
+        assert cell(app, active, "turns") == "1–2"
+        lines = [table.render_line(y) for y in range(table.size.height)]
+        table.update_cell(active, "kind", table.get_cell(active, "kind"))  # Textual's way: every row again
+        await pilot.pause(0.1)
+        assert [table.render_line(y) for y in range(table.size.height)] == lines
+
+
+async def test_the_plot_is_drawn_again_when_its_lines_change_or_the_theme_does(monkeypatch):
+    """A turn redraws the counter 3–4 times (start, the model's end, the estimate, the end); the plot's lines change
+    once, and only then is it drawn again; a theme change draws it in the new theme."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await say(pilot, LESSON[0])
+        plot = app.query_one(PlotextPlot)
+        drawn = []
+        monkeypatch.setattr(plot, "refresh", lambda *a, **k: drawn.append(app.ledger.totals(app.mode.kind).points))
+        await say(pilot, LESSON[1])
+        assert len(drawn) == 1 and [turn for turn, _ in drawn[0]] == [1, 2]
+        monkeypatch.undo()
+        before = colour = app.theme_variables[kind_variable(app.mode.kind)].lower()
+        for _ in app.flower_themes:  # to a theme with another colour for the kind
+            app.action_next_theme()
+            await settle(pilot)
+            colour = app.theme_variables[kind_variable(app.mode.kind)].lower()
+            if colour != before:
+                break
+        assert colour != before and colour in {hex_of(span.style) for span in plot.render().spans}

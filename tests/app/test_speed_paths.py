@@ -11,6 +11,7 @@ from textual.visual import Visual
 from textual.widgets import Markdown, Static
 
 import flowertui.app.app as app_module
+from flowertui.app import heap
 import flowertui.engine.shop_model as shop_model
 from flowertui.app.widgets.conversation import LONG_BLOCK, TAIL_CHARS, AssistantTurn
 from flowertui.app.widgets.events_pane import SHOWN_ROWS, EventsPane
@@ -155,6 +156,32 @@ async def test_a_folded_token_row_changes_without_the_other_rows_being_rendered_
         assert [table.render_line(y) for y in range(table.size.height)] == lines
 
 
+async def test_an_event_row_added_is_rendered_alone_and_the_table_shows_what_a_full_redraw_shows(monkeypatch):
+    """A new row at the end (most events that are not tokens) leaves the other rows' renders as they were: only it
+    and the row the cursor left are rendered (Textual's add_row renders every visible row again)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await say(pilot, LESSON[0])
+        pane = app.query_one(EventsPane)
+        table = pane.table
+        rows = table.row_count
+        assert table.cursor_row == rows - 1 and rows > 5
+        rendered = []
+        renderables = table._get_row_renderables
+        monkeypatch.setattr(table, "_get_row_renderables", lambda index: rendered.append(index) or renderables(index))
+        event = [e for e in pane.events if e.kind == "turn_end"][-1]
+        pane.add([replace(event, seq=event.seq + 10_000)])
+        await pilot.pause(0.1)
+        assert table.row_count == rows + 1 and table.cursor_row == rows
+        assert set(rendered) == {rows - 1, rows}  # the row the cursor left, and the new one
+        lines = [table.render_line(y) for y in range(table.size.height)]
+        table.update_cell(f"event:{event.seq + 10_000}", "payload", table.get_cell(f"event:{event.seq + 10_000}",
+                                                                                  "payload"))  # every row again
+        await pilot.pause(0.1)
+        assert [table.render_line(y) for y in range(table.size.height)] == lines
+
+
 async def new_turn(pilot) -> AssistantTurn:
     """A reply's turn, mounted in the conversation of an app that is ready to send."""
     await ready(pilot)
@@ -234,3 +261,59 @@ async def test_quitting_during_a_reply_cancels_it_so_nothing_keeps_the_process_a
         assert [status for *_, status in store.turns(app.live.bus.session_id)] == ["cancelled"]
     finally:
         store.close()
+
+
+async def test_what_lives_as_long_as_the_app_is_frozen_once_the_engine_is_ready_and_released_at_exit():
+    """The collector's full passes skip the start-up heap (LangChain, Textual, the panes) and young objects are
+    collected less often while the app runs; once it ends, the collector is as it was."""
+    import gc
+
+    before = gc.get_threshold()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert gc.get_freeze_count() > 50_000
+        assert gc.get_threshold() == (heap.YOUNG, *before[1:])
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
+
+
+async def test_a_long_reply_in_the_token_pane_is_rendered_at_the_width_beside_its_scroll_bar_only(monkeypatch):
+    """The pane starts each reply empty; once the text is too tall for it, the scroll bar comes with the same layout,
+    so the text is never wrapped and rendered at the width without it first (as Textual's later bar did)."""
+    monkeypatch.setattr(shop_model, "reply_for", lambda prompt: "粉色玫瑰象征感恩与温柔。Sunflowers last a week.\n" * 40)
+    widths = []
+    render_lines = TokenText._render_lines
+
+    def spied(widget, y, lines, width, style):
+        widths.append((len(lines), width, widget.parent.show_vertical_scrollbar))
+        return render_lines(widget, y, lines, width, style)
+
+    monkeypatch.setattr(TokenText, "_render_lines", spied)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        widths.clear()
+        await say(pilot, LESSON[0])
+        scroll = app.query_one("#token-scroll")
+        assert scroll.show_vertical_scrollbar
+        full = app.query_one(TokenText).size.width
+        assert full == scroll.size.width - scroll.styles.scrollbar_size_vertical
+        assert [width for lines, width, _ in widths if lines > 1] and all(
+            width == full for lines, width, _ in widths if lines > 1), widths
+
+
+async def test_the_status_line_changes_without_asking_for_a_layout_of_the_screen(monkeypatch):
+    """It is one line whatever it says: a turn's states (and the spinner) repaint it alone."""
+    from flowertui.app.widgets.status import StatusLine
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        status = app.query_one(StatusLine)
+        layouts = []
+        refresh = status.refresh
+        monkeypatch.setattr(status, "refresh", lambda *a, layout=False, **k: layouts.append(layout)
+                            or refresh(*a, layout=layout, **k))
+        await say(pilot, LESSON[0])
+        assert layouts and not any(layouts)
+        assert "● idle" in str(status.render()) and status.size.height == 1

@@ -136,6 +136,41 @@ def test_a_session_is_recorded_from_its_first_turn_with_everything_before_it(tmp
     store.close()
 
 
+def test_a_streamed_reply_wakes_the_writer_once_a_batch_and_every_event_is_stored(tmp_path, monkeypatch):
+    """Thousands of token events in a fraction of a second: the writer thread waits for a batch's first event only
+    (then takes what is queued in one go), not once per event; a flush writes at once, and all of them are kept."""
+    from flowertui.engine import shop_model
+    from flowertui.engine.assembly import assemble
+    from flowertui.engine.kinds import MemorySettings
+    from flowertui.engine.ledger import Ledger
+    from flowertui.engine.prices import load_prices
+    from flowertui.session.store import SessionWriter
+
+    monkeypatch.setattr(shop_model, "reply_for", lambda prompt: "玫瑰 roses " * 1000)
+    path = tmp_path / "s.sqlite3"
+    events = []
+    ledger = Ledger(load_prices())
+    writer = SessionWriter(path, ledger)
+    waits = []
+    get = writer._queue.get
+
+    def counted(block=True, timeout=None):
+        if block:
+            waits.append(timeout)
+        return get(block, timeout)
+
+    monkeypatch.setattr(writer._queue, "get", counted)
+    live = assemble(ProviderSettings(speed=0), MemorySettings(), sinks=[events.append, writer], ledger=ledger)
+    live.conversation.ask(LESSON[0])
+    writer.flush()
+    tokens = sum(event.kind == "llm_new_token" for event in events)
+    assert tokens > 1000 and len(waits) < 20  # one wait per batch (of 0.2 s at most)
+    writer.close()
+    store = SessionStore(path)
+    assert store.events(live.bus.session_id) == events
+    store.close()
+
+
 def test_sessions_without_turns_from_older_versions_are_not_listed_or_latest(tmp_path):
     rig, path = record_session(LESSON[:1])
     db = connect(path)

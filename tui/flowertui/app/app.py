@@ -22,6 +22,7 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Input
 
+from flowertui.app import heap
 from flowertui.app.base import AppBase, titled
 from flowertui.app.messages import CatchUpQuestion, EngineProblem, EngineReady
 from flowertui.app.widgets.conversation import ConversationView
@@ -145,8 +146,10 @@ class ChatApp(AppBase):
         if self.history is None:  # not beside LangChain's import: both hold the GIL (the offline model's price is
             self.prices.warm_in_background()  # in prices.toml; the database is for other models' first cost)
         from textual.widgets import Markdown  # noqa: F401  imported here, off the UI thread
+        heap.hold()  # what exists now lives as long as the app: the collector skips it from now on
 
     def stop_work(self) -> None:
+        heap.release()
         self._take_back_waiting()
         if self.live is not None:  # a reply or catch-up in flight: its worker must not keep the process alive
             self.live.conversation.close()

@@ -11,8 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import ColumnKey, RowKey
 
+from flowertui.app.widgets.row_table import RowTable
 from flowertui.app.widgets.status import cost_words
 from flowertui.engine.events import (AuditCall, Callback, ChainStart, ChatModelStart, Embeddings, Event, HandlerError,
                                      LlmEnd, LlmNewToken, MemoryCatchupEnd, MemoryCatchupStart, MemoryEstimate, Receiver)
@@ -100,27 +100,8 @@ class _Row:
     since: str = ""  # time since the turn started, of the row's first event
 
 
-class EventsTable(DataTable):
-    """The events table; a row's cells can change without every other row being rendered again."""
-
-    def update_row(self, key: str, cells: dict[str, Text]) -> None:
-        """Change cells of one shown row and redraw that row alone.
-
-        While a reply streams, its folded token row changes in every frame. `update_cell` bumps the table's cache
-        generation, so the next frame renders every visible row again (each cell through Rich: ≈ 0.3 ms). Textual 8
-        has no public way to change one row only; this uses the table's private cell data and render caches (its
-        cells by (generation, row index), rendered rows and cells by row key first, lines by line number):
-        tests/app/test_speed_paths.py fails if they change."""
-        row = RowKey(key)
-        index = self.get_row_index(row)
-        for column, value in cells.items():
-            self._data[row][ColumnKey(column)] = value
-        self._row_renderable_cache.discard((self._update_count, index))
-        for cache in (self._row_render_cache, self._cell_render_cache):
-            for cached in [cached for cached in cache.keys() if cached[0] == row]:
-                cache.discard(cached)
-        self._line_cache.clear()  # made again from the rows' caches: only this row is rendered
-        self.refresh_row(index)
+class EventsTable(RowTable):
+    """The events table: while a reply streams, its folded token row changes in every frame, alone."""
 
 
 class EventsPane(Vertical):
@@ -273,8 +254,8 @@ class EventsPane(Vertical):
         table = self.table
         for key in keys:
             row = self._rows[key]
-            table.add_row(Text(row.since, style="dim"), self._kind_cell(row.event, row.count),
-                          self._scope_cell(row.event), self._payload_cell(row), key=key)
+            table.append_row(Text(row.since, style="dim"), self._kind_cell(row.event, row.count),
+                             self._scope_cell(row.event), self._payload_cell(row), key=key)
 
     def _since_turn(self, event: Event) -> str:
         start = self._turn_start.get(event.turn)

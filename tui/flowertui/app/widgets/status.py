@@ -113,7 +113,7 @@ class StatusLine(Static):
             line.truncate(max(width - tail.cell_len, 1), overflow="ellipsis")
             line.append_text(tail)
         line.truncate(width, overflow="ellipsis")
-        self.update(line)
+        self.update(line, layout=False)  # one line (app.tcss) whatever it says: no layout of the screen for it
 
 
 def cost_words(cost: float | None, currency: str | None) -> str:

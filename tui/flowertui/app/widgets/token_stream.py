@@ -102,7 +102,23 @@ class TokenText(Widget):
         self.text = text
         self.clear_cached_dimensions()
         width, height = self.content_size
-        self.refresh(layout=not width or self.get_content_height(None, None, width) != height)
+        taller = self.get_content_height(None, None, width) if width else 0
+        self._show_scroll_bar(taller)
+        self.refresh(layout=not width or taller != height)
+
+    def _show_scroll_bar(self, height: int) -> None:
+        """The scroll bar a text now too tall for its pane needs, before the layout rather than after it.
+
+        Textual adds it once a layout has found the text too tall: that frame renders the text at the width
+        without it, the next at the width with it (every line wrapped and rendered twice, each long reply, as
+        the pane starts each reply empty). Taller than the pane at this width, it is taller at the narrower one:
+        the bar Textual would add then, and keep."""
+        scroll = self.parent
+        if (isinstance(scroll, VerticalScroll) and not scroll.show_vertical_scrollbar
+                and scroll.styles.overflow_y == "auto" and scroll.container_size.height
+                and height + self.styles.gutter.height + self.styles.margin.height > scroll.container_size.height):
+            scroll.show_vertical_scrollbar = True
+            scroll.vertical_scrollbar.display = True
 
     def render(self) -> Content:
         return self.text.content
