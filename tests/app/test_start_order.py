@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from textual.widgets import Static
 
@@ -83,3 +87,35 @@ async def test_the_footer_is_composed_once_while_the_app_starts_and_shows_the_ke
         assert "quit" in keys and "help" in keys
         await pilot.press("escape")  # leaving the box changes the bindings: the footer follows
         await wait_until(pilot, lambda: len(recomposed) >= 2, what="the footer to follow the focus")
+
+
+async def test_the_garbage_collector_turned_off_for_the_start_is_on_again_after_the_first_frame(held):
+    """`flowertui` starts the app with the collector off (cli._tui); the app turns it back on with its side panes."""
+    import gc
+
+    gc.disable()
+    try:
+        app = make_app()
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause(0.1)
+            assert not gc.isenabled()  # the first frame is out; the side panes are held back
+            held(app)
+            await side_panes(pilot)
+            assert gc.isenabled()
+            await ready(pilot)
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+def test_the_command_line_starts_the_app_with_the_collector_off_and_turns_it_on_again(tmp_path):
+    """Off while the app is built and runs until its first frame; on again even when the app ends before one."""
+    code = (
+        "import gc; from textual.app import App; seen = [];"
+        "App.run = lambda self, *a, **k: seen.append(gc.isenabled());"
+        "import flowertui.cli as cli; cli._exit_now = lambda code: None; cli.main([]);"
+        "assert seen == [False] and gc.isenabled(), (seen, gc.isenabled())"
+    )
+    env = {**os.environ, "FLOWERTUI_DATA_DIR": str(tmp_path / "data"), "FLOWERTUI_CONFIG_DIR": str(tmp_path / "config")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr

@@ -9,6 +9,7 @@ messages and asks its app through plain methods (`left`, `counter`, `draw`, `pro
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 from collections import deque
@@ -202,6 +203,7 @@ class AppBase(App[None]):
         have the same ids, so the same size and border, and the layout does not move. The boot worker starts after:
         the events it brings need the panes.
         """
+        _collect_garbage_again()
         side = self.query_one("#side")
         tabs = Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"), Tab("Counter", id="tab-counter"),
                     id="side-tabs")
@@ -586,6 +588,16 @@ class AppBase(App[None]):
             self.post_message(Notice(f"cannot write {path}: {exc.strerror or exc}", "Screenshot failed", "error"))
             return
         self.post_message(Notice(f"Saved to {path}", "Screenshot"))
+
+
+def _collect_garbage_again() -> None:
+    """Turn the garbage collector back on once the first frame is out (`flowertui` turns it off until then).
+
+    What the start built (modules, classes, styles, widgets) lives as long as the app: frozen, the collector never
+    scans it again, and the ≈ 1,500 objects of garbage among it (measured 2026-12-05) are left where they are."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def titled(widget: Widget, title: str) -> Widget:
