@@ -22,8 +22,6 @@ from textual.widgets import Input
 from flowertui.app.base import AppBase, titled
 from flowertui.app.messages import CatchUpQuestion, EngineProblem, EngineReady
 from flowertui.app.widgets.conversation import ConversationView
-from flowertui.app.widgets.counter import TokenCounter
-from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.app.widgets.history_input import HistoryInput
 from flowertui.app.widgets.status import StatusLine
 from flowertui.config import Settings
@@ -33,7 +31,8 @@ from flowertui.engine.ledger import Ledger
 from flowertui.engine.resume import Resume
 from flowertui.engine.sanitize import strip_escapes
 
-if TYPE_CHECKING:  # the session layer is imported when first used, after the first frame
+if TYPE_CHECKING:  # the side panes and the session layer are imported when first used, after the first frame
+    from flowertui.app.widgets.events_pane import EventsPane
     from flowertui.session.model import SessionData
     from flowertui.session.replay import Replay
 
@@ -45,6 +44,7 @@ class ChatApp(AppBase):
     TITLE = "flowertui"
     SESSION_KIND = "chat"
     PROBLEM_TITLE = "Engine"
+    COUNTER_TITLE = "Tokens per memory kind"
     NOTHING_TO_EXPORT = "Nothing to export yet: a session is recorded from its first turn."
     DRAW_INTERVAL = 0.1  # a streamed reply is drawn 10 times a second (the trace app draws every batch at once)
 
@@ -73,7 +73,9 @@ class ChatApp(AppBase):
         yield HistoryInput(placeholder=f"Ask the flower shop…  ({self.key_hint()})", id="message")
 
     def counter(self) -> Widget:
-        return titled(TokenCounter(self.ledger, id="counter-pane", classes="pane"), "Tokens per memory kind")
+        from flowertui.app.widgets.counter import TokenCounter
+
+        return titled(TokenCounter(self.ledger, id="counter-pane", classes="pane"), self.COUNTER_TITLE)
 
     def replay_note(self) -> str:
         return f"Replay of {self.history.header.get('session_id')}, {self.replay.describe()}: no model is called"

@@ -28,7 +28,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import MountError, Widget
-from textual.widgets import Footer, Input, Static, Tab, Tabs
+from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from flowertui.app import themes
@@ -38,15 +38,16 @@ from flowertui.app.messages import EngineProblem, EventsPending, Notice
 from flowertui.app.state import load_state, save_state
 from flowertui.app.terminal_keys import free_alt_keys
 from flowertui.app.widgets.app_footer import AppFooter
-from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.app.widgets.history_input import HistoryInput
-from flowertui.app.widgets.token_stream import TokenStream
 from flowertui.config import Settings
 from flowertui.engine.events import Event
 from flowertui.engine.prices import PriceTableError, configured_prices, load_prices
 from flowertui.paths import data_dir, save_dir
 
-if TYPE_CHECKING:  # the screens and the session layer are imported when first used, after the first frame
+if TYPE_CHECKING:  # the side panes, the screens and the session layer are imported after the first frame
+    from textual.widgets import Tabs
+
+    from flowertui.app.widgets.events_pane import EventsPane
     from flowertui.engine.session_ledger import SessionLedger
     from flowertui.session.model import SessionData
     from flowertui.session.replay import Replay
@@ -56,6 +57,7 @@ HERE = Path(__file__).parent
 FOOTER_FULL = 100  # columns from which the footer shows every main key; below, those marked `tight` in keys.py
 FOOTER_PALETTE = 110  # columns from which it names the palette's key too (ctrl+p works at any width)
 BOOT_DELAY = 0.03  # seconds after the first frame before the app's boot worker starts (it imports heavy modules)
+SIDE_PANES = (("events-pane", "Callback events"), ("token-pane", "Token stream"))  # then the app's counter
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
 
 
@@ -65,11 +67,13 @@ class AppBase(App[None]):
     SESSION_KIND: ClassVar[str]  # "chat" or "trace": the app's commands (keys.py) and its help text
     COMMANDS_SHOWN: ClassVar[tuple[Command, ...]]  # its set from keys.py: its bindings, help table and palette
     PROBLEM_TITLE: ClassVar[str]  # the title of an EngineProblem's notification
+    COUNTER_TITLE: ClassVar[str]  # the counter pane's border title (its placeholder's in the first frame)
     NOTHING_TO_EXPORT: ClassVar[str]  # said by `e` before the session has anything recorded
     # Seconds between two draws while events keep coming (a batch after a quiet spell is drawn at once). Each draw
     # re-renders every pane that changed, whatever the number of events it brings: fewer draws, less CPU per token.
     DRAW_INTERVAL: ClassVar[float] = 0.0
     ledger: Callable[[Event], None]  # the session's ledger, set by each app: the engine or the bus feeds it
+    events_pane: EventsPane  # built with the other side panes, after the first frame (`side_panes`)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """An app that names its session kind takes its commands from keys.py (before Textual reads BINDINGS)."""
@@ -123,7 +127,8 @@ class AppBase(App[None]):
         raise NotImplementedError
 
     def counter(self) -> Widget:
-        """The app's counter pane (id `counter-pane`; `add(batch)` and `redraw()`), reading the session's ledger."""
+        """The app's counter pane (id `counter-pane`, titled COUNTER_TITLE; `add(batch)` and `redraw()`), reading
+        the session's ledger. Built after the first frame."""
         raise NotImplementedError
 
     def replay_note(self) -> str:
@@ -160,18 +165,23 @@ class AppBase(App[None]):
     # layout -----------------------------------------------------------
     def compose(self) -> ComposeResult:
         """The side column's panes come after the first frame: it shows their placeholders (see `_mount_side`)."""
-        self.events_pane = EventsPane(id="events-pane", classes="pane")  # mounted after the first frame
-        self._side_panes = [titled(self.events_pane, "Callback events"),
-                            titled(TokenStream(id="token-pane", classes="pane"), "Token stream"),
-                            self.counter()]
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield from self.left()
             with Vertical(id="side", classes="show-events"):
                 yield Static(id="side-tabs")  # tabs below 120 columns
-                for pane in self._side_panes:
-                    yield titled(Static(id=pane.id, classes=" ".join(pane.classes)), pane.border_title or "")
+                for pane_id, title in (*SIDE_PANES, ("counter-pane", self.COUNTER_TITLE)):
+                    yield titled(Static(id=pane_id, classes="pane"), title)
         yield AppFooter()
+
+    def side_panes(self) -> list[Widget]:
+        """The side column's panes (events, tokens, the app's counter), built once the first frame is out."""
+        from flowertui.app.widgets.events_pane import EventsPane
+        from flowertui.app.widgets.token_stream import TokenStream
+
+        self.events_pane = EventsPane(id="events-pane", classes="pane")
+        return [titled(self.events_pane, SIDE_PANES[0][1]),
+                titled(TokenStream(id="token-pane", classes="pane"), SIDE_PANES[1][1]), self.counter()]
 
     def on_mount(self) -> None:
         """The engine (or program) and the other themes come after the first frame."""
@@ -199,17 +209,20 @@ class AppBase(App[None]):
     async def _mount_side(self) -> None:
         """The side panes and their tabs take their placeholders' places, in one frame, once the first frame is out.
 
-        Drawing them costs the first frame ≈ 30 ms of CPU (two tables, the token pane, the tabs); the placeholders
-        have the same ids, so the same size and border, and the layout does not move. The boot worker starts after:
-        the events it brings need the panes.
+        Building and drawing them (and importing their modules: the tables, the ledger) would cost the first frame
+        ≈ 45 ms of CPU; the placeholders have the same ids, so the same size and border, and the layout does not
+        move. The boot worker starts after: the events it brings need the panes.
         """
+        from textual.widgets import Tab, Tabs
+
         _collect_garbage_again()
         side = self.query_one("#side")
         tabs = Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"), Tab("Counter", id="tab-counter"),
                     id="side-tabs")
+        panes = self.side_panes()
         with self.batch_update():
             await side.remove_children()
-            await side.mount_all([tabs, *self._side_panes])
+            await side.mount_all([tabs, *panes])
         self.side_mounted = True
         self.query_one(AppFooter).release()
         if self.replaying:
@@ -296,8 +309,8 @@ class AppBase(App[None]):
                         exit_on_error=False)
         if not self.side_mounted:  # the panes are shaded for the theme in force when they mount
             return
-        self.query_one(TokenStream).reshade()
-        self.query_one(EventsPane).rebuild()
+        self.query_one("#token-pane").reshade()
+        self.query_one("#events-pane").rebuild()
         self.query_one("#counter-pane").redraw()
 
     def action_next_theme(self) -> None:
@@ -365,8 +378,8 @@ class AppBase(App[None]):
             await self.draw(batch)
 
     def draw_side(self, batch: list[Event]) -> None:
-        self.query_one(EventsPane).add(batch)
-        self.query_one(TokenStream).add(batch)
+        self.query_one("#events-pane").add(batch)
+        self.query_one("#token-pane").add(batch)
         self.query_one("#counter-pane").add(batch)
 
     async def on_engine_problem(self, message: EngineProblem) -> None:
@@ -444,7 +457,7 @@ class AppBase(App[None]):
     def action_next_pane(self) -> None:
         if not self.side_mounted:  # a key typed ahead of the side panes: they show the first one
             return
-        tabs = self.query_one("#side-tabs", Tabs)
+        tabs = self.query_one("#side-tabs")
         ids = list(SIDE_TABS)
         tabs.active = ids[(ids.index(tabs.active) + 1) % len(ids)] if tabs.active in ids else ids[0]
 
@@ -459,20 +472,20 @@ class AppBase(App[None]):
     def action_cycle_filter(self) -> None:
         if not self.side_mounted:
             return
-        self.notify(f"Events: {self.query_one(EventsPane).cycle_filter()}", timeout=2, markup=False)
+        self.notify(f"Events: {self.events_pane.cycle_filter()}", timeout=2, markup=False)
 
     def action_toggle_tokens(self) -> None:
         if not self.side_mounted:
             return
-        every = self.query_one(EventsPane).toggle_tokens()
+        every = self.events_pane.toggle_tokens()
         self.notify("Every token event shown" if every else "Token events folded per run", timeout=2, markup=False)
 
     async def action_clear(self) -> None:
         """Clear the side panes; the numbers stay (they are the session's, not the screen's)."""
         if not self.side_mounted:  # nothing drawn in them yet
             return
-        self.query_one(EventsPane).clear()
-        self.query_one(TokenStream).clear()
+        self.events_pane.clear()
+        self.query_one("#token-pane").clear()
 
     def action_help(self) -> None:
         from flowertui.app.screens.help import PANES, HelpScreen
