@@ -12,6 +12,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -25,14 +26,14 @@ from flowertui.app.widgets.conversation import ConversationView
 from flowertui.app.widgets.history_input import HistoryInput
 from flowertui.app.widgets.status import StatusLine
 from flowertui.config import Settings
-from flowertui.engine.events import Event, MemoryMode
-from flowertui.engine.kinds import KINDS
-from flowertui.engine.ledger import Ledger
+from flowertui.engine.kinds import KINDS, MemoryMode
 from flowertui.engine.resume import Resume
 from flowertui.engine.sanitize import strip_escapes
 
-if TYPE_CHECKING:  # the side panes and the session layer are imported when first used, after the first frame
+if TYPE_CHECKING:  # the side panes, the events, the ledger and the session layer are imported after the first frame
     from flowertui.app.widgets.events_pane import EventsPane
+    from flowertui.engine.events import Event
+    from flowertui.engine.ledger import Ledger
     from flowertui.session.model import SessionData
     from flowertui.session.replay import Replay
 
@@ -62,20 +63,33 @@ class ChatApp(AppBase):
         self._waiting_lock = threading.Lock()
         self.live = None
         self._engine_lock = threading.Lock()
-        # The session's one ledger: the engine feeds it (a recording's events first, on replay or resume).
-        self.ledger = Ledger(self.prices)
-        self.ledger.mode = MemoryMode(memory_kind or "buffer", compare)  # until the engine reports it
 
     # layout -----------------------------------------------------------
     def left(self) -> ComposeResult:
         yield titled(ConversationView(id="conversation"), "Conversation")
-        yield StatusLine(replace(self.mode), replay=self.replaying, id="status")
+        yield StatusLine(self.asked_mode(), replay=self.replaying, id="status")
         yield HistoryInput(placeholder=f"Ask the flower shop…  ({self.key_hint()})", id="message")
 
     def counter(self) -> Widget:
         from flowertui.app.widgets.counter import TokenCounter
 
         return titled(TokenCounter(self.ledger, id="counter-pane", classes="pane"), self.COUNTER_TITLE)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        """The session's one ledger: the engine feeds it (a recording's events first, on replay or resume).
+
+        Made with the side panes (the counter reads it), on the UI thread before the boot worker starts; not before
+        the first frame, which shows none of its numbers: its module and the events' cost that frame ≈ 25 ms."""
+        from flowertui.engine.ledger import Ledger
+
+        ledger = Ledger(self.prices)
+        ledger.mode = self.asked_mode()  # until the engine reports it
+        return ledger
+
+    def asked_mode(self) -> MemoryMode:
+        """The memory kind and compare mode asked for (the buffer by default), until the engine reports its own."""
+        return MemoryMode(self.start_kind or "buffer", self.start_compare)
 
     def replay_note(self) -> str:
         return f"Replay of {self.history.header.get('session_id')}, {self.replay.describe()}: no model is called"

@@ -40,14 +40,14 @@ from flowertui.app.terminal_keys import free_alt_keys
 from flowertui.app.widgets.app_footer import AppFooter
 from flowertui.app.widgets.history_input import HistoryInput
 from flowertui.config import Settings
-from flowertui.engine.events import Event
 from flowertui.engine.prices import PriceTableError, configured_prices, load_prices
 from flowertui.paths import data_dir, save_dir
 
-if TYPE_CHECKING:  # the side panes, the screens and the session layer are imported after the first frame
+if TYPE_CHECKING:  # the side panes, the events, the screens and the session layer are imported after the first frame
     from textual.widgets import Tabs
 
     from flowertui.app.widgets.events_pane import EventsPane
+    from flowertui.engine.events import Event
     from flowertui.engine.session_ledger import SessionLedger
     from flowertui.session.model import SessionData
     from flowertui.session.replay import Replay

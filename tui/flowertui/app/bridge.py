@@ -13,8 +13,12 @@ from collections import deque
 
 from textual.message_pump import MessagePump
 
+from typing import TYPE_CHECKING
+
 from flowertui.app.messages import EventsPending
-from flowertui.engine.events import Event
+
+if TYPE_CHECKING:  # the events' module is imported after the first frame (docs/PERFORMANCE.md)
+    from flowertui.engine.events import Event
 
 
 class EventInbox:

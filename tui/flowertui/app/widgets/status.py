@@ -8,8 +8,13 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from flowertui.engine.events import Event, MemoryMode
+from typing import TYPE_CHECKING
+
+from flowertui.engine.kinds import MemoryMode
 from flowertui.engine.prices import format_cost
+
+if TYPE_CHECKING:  # the events' module is imported after the first frame (docs/PERFORMANCE.md)
+    from flowertui.engine.events import Event
 
 NO_PRICE = "no price"  # the counter's word for a model missing from the price table
 
