@@ -27,7 +27,6 @@ from flowertui.app.widgets.history_input import HistoryInput
 from flowertui.app.widgets.status import StatusLine
 from flowertui.config import Settings
 from flowertui.engine.kinds import KINDS, MemoryMode
-from flowertui.engine.resume import Resume
 from flowertui.engine.sanitize import strip_escapes
 
 if TYPE_CHECKING:  # the side panes, the events, the ledger and the session layer are imported after the first frame
@@ -116,6 +115,7 @@ class ChatApp(AppBase):
             self.play(self.replay)
             return
         from flowertui.engine.assembly import assemble
+        from flowertui.engine.resume import Resume
 
         resume = Resume()
         if self.history is not None:  # show the recorded session first, then carry on recording it

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -40,7 +40,6 @@ from flowertui.app.terminal_keys import free_alt_keys
 from flowertui.app.widgets.app_footer import AppFooter
 from flowertui.app.widgets.history_input import HistoryInput
 from flowertui.config import Settings
-from flowertui.engine.prices import PriceTableError, configured_prices, load_prices
 from flowertui.paths import data_dir, save_dir
 
 if TYPE_CHECKING:  # the side panes, the events, the screens and the session layer are imported after the first frame
@@ -48,6 +47,7 @@ if TYPE_CHECKING:  # the side panes, the events, the screens and the session lay
 
     from flowertui.app.widgets.events_pane import EventsPane
     from flowertui.engine.events import Event
+    from flowertui.engine.prices import PriceBook
     from flowertui.engine.session_ledger import SessionLedger
     from flowertui.session.model import SessionData
     from flowertui.session.replay import Replay
@@ -110,12 +110,20 @@ class AppBase(App[None]):
         self._state_lock = threading.Lock()
         self.flower_themes: list[str] = []
         self._themes_pending = True  # theme files not read yet (all but the starting one are read after the first frame)
-        self.price_problem = ""
-        try:
-            self.prices = configured_prices()
-        except PriceTableError as exc:  # told on mount; the shipped prices still count
-            self.prices, self.price_problem = load_prices(), str(exc)
+        self.price_problem = ""  # why the user's prices file was skipped, told with the side panes
         self._load_themes()  # before the app runs: a theme set on mount would restyle every widget a second time
+
+    @cached_property
+    def prices(self) -> PriceBook:
+        """The price table: the user's prices file over the shipped one (a file that cannot be read is skipped, the
+        shipped prices still count). Read when first needed: the chat app's first frame shows no cost."""
+        from flowertui.engine.prices import PriceTableError, configured_prices, load_prices
+
+        try:
+            return configured_prices()
+        except PriceTableError as exc:
+            self.price_problem = str(exc)
+            return load_prices()
 
     @property
     def replaying(self) -> bool:
@@ -186,9 +194,6 @@ class AppBase(App[None]):
     def on_mount(self) -> None:
         """The engine (or program) and the other themes come after the first frame."""
         self.mounted()
-        if self.price_problem:
-            self.notify(f"Your prices file was skipped: {self.price_problem}", severity="warning", timeout=12,
-                        markup=False)
         if self.keys.dialogs:
             self.set_keymap(self.keys.dialogs)
         if self.keys.problems:
@@ -224,6 +229,9 @@ class AppBase(App[None]):
             await side.remove_children()
             await side.mount_all([tabs, *panes])
         self.side_mounted = True
+        if self.price_problem:  # the counter has read the prices by now
+            self.notify(f"Your prices file was skipped: {self.price_problem}", severity="warning", timeout=12,
+                        markup=False)
         self.query_one(AppFooter).release()
         if self.replaying:
             self.query_one("#events-table").focus()

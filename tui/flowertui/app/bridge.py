@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from typing import TYPE_CHECKING
 
 from textual.message_pump import MessagePump
-
-from typing import TYPE_CHECKING
 
 from flowertui.app.messages import EventsPending
 
