@@ -119,3 +119,25 @@ def test_the_command_line_starts_the_app_with_the_collector_off_and_turns_it_on_
     env = {**os.environ, "FLOWERTUI_DATA_DIR": str(tmp_path / "data"), "FLOWERTUI_CONFIG_DIR": str(tmp_path / "config")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_the_first_frame_is_drawn_in_the_layout_of_the_terminal_s_width(monkeypatch, size):
+    """Textual gives the screen its width class (`-narrow`: the side panes behind tabs) on the Resize that follows
+    the first frame; the app gives it before, so the first frame is not the wide layout squeezed into 80 columns."""
+    from textual.app import App
+
+    first = []
+    display = App._display
+
+    def recorded(self, screen, renderable) -> None:
+        if renderable is not None and not first:
+            first.append((screen.has_class("-narrow"), screen.query_one("#token-pane").display))
+        display(self, screen, renderable)
+
+    monkeypatch.setattr(App, "_display", recorded)
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await ready(pilot)
+    narrow = size[0] < 120
+    assert first == [(narrow, not narrow)]  # narrow: the token pane waits behind its tab

@@ -193,6 +193,7 @@ class AppBase(App[None]):
 
     def on_mount(self) -> None:
         """The engine (or program) and the other themes come after the first frame."""
+        self._take_breakpoint()
         self.mounted()
         if self.keys.dialogs:
             self.set_keymap(self.keys.dialogs)
@@ -210,6 +211,15 @@ class AppBase(App[None]):
         if self._themes_pending:
             self.call_after_refresh(self._register_themes)
         self.call_after_refresh(self._mount_side)
+
+    def _take_breakpoint(self) -> None:
+        """The screen's width class (HORIZONTAL_BREAKPOINTS), as Textual gives it on the Resize that follows the
+        first frame: given now, the first frame is drawn in the layout of its width (at 80 columns, the tabs), and
+        that Resize restyles nothing (a restyle of every widget, ≈ 5 ms, was kept the first frame from the terminal)."""
+        width = self.size.width
+        wide = max((b for b in self.HORIZONTAL_BREAKPOINTS if width >= b[0]), default=None)
+        self.screen.update_classes({name: (at, name) == wide for at, name in self.HORIZONTAL_BREAKPOINTS},
+                                   update=False)
 
     async def _mount_side(self) -> None:
         """The side panes and their tabs take their placeholders' places, in one frame, once the first frame is out.
