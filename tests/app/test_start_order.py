@@ -44,10 +44,14 @@ async def test_the_panes_take_their_placeholders_places_without_moving_the_layou
         assert app.query_one("#counter-pane").border_title == "Tokens per memory kind"
         assert not app.side_mounted and app.live is None  # the engine starts once the panes are there
         before = regions(app)
+        footer_row = app.query_one("#footer-placeholder")
+        footer_before = (footer_row.region, footer_row.styles.background)
         held(app)
         await side_panes(pilot)
         await pilot.pause(0.1)
         assert regions(app) == before
+        footer = app.query_one("AppFooter")  # the footer's keys come with the panes, on the row its placeholder kept
+        assert (footer.region, footer.styles.background) == footer_before
         assert isinstance(app.query_one("#events-pane"), EventsPane)
         assert isinstance(app.query_one("#token-pane"), TokenStream)
         assert isinstance(app.query_one("#counter-pane"), TokenCounter)

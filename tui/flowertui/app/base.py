@@ -28,7 +28,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import MountError, Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from flowertui.app import themes
@@ -37,7 +37,6 @@ from flowertui.app.keys import Command, commands, resolve_keymap
 from flowertui.app.messages import EngineProblem, EventsPending, Notice
 from flowertui.app.state import load_state, save_state
 from flowertui.app.terminal_keys import free_alt_keys
-from flowertui.app.widgets.app_footer import AppFooter
 from flowertui.app.widgets.history_input import HistoryInput
 from flowertui.config import Settings
 from flowertui.paths import data_dir, save_dir
@@ -180,7 +179,7 @@ class AppBase(App[None]):
                 yield Static(id="side-tabs")  # tabs below 120 columns
                 for pane_id, title in (*SIDE_PANES, ("counter-pane", self.COUNTER_TITLE)):
                     yield titled(Static(id=pane_id, classes="pane"), title)
-        yield AppFooter()
+        yield Static(id="footer-placeholder")  # the footer's row, empty until its keys come with the side panes
 
     def side_panes(self) -> list[Widget]:
         """The side column's panes (events, tokens, the app's counter), built once the first frame is out."""
@@ -230,19 +229,25 @@ class AppBase(App[None]):
         """
         from textual.widgets import Tab, Tabs
 
+        from flowertui.app.widgets.app_footer import AppFooter
+
         _collect_garbage_again()
         side = self.query_one("#side")
         tabs = Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"), Tab("Counter", id="tab-counter"),
                     id="side-tabs")
         panes = self.side_panes()
+        placeholder, footer = self.screen_stack[0].query_one("#footer-placeholder"), AppFooter()
         with self.batch_update():
             await side.remove_children()
             await side.mount_all([tabs, *panes])
+            await placeholder.parent.mount(footer, after=placeholder)
+            await placeholder.remove()
         self.side_mounted = True
+        self._fit_footer()
         if self.price_problem:  # the counter has read the prices by now
             self.notify(f"Your prices file was skipped: {self.price_problem}", severity="warning", timeout=12,
                         markup=False)
-        self.query_one(AppFooter).release()
+        footer.release()
         if self.replaying:
             self.query_one("#events-table").focus()
         # Importing LangChain holds the GIL for about a second: it starts once the first frame is out.
@@ -460,7 +465,7 @@ class AppBase(App[None]):
             table[key] = [replace(b, show=shown[b.id]) if b.id in shown else b for b in bound]
         self.refresh_bindings()
         with suppress(NoMatches):
-            footer = self.screen_stack[0].query_one(Footer)
+            footer = self.screen_stack[0].query_one("AppFooter")  # mounted with the side panes
             footer.compact, footer.show_command_palette = self.narrow, self.size.width >= FOOTER_PALETTE
 
     @property

@@ -27,8 +27,10 @@ class AppFooter(Footer):
             self._recompose()
 
     def release(self) -> None:
-        """The start is over: show the keys in force."""
+        """The start is over: show the keys in force (the footer is mounted with the side panes, after the screen's
+        first bindings were given)."""
         self._held = False
+        self._bindings_ready = self._changed = True
         self.call_later(self._recompose)  # from the footer's own loop: its compose binds to the footer's reactives
 
     def _recompose(self) -> None:
