@@ -1,5 +1,5 @@
-"""The main screen's footer: Textual's, recomposed once for a burst of binding changes, and not before the side
-panes are mounted."""
+"""The main screen's footer: Textual's, mounted with the side panes (the first frame has an empty row in its
+place), recomposed once for a burst of binding changes."""
 
 from __future__ import annotations
 
