@@ -93,32 +93,36 @@ async def test_the_footer_is_composed_once_while_the_app_starts_and_shows_the_ke
         await wait_until(pilot, lambda: len(recomposed) >= 2, what="the footer to follow the focus")
 
 
-async def test_the_garbage_collector_turned_off_for_the_start_is_on_again_after_the_first_frame(held):
-    """`flowertui` starts the app with the collector off (cli._tui); the app turns it back on with its side panes."""
+async def test_the_start_s_interpreter_settings_are_undone_after_the_first_frame(held):
+    """`flowertui` starts the app with the collector off and a short GIL switch interval (startup.py); the app
+    undoes both with its side panes, once the first frame is out."""
     import gc
 
-    gc.disable()
+    from flowertui.app import startup
+
+    interval = sys.getswitchinterval()
+    startup.begin()
     try:
         app = make_app()
         async with app.run_test(size=(160, 48)) as pilot:
             await pilot.pause(0.1)
-            assert not gc.isenabled()  # the first frame is out; the side panes are held back
+            assert not gc.isenabled() and sys.getswitchinterval() == pytest.approx(startup.SWITCH_INTERVAL)  # held
             held(app)
             await side_panes(pilot)
-            assert gc.isenabled()
+            assert gc.isenabled() and sys.getswitchinterval() == interval
             await ready(pilot)
     finally:
+        startup.end()
         gc.unfreeze()
-        gc.enable()
 
 
-def test_the_command_line_starts_the_app_with_the_collector_off_and_turns_it_on_again(tmp_path):
-    """Off while the app is built and runs until its first frame; on again even when the app ends before one."""
+def test_the_command_line_starts_the_app_with_the_start_s_settings_and_undoes_them(tmp_path):
+    """On while the app is built and runs until its first frame; undone even when the app ends before one."""
     code = (
-        "import gc; from textual.app import App; seen = [];"
-        "App.run = lambda self, *a, **k: seen.append(gc.isenabled());"
+        "import gc, sys; from textual.app import App; seen = []; interval = sys.getswitchinterval();"
+        "App.run = lambda self, *a, **k: seen.append((gc.isenabled(), sys.getswitchinterval() < interval));"
         "import flowertui.cli as cli; cli._exit_now = lambda code: None; cli.main([]);"
-        "assert seen == [False] and gc.isenabled(), (seen, gc.isenabled())"
+        "assert seen == [(False, True)] and gc.isenabled() and sys.getswitchinterval() == interval, seen"
     )
     env = {**os.environ, "FLOWERTUI_DATA_DIR": str(tmp_path / "data"), "FLOWERTUI_CONFIG_DIR": str(tmp_path / "config")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -263,7 +262,9 @@ def _tui(args: argparse.Namespace) -> int:
             history, settings = None, resolve(_flags(args))
     except (ConfigError, OSError, RuntimeError) as exc:
         return _fail(str(exc))
-    gc.disable()  # until the first frame is out (AppBase._mount_side): its collections would cost it ≈ 20 ms
+    from flowertui.app import startup
+
+    startup.begin()  # until the first frame is out (AppBase._mount_side): see startup.py
     try:
         from flowertui.app.app import ChatApp
 
@@ -271,7 +272,7 @@ def _tui(args: argparse.Namespace) -> int:
                       history=history)
         app.run()
     finally:
-        gc.enable()
+        startup.end()
     _exit_now(app.return_code or 0)
     return 0
 

@@ -9,7 +9,6 @@ messages and asks its app through plain methods (`left`, `counter`, `draw`, `pro
 from __future__ import annotations
 
 import asyncio
-import gc
 import threading
 import time
 from collections import deque
@@ -31,7 +30,7 @@ from textual.widget import MountError, Widget
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
-from flowertui.app import themes
+from flowertui.app import startup, themes
 from flowertui.app.bridge import EventInbox
 from flowertui.app.keys import Command, commands, resolve_keymap
 from flowertui.app.messages import EngineProblem, EventsPending, Notice
@@ -213,8 +212,8 @@ class AppBase(App[None]):
 
     def _take_breakpoint(self) -> None:
         """The screen's width class (HORIZONTAL_BREAKPOINTS), as Textual gives it on the Resize that follows the
-        first frame: given now, the first frame is drawn in the layout of its width (at 80 columns, the tabs), and
-        that Resize restyles nothing (a restyle of every widget, ≈ 5 ms, was kept the first frame from the terminal)."""
+        first frame. Given now, the first frame is drawn in the layout of its width (at 80 columns, the tabs), and
+        that Resize restyles nothing (restyling every widget, ≈ 5 ms, kept the first frame from the terminal)."""
         width = self.size.width
         wide = max((b for b in self.HORIZONTAL_BREAKPOINTS if width >= b[0]), default=None)
         self.screen.update_classes({name: (at, name) == wide for at, name in self.HORIZONTAL_BREAKPOINTS},
@@ -231,7 +230,7 @@ class AppBase(App[None]):
 
         from flowertui.app.widgets.app_footer import AppFooter
 
-        _collect_garbage_again()
+        startup.end()  # the first frame is out
         side = self.query_one("#side")
         tabs = Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"), Tab("Counter", id="tab-counter"),
                     id="side-tabs")
@@ -624,16 +623,6 @@ class AppBase(App[None]):
             self.post_message(Notice(f"cannot write {path}: {exc.strerror or exc}", "Screenshot failed", "error"))
             return
         self.post_message(Notice(f"Saved to {path}", "Screenshot"))
-
-
-def _collect_garbage_again() -> None:
-    """Turn the garbage collector back on once the first frame is out (`flowertui` turns it off until then).
-
-    What the start built (modules, classes, styles, widgets) lives as long as the app: frozen, the collector never
-    scans it again, and the ≈ 1,500 objects of garbage among it (measured 2026-12-05) are left where they are."""
-    if not gc.isenabled():
-        gc.freeze()
-        gc.enable()
 
 
 def titled(widget: Widget, title: str) -> Widget:
