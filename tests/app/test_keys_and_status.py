@@ -12,7 +12,7 @@ from flowertui.app.screens.export_dialog import ExportDialog
 from flowertui.app.state import save_state
 from flowertui.app.widgets.conversation import AssistantTurn
 from flowertui.app.widgets.status import StatusLine
-from flowertui.engine.events import MemoryMode
+from flowertui.engine.kinds import MemoryMode
 from flowertui.engine.providers import ProviderSettings
 from flowertui.paths import data_dir
 from flowertui.session.model import SessionData

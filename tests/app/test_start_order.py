@@ -45,10 +45,14 @@ async def test_the_panes_take_their_placeholders_places_without_moving_the_layou
         assert app.query_one("#counter-pane").border_title == "Tokens per memory kind"
         assert not app.side_mounted
         before = regions(app)
+        footer_row = app.query_one("#footer-placeholder")
+        footer_before = (footer_row.region, footer_row.styles.background)
         held(app)
         await side_panes(pilot)
         await pilot.pause(0.1)
         assert regions(app) == before
+        footer = app.query_one("AppFooter")  # the footer's keys come with the panes, on the row its placeholder kept
+        assert (footer.region, footer.styles.background) == footer_before
         assert isinstance(app.query_one("#events-pane"), EventsPane)
         assert isinstance(app.query_one("#token-pane"), TokenStream)
         assert isinstance(app.query_one("#counter-pane"), TokenCounter)
@@ -160,3 +164,76 @@ async def test_a_token_pane_whose_text_was_not_mounted_as_the_app_closed_mounts_
         await pilot.pause()
         assert app.query_one(HalfComposed).is_mounted
     assert app.return_code in (None, 0)
+
+
+async def test_the_start_s_interpreter_settings_hold_for_the_first_frame_and_not_the_engine_s_import(monkeypatch):
+    """`flowertui` starts the app with the collector off and a short GIL switch interval (startup.py); the app
+    undoes both once the first frame is out, before its engine's import (which the short interval would slow)."""
+    import gc
+
+    from textual.app import App
+
+    import flowertui.engine.assembly as assembly
+    from flowertui.app import startup
+
+    settings = lambda: (gc.isenabled(), sys.getswitchinterval())  # noqa: E731
+    first_frame, at_assembly = [], []
+    display, assemble = App._display, assembly.assemble
+
+    def displayed(self, screen, renderable) -> None:
+        if renderable is not None and not first_frame:
+            first_frame.append(settings())
+        display(self, screen, renderable)
+
+    def assembled(*args, **kwargs):
+        at_assembly.append(settings())
+        return assemble(*args, **kwargs)
+
+    monkeypatch.setattr(App, "_display", displayed)
+    monkeypatch.setattr(assembly, "assemble", assembled)
+    interval = sys.getswitchinterval()
+    startup.begin()
+    try:
+        app = make_app()
+        async with app.run_test(size=(160, 48)) as pilot:
+            await ready(pilot)
+    finally:
+        startup.end()
+        gc.unfreeze()
+    assert first_frame == [(False, pytest.approx(startup.SWITCH_INTERVAL))]
+    assert at_assembly == [(True, interval)]
+
+
+def test_the_command_line_starts_the_app_with_the_start_s_settings_and_undoes_them(tmp_path):
+    """On while the app is built and runs until its first frame; undone even when the app ends before one."""
+    code = (
+        "import gc, sys; from textual.app import App; seen = []; interval = sys.getswitchinterval();"
+        "App.run = lambda self, *a, **k: seen.append((gc.isenabled(), sys.getswitchinterval() < interval));"
+        "import flowertui.cli as cli; cli._exit_now = lambda code: None; cli.main([]);"
+        "assert seen == [(False, True)] and gc.isenabled() and sys.getswitchinterval() == interval, seen"
+    )
+    env = {**os.environ, "FLOWERTUI_DATA_DIR": str(tmp_path / "data"), "FLOWERTUI_CONFIG_DIR": str(tmp_path / "config")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_the_first_frame_is_drawn_in_the_layout_of_the_terminal_s_width(monkeypatch, size):
+    """Textual gives the screen its width class (`-narrow`: the side panes behind tabs) on the Resize that follows
+    the first frame; the app gives it before, so the first frame is not the wide layout squeezed into 80 columns."""
+    from textual.app import App
+
+    first = []
+    display = App._display
+
+    def recorded(self, screen, renderable) -> None:
+        if renderable is not None and not first:
+            first.append((screen.has_class("-narrow"), screen.query_one("#token-pane").display))
+        display(self, screen, renderable)
+
+    monkeypatch.setattr(App, "_display", recorded)
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await ready(pilot)
+    narrow = size[0] < 120
+    assert first == [(narrow, not narrow)]  # narrow: the token pane waits behind its tab

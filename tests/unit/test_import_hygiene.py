@@ -62,10 +62,14 @@ def test_the_command_line_reads_the_provider_registry_without_loading_langchain_
 
 
 def test_the_app_imports_before_its_first_frame_only_what_that_frame_draws():
-    """The plot, the screens, Markdown, the session layer, the tokenizer and the prices load after the first frame."""
+    """The side panes (tables, tabs, the plot), the footer, the events' records, the ledger, the price table, the
+    screens, Markdown, the session layer, the tokenizer and the prices' database load after the first frame."""
     later = ("plotext", "textual_plotext", "markdown_it", "flowertui.session", "flowertui.app.screens",
              "flowertui.engine.tokens", "tiktoken", "sqlite3", "textual.widgets._markdown",
-             "textual.widgets._text_area", "genai_prices")
+             "textual.widgets._text_area", "genai_prices", "flowertui.app.widgets.events_pane",
+             "flowertui.app.widgets.token_stream", "flowertui.app.widgets.counter", "textual.widgets._data_table",
+             "textual.widgets._tabs", "flowertui.engine.events", "flowertui.engine.ledger", "flowertui.engine.prices",
+             "flowertui.app.widgets.app_footer", "textual.widgets._footer")
     code = (
         "import sys; import flowertui.cli, flowertui.config, flowertui.app.app;"
         f"loaded = [m for m in sys.modules if m.startswith({later!r})];"

@@ -262,10 +262,17 @@ def _tui(args: argparse.Namespace) -> int:
             history, settings = None, resolve(_flags(args))
     except (ConfigError, OSError, RuntimeError) as exc:
         return _fail(str(exc))
-    from flowertui.app.app import ChatApp
+    from flowertui.app import startup
 
-    app = ChatApp(settings, memory_kind=args.memory, compare=bool(args.compare), theme=args.theme, history=history)
-    app.run()
+    startup.begin()  # until the first frame is out (AppBase._mount_side): see startup.py
+    try:
+        from flowertui.app.app import ChatApp
+
+        app = ChatApp(settings, memory_kind=args.memory, compare=bool(args.compare), theme=args.theme,
+                      history=history)
+        app.run()
+    finally:
+        startup.end()
     _exit_now(app.return_code or 0)
     return 0
 

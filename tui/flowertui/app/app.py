@@ -8,13 +8,11 @@ What it shares with the trace app (themes, side panes, batching, writer, export)
 
 from __future__ import annotations
 
-import gc
-import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -26,18 +24,16 @@ from flowertui.app import heap
 from flowertui.app.base import AppBase, titled
 from flowertui.app.messages import CatchUpQuestion, EngineProblem, EngineReady
 from flowertui.app.widgets.conversation import ConversationView
-from flowertui.app.widgets.counter import TokenCounter
-from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.app.widgets.history_input import HistoryInput
 from flowertui.app.widgets.status import StatusLine
 from flowertui.config import Settings
-from flowertui.engine.events import Event, MemoryMode
-from flowertui.engine.kinds import KINDS
-from flowertui.engine.ledger import Ledger
-from flowertui.engine.resume import Resume
+from flowertui.engine.kinds import KINDS, MemoryMode
 from flowertui.engine.sanitize import strip_escapes
 
-if TYPE_CHECKING:  # the session layer is imported when first used, after the first frame
+if TYPE_CHECKING:  # the side panes, the events, the ledger and the session layer are imported after the first frame
+    from flowertui.app.widgets.events_pane import EventsPane
+    from flowertui.engine.events import Event
+    from flowertui.engine.ledger import Ledger
     from flowertui.session.model import SessionData
     from flowertui.session.replay import Replay
 
@@ -45,29 +41,11 @@ QUIT_WAIT = 0.5  # seconds a quit waits for the engine call in flight to record 
 REPLAY_HIDDEN = ("memory", "cycle_memory", "compare")  # a replay calls no model
 
 
-@contextmanager
-def langchain_import() -> Iterator[None]:
-    """The cyclic collector rests while LangChain is imported, then what exists is frozen (out of its reach for
-    good): an import's objects stay for the whole process, and the collector's passes over them, during the import
-    and at the first full pass after it, cost ≈ 35 ms of CPU before ready. The cost: cyclic garbage that exists at
-    that moment is never freed (a start has little: the side panes' placeholders). Once per process: a process that
-    imported LangChain already (tests) freezes nothing more."""
-    first = "flowertui.engine.assembly" not in sys.modules
-    collecting = first and gc.isenabled()
-    if collecting:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.freeze()
-            gc.enable()
-
-
 class ChatApp(AppBase):
     TITLE = "flowertui"
     SESSION_KIND = "chat"
     PROBLEM_TITLE = "Engine"
+    COUNTER_TITLE = "Tokens per memory kind"
     NOTHING_TO_EXPORT = "Nothing to export yet: a session is recorded from its first turn."
     DRAW_INTERVAL = 0.1  # a streamed reply is drawn 10 times a second (the trace app draws every batch at once)
     SIDE_AFTER_FIRST_EVENTS = True  # ready to send first: the side panes mount once the status line says idle
@@ -86,18 +64,33 @@ class ChatApp(AppBase):
         self._waiting_lock = threading.Lock()
         self.live = None
         self._engine_lock = threading.Lock()
-        # The session's one ledger: the engine feeds it (a recording's events first, on replay or resume).
-        self.ledger = Ledger(self.prices)
-        self.ledger.mode = MemoryMode(memory_kind or "buffer", compare)  # until the engine reports it
 
     # layout -----------------------------------------------------------
     def left(self) -> ComposeResult:
         yield titled(ConversationView(id="conversation"), "Conversation")
-        yield StatusLine(replace(self.mode), replay=self.replaying, id="status")
+        yield StatusLine(self.asked_mode(), replay=self.replaying, id="status")
         yield HistoryInput(placeholder=f"Ask the flower shop…  ({self.key_hint()})", id="message")
 
     def counter(self) -> Widget:
-        return titled(TokenCounter(self.ledger, id="counter-pane", classes="pane"), "Tokens per memory kind")
+        from flowertui.app.widgets.counter import TokenCounter
+
+        return titled(TokenCounter(self.ledger, id="counter-pane", classes="pane"), self.COUNTER_TITLE)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        """The session's one ledger: the engine feeds it (a recording's events first, on replay or resume).
+
+        Made with the side panes (the counter reads it), on the UI thread before the boot worker starts; not before
+        the first frame, which shows none of its numbers: its module and the events' cost that frame ≈ 25 ms."""
+        from flowertui.engine.ledger import Ledger
+
+        ledger = Ledger(self.prices)
+        ledger.mode = self.asked_mode()  # until the engine reports it
+        return ledger
+
+    def asked_mode(self) -> MemoryMode:
+        """The memory kind and compare mode asked for (the buffer by default), until the engine reports its own."""
+        return MemoryMode(self.start_kind or "buffer", self.start_compare)
 
     def replay_note(self) -> str:
         return f"Replay of {self.history.header.get('session_id')}, {self.replay.describe()}: no model is called"
@@ -123,8 +116,9 @@ class ChatApp(AppBase):
         if self.replaying:
             self.play(self.replay)
             return
-        with langchain_import():
+        with heap.importing():
             from flowertui.engine.assembly import assemble
+        from flowertui.engine.resume import Resume
 
         resume = Resume()
         if self.history is not None:  # show the recorded session first, then carry on recording it

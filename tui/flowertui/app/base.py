@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,25 +27,25 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import MountError, Widget
-from textual.widgets import Footer, Input, Static, Tab, Tabs
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
-from flowertui.app import themes
+from flowertui.app import startup, themes
 from flowertui.app.bridge import EventInbox
 from flowertui.app.keys import Command, commands, resolve_keymap
 from flowertui.app.messages import EngineProblem, EventsPending, Notice
 from flowertui.app.state import load_state, save_state
 from flowertui.app.terminal_keys import free_alt_keys
-from flowertui.app.widgets.app_footer import AppFooter
-from flowertui.app.widgets.events_pane import EventsPane
 from flowertui.app.widgets.history_input import HistoryInput
-from flowertui.app.widgets.token_stream import TokenStream
 from flowertui.config import Settings
-from flowertui.engine.events import Event
-from flowertui.engine.prices import PriceTableError, configured_prices, load_prices
 from flowertui.paths import data_dir, save_dir
 
-if TYPE_CHECKING:  # the screens and the session layer are imported when first used, after the first frame
+if TYPE_CHECKING:  # the side panes, the events, the screens and the session layer are imported after the first frame
+    from textual.widgets import Tabs
+
+    from flowertui.app.widgets.events_pane import EventsPane
+    from flowertui.engine.events import Event
+    from flowertui.engine.prices import PriceBook
     from flowertui.engine.session_ledger import SessionLedger
     from flowertui.session.model import SessionData
     from flowertui.session.replay import Replay
@@ -58,6 +58,7 @@ BOOT_DELAY = 0.03  # seconds after the side panes' mount before the trace app's 
 # The chat app's boot worker starts this long after its first frame is drawn: time for the output thread to write it
 # out, not more (nothing else runs meanwhile: the side panes wait for the engine's first events).
 FIRST_FRAME_OUT = 0.005
+SIDE_PANES = (("events-pane", "Callback events"), ("token-pane", "Token stream"))  # then the app's counter
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
 
 
@@ -67,6 +68,7 @@ class AppBase(App[None]):
     SESSION_KIND: ClassVar[str]  # "chat" or "trace": the app's commands (keys.py) and its help text
     COMMANDS_SHOWN: ClassVar[tuple[Command, ...]]  # its set from keys.py: its bindings, help table and palette
     PROBLEM_TITLE: ClassVar[str]  # the title of an EngineProblem's notification
+    COUNTER_TITLE: ClassVar[str]  # the counter pane's border title (its placeholder's in the first frame)
     NOTHING_TO_EXPORT: ClassVar[str]  # said by `e` before the session has anything recorded
     # Seconds between two draws while events keep coming (a batch after a quiet spell is drawn at once). Each draw
     # re-renders every pane that changed, whatever the number of events it brings: fewer draws, less CPU per token.
@@ -76,6 +78,7 @@ class AppBase(App[None]):
     # and the panes come once its first events are drawn, with those events (see `_mount_side`).
     SIDE_AFTER_FIRST_EVENTS: ClassVar[bool] = False
     ledger: Callable[[Event], None]  # the session's ledger, set by each app: the engine or the bus feeds it
+    events_pane: EventsPane  # built with the other side panes, after the first frame (`side_panes`)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """An app that names its session kind takes its commands from keys.py (before Textual reads BINDINGS)."""
@@ -114,12 +117,20 @@ class AppBase(App[None]):
         self._state_lock = threading.Lock()
         self.flower_themes: list[str] = []
         self._themes_pending = True  # theme files not read yet (all but the starting one are read after the first frame)
-        self.price_problem = ""
-        try:
-            self.prices = configured_prices()
-        except PriceTableError as exc:  # told on mount; the shipped prices still count
-            self.prices, self.price_problem = load_prices(), str(exc)
+        self.price_problem = ""  # why the user's prices file was skipped, told with the side panes
         self._load_themes()  # before the app runs: a theme set on mount would restyle every widget a second time
+
+    @cached_property
+    def prices(self) -> PriceBook:
+        """The price table: the user's prices file over the shipped one (a file that cannot be read is skipped, the
+        shipped prices still count). Read when first needed: the chat app's first frame shows no cost."""
+        from flowertui.engine.prices import PriceTableError, configured_prices, load_prices
+
+        try:
+            return configured_prices()
+        except PriceTableError as exc:
+            self.price_problem = str(exc)
+            return load_prices()
 
     @property
     def replaying(self) -> bool:
@@ -131,7 +142,8 @@ class AppBase(App[None]):
         raise NotImplementedError
 
     def counter(self) -> Widget:
-        """The app's counter pane (id `counter-pane`; `add(batch)` and `redraw()`), reading the session's ledger."""
+        """The app's counter pane (id `counter-pane`, titled COUNTER_TITLE; `add(batch)` and `redraw()`), reading
+        the session's ledger. Built after the first frame."""
         raise NotImplementedError
 
     def replay_note(self) -> str:
@@ -168,25 +180,28 @@ class AppBase(App[None]):
     # layout -----------------------------------------------------------
     def compose(self) -> ComposeResult:
         """The side column's panes come after the first frame: it shows their placeholders (see `_mount_side`)."""
-        self.events_pane = EventsPane(id="events-pane", classes="pane")  # mounted after the first frame
-        self._side_panes = [titled(self.events_pane, "Callback events"),
-                            titled(TokenStream(id="token-pane", classes="pane"), "Token stream"),
-                            self.counter()]
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield from self.left()
             with Vertical(id="side", classes="show-events"):
                 yield Static(id="side-tabs")  # tabs below 120 columns
-                for pane in self._side_panes:
-                    yield titled(Static(id=pane.id, classes=" ".join(pane.classes)), pane.border_title or "")
-        yield AppFooter()
+                for pane_id, title in (*SIDE_PANES, ("counter-pane", self.COUNTER_TITLE)):
+                    yield titled(Static(id=pane_id, classes="pane"), title)
+        yield Static(id="footer-placeholder")  # the footer's row, empty until its keys come with the side panes
+
+    def side_panes(self) -> list[Widget]:
+        """The side column's panes (events, tokens, the app's counter), built once the first frame is out."""
+        from flowertui.app.widgets.events_pane import EventsPane
+        from flowertui.app.widgets.token_stream import TokenStream
+
+        self.events_pane = EventsPane(id="events-pane", classes="pane")
+        return [titled(self.events_pane, SIDE_PANES[0][1]),
+                titled(TokenStream(id="token-pane", classes="pane"), SIDE_PANES[1][1]), self.counter()]
 
     def on_mount(self) -> None:
         """The engine (or program) and the other themes come after the first frame."""
+        self._take_breakpoint()
         self.mounted()
-        if self.price_problem:
-            self.notify(f"Your prices file was skipped: {self.price_problem}", severity="warning", timeout=12,
-                        markup=False)
         if self.keys.dialogs:
             self.set_keymap(self.keys.dialogs)
         if self.keys.problems:
@@ -203,9 +218,15 @@ class AppBase(App[None]):
         if self._themes_pending:
             self.call_after_refresh(self._register_themes)
         if self.SIDE_AFTER_FIRST_EVENTS:
-            self.call_after_refresh(self.set_timer, FIRST_FRAME_OUT, self.boot)
+            self.call_after_refresh(self.set_timer, FIRST_FRAME_OUT, self._boot_after_first_frame)
         else:
             self._mount_side_soon()
+
+    def _boot_after_first_frame(self) -> None:
+        """The start's interpreter settings (startup.py) are for the first frame: undone before the engine's import,
+        which a short GIL switch interval would slow."""
+        startup.end()
+        self.boot()
 
     def _mount_side_soon(self) -> None:
         """Mount the side panes once the frame being drawn is out (once, however often asked)."""
@@ -213,25 +234,47 @@ class AppBase(App[None]):
             self._side_due = True
             self.call_after_refresh(self._mount_side)
 
+    def _take_breakpoint(self) -> None:
+        """The screen's width class (HORIZONTAL_BREAKPOINTS), as Textual gives it on the Resize that follows the
+        first frame. Given now, the first frame is drawn in the layout of its width (at 80 columns, the tabs), and
+        that Resize restyles nothing (restyling every widget, ≈ 5 ms, kept the first frame from the terminal)."""
+        width = self.size.width
+        wide = max((b for b in self.HORIZONTAL_BREAKPOINTS if width >= b[0]), default=None)
+        self.screen.update_classes({name: (at, name) == wide for at, name in self.HORIZONTAL_BREAKPOINTS},
+                                   update=False)
+
     async def _mount_side(self) -> None:
         """The side panes and their tabs take their placeholders' places, in one frame.
 
-        Drawing them costs the first frame ≈ 30 ms of CPU (two tables, the token pane, the tabs); the placeholders
-        have the same ids, so the same size and border, and the layout does not move. Mounting them, with the
-        relayout and the footer's keys, costs ≈ 70 ms more: the chat app does that after its engine's first events
-        are drawn (the status line says idle), not beside LangChain's import. The events drawn before are drawn
-        in them now; the trace app's boot worker starts after them.
+        Building and drawing them (and importing their modules: the tables, the ledger) would cost the first frame
+        ≈ 45 ms of CPU; the placeholders have the same ids, so the same size and border, and the layout does not
+        move. Mounting them, with the relayout and the footer's keys, costs ≈ 70 ms more: the chat app does that
+        after its engine's first events are drawn (the status line says idle), not beside LangChain's import. The
+        events drawn before are drawn in them now; the trace app's boot worker starts after them.
         """
+        from textual.widgets import Tab, Tabs
+
+        from flowertui.app.widgets.app_footer import AppFooter
+
+        startup.end()  # the first frame is out
         side = self.query_one("#side")
         tabs = Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"), Tab("Counter", id="tab-counter"),
                     id="side-tabs")
+        panes = self.side_panes()
+        placeholder, footer = self.screen_stack[0].query_one("#footer-placeholder"), AppFooter()
         with self.batch_update():
             await side.remove_children()
-            await side.mount_all([tabs, *self._side_panes])
+            await side.mount_all([tabs, *panes])
+            await placeholder.parent.mount(footer, after=placeholder)
+            await placeholder.remove()
         self.side_mounted = True
         if not self.is_running:  # the app closed as they mounted: Textual composed them partly, if at all
             return
-        self.query_one(AppFooter).release()
+        self._fit_footer()
+        if self.price_problem:  # the counter has read the prices by now
+            self.notify(f"Your prices file was skipped: {self.price_problem}", severity="warning", timeout=12,
+                        markup=False)
+        footer.release()
         if self.replaying:
             self.query_one("#events-table").focus()
         if not self.SIDE_AFTER_FIRST_EVENTS:  # the boot worker's heavy imports start once the first frame is out
@@ -319,8 +362,8 @@ class AppBase(App[None]):
                         exit_on_error=False)
         if not self.side_mounted:  # the panes are shaded for the theme in force when they mount
             return
-        self.query_one(TokenStream).reshade()
-        self.query_one(EventsPane).rebuild()
+        self.query_one("#token-pane").reshade()
+        self.query_one("#events-pane").rebuild()
         self.query_one("#counter-pane").redraw()
 
     def action_next_theme(self) -> None:
@@ -392,8 +435,8 @@ class AppBase(App[None]):
             self._side_backlog.extend(batch)
             self._mount_side_soon()
             return
-        self.query_one(EventsPane).add(batch)
-        self.query_one(TokenStream).add(batch)
+        self.query_one("#events-pane").add(batch)
+        self.query_one("#token-pane").add(batch)
         self.query_one("#counter-pane").add(batch)
 
     async def on_engine_problem(self, message: EngineProblem) -> None:
@@ -457,7 +500,7 @@ class AppBase(App[None]):
             table[key] = [replace(b, show=shown[b.id]) if b.id in shown else b for b in bound]
         self.refresh_bindings()
         with suppress(NoMatches):
-            footer = self.screen_stack[0].query_one(Footer)
+            footer = self.screen_stack[0].query_one("AppFooter")  # mounted with the side panes
             footer.compact, footer.show_command_palette = self.narrow, self.size.width >= FOOTER_PALETTE
 
     @property
@@ -472,7 +515,7 @@ class AppBase(App[None]):
     def action_next_pane(self) -> None:
         if not self.side_mounted:  # a key typed ahead of the side panes: they show the first one
             return
-        tabs = self.query_one("#side-tabs", Tabs)
+        tabs = self.query_one("#side-tabs")
         ids = list(SIDE_TABS)
         tabs.active = ids[(ids.index(tabs.active) + 1) % len(ids)] if tabs.active in ids else ids[0]
 
@@ -487,20 +530,20 @@ class AppBase(App[None]):
     def action_cycle_filter(self) -> None:
         if not self.side_mounted:
             return
-        self.notify(f"Events: {self.query_one(EventsPane).cycle_filter()}", timeout=2, markup=False)
+        self.notify(f"Events: {self.events_pane.cycle_filter()}", timeout=2, markup=False)
 
     def action_toggle_tokens(self) -> None:
         if not self.side_mounted:
             return
-        every = self.query_one(EventsPane).toggle_tokens()
+        every = self.events_pane.toggle_tokens()
         self.notify("Every token event shown" if every else "Token events folded per run", timeout=2, markup=False)
 
     async def action_clear(self) -> None:
         """Clear the side panes; the numbers stay (they are the session's, not the screen's)."""
         if not self.side_mounted:  # nothing drawn in them yet
             return
-        self.query_one(EventsPane).clear()
-        self.query_one(TokenStream).clear()
+        self.events_pane.clear()
+        self.query_one("#token-pane").clear()
 
     def action_help(self) -> None:
         from flowertui.app.screens.help import PANES, HelpScreen

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from typing import TYPE_CHECKING
 
 from textual.message_pump import MessagePump
 
 from flowertui.app.messages import EventsPending
-from flowertui.engine.events import Event
+
+if TYPE_CHECKING:  # the events' module is imported after the first frame (docs/PERFORMANCE.md)
+    from flowertui.engine.events import Event
 
 
 class EventInbox:

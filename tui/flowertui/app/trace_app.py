@@ -65,6 +65,7 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
     TITLE = "flowertui trace"
     SESSION_KIND = "trace"
     PROBLEM_TITLE = "Trace"
+    COUNTER_TITLE = "Tokens per model and per top-level run"
     NOTHING_TO_EXPORT = "Nothing to export yet."
     DRAW_INTERVAL = 1 / 60  # Textual shows 60 frames a second: a burst is drawn once a frame, a lone token at once
 
@@ -116,13 +117,17 @@ class TraceApp(AppBase, inherit_bindings=False):  # only its own keys: Textual's
 
     def counter(self) -> Widget:
         return titled(AuditedCounter(self.ledger, self.audit_ledger, id="counter-pane", classes="pane"),
-                      "Tokens per model and per top-level run")
+                      self.COUNTER_TITLE)
+
+    def side_panes(self) -> list[Widget]:
+        panes = super().side_panes()
+        self.events_pane.fold_every = FOLD_EVERY  # every batch is drawn at once: tokens do not redraw it each
+        return panes
 
     def replay_note(self) -> str:
         return f"Replay, {self.replay.describe()}: no program runs"
 
     def mounted(self) -> None:
-        self.events_pane.fold_every = FOLD_EVERY  # every batch is drawn at once: tokens do not redraw it each
         if self.lesson is None:
             return
         console = self.query_one(ConsoleView)

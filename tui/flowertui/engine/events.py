@@ -110,7 +110,8 @@ def key(name: str, **options: Any) -> Any:
 
 
 # Every record's `__repr__` is Record's (what dataclass would write, read from the fields): dataclass compiles each
-# method it writes, and 47 records' reprs cost a fifth of this module's import, which the app pays before its first frame.
+# method it writes, and 47 records' reprs cost a fifth of this module's import, which the app pays before it is
+# ready to send.
 _record = dataclass(frozen=True, slots=True, kw_only=True, eq=False, repr=False)
 
 
@@ -843,22 +844,3 @@ class Event:
 
 _EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(Event) if f.name != "payload")
 
-
-@dataclass
-class MemoryMode:
-    """The active memory kind and compare mode, followed from a session's events.
-
-    The app, its panes and resume all need them; they are never stored elsewhere.
-    """
-
-    kind: str = "buffer"
-    compare: bool = False
-
-    def follow(self, event: Event) -> None:
-        p = event.payload
-        if isinstance(p, ChatSessionStart):
-            self.kind, self.compare = p.memory_kind or self.kind, bool(p.compare)
-        elif isinstance(p, MemorySwitch):
-            self.kind = p.to
-        elif isinstance(p, CompareMode):
-            self.compare = p.on

@@ -16,6 +16,19 @@ class UnknownMemoryKind(ValueError):
         super().__init__(f"unknown memory kind {kind!r}; choose one of: {', '.join(KINDS)}")
 
 
+@dataclass
+class MemoryMode:
+    """The active memory kind and compare mode.
+
+    The session's ledger follows them from its events; the app, its panes and resume read them there, and they
+    are never stored elsewhere. Here, not beside the events, so the app's first frame shows them without the events'
+    module (see docs/PERFORMANCE.md).
+    """
+
+    kind: str = "buffer"
+    compare: bool = False
+
+
 @dataclass(frozen=True)
 class MemorySettings:
     """The knobs the lesson sets: window size and the two token limits."""

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flowertui.engine.events import (CALLBACK_KINDS, LLM_END, MEMORY_CATCHUP_END, TURN_CANCELLED, TURN_END,
-                                     TURN_ERROR, ChatModelStart, Event, LlmStart, MemoryCatchupStart, MemoryEstimate, MemoryMode, TurnCancelled,
+                                     TURN_ERROR, ChatModelStart, ChatSessionStart, CompareMode, Event, LlmStart,
+                                     MemoryCatchupStart, MemoryEstimate, MemorySwitch, Payload, TurnCancelled,
                                      TurnStart)
-from flowertui.engine.kinds import KINDS
+from flowertui.engine.kinds import KINDS, MemoryMode
 from flowertui.engine.prices import PriceBook
 from flowertui.engine.session_ledger import SessionTotal, Spend, combined_cost, merged_counts
 
@@ -250,8 +251,8 @@ class Ledger:
 
     def __call__(self, event: Event) -> None:
         with self._lock:
-            self.mode.follow(event)
             p = event.payload
+            self._follow_mode(p)
             if event.kind in CALLBACK_KINDS and event.turn:
                 self._count_handler(event)
             if isinstance(p, TurnStart):
@@ -280,6 +281,16 @@ class Ledger:
             elif event.kind == LLM_END and event.memory_kind:
                 catching = self._catching.get(event.memory_kind) if event.maintenance else None
                 (catching if catching is not None else self._row(event.memory_kind, event.turn)).add_call(event)
+
+    def _follow_mode(self, p: Payload) -> None:
+        """The memory kind and compare mode in force, as the session's events set them."""
+        mode = self.mode
+        if isinstance(p, ChatSessionStart):
+            mode.kind, mode.compare = p.memory_kind or mode.kind, bool(p.compare)
+        elif isinstance(p, MemorySwitch):
+            mode.kind = p.to
+        elif isinstance(p, CompareMode):
+            mode.compare = p.on
 
     def _count_handler(self, event: Event) -> None:
         """A chat's callbacks all reach flowertui's own handler: counted by how it was attached (request,

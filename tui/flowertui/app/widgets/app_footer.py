@@ -1,5 +1,5 @@
-"""The main screen's footer: Textual's, recomposed once for a burst of binding changes, and not before the side
-panes are mounted."""
+"""The main screen's footer: Textual's, mounted with the side panes (the first frame has an empty row in its
+place), recomposed once for a burst of binding changes."""
 
 from __future__ import annotations
 
@@ -27,8 +27,10 @@ class AppFooter(Footer):
             self._recompose()
 
     def release(self) -> None:
-        """The start is over: show the keys in force."""
+        """The start is over: show the keys in force (the footer is mounted with the side panes, after the screen's
+        first bindings were given)."""
         self._held = False
+        self._bindings_ready = self._changed = True
         self.call_later(self._recompose)  # from the footer's own loop: its compose binds to the footer's reactives
 
     def _recompose(self) -> None:

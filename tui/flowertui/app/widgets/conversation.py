@@ -21,11 +21,12 @@ from textual.widget import Widget
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
-from flowertui.engine.events import Event
 from flowertui.engine.sanitize import strip_escapes
 
-if TYPE_CHECKING:  # Markdown (with markdown-it) is imported with the first reply, not before the first frame
+if TYPE_CHECKING:  # Markdown (with markdown-it) with the first reply, the events' module too: after the first frame
     from textual.widgets.markdown import MarkdownStream
+
+    from flowertui.engine.events import Event
 
 SHOWN_TURNS = 30
 LONG_BLOCK = 2_000  # characters of an unfinished block still streamed as Markdown

@@ -5,11 +5,15 @@ The memory kind and compare mode are the session ledger's: the app sets `mode` b
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import Static
 
-from flowertui.engine.events import Event, MemoryMode
-from flowertui.engine.prices import format_cost
+from flowertui.engine.kinds import MemoryMode
+
+if TYPE_CHECKING:  # the events and the prices are imported after the first frame (docs/PERFORMANCE.md)
+    from flowertui.engine.events import Event
 
 NO_PRICE = "no price"  # the counter's word for a model missing from the price table
 
@@ -120,4 +124,6 @@ def cost_words(cost: float | None, currency: str | None) -> str:
     """A cost as the panes say it: "free" for nothing to pay, "no price" for a model the price table lacks."""
     if cost is None or currency is None:
         return NO_PRICE
+    from flowertui.engine.prices import format_cost  # not before the first frame, which shows no cost
+
     return "free" if cost == 0 else format_cost(cost, currency)
