@@ -231,3 +231,31 @@ async def test_a_progress_line_redrawn_across_reads_shows_in_place():
         await wait_until(pilot, lambda: app.returncode is not None, what="the program's end")
     saved = [line for e in session_events(app.session_id) if e.kind == "program_output" for line in e.payload.lines]
     assert saved == [["out", "loaded all 3"], ["out", "after the progress"]]  # the last state only
+
+
+async def test_a_console_redrawn_from_its_kept_rows_keeps_following_the_output():
+    """Past 2 × MAX_LINES the console is cleared and redrawn from the rows it kept; the clear left the view where
+    the old rows ended, past the new end, so by Log's test it was no longer "at the end" and stopped following: a
+    flood's last lines, and every line after, stayed below the screen (a flood test waited 30 s for "flood done")."""
+    from textual.app import App
+
+    from flowertui.app.widgets.console import MAX_LINES, ConsoleView
+    from flowertui.trace.program import ConsoleLine
+
+    class Host(App):
+        def compose(self):
+            yield ConsoleView()
+
+    app = Host()
+    async with app.run_test(size=(60, 12)) as pilot:
+        console = app.query_one(ConsoleView)
+        console.add([ConsoleLine("out", f"line {n}") for n in range(100)])
+        await pilot.pause()  # laid out: the view follows by its scroll position from now on
+        # The second batch is redrawn from the kept rows; the third comes before any layout, and no redraw follows.
+        for batch, lines in enumerate((MAX_LINES, MAX_LINES, MAX_LINES - 10)):
+            console.add([ConsoleLine("out", f"line {batch}-{n}") for n in range(lines)])
+        await pilot.pause()
+        console.add([ConsoleLine("out", "the last line")])
+        await pilot.pause()
+        assert console.is_vertical_scroll_end
+        assert "the last line" in app.export_screenshot().replace("&#160;", " ")

@@ -70,7 +70,10 @@ class ConsoleView(Log):
             return
         self._kept.extend(shown)
         if self.line_count + len(shown) > 2 * MAX_LINES:
+            following = self.is_vertical_scroll_end
             super().clear()
+            if following:  # the view was where the old rows ended, past the new end: Log would stop following
+                self.set_scroll(None, 0)
             self.write_lines(list(self._kept))
         else:
             self.write_lines(shown)
