@@ -43,7 +43,9 @@ async def test_the_console_the_stdin_box_the_panes_and_the_status_follow_the_pro
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: "ready" in console_text(app))
         status = app.query_one(TraceStatus)
-        assert status.state == "running" and status.pid == app.program.process.pid
+        # the console's lines and the run's events reach the screen by two paths: a frame may separate them
+        await wait_until(pilot, lambda: status.state == "running", what="the run's start on the status line")
+        assert status.pid == app.program.process.pid
         box = app.query_one("#message")
         box.focus()
         box.value = "pink roses?"
