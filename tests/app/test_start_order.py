@@ -75,6 +75,33 @@ async def test_the_engine_is_ready_before_the_side_panes_which_then_show_its_fir
         assert kinds[:1] == ["session_start"]  # drawn before the pane was there, shown once it is
 
 
+async def test_the_frame_that_says_idle_is_out_before_the_side_panes_mount(monkeypatch):
+    """The status line's repaint reaches the screen at its own idle, after a callback "after the refresh" may
+    already have run: the panes' ≈ 60 ms mount then went first and held back the frame that says ready to send."""
+    from textual.app import App
+
+    from flowertui.app.widgets.status import StatusLine
+
+    shown: list[str] = []  # the status line's state in each frame, and where the side panes began to mount
+    display, mount_side = App._display, AppBase._mount_side
+
+    def displayed(self, screen, renderable) -> None:
+        if renderable is not None:
+            shown.append(self.query_one(StatusLine).state)
+        display(self, screen, renderable)
+
+    async def mounting(self) -> None:
+        shown.append("mount")
+        await mount_side(self)
+
+    monkeypatch.setattr(App, "_display", displayed)
+    monkeypatch.setattr(AppBase, "_mount_side", mounting)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+    assert "idle" in shown[:shown.index("mount")]
+
+
 async def test_keys_typed_before_the_panes_are_mounted_are_harmless_and_the_message_is_sent(held):
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:

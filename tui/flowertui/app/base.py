@@ -58,6 +58,7 @@ BOOT_DELAY = 0.03  # seconds after the side panes' mount before the trace app's 
 # The chat app's boot worker starts this long after its first frame is drawn: time for the output thread to write it
 # out, not more (nothing else runs meanwhile: the side panes wait for the engine's first events).
 FIRST_FRAME_OUT = 0.005
+SIDE_AFTER_EVENTS = 0.03  # seconds from the engine's first events to the side panes' mount: two frames at 60 fps
 SIDE_PANES = (("events-pane", "Callback events"), ("token-pane", "Token stream"))  # then the app's counter
 SIDE_TABS = {"tab-events": "show-events", "tab-tokens": "show-tokens", "tab-counter": "show-counter"}
 
@@ -228,11 +229,16 @@ class AppBase(App[None]):
         startup.end()
         self.boot()
 
-    def _mount_side_soon(self) -> None:
-        """Mount the side panes once the frame being drawn is out (once, however often asked)."""
+    def _mount_side_soon(self, after: float = 0.0) -> None:
+        """Mount the side panes once the frame being drawn is out (once, however often asked); or `after` seconds
+        from now, for a change that is not in the frame yet (a widget's repaint reaches the screen at its own idle,
+        and a callback after the refresh can run before it: the panes' ≈ 60 ms mount then held that frame back)."""
         if not self._side_due:
             self._side_due = True
-            self.call_after_refresh(self._mount_side)
+            if after:
+                self.set_timer(after, self._mount_side)
+            else:
+                self.call_after_refresh(self._mount_side)
 
     def _take_breakpoint(self) -> None:
         """The screen's width class (HORIZONTAL_BREAKPOINTS), as Textual gives it on the Resize that follows the
@@ -431,9 +437,9 @@ class AppBase(App[None]):
             await self.draw(batch)
 
     def draw_side(self, batch: list[Event]) -> None:
-        if not self.side_mounted:  # they come after this frame, and draw these events then
+        if not self.side_mounted:  # they come after the frame that shows these events (the status line says idle)
             self._side_backlog.extend(batch)
-            self._mount_side_soon()
+            self._mount_side_soon(after=SIDE_AFTER_EVENTS)
             return
         self.query_one("#events-pane").add(batch)
         self.query_one("#token-pane").add(batch)
