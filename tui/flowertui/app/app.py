@@ -80,8 +80,9 @@ class ChatApp(AppBase):
     def ledger(self) -> Ledger:
         """The session's one ledger: the engine feeds it (a recording's events first, on replay or resume).
 
-        Made with the side panes (the counter reads it), on the UI thread before the boot worker starts; not before
-        the first frame, which shows none of its numbers: its module and the events' cost that frame ≈ 25 ms."""
+        Made where first read: in the boot worker, before it sends any event (the UI thread reads it only to draw
+        events, and the counter after them); not before the first frame, which shows none of its numbers: its
+        module and the events' cost that frame ≈ 25 ms."""
         from flowertui.engine.ledger import Ledger
 
         ledger = Ledger(self.prices)
