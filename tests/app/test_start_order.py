@@ -264,3 +264,24 @@ async def test_the_first_frame_is_drawn_in_the_layout_of_the_terminal_s_width(mo
         await ready(pilot)
     narrow = size[0] < 120
     assert first == [(narrow, not narrow)]  # narrow: the token pane waits behind its tab
+
+
+async def test_the_ledger_is_made_on_the_ui_thread_before_the_engine_s_worker_starts(monkeypatch):
+    """The worker reads it (resume, writer, engine) and so may a key pressed meanwhile (alt+m reads the mode): made
+    lazily by whichever came first, two threads could each make one on a Python whose cached_property has no lock."""
+    import threading
+
+    from flowertui.app.app import ChatApp
+
+    seen = []
+    boot = ChatApp.boot
+
+    def booting(self):
+        seen.append(("ledger" in self.__dict__, threading.current_thread() is threading.main_thread()))
+        return boot(self)
+
+    monkeypatch.setattr(ChatApp, "boot", booting)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot)
+    assert seen == [(True, True)]

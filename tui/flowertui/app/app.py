@@ -80,8 +80,8 @@ class ChatApp(AppBase):
     def ledger(self) -> Ledger:
         """The session's one ledger: the engine feeds it (a recording's events first, on replay or resume).
 
-        Made where first read: in the boot worker, before it sends any event (the UI thread reads it only to draw
-        events, and the counter after them); not before the first frame, which shows none of its numbers: its
+        Made on the UI thread just before the boot worker starts (base.py, `_boot_after_first_frame`), as the worker
+        and a key pressed meanwhile both read it; not before the first frame, which shows none of its numbers: its
         module and the events' cost that frame ≈ 25 ms."""
         from flowertui.engine.ledger import Ledger
 

@@ -227,6 +227,7 @@ class AppBase(App[None]):
         """The start's interpreter settings (startup.py) are for the first frame: undone before the engine's import,
         which a short GIL switch interval would slow."""
         startup.end()
+        self.ledger  # noqa: B018  made now, on the UI thread: the worker and a key pressed meanwhile both read it
         self.boot()
 
     def _mount_side_soon(self, after: float = 0.0) -> None:
