@@ -277,6 +277,25 @@ async def test_what_lives_as_long_as_the_app_is_frozen_once_the_engine_is_ready_
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
 
 
+async def test_a_quit_before_the_engine_is_ready_leaves_the_collector_as_it_was(slow_engine):
+    """The engine's worker holds the heap once its engine is ready; a quit before that released it first, and the
+    worker, finishing after the app had closed, froze the heap and raised the threshold for the rest of the process."""
+    import asyncio
+    import gc
+
+    before = gc.get_threshold()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+    slow_engine.set()  # the engine is built only now, the app closed
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if not any(worker.is_running for worker in app.workers):
+            break
+    await asyncio.sleep(0.1)
+    assert (gc.get_freeze_count(), gc.get_threshold()) == (0, before)
+
+
 async def test_a_long_reply_in_the_token_pane_is_rendered_at_the_width_beside_its_scroll_bar_only(monkeypatch):
     """The pane starts each reply empty; once the text is too tall for it, the scroll bar comes with the same layout,
     so the text is never wrapped and rendered at the width without it first (as Textual's later bar did)."""

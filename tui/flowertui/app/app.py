@@ -64,6 +64,7 @@ class ChatApp(AppBase):
         self._waiting_lock = threading.Lock()
         self.live = None
         self._engine_lock = threading.Lock()
+        self._stopped = False  # stop_work has run: the heap is released for good
 
     # layout -----------------------------------------------------------
     def left(self) -> ComposeResult:
@@ -141,9 +142,16 @@ class ChatApp(AppBase):
         if self.history is None:  # not beside LangChain's import: both hold the GIL (the offline model's price is
             self.prices.warm_in_background()  # in prices.toml; the database is for other models' first cost)
         from textual.widgets import Markdown  # noqa: F401  imported here, off the UI thread
-        heap.hold()  # what exists now lives as long as the app: the collector skips it from now on
+        self.call_later(self._hold_heap)
+
+    def _hold_heap(self) -> None:
+        """What exists now lives as long as the app: the collector skips it from now on. On the UI thread, as
+        `stop_work` is: a quit before the engine was ready releases first, and nothing holds the heap after."""
+        if not self._stopped:
+            heap.hold()
 
     def stop_work(self) -> None:
+        self._stopped = True
         heap.release()
         self._take_back_waiting()
         if self.live is not None:  # a reply or catch-up in flight: its worker must not keep the process alive
