@@ -154,15 +154,21 @@ async def test_an_engine_that_cannot_start_still_gets_the_side_panes_mounted(mon
 
 
 def test_what_the_engine_s_import_made_is_frozen_out_of_the_collector_s_reach_once_ready(tmp_path):
-    """Speed: the collector does not walk LangChain's objects during its import nor after; it runs again once ready."""
+    """Speed: the collector does not walk LangChain's objects during its import nor after; it runs again once ready.
+    What the import made is frozen before the heap is held once ready (which would freeze it too, later)."""
     code = (
         "import asyncio, gc\n"
-        "from tests.support.pilot import make_app, ready\n"
+        "import flowertui.app.heap as heap\n"
+        "from tests.support.pilot import make_app, ready, wait_until\n"
+        "frozen, hold = [], heap.hold\n"
+        "heap.hold = lambda: (frozen.append((gc.isenabled(), gc.get_freeze_count())), hold())\n"
         "async def main():\n"
         "    app = make_app()\n"
         "    async with app.run_test(size=(160, 48)) as pilot:\n"
         "        await ready(pilot)\n"
-        "        assert gc.isenabled() and gc.get_freeze_count() > 100_000, gc.get_freeze_count()\n"
+        "        await wait_until(pilot, lambda: frozen, what='the heap held')\n"
+        "    (enabled, count), = frozen\n"
+        "    assert enabled and count > 100_000, frozen\n"
         "asyncio.run(main())\n"
     )
     env = {**os.environ, "FLOWERTUI_DATA_DIR": str(tmp_path / "data"), "FLOWERTUI_CONFIG_DIR": str(tmp_path / "config")}
