@@ -215,3 +215,33 @@ def test_the_engine_loads_the_lesson_s_memories_without_every_memory_class_or_ya
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_deferred_package_serves_two_threads_that_first_use_it_at_once_and_keeps_its_files():
+    """The second of two threads that first read a deferred package waited for the body, then was told the name did
+    not exist (`from yaml import safe_load` an ImportError); and the package's files were hidden from
+    importlib.resources and pkgutil, its loader wrapped without them. `dir()` lists what the body defines."""
+    code = """
+import importlib.resources, pkgutil, threading
+import flowertui.engine.assembly
+import yaml
+assert 'safe_dump' not in vars(yaml)
+failed, start = [], threading.Barrier(4)
+def use(name):
+    start.wait()
+    try:
+        getattr(__import__('yaml'), name)
+    except Exception as exc:
+        failed.append(repr(exc))
+threads = [threading.Thread(target=use, args=(name,)) for name in ('safe_load', 'safe_dump', 'dump', 'load')]
+[thread.start() for thread in threads]
+[thread.join() for thread in threads]
+assert failed == [], failed
+memory = importlib.resources.files('langchain_classic.memory')
+assert memory.joinpath('prompt.py').is_file() and len(list(memory.iterdir())) > 10
+assert pkgutil.get_data('yaml', 'nodes.py')
+import langchain_classic.memory
+assert 'ConversationEntityMemory' in dir(langchain_classic.memory)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

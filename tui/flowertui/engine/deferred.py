@@ -44,25 +44,52 @@ class _Finder:
 
 
 class _Deferred:
+    """The package's own loader, but for when `exec_module` runs its body; everything else (its files, for
+    importlib.resources and pkgutil) is the wrapped loader's."""
+
     def __init__(self, loader: Any) -> None:
         self.loader = loader
         self.lock = threading.RLock()
         self.ran = False
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loader, name)
+
     def create_module(self, spec: ModuleSpec) -> ModuleType | None:
         return self.loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
+        hooks: dict[str, Any] = {}
+
+        def run_body() -> None:
+            """Once; a thread that comes meanwhile waits here, then reads what the body made."""
+            with self.lock:
+                if not self.ran:
+                    self.ran = True
+                    try:
+                        self.loader.exec_module(module)
+                    finally:  # the hooks go, unless the body put its own in their place (a PEP 562 __getattr__)
+                        for name, hook in hooks.items():
+                            if module.__dict__.get(name) is hook:
+                                del module.__dict__[name]
+                elif any(module.__dict__.get(name) is hook for name, hook in hooks.items()):
+                    raise AttributeError  # the body itself, still running, reads a name it has not made yet
+
         def __getattr__(name: str) -> Any:
-            with self.lock:  # another thread waits here until the body has run
-                if self.ran or (name.startswith("__") and name not in ("__all__", "__version__")):
-                    raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
-                self.ran = True
-                del module.__dict__["__getattr__"]
-                self.loader.exec_module(module)
+            if name.startswith("__") and name not in ("__all__", "__version__") and not self.ran:
+                raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")  # a probe, not a use
+            try:
+                run_body()
+            except AttributeError:
+                raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}") from None
             return getattr(module, name)
 
-        module.__getattr__ = __getattr__
+        def __dir__() -> list[str]:
+            run_body()
+            return sorted(module.__dict__)
+
+        hooks.update(__getattr__=__getattr__, __dir__=__dir__)
+        module.__dict__.update(hooks)
 
 
 def install() -> None:
