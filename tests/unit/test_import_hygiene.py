@@ -15,6 +15,13 @@ PACKAGE = Path(flowertui.__file__).parent
 HEADLESS = ["engine", "session", "trace", "serve", "lesson", "otlp"]
 
 
+def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`code` in a fresh interpreter (what a start imports is seen only there), which must exit 0."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 def test_no_engine_or_session_module_imports_textual():
     offenders = []
     for folder in HEADLESS:
@@ -33,8 +40,7 @@ def test_a_headless_run_never_loads_textual():
         "import sys; from flowertui.cli import main; main(['run', '--script', 'lesson']);"
         "assert not [m for m in sys.modules if m.split('.')[0] == 'textual'], 'textual imported'"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    run_python(code)
 
 
 def test_the_app_draws_without_importing_langchain():
@@ -44,8 +50,7 @@ def test_the_app_draws_without_importing_langchain():
         "loaded = [m for m in sys.modules if m.split('.')[0] in ('langchain_core', 'langchain_classic', 'langchain_openai')];"
         "assert not loaded, loaded"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    run_python(code)
 
 
 def test_the_command_line_reads_the_provider_registry_without_loading_langchain_or_tiktoken():
@@ -57,8 +62,7 @@ def test_the_command_line_reads_the_provider_registry_without_loading_langchain_
         "loaded = [m for m in sys.modules if m.split('.')[0] in ('langchain_core', 'langchain_openai', 'tiktoken')];"
         "assert not loaded, loaded"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    run_python(code)
 
 
 def test_the_app_imports_before_its_first_frame_only_what_that_frame_draws():
@@ -75,8 +79,7 @@ def test_the_app_imports_before_its_first_frame_only_what_that_frame_draws():
         f"loaded = [m for m in sys.modules if m.startswith({later!r})];"
         "assert not loaded, loaded"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    run_python(code)
 
 
 async def test_only_the_starting_theme_is_read_before_the_first_frame(tmp_path, monkeypatch):
@@ -109,8 +112,7 @@ def test_the_spool_check_on_every_start_loads_nothing_when_no_spool_waits(tmp_pa
         " 'flowertui.paths'}, loaded"
     )
     env = {**os.environ, "FLOWERTUI_DATA_DIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
-    assert done.returncode == 0, done.stderr
+    run_python(code, env)
 
 
 def test_the_interrupted_turns_check_on_every_start_loads_nothing_when_no_writer_died(tmp_path):
@@ -121,8 +123,7 @@ def test_the_interrupted_turns_check_on_every_start_loads_nothing_when_no_writer
         "assert set(loaded) <= {'flowertui.locks', 'flowertui.paths'}, loaded"
     )
     env = {**os.environ, "FLOWERTUI_DATA_DIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
-    assert done.returncode == 0, done.stderr
+    run_python(code, env)
 
 
 def test_starting_the_app_loads_no_session_layer_before_its_first_frame():
@@ -133,8 +134,7 @@ def test_starting_the_app_loads_no_session_layer_before_its_first_frame():
         "loaded = [m for m in sys.modules if m.startswith(('flowertui.session', 'sqlite3'))];"
         "assert not loaded, loaded"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    run_python(code)
 
 
 def test_the_probe_started_in_a_program_loads_only_the_standard_library(tmp_path):
@@ -147,10 +147,7 @@ def test_the_probe_started_in_a_program_loads_only_the_standard_library(tmp_path
     )
 
     def loaded(**env: str) -> dict:
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                              env={**os.environ, **env})
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
+        return json.loads(run_python(code, {**os.environ, **env}).stdout)
 
     without = loaded()  # what this interpreter loads anyway (a virtualenv's .pth hooks)
     traced = loaded(PYTHONPATH=str(PACKAGE / "trace" / "probe"), FLOWERTUI_TRACE="1",
@@ -177,8 +174,7 @@ def test_the_otlp_exporter_and_protobuf_load_only_when_an_otlp_export_is_asked_f
         "assert not loaded, loaded",
     ])
     env = {**os.environ, "FLOWERTUI_DATA_DIR": str(tmp_path / "data")}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
-    assert done.returncode == 0, done.stderr
+    run_python(code, env)
 
 
 def test_the_engine_loads_langchain_without_running_langsmith_s_generated_api_types():
@@ -193,8 +189,7 @@ def test_the_engine_loads_langchain_without_running_langsmith_s_generated_api_ty
         "from langsmith.types import Session; import langsmith; from langsmith import types as again;"
         "assert again is types and langsmith.types is types and types.Run.__name__ == 'Run'"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    run_python(code)
 
 
 def test_the_engine_loads_the_lesson_s_memories_without_every_memory_class_or_yaml():
@@ -213,8 +208,7 @@ def test_the_engine_loads_the_lesson_s_memories_without_every_memory_class_or_ya
         "assert ConversationBufferMemory is legacy.ConversationBufferMemory;"
         "import yaml; assert yaml.safe_load(yaml.safe_dump({'a': [1]})) == {'a': [1]} and yaml.__version__"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    run_python(code)
 
 
 def test_a_deferred_package_serves_two_threads_that_first_use_it_at_once_and_keeps_its_files():
@@ -243,5 +237,4 @@ assert pkgutil.get_data('yaml', 'nodes.py')
 import langchain_classic.memory
 assert 'ConversationEntityMemory' in dir(langchain_classic.memory)
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    run_python(code)
