@@ -264,7 +264,7 @@ def _tui(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     from flowertui.app import startup
 
-    startup.begin()  # until the first frame is out (AppBase._mount_side): see startup.py
+    startup.begin()  # until the first frame is out (AppBase._boot_after_first_frame): see startup.py
     try:
         from flowertui.app.app import ChatApp
 

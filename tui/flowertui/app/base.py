@@ -263,7 +263,6 @@ class AppBase(App[None]):
 
         from flowertui.app.widgets.app_footer import AppFooter
 
-        startup.end()  # the first frame is out
         side = self.query_one("#side")
         tabs = Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"), Tab("Counter", id="tab-counter"),
                     id="side-tabs")

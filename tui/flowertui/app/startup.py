@@ -26,7 +26,8 @@ def begin() -> None:
 
 
 def end() -> None:
-    """The first frame is out (AppBase._mount_side), or the app ended before one; nothing if no start is on."""
+    """The first frame is out (AppBase._boot_after_first_frame), or the app ended before one; nothing if no start is
+    on."""
     global _switch_interval
     if _switch_interval is None:
         return
