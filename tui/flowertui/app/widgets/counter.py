@@ -121,9 +121,10 @@ class TokenCounter(Vertical):
         table = self.query_one(KindTable)
         for kind in KINDS:
             cells = self._cells(self.ledger.totals(kind))
-            if _same(cells) != self._shown.get(kind):
+            drawn = _same(cells)
+            if drawn != self._shown.get(kind):
                 table.update_row(kind, {key: cell for (_, key, _), cell in zip(COLUMNS, cells, strict=True)})
-                self._shown[kind] = _same(cells)
+                self._shown[kind] = drawn
         line = self._price_line()
         self.query_one("#counter-prices", Static).update(line)
         self.query_one("#counter-prices", Static).display = bool(line)
