@@ -37,8 +37,6 @@ class TraceStatus(Static):
         changed = False
         for event in events:
             p = event.payload
-            if isinstance(p, (TraceSessionStart, RunStart, RunEnd)) or event.kind == PROBE_HELLO:
-                changed = True
             if isinstance(p, TraceSessionStart):
                 self.command, self.session = p.command or "…", event.session_id
                 self.state = "listening" if p.trace_variant == TraceVariant.LISTEN else self.state
@@ -54,6 +52,9 @@ class TraceStatus(Static):
                 self.elapsed = p.elapsed
                 self.langchain = self.langchain if p.langchain is None else p.langchain
                 self.coverage = p.coverage
+            else:
+                continue
+            changed = True
         if changed:
             self._draw()
 
