@@ -298,13 +298,15 @@ async def test_a_quit_before_the_engine_is_ready_leaves_the_collector_as_it_was(
 
 async def test_a_long_reply_in_the_token_pane_is_rendered_at_the_width_beside_its_scroll_bar_only(monkeypatch):
     """The pane starts each reply empty; once the text is too tall for it, the scroll bar comes with the same layout,
-    so the text is never wrapped and rendered at the width without it first (as Textual's later bar did)."""
+    so a text too tall is never wrapped and rendered at the width without it first (as Textual's later bar did).
+    While the text still fits (a first batch of a few lines, on a loaded machine) it is drawn at the full width."""
     monkeypatch.setattr(shop_model, "reply_for", lambda prompt: "粉色玫瑰象征感恩与温柔。Sunflowers last a week.\n" * 40)
     widths = []
     render_lines = TokenText._render_lines
 
     def spied(widget, y, lines, width, style):
-        widths.append((len(lines), width, widget.parent.show_vertical_scrollbar))
+        tall = widget.size.height > widget.parent.container_size.height
+        widths.append((len(lines), width, widget.parent.show_vertical_scrollbar, tall))
         return render_lines(widget, y, lines, width, style)
 
     monkeypatch.setattr(TokenText, "_render_lines", spied)
@@ -317,8 +319,8 @@ async def test_a_long_reply_in_the_token_pane_is_rendered_at_the_width_beside_it
         assert scroll.show_vertical_scrollbar
         full = app.query_one(TokenText).size.width
         assert full == scroll.size.width - scroll.styles.scrollbar_size_vertical
-        assert [width for lines, width, _ in widths if lines > 1] and all(
-            width == full for lines, width, _ in widths if lines > 1), widths
+        assert [width for _, width, _, tall in widths if tall] and all(
+            width == full for _, width, _, tall in widths if tall), widths
 
 
 async def test_the_status_line_changes_without_asking_for_a_layout_of_the_screen(monkeypatch):
