@@ -263,6 +263,8 @@ class AppBase(App[None]):
 
         from flowertui.app.widgets.app_footer import AppFooter
 
+        if not self.is_running:  # due as the app closes (a quit, a test's end): its screen is being emptied
+            return
         side = self.query_one("#side")
         tabs = Tabs(Tab("Events", id="tab-events"), Tab("Tokens", id="tab-tokens"), Tab("Counter", id="tab-counter"),
                     id="side-tabs")
