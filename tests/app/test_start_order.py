@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -295,26 +294,3 @@ async def test_the_ledger_is_made_on_the_ui_thread_before_the_engine_s_worker_st
 
 
 
-
-async def test_a_quit_as_the_side_panes_are_due_closes_the_app_without_an_error(monkeypatch):
-    """The panes' mount is a callback: a quit (or a replay test's end) can run it while the app closes, its screen
-    emptied. It then mounts nothing, and no traceback reaches the terminal (a CI run failed on it)."""
-    mount_side = AppBase._mount_side
-
-    async def not_yet(self) -> None:
-        pass
-
-    monkeypatch.setattr(AppBase, "_mount_side", not_yet)
-    app = make_app()
-    async with app.run_test() as pilot:
-        await pilot.pause(0.1)
-        assert not app.side_mounted
-
-        async def due_as_it_closes() -> None:
-            while app.is_running:
-                await asyncio.sleep(0)
-            app.call_next(mount_side, app)
-
-        closing = asyncio.get_running_loop().create_task(due_as_it_closes())
-    await closing
-    assert not app.side_mounted

@@ -86,6 +86,8 @@ class TokenCounter(Vertical):
         (≈ 14 ms of CPU) and mounting it would otherwise share the CPU with LangChain's import before that."""
         from textual_plotext import PlotextPlot
 
+        if not self.is_attached:  # due as the app closes (a quit just after the first events): its screen is emptied
+            return
         await self.mount(PlotextPlot(id="counter-plot"), before="#counter-plot-legend")
         self._plot()
 

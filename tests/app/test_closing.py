@@ -1,0 +1,55 @@
+"""A quit can come at any moment: what was due after the next frame (the side panes' mount, the counter's plot) then
+runs as the app closes, its widgets being removed. It does nothing, and no traceback reaches the terminal (a CI run's replay test, and a quit 0.65 s after launch in tmux, printed one)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from flowertui.app.base import AppBase
+from flowertui.app.widgets.counter import TokenCounter
+from tests.support.pilot import make_app, wait_until
+
+
+def quit_after(monkeypatch, cls: type, name: str) -> None:
+    """`cls.name` quits the app as soon as it has run: what it left due runs as the app closes."""
+    method = getattr(cls, name)
+
+    def then_quit(self, *args, **kwargs):
+        method(self, *args, **kwargs)
+        self.app.exit()
+
+    monkeypatch.setattr(cls, name, then_quit)
+
+
+async def run_until_closed(app, size=(160, 48)) -> None:
+    async with app.run_test(size=size) as pilot:
+        await wait_until(pilot, lambda: not app.is_running, what="the app to quit")
+
+
+async def test_the_side_panes_due_as_the_app_closes_mount_nothing(monkeypatch):
+    mount_side = AppBase._mount_side
+
+    async def not_yet(self) -> None:
+        pass
+
+    monkeypatch.setattr(AppBase, "_mount_side", not_yet)
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.pause(0.1)
+        assert not app.side_mounted
+
+        async def due_as_it_closes() -> None:
+            while app.is_running:
+                await asyncio.sleep(0)
+            app.call_next(mount_side, app)
+
+        closing = asyncio.get_running_loop().create_task(due_as_it_closes())
+    await closing
+    assert not app.side_mounted
+
+
+async def test_the_counter_s_plot_due_as_the_app_closes_mounts_nothing(monkeypatch):
+    quit_after(monkeypatch, TokenCounter, "add")
+    app = make_app()
+    await run_until_closed(app)
+    assert not app.query("#counter-plot")
