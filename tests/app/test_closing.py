@@ -7,7 +7,7 @@ import asyncio
 
 from flowertui.app.base import AppBase
 from flowertui.app.widgets.counter import TokenCounter
-from tests.support.pilot import make_app, wait_until
+from tests.support.pilot import make_app, side_panes, wait_until
 
 
 def quit_after(monkeypatch, cls: type, name: str) -> None:
@@ -26,6 +26,17 @@ async def run_until_closed(app, size=(160, 48)) -> None:
         await wait_until(pilot, lambda: not app.is_running, what="the app to quit")
 
 
+def due_as_it_closes(app, callback) -> asyncio.Task:
+    """Run callback on the app's loop once the app has begun to close, as a callback due after a frame can."""
+
+    async def wait() -> None:
+        while app.is_running:
+            await asyncio.sleep(0)
+        app.call_next(callback)
+
+    return asyncio.get_running_loop().create_task(wait())
+
+
 async def test_the_side_panes_due_as_the_app_closes_mount_nothing(monkeypatch):
     mount_side = AppBase._mount_side
 
@@ -37,13 +48,7 @@ async def test_the_side_panes_due_as_the_app_closes_mount_nothing(monkeypatch):
     async with app.run_test() as pilot:
         await pilot.pause(0.1)
         assert not app.side_mounted
-
-        async def due_as_it_closes() -> None:
-            while app.is_running:
-                await asyncio.sleep(0)
-            app.call_next(mount_side, app)
-
-        closing = asyncio.get_running_loop().create_task(due_as_it_closes())
+        closing = due_as_it_closes(app, lambda: mount_side(app))
     await closing
     assert not app.side_mounted
 
@@ -53,3 +58,13 @@ async def test_the_counter_s_plot_due_as_the_app_closes_mounts_nothing(monkeypat
     app = make_app()
     await run_until_closed(app)
     assert not app.query("#counter-plot")
+
+
+async def test_a_footer_fit_due_as_the_app_closes_does_nothing():
+    """The footer is fitted after the frame that follows a resize: a terminal resized as the user quits."""
+    app = make_app()
+    async with app.run_test() as pilot:
+        await side_panes(pilot)
+        closing = due_as_it_closes(app, app._fit_footer)
+    await closing
+    assert app.return_code in (None, 0)

@@ -501,6 +501,8 @@ class AppBase(App[None]):
     def _fit_footer(self) -> None:
         """Below FOOTER_FULL columns the footer shows the keys marked `tight` (help always); the palette's from
         FOOTER_PALETTE."""
+        if not self.is_running:  # due as the app closes (a resize as the user quits): no screen to fit it to
+            return
         full = self.size.width >= FOOTER_FULL
         shown = {c.id: c.show and (c.tight or full) for c in self.COMMANDS_SHOWN}
         table = self._bindings.key_to_bindings  # see _bind_keys
