@@ -1,5 +1,6 @@
-"""A quit can come at any moment: what was due after the next frame (the side panes' mount, the counter's plot) then
-runs as the app closes, its widgets being removed. It does nothing, and no traceback reaches the terminal (a CI run's replay test, and a quit 0.65 s after launch in tmux, printed one)."""
+"""A quit can come at any moment: what was due after the next frame (the side panes' mount, the counter's plot, the
+footer's fit) then runs as the app closes, its screen being emptied. It does nothing, and no traceback reaches the
+terminal (a CI run's replay test, and a quit 0.65 s after launch in tmux, printed one)."""
 
 from __future__ import annotations
 

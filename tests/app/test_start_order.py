@@ -291,6 +291,3 @@ async def test_the_ledger_is_made_on_the_ui_thread_before_the_engine_s_worker_st
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(pilot)
     assert seen == [(True, True)]
-
-
-
