@@ -22,11 +22,6 @@ def quit_after(monkeypatch, cls: type, name: str) -> None:
     monkeypatch.setattr(cls, name, then_quit)
 
 
-async def run_until_closed(app, size=(160, 48)) -> None:
-    async with app.run_test(size=size) as pilot:
-        await wait_until(pilot, lambda: not app.is_running, what="the app to quit")
-
-
 def due_as_it_closes(app, callback) -> asyncio.Task:
     """Run callback on the app's loop once the app has begun to close, as a callback due after a frame can."""
 
@@ -57,7 +52,8 @@ async def test_the_side_panes_due_as_the_app_closes_mount_nothing(monkeypatch):
 async def test_the_counter_s_plot_due_as_the_app_closes_mounts_nothing(monkeypatch):
     quit_after(monkeypatch, TokenCounter, "add")
     app = make_app()
-    await run_until_closed(app)
+    async with app.run_test() as pilot:
+        await wait_until(pilot, lambda: not app.is_running, what="the app to quit")
     assert not app.query("#counter-plot")
 
 
